@@ -1,0 +1,942 @@
+//! Loading: YAML sources → a validated [`Suite`], or every problem found, each located.
+//!
+//! Scenario files are parsed into the located tree of [`super::yaml`] and converted by hand,
+//! so that one pass reports every unknown key, wrong type, bad regex, unknown media and
+//! duplicate id with `file:line:column`, the key path and a hint. The media table is small and
+//! regular, so it goes through serde-saphyr directly.
+//!
+//! Loading does no IO beyond what [`read_dir`] is asked to read, and never touches a network.
+
+use super::matcher::{Expected, JsonType};
+use super::media::MediaTable;
+use super::model::*;
+use super::yaml::{self, Location, Node, NodeValue};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// One source file: its display path and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: String,
+    pub text: String,
+}
+
+/// A loaded suite: the media table and every scenario, in file order.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub media: MediaTable,
+    pub scenarios: Vec<Scenario>,
+    /// A content hash of every source, for provenance in results.
+    pub hash: String,
+}
+
+/// One problem in a spec file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SpecError {
+    pub file: String,
+    pub location: Option<Location>,
+    /// Where in the document, e.g. `scenarios[2].expect.response.status`.
+    pub key_path: String,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The source line the location points at, for display.
+    #[serde(skip)]
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        match self.location {
+            Some(loc) => writeln!(f, "  --> {}:{}:{}", self.file, loc.line, loc.column)?,
+            None => writeln!(f, "  --> {}", self.file)?,
+        }
+        if let (Some(line), Some(loc)) = (&self.source_line, self.location) {
+            let gutter = loc.line.to_string();
+            writeln!(f, "{:width$} |", "", width = gutter.len())?;
+            writeln!(f, "{gutter} | {line}")?;
+            let caret_pad: String = line
+                .chars()
+                .take(loc.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            writeln!(f, "{:width$} | {caret_pad}^", "", width = gutter.len())?;
+        }
+        if !self.key_path.is_empty() {
+            writeln!(f, "   = at: {}", self.key_path)?;
+        }
+        if let Some(hint) = &self.hint {
+            writeln!(f, "   = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found while loading, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecErrors(pub Vec<SpecError>);
+
+impl fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for e in &self.0 {
+            writeln!(f, "{e}")?;
+        }
+        write!(f, "{} problem(s) in the spec files", self.0.len())
+    }
+}
+
+impl std::error::Error for SpecErrors {}
+
+/// Reads `dir/media.yaml` and every `*.yaml` below `dir/scenarios`, sorted by path.
+pub fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), SpecErrors> {
+    let read = |path: &Path| -> Result<SourceFile, SpecError> {
+        std::fs::read_to_string(path)
+            .map(|text| SourceFile { path: path.display().to_string(), text })
+            .map_err(|e| SpecError {
+                file: path.display().to_string(),
+                location: None,
+                key_path: String::new(),
+                message: format!("cannot read the file: {e}"),
+                hint: None,
+                source_line: None,
+            })
+    };
+    let mut errors = Vec::new();
+    let media = read(&dir.join("media.yaml")).map_err(|e| SpecErrors(vec![e]))?;
+    let mut paths = Vec::new();
+    collect_yaml(&dir.join("scenarios"), &mut paths, &mut errors);
+    paths.sort();
+    let mut files = Vec::new();
+    for p in paths {
+        match read(&p) {
+            Ok(f) => files.push(f),
+            Err(e) => errors.push(e),
+        }
+    }
+    if files.is_empty() && errors.is_empty() {
+        errors.push(SpecError {
+            file: dir.join("scenarios").display().to_string(),
+            location: None,
+            key_path: String::new(),
+            message: "no scenario files found".into(),
+            hint: Some("scenario files are `*.yaml` files under `<specs>/scenarios/`".into()),
+            source_line: None,
+        });
+    }
+    if errors.is_empty() { Ok((media, files)) } else { Err(SpecErrors(errors)) }
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>, errors: &mut Vec<SpecError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(SpecError {
+                file: dir.display().to_string(),
+                location: None,
+                key_path: String::new(),
+                message: format!("cannot read the directory: {e}"),
+                hint: None,
+                source_line: None,
+            });
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_yaml(&path, out, errors);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+}
+
+/// Validates the media table and every scenario file, reporting all problems at once.
+pub fn load_suite(media_file: &SourceFile, scenario_files: &[SourceFile]) -> Result<Suite, SpecErrors> {
+    let mut errors = Vec::new();
+    let media = match load_media(media_file) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let mut scenarios = Vec::new();
+    for file in scenario_files {
+        let mut cx = Cx { file, errors: &mut errors, media: media.as_ref() };
+        scenarios.extend(cx.scenario_file());
+    }
+    check_duplicate_ids(&scenarios, scenario_files, &mut errors);
+    if scenario_files.is_empty() {
+        errors.push(SpecError {
+            file: "(scenarios)".into(),
+            location: None,
+            key_path: String::new(),
+            message: "no scenario files were given".into(),
+            hint: None,
+            source_line: None,
+        });
+    } else if scenarios.is_empty() && errors.is_empty() {
+        errors.push(SpecError {
+            file: scenario_files[0].path.clone(),
+            location: None,
+            key_path: String::new(),
+            message: "the files define no scenarios".into(),
+            hint: Some("a scenario file is a mapping with a `scenarios:` list".into()),
+            source_line: None,
+        });
+    }
+    match (media, errors.is_empty()) {
+        (Some(media), true) => Ok(Suite {
+            media,
+            scenarios,
+            hash: suite_hash(media_file, scenario_files),
+        }),
+        _ => Err(SpecErrors(errors)),
+    }
+}
+
+fn suite_hash(media: &SourceFile, files: &[SourceFile]) -> String {
+    // FNV-1a: stable across platforms and Rust versions, which `DefaultHasher` is not.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for f in std::iter::once(media).chain(files) {
+        for b in f.path.bytes().chain([0]).chain(f.text.bytes()).chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+fn load_media(file: &SourceFile) -> Result<MediaTable, SpecError> {
+    let table: MediaTable = serde_saphyr::from_str(&file.text).map_err(|e| {
+        let location = e.location().map(|l| Location { line: l.line() as usize, column: l.column() as usize });
+        let message = e.to_string().lines().next().unwrap_or("invalid media table").to_string();
+        SpecError {
+            file: file.path.clone(),
+            location,
+            key_path: String::new(),
+            source_line: location.and_then(|l| line_of(&file.text, l.line)),
+            message,
+            hint: None,
+        }
+    })?;
+    let mut problems = Vec::new();
+    for (group, members) in &table.groups {
+        for m in members {
+            if !table.media.contains_key(m) {
+                problems.push(format!("group `{group}` names unknown media `{m}`"));
+            }
+        }
+    }
+    for (name, facts) in table.media.iter() {
+        for (what, list) in [
+            ("collection", &facts.collection),
+            ("resource_key", &facts.resource_key),
+            ("channel", &facts.channel),
+            ("message_type", &facts.message_type),
+            ("notification_type", &facts.notification_type),
+        ] {
+            if list.is_empty() {
+                problems.push(format!("media `{name}` has an empty `{what}` list"));
+            }
+        }
+    }
+    match problems.first() {
+        None => Ok(table),
+        Some(p) => Err(SpecError {
+            file: file.path.clone(),
+            location: None,
+            key_path: String::new(),
+            message: p.clone(),
+            hint: None,
+            source_line: None,
+        }),
+    }
+}
+
+fn check_duplicate_ids(scenarios: &[Scenario], files: &[SourceFile], errors: &mut Vec<SpecError>) {
+    let mut seen: BTreeMap<String, &Scenario> = BTreeMap::new();
+    for s in scenarios {
+        for m in &s.media {
+            let id = s.id_for(m);
+            if let Some(first) = seen.get(&id) {
+                let text = files.iter().find(|f| f.path == s.source.file).map(|f| f.text.as_str());
+                errors.push(SpecError {
+                    file: s.source.file.clone(),
+                    location: Some(s.source.location),
+                    key_path: format!("scenario `{}`", s.name),
+                    message: format!("duplicate scenario id `{id}`"),
+                    hint: Some(format!(
+                        "first defined at {}:{}; ids are <media>/<operation>/<name>, so rename one",
+                        first.source.file, first.source.location
+                    )),
+                    source_line: text.and_then(|t| line_of(t, s.source.location.line)),
+                });
+            } else {
+                seen.insert(id, s);
+            }
+        }
+    }
+}
+
+fn line_of(text: &str, line: usize) -> Option<String> {
+    text.lines().nth(line.checked_sub(1)?).map(|l| l.to_string())
+}
+
+/// Levenshtein distance, for "did you mean" hints on short keys.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (distance(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+/// Conversion context: the file being read and the error sink.
+struct Cx<'a> {
+    file: &'a SourceFile,
+    errors: &'a mut Vec<SpecError>,
+    media: Option<&'a MediaTable>,
+}
+
+/// A mapping's entries by key, after unknown and duplicate keys were reported.
+struct Fields<'n> {
+    entries: Vec<(&'n str, &'n Node)>,
+}
+
+impl<'n> Fields<'n> {
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+impl<'a> Cx<'a> {
+    fn error(&mut self, location: Location, path: &str, message: impl Into<String>, hint: Option<String>) {
+        self.errors.push(SpecError {
+            file: self.file.path.clone(),
+            location: Some(location),
+            key_path: path.to_string(),
+            message: message.into(),
+            hint,
+            source_line: line_of(&self.file.text, location.line),
+        });
+    }
+
+    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
+        self.error(
+            node.location,
+            path,
+            format!("expected {expected}, found {}", node.type_name()),
+            None,
+        );
+    }
+
+    fn no_tag(&mut self, node: &Node, path: &str) -> bool {
+        if let Some(tag) = &node.tag {
+            self.error(
+                node.location,
+                path,
+                format!("the tag `{tag}` is not allowed here"),
+                Some("matchers (`!any`, `!type`, `!regex`, `!not`, `!absent`, `!partial`) belong in expectations".into()),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn fields<'n>(&mut self, node: &'n Node, path: &str, allowed: &[&str], required: &[&str]) -> Option<Fields<'n>> {
+        let NodeValue::Map(entries) = &node.value else {
+            self.wrong_type(node, path, "a mapping");
+            return None;
+        };
+        let mut out: Vec<(&'n str, &'n Node)> = Vec::new();
+        for (k, v) in entries {
+            let Some(key) = k.as_str() else {
+                self.error(k.location, path, format!("keys must be strings, found {}", k.type_name()), None);
+                continue;
+            };
+            if out.iter().any(|(seen, _)| *seen == key) {
+                self.error(k.location, &join(path, key), format!("duplicate key `{key}`"), None);
+                continue;
+            }
+            if !allowed.contains(&key) {
+                let hint = suggest(key, allowed.iter().copied())
+                    .or_else(|| Some(format!("allowed keys: {}", allowed.join(", "))));
+                self.error(k.location, &join(path, key), format!("unknown key `{key}`"), hint);
+                continue;
+            }
+            out.push((key, v));
+        }
+        for req in required {
+            if !out.iter().any(|(k, _)| k == req) {
+                self.error(node.location, path, format!("missing required key `{req}`"), None);
+            }
+        }
+        Some(Fields { entries: out })
+    }
+
+    fn string(&mut self, node: &Node, path: &str) -> Option<String> {
+        if !self.no_tag(node, path) {
+            return None;
+        }
+        match node.as_str() {
+            Some(s) => Some(s.to_string()),
+            None => {
+                self.wrong_type(node, path, "a string");
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, node: &Node, path: &str) -> Option<Vec<(String, Location)>> {
+        match &node.value {
+            NodeValue::Str(s) => Some(vec![(s.clone(), node.location)]),
+            NodeValue::Seq(items) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    out.push((self.string(item, &format!("{path}[{i}]"))?, item.location));
+                }
+                Some(out)
+            }
+            _ => {
+                self.wrong_type(node, path, "a string or a list of strings");
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
+        match node.value {
+            NodeValue::Bool(b) if node.tag.is_none() => Some(b),
+            _ => {
+                self.wrong_type(node, path, "true or false");
+                None
+            }
+        }
+    }
+
+    fn keyword<T: Copy>(&mut self, node: &Node, path: &str, options: &[(&str, T)]) -> Option<T> {
+        let text = self.string(node, path)?;
+        match options.iter().find(|(k, _)| *k == text) {
+            Some((_, v)) => Some(*v),
+            None => {
+                let names: Vec<&str> = options.iter().map(|(k, _)| *k).collect();
+                let hint = suggest(&text, names.iter().copied())
+                    .or_else(|| Some(format!("expected one of: {}", names.join(", "))));
+                self.error(node.location, path, format!("unknown value `{text}`"), hint);
+                None
+            }
+        }
+    }
+
+    /// Plain JSON, no matchers.
+    fn json(&mut self, node: &Node, path: &str) -> Option<Value> {
+        if !self.no_tag(node, path) {
+            return None;
+        }
+        Some(match &node.value {
+            NodeValue::Null => Value::Null,
+            NodeValue::Bool(b) => Value::Bool(*b),
+            NodeValue::Int(i) => Value::from(*i),
+            NodeValue::Float(x) => match serde_json::Number::from_f64(*x) {
+                Some(n) => Value::Number(n),
+                None => {
+                    self.error(node.location, path, "JSON has no infinity or NaN", None);
+                    return None;
+                }
+            },
+            NodeValue::Str(s) => Value::String(s.clone()),
+            NodeValue::Seq(items) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for (i, item) in items.iter().enumerate() {
+                    match self.json(item, &format!("{path}[{i}]")) {
+                        Some(v) => out.push(v),
+                        None => ok = false,
+                    }
+                }
+                if !ok {
+                    return None;
+                }
+                Value::Array(out)
+            }
+            NodeValue::Map(entries) => {
+                let mut out = serde_json::Map::new();
+                let mut ok = true;
+                for (k, v) in entries {
+                    let Some(key) = k.scalar_text().filter(|_| k.tag.is_none()) else {
+                        self.error(k.location, path, "JSON object keys must be scalars", None);
+                        ok = false;
+                        continue;
+                    };
+                    if out.contains_key(&key) {
+                        self.error(k.location, &join(path, &key), format!("duplicate key `{key}`"), None);
+                        ok = false;
+                        continue;
+                    }
+                    match self.json(v, &join(path, &key)) {
+                        Some(val) => {
+                            out.insert(key, val);
+                        }
+                        None => ok = false,
+                    }
+                }
+                if !ok {
+                    return None;
+                }
+                Value::Object(out)
+            }
+        })
+    }
+
+    fn json_object(&mut self, node: &Node, path: &str) -> Option<Value> {
+        if !matches!(node.value, NodeValue::Map(_)) {
+            self.wrong_type(node, path, "a mapping");
+            return None;
+        }
+        self.json(node, path)
+    }
+
+    /// An expectation: JSON with matcher tags at any depth.
+    fn expected(&mut self, node: &Node, path: &str) -> Option<Expected> {
+        let arg = |node: &Node| node.scalar_text().unwrap_or_default();
+        match node.tag.as_deref() {
+            None => {}
+            Some("!any") => return Some(Expected::Any),
+            Some("!absent") => return Some(Expected::Absent),
+            Some("!type") => {
+                let name = arg(node);
+                return match JsonType::parse(name.trim()) {
+                    Some(t) => Some(Expected::Type(t)),
+                    None => {
+                        let hint = suggest(name.trim(), JsonType::NAMES.iter().copied())
+                            .or_else(|| Some(format!("types: {}", JsonType::NAMES.join(", "))));
+                        self.error(node.location, path, format!("unknown JSON type `{name}`"), hint);
+                        None
+                    }
+                };
+            }
+            Some("!regex") => {
+                let Some(pattern) = node.as_str() else {
+                    self.wrong_type(node, path, "a regular expression string after `!regex`");
+                    return None;
+                };
+                return match regex::Regex::new(pattern) {
+                    Ok(re) => Some(Expected::Regex(re)),
+                    Err(e) => {
+                        let detail = e.to_string();
+                        let last = detail.lines().last().unwrap_or("").trim().to_string();
+                        self.error(
+                            node.location,
+                            path,
+                            format!("invalid regular expression `{pattern}`"),
+                            Some(last),
+                        );
+                        None
+                    }
+                };
+            }
+            Some("!not") => {
+                let stripped = Node { tag: None, ..node.clone() };
+                return self.json(&stripped, path).map(Expected::Not);
+            }
+            Some("!partial") => {
+                let stripped = Node { tag: None, ..node.clone() };
+                return match self.expected(&stripped, path)? {
+                    Expected::Object { entries, .. } => Some(Expected::Object { entries, partial: true }),
+                    _ => {
+                        self.wrong_type(node, path, "a mapping after `!partial`");
+                        None
+                    }
+                };
+            }
+            Some(other) => {
+                let known = ["!any", "!absent", "!type", "!regex", "!not", "!partial"];
+                let hint = suggest(other, known).or_else(|| Some(format!("matchers: {}", known.join(", "))));
+                self.error(node.location, path, format!("unknown matcher `{other}`"), hint);
+                return None;
+            }
+        }
+        match &node.value {
+            NodeValue::Seq(items) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for (i, item) in items.iter().enumerate() {
+                    match self.expected(item, &format!("{path}[{i}]")) {
+                        Some(e) => out.push(e),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Expected::Array(out))
+            }
+            NodeValue::Map(entries) => {
+                let mut out: Vec<(String, Expected)> = Vec::new();
+                let mut ok = true;
+                for (k, v) in entries {
+                    let Some(key) = k.scalar_text().filter(|_| k.tag.is_none()) else {
+                        self.error(k.location, path, "object keys must be scalars", None);
+                        ok = false;
+                        continue;
+                    };
+                    if out.iter().any(|(seen, _)| *seen == key) {
+                        self.error(k.location, &join(path, &key), format!("duplicate key `{key}`"), None);
+                        ok = false;
+                        continue;
+                    }
+                    match self.expected(v, &join(path, &key)) {
+                        Some(e) => out.push((key, e)),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Expected::Object { entries: out, partial: false })
+            }
+            _ => self.json(node, path).map(Expected::Exact),
+        }
+    }
+
+    fn scenario_file(&mut self) -> Vec<Scenario> {
+        let docs = match yaml::parse(&self.file.text) {
+            Ok(d) => d,
+            Err(e) => {
+                self.error(e.location, "", format!("YAML syntax error: {}", e.message), None);
+                return Vec::new();
+            }
+        };
+        let Some(root) = docs.first() else {
+            self.errors.push(SpecError {
+                file: self.file.path.clone(),
+                location: Some(Location { line: 1, column: 1 }),
+                key_path: String::new(),
+                message: "the file is empty".into(),
+                hint: Some("a scenario file is a mapping with a `scenarios:` list".into()),
+                source_line: None,
+            });
+            return Vec::new();
+        };
+        if docs.len() > 1 {
+            self.error(docs[1].location, "", "a scenario file holds one YAML document", None);
+        }
+        let Some(fields) = self.fields(root, "", &["scenarios"], &["scenarios"]) else {
+            return Vec::new();
+        };
+        let Some(list) = fields.get("scenarios") else { return Vec::new() };
+        let NodeValue::Seq(items) = &list.value else {
+            self.wrong_type(list, "scenarios", "a list of scenarios");
+            return Vec::new();
+        };
+        if items.is_empty() {
+            self.error(list.location, "scenarios", "the scenario list is empty", None);
+        }
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| self.scenario(item, &format!("scenarios[{i}]")))
+            .collect()
+    }
+
+    fn scenario(&mut self, node: &Node, path: &str) -> Option<Scenario> {
+        const KEYS: &[&str] = &[
+            "name", "operation", "media", "level", "description", "given", "request", "send", "expect",
+        ];
+        let f = self.fields(node, path, KEYS, &["name", "operation", "media", "expect"])?;
+        let before = self.errors.len();
+        let name = f.get("name").and_then(|n| self.name(n, &join(path, "name")));
+        let operation = f.get("operation").and_then(|n| self.string(n, &join(path, "operation")));
+        let media = f.get("media").and_then(|n| self.media_list(n, &join(path, "media")));
+        let level = match f.get("level") {
+            Some(n) => self.keyword(n, &join(path, "level"), &[("must", Level::Must), ("should", Level::Should), ("may", Level::May)]),
+            None => Some(Level::Must),
+        };
+        let description = match f.get("description") {
+            Some(n) => Some(self.string(n, &join(path, "description"))?),
+            None => None,
+        };
+        let given = match f.get("given") {
+            Some(n) => self.given(n, &join(path, "given")),
+            None => Some(Given::default()),
+        };
+        let request = match f.get("request") {
+            Some(n) => Some(self.json_object(n, &join(path, "request"))?),
+            None => None,
+        };
+        let send = match f.get("send") {
+            Some(n) => self.send(n, &join(path, "send")),
+            None => Some(Send::default()),
+        };
+        let expect = f.get("expect").and_then(|n| self.expectation(n, &join(path, "expect")));
+        if request.is_none() && send.as_ref().is_some_and(|s| s.raw_body.is_none()) && f.get("request").is_none() {
+            self.error(node.location, path, "a scenario needs `request` (or `send.raw_body`)", None);
+        }
+        if self.errors.len() != before {
+            return None;
+        }
+        Some(Scenario {
+            name: name?,
+            operation: operation?,
+            media: media?,
+            level: level?,
+            description,
+            given: given?,
+            request,
+            send: send?,
+            expect: expect?,
+            source: Source { file: self.file.path.clone(), location: node.location },
+        })
+    }
+
+    fn name(&mut self, node: &Node, path: &str) -> Option<String> {
+        let name = self.string(node, path)?;
+        let ok = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            self.error(node.location, path, format!("invalid scenario name `{name}`"), Some("names are kebab-case: lowercase letters, digits and `-`".into()));
+            return None;
+        }
+        Some(name)
+    }
+
+    fn media_list(&mut self, node: &Node, path: &str) -> Option<Vec<String>> {
+        let names = self.string_list(node, path)?;
+        let table = self.media?;
+        let mut out: Vec<String> = Vec::new();
+        let mut ok = true;
+        for (name, location) in names {
+            let members: Vec<String> = if let Some(group) = table.groups.get(&name) {
+                group.clone()
+            } else if table.media.contains_key(&name) {
+                vec![name.clone()]
+            } else {
+                let candidates = table.media.keys().chain(table.groups.keys().map(|k| k.as_str()));
+                let hint = suggest(&name, candidates);
+                self.error(location, path, format!("unknown media or group `{name}`"), hint);
+                ok = false;
+                continue;
+            };
+            for m in members {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn given(&mut self, node: &Node, path: &str) -> Option<Given> {
+        let f = self.fields(node, path, &["preset", "userData"], &[])?;
+        let preset = match f.get("preset") {
+            Some(n) => {
+                let name = self.string(n, &join(path, "preset"))?;
+                if let Some(table) = self.media {
+                    if !table.presets.contains_key(&name) {
+                        let hint = suggest(&name, table.presets.keys().map(|k| k.as_str()));
+                        self.error(n.location, &join(path, "preset"), format!("unknown preset `{name}`"), hint);
+                        return None;
+                    }
+                }
+                Some(name)
+            }
+            None => None,
+        };
+        let user_data = match f.get("userData") {
+            Some(n) => Some(self.json_object(n, &join(path, "userData"))?),
+            None => None,
+        };
+        Some(Given { preset, user_data })
+    }
+
+    fn send(&mut self, node: &Node, path: &str) -> Option<Send> {
+        let f = self.fields(node, path, &["as", "auth", "csrf", "interaction", "raw_body"], &[])?;
+        let mut send = Send::default();
+        if let Some(n) = f.get("as") {
+            send.agent = self.keyword(n, &join(path, "as"), &[("first", AgentRole::First), ("second", AgentRole::Second)])?;
+        }
+        if let Some(n) = f.get("auth") {
+            send.auth = self.keyword(n, &join(path, "auth"), &[("agent", AuthMode::Agent), ("none", AuthMode::None), ("wrong-password", AuthMode::WrongPassword)])?;
+        }
+        if let Some(n) = f.get("csrf") {
+            send.csrf = self.keyword(n, &join(path, "csrf"), &[("send", CsrfMode::Send), ("omit", CsrfMode::Omit)])?;
+        }
+        if let Some(n) = f.get("interaction") {
+            send.interaction = self.keyword(n, &join(path, "interaction"), &[("own", InteractionRef::Own), ("unknown", InteractionRef::Unknown)])?;
+        }
+        if let Some(n) = f.get("raw_body") {
+            send.raw_body = Some(self.string(n, &join(path, "raw_body"))?);
+        }
+        Some(send)
+    }
+
+    fn response(&mut self, node: &Node, path: &str) -> Option<ResponseExpectation> {
+        let f = self.fields(node, path, &["status", "body"], &[])?;
+        let status = match f.get("status") {
+            Some(n) => Some(self.expected(n, &join(path, "status"))?),
+            None => None,
+        };
+        let body = match f.get("body") {
+            Some(n) => Some(self.expected(n, &join(path, "body"))?),
+            None => None,
+        };
+        Some(ResponseExpectation { status, body })
+    }
+
+    fn expectation(&mut self, node: &Node, path: &str) -> Option<Expectation> {
+        let f = self.fields(node, path, &["response", "notification", "unchanged", "snapshot", "should"], &["notification"])?;
+        let response = match f.get("response") {
+            Some(n) => Some(self.response(n, &join(path, "response"))?),
+            None => None,
+        };
+        let should = match f.get("should") {
+            Some(n) => Some(self.response(n, &join(path, "should"))?),
+            None => None,
+        };
+        let unchanged = match f.get("unchanged") {
+            Some(n) => self.boolean(n, &join(path, "unchanged"))?,
+            None => false,
+        };
+        let snapshot = match f.get("snapshot") {
+            Some(n) => Some(self.boolean(n, &join(path, "snapshot"))?),
+            None => None,
+        };
+        let notification = self.notification(f.get("notification")?, &join(path, "notification"))?;
+        Some(Expectation { response, notification, unchanged, snapshot, should })
+    }
+
+    fn notification(&mut self, node: &Node, path: &str) -> Option<NotificationExpectation> {
+        if node.as_str() == Some("none") && node.tag.is_none() {
+            return Some(NotificationExpectation::None(NoneKeyword::None));
+        }
+        if !matches!(node.value, NodeValue::Map(_)) {
+            self.error(node.location, path, format!("expected `none` or a mapping, found {}", node.type_name()), None);
+            return None;
+        }
+        let f = self.fields(node, path, &["diff", "envelope"], &["diff"])?;
+        let diff_node = f.get("diff")?;
+        let NodeValue::Seq(items) = &diff_node.value else {
+            self.wrong_type(diff_node, &join(path, "diff"), "a list of patch operations");
+            return None;
+        };
+        let mut diff = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match self.patch(item, &format!("{path}.diff[{i}]")) {
+                Some(p) => diff.push(p),
+                None => ok = false,
+            }
+        }
+        let envelope = match f.get("envelope") {
+            Some(n) => match self.expected(n, &join(path, "envelope"))? {
+                Expected::Object { entries, .. } => entries,
+                _ => {
+                    self.wrong_type(n, &join(path, "envelope"), "a mapping");
+                    return None;
+                }
+            },
+            None => Vec::new(),
+        };
+        ok.then_some(NotificationExpectation::Expected(NotificationSpec { diff, envelope }))
+    }
+
+    fn patch(&mut self, node: &Node, path: &str) -> Option<PatchExpectation> {
+        let f = self.fields(node, path, &["op", "path", "value"], &["op", "path"])?;
+        let op = self.keyword(f.get("op")?, &join(path, "op"), &[("add", PatchOp::Add), ("remove", PatchOp::Remove), ("replace", PatchOp::Replace)])?;
+        let pointer_node = f.get("path")?;
+        let pointer = self.string(pointer_node, &join(path, "path"))?;
+        let pointer_ok = pointer.starts_with('/');
+        if !pointer_ok {
+            self.error(pointer_node.location, &join(path, "path"), format!("`{pointer}` is not a JSON pointer"), Some("JSON pointers start with `/`, e.g. `/userData/AccountNumber`".into()));
+        }
+        let value = match (op, f.get("value")) {
+            (PatchOp::Remove, Some(n)) => {
+                self.error(n.location, &join(path, "value"), "a `remove` operation takes no `value`", None);
+                return None;
+            }
+            (PatchOp::Remove, None) => None,
+            (_, Some(n)) => Some(self.expected(n, &join(path, "value"))?),
+            (_, None) => {
+                self.error(node.location, path, format!("an `{}` operation needs a `value`", op.as_str()), None);
+                return None;
+            }
+        };
+        pointer_ok.then_some(PatchExpectation { op, path: pointer, value })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MEDIA: &str = "redact_keys: [id]\ngroups: {both: [voice, chat]}\npresets: {routed: {RTenant: Environment}}\nmedia:\n  voice:\n    feature: api-voice\n    collection: [calls]\n    resource_key: [call]\n    channel: [/v2/me/calls]\n    message_type: [CallStateChangeMessage]\n    notification_type: [AttachedDataChanged]\n    reference_id: {response: absent, notification: optional}\n    delete: all\n    operations: [AttachUserData]\n  chat:\n    feature: api-multimedia\n    collection: [chats]\n    resource_key: [chat]\n    channel: [/v2/me/chats]\n    message_type: [ChatStateChangeMessage]\n    notification_type: [PropertiesUpdated]\n    reference_id: {response: optional, notification: required}\n    delete: keys\n    operations: [AttachUserData]\n";
+
+    fn load(text: &str) -> Result<Suite, SpecErrors> {
+        let media = SourceFile { path: "media.yaml".into(), text: MEDIA.into() };
+        load_suite(&media, &[SourceFile { path: "s.yaml".into(), text: text.into() }])
+    }
+
+    #[test]
+    fn loads_a_valid_scenario() {
+        let suite = load("scenarios:\n  - name: add-key\n    operation: UpdateUserData\n    media: both\n    given: {preset: routed, userData: {A: 1}}\n    request: {operationName: UpdateUserData, userData: {B: 2}}\n    expect:\n      notification:\n        diff:\n          - {op: add, path: /userData/B, value: !type integer}\n").unwrap();
+        assert_eq!(suite.scenarios.len(), 1);
+        assert_eq!(suite.scenarios[0].media, vec!["voice", "chat"]);
+        assert_eq!(suite.scenarios[0].id_for("chat"), "chat/UpdateUserData/add-key");
+    }
+
+    #[test]
+    fn reports_every_problem_with_location_path_and_hint() {
+        let errs = load("scenarios:\n  - name: a\n    operation: X\n    media: [voice, chatt]\n    request: {operationName: X}\n    expect:\n      respnse: {}\n      notification:\n        diff:\n          - {op: add, path: /userData/B, value: !regex '(['}\n          - {op: add, path: userData, value: !type strin}\n").unwrap_err();
+        let text = errs.to_string();
+        assert!(text.contains("unknown media or group `chatt`"), "{text}");
+        assert!(text.contains("did you mean `chat`?"), "{text}");
+        assert!(text.contains("unknown key `respnse`"), "{text}");
+        assert!(text.contains("did you mean `response`?"), "{text}");
+        assert!(text.contains("invalid regular expression"), "{text}");
+        assert!(text.contains("is not a JSON pointer"), "{text}");
+        assert!(text.contains("unknown JSON type `strin`"), "{text}");
+        assert!(text.contains("s.yaml:7:7"), "{text}");
+        assert!(text.contains("scenarios[0].expect.respnse"), "{text}");
+        assert_eq!(errs.0.len(), 5, "{text}");
+    }
+
+    #[test]
+    fn reports_duplicate_ids() {
+        let one = "  - name: a\n    operation: X\n    media: voice\n    request: {operationName: X}\n    expect: {notification: none}\n";
+        let errs = load(&format!("scenarios:\n{one}{one}")).unwrap_err();
+        assert!(errs.to_string().contains("duplicate scenario id `voice/X/a`"), "{errs}");
+        assert_eq!(errs.0[0].location, Some(Location { line: 7, column: 5 }));
+    }
+
+    #[test]
+    fn reports_syntax_errors_and_empty_files() {
+        let errs = load("scenarios: [\n").unwrap_err();
+        assert!(errs.to_string().contains("YAML syntax error"), "{errs}");
+        let errs = load("").unwrap_err();
+        assert!(errs.to_string().contains("the file is empty"), "{errs}");
+    }
+
+    #[test]
+    fn tags_are_rejected_outside_expectations() {
+        let errs = load("scenarios:\n  - name: a\n    operation: X\n    media: voice\n    request: {operationName: !any}\n    expect: {notification: none}\n").unwrap_err();
+        assert!(errs.to_string().contains("the tag `!any` is not allowed here"), "{errs}");
+    }
+}

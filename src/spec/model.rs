@@ -1,0 +1,263 @@
+//! The scenario model: what a loaded scenario says, independent of YAML.
+//!
+//! These types are the v1 scenario format. `schemars` derives `specs/scenario.schema.json`
+//! from them (`gws-conformance schema`), so the field names and docs here are the format's
+//! reference. They hold no behaviour beyond small accessors; loading is in `load`, running in
+//! `run`, judging in `check`.
+
+use super::matcher::Expected;
+use super::yaml::Location;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+/// How much a scenario's failure counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Required by the documentation; a failure fails certification.
+    Must,
+    /// Expected but not certain from the documentation; a failure is a warning.
+    Should,
+    /// Implementation-defined; the result is informational.
+    May,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
+            Level::May => "may",
+        }
+    }
+}
+
+/// A scenario file: a list of scenarios.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One scenario, instantiated once per listed media. Its ids are `<media>/<operation>/<name>`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short kebab-case name, unique per media and operation.
+    pub name: String,
+    /// The operation under test (`AttachUserData`, `UpdateUserData`, `DeleteUserData`,
+    /// `DeleteUserDataPair`); it classifies the scenario even when the request omits it.
+    pub operation: String,
+    /// Media names or group names from `media.yaml`; groups are expanded on load.
+    pub media: Vec<String>,
+    /// `must` (default), `should` or `may`.
+    #[serde(default = "default_level")]
+    pub level: Level,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The interaction the scenario starts from.
+    #[serde(default)]
+    pub given: Given,
+    /// The JSON body POSTed to the interaction's URL.
+    #[schemars(with = "Option<serde_json::Map<String, Value>>")]
+    pub request: Option<Value>,
+    /// How the request is sent (which agent, which credentials, which interaction).
+    #[serde(default)]
+    pub send: Send,
+    pub expect: Expectation,
+    /// Where the scenario is written (not part of the format).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub source: Source,
+}
+
+fn default_level() -> Level {
+    Level::Must
+}
+
+/// The file and position a scenario was read from.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Source {
+    pub file: String,
+    pub location: Location,
+}
+
+/// The starting interaction.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Given {
+    /// A named `userData` preset from `media.yaml`, merged under `userData`.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// Initial `userData` of the interaction.
+    #[serde(default, rename = "userData")]
+    #[schemars(with = "Option<serde_json::Map<String, Value>>")]
+    pub user_data: Option<Value>,
+}
+
+/// Which agent sends the request, with which credentials, to which interaction.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Send {
+    /// `first` (default, the interaction's owner) or `second` (another agent).
+    #[serde(default, rename = "as")]
+    pub agent: AgentRole,
+    #[serde(default)]
+    pub auth: AuthMode,
+    #[serde(default)]
+    pub csrf: CsrfMode,
+    #[serde(default)]
+    pub interaction: InteractionRef,
+    /// Sent verbatim instead of `request` (for bodies that are not JSON).
+    #[serde(default)]
+    pub raw_body: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentRole {
+    #[default]
+    First,
+    Second,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// The agent's own Basic credentials and session cookie.
+    #[default]
+    Agent,
+    /// No `Authorization` header and no cookies.
+    None,
+    /// The agent's user name with a wrong password, no cookies.
+    WrongPassword,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CsrfMode {
+    /// Send the CSRF token when the server issued one.
+    #[default]
+    Send,
+    /// Never send the CSRF token.
+    Omit,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InteractionRef {
+    /// The interaction provisioned for this scenario.
+    #[default]
+    Own,
+    /// An id no interaction has (same collection).
+    Unknown,
+}
+
+/// What must be observed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// HTTP status and body. Default: status 200, body `{statusCode: 0}` plus the media's
+    /// `referenceId` rule.
+    #[serde(default)]
+    pub response: Option<ResponseExpectation>,
+    /// `none`, or the expected notification.
+    pub notification: NotificationExpectation,
+    /// The interaction read after the request equals the one read before.
+    #[serde(default)]
+    pub unchanged: bool,
+    /// Pin the notification's shape in `snapshots/` (default: true when a notification is expected).
+    #[serde(default)]
+    pub snapshot: Option<bool>,
+    /// Extra response expectations whose failure is only a warning.
+    #[serde(default)]
+    pub should: Option<ResponseExpectation>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseExpectation {
+    #[schemars(with = "Option<Value>")]
+    pub status: Option<Expected>,
+    #[schemars(with = "Option<Value>")]
+    pub body: Option<Expected>,
+}
+
+/// The notification the request must (or must not) cause.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum NotificationExpectation {
+    /// The literal `none`: no notification for the interaction.
+    None(NoneKeyword),
+    Expected(NotificationSpec),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NoneKeyword {
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSpec {
+    /// What differs between the interaction read before the request and the one in the
+    /// notification, as RFC 6902 operations (`add`, `remove`, `replace`).
+    pub diff: Vec<PatchExpectation>,
+    /// Matchers on `data` keys, overriding the media table (`notificationType` ...).
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Map<String, Value>>")]
+    pub envelope: Vec<(String, Expected)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PatchOp {
+    Add,
+    Remove,
+    Replace,
+}
+
+impl PatchOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatchOp::Add => "add",
+            PatchOp::Remove => "remove",
+            PatchOp::Replace => "replace",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchExpectation {
+    pub op: PatchOp,
+    /// JSON pointer inside the interaction object, e.g. `/userData/AccountNumber`.
+    pub path: String,
+    /// Required for `add` and `replace`; may use matchers.
+    #[schemars(with = "Option<Value>")]
+    pub value: Option<Expected>,
+}
+
+impl serde::Serialize for Expected {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_display_json().serialize(s)
+    }
+}
+
+impl Scenario {
+    /// Whether the scenario expects a notification.
+    pub fn expects_notification(&self) -> bool {
+        matches!(self.expect.notification, NotificationExpectation::Expected(_))
+    }
+
+    pub fn wants_snapshot(&self) -> bool {
+        self.expect.snapshot.unwrap_or_else(|| self.expects_notification())
+    }
+
+    /// The stable id of this scenario on one media.
+    pub fn id_for(&self, media: &str) -> String {
+        format!("{media}/{}/{}", self.operation, self.name)
+    }
+}
