@@ -1,4 +1,13 @@
 //! gws-conformance: a conformance harness for the Genesys Web Services API v2 user-data
 //! operations. See README.md for the user manual and ARCHITECTURE.md for the code map.
 
+pub mod bayeux;
+pub mod check;
+pub mod plan;
+pub mod report;
+pub mod result;
+pub mod run;
+pub mod server;
+pub mod snapshot;
 pub mod spec;
+pub mod suite;

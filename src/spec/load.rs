@@ -93,7 +93,10 @@ impl std::error::Error for SpecErrors {}
 pub fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), SpecErrors> {
     let read = |path: &Path| -> Result<SourceFile, SpecError> {
         std::fs::read_to_string(path)
-            .map(|text| SourceFile { path: path.display().to_string(), text })
+            .map(|text| SourceFile {
+                path: path.display().to_string(),
+                text,
+            })
             .map_err(|e| SpecError {
                 file: path.display().to_string(),
                 location: None,
@@ -125,7 +128,11 @@ pub fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), SpecErrors>
             source_line: None,
         });
     }
-    if errors.is_empty() { Ok((media, files)) } else { Err(SpecErrors(errors)) }
+    if errors.is_empty() {
+        Ok((media, files))
+    } else {
+        Err(SpecErrors(errors))
+    }
 }
 
 fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>, errors: &mut Vec<SpecError>) {
@@ -154,7 +161,10 @@ fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>, errors: &mut Vec<
 }
 
 /// Validates the media table and every scenario file, reporting all problems at once.
-pub fn load_suite(media_file: &SourceFile, scenario_files: &[SourceFile]) -> Result<Suite, SpecErrors> {
+pub fn load_suite(
+    media_file: &SourceFile,
+    scenario_files: &[SourceFile],
+) -> Result<Suite, SpecErrors> {
     let mut errors = Vec::new();
     let media = match load_media(media_file) {
         Ok(m) => Some(m),
@@ -165,7 +175,11 @@ pub fn load_suite(media_file: &SourceFile, scenario_files: &[SourceFile]) -> Res
     };
     let mut scenarios = Vec::new();
     for file in scenario_files {
-        let mut cx = Cx { file, errors: &mut errors, media: media.as_ref() };
+        let mut cx = Cx {
+            file,
+            errors: &mut errors,
+            media: media.as_ref(),
+        };
         scenarios.extend(cx.scenario_file());
     }
     check_duplicate_ids(&scenarios, scenario_files, &mut errors);
@@ -212,8 +226,16 @@ fn suite_hash(media: &SourceFile, files: &[SourceFile]) -> String {
 
 fn load_media(file: &SourceFile) -> Result<MediaTable, SpecError> {
     let table: MediaTable = serde_saphyr::from_str(&file.text).map_err(|e| {
-        let location = e.location().map(|l| Location { line: l.line() as usize, column: l.column() as usize });
-        let message = e.to_string().lines().next().unwrap_or("invalid media table").to_string();
+        let location = e.location().map(|l| Location {
+            line: l.line() as usize,
+            column: l.column() as usize,
+        });
+        let message = e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("invalid media table")
+            .to_string();
         SpecError {
             file: file.path.clone(),
             location,
@@ -263,7 +285,10 @@ fn check_duplicate_ids(scenarios: &[Scenario], files: &[SourceFile], errors: &mu
         for m in &s.media {
             let id = s.id_for(m);
             if let Some(first) = seen.get(&id) {
-                let text = files.iter().find(|f| f.path == s.source.file).map(|f| f.text.as_str());
+                let text = files
+                    .iter()
+                    .find(|f| f.path == s.source.file)
+                    .map(|f| f.text.as_str());
                 errors.push(SpecError {
                     file: s.source.file.clone(),
                     location: Some(s.source.location),
@@ -283,7 +308,9 @@ fn check_duplicate_ids(scenarios: &[Scenario], files: &[SourceFile], errors: &mu
 }
 
 fn line_of(text: &str, line: usize) -> Option<String> {
-    text.lines().nth(line.checked_sub(1)?).map(|l| l.to_string())
+    text.lines()
+        .nth(line.checked_sub(1)?)
+        .map(|l| l.to_string())
 }
 
 /// Levenshtein distance, for "did you mean" hints on short keys.
@@ -325,16 +352,29 @@ struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
     }
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 impl<'a> Cx<'a> {
-    fn error(&mut self, location: Location, path: &str, message: impl Into<String>, hint: Option<String>) {
+    fn error(
+        &mut self,
+        location: Location,
+        path: &str,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         self.errors.push(SpecError {
             file: self.file.path.clone(),
             location: Some(location),
@@ -367,7 +407,13 @@ impl<'a> Cx<'a> {
         true
     }
 
-    fn fields<'n>(&mut self, node: &'n Node, path: &str, allowed: &[&str], required: &[&str]) -> Option<Fields<'n>> {
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        allowed: &[&str],
+        required: &[&str],
+    ) -> Option<Fields<'n>> {
         let NodeValue::Map(entries) = &node.value else {
             self.wrong_type(node, path, "a mapping");
             return None;
@@ -375,24 +421,44 @@ impl<'a> Cx<'a> {
         let mut out: Vec<(&'n str, &'n Node)> = Vec::new();
         for (k, v) in entries {
             let Some(key) = k.as_str() else {
-                self.error(k.location, path, format!("keys must be strings, found {}", k.type_name()), None);
+                self.error(
+                    k.location,
+                    path,
+                    format!("keys must be strings, found {}", k.type_name()),
+                    None,
+                );
                 continue;
             };
             if out.iter().any(|(seen, _)| *seen == key) {
-                self.error(k.location, &join(path, key), format!("duplicate key `{key}`"), None);
+                self.error(
+                    k.location,
+                    &join(path, key),
+                    format!("duplicate key `{key}`"),
+                    None,
+                );
                 continue;
             }
             if !allowed.contains(&key) {
                 let hint = suggest(key, allowed.iter().copied())
                     .or_else(|| Some(format!("allowed keys: {}", allowed.join(", "))));
-                self.error(k.location, &join(path, key), format!("unknown key `{key}`"), hint);
+                self.error(
+                    k.location,
+                    &join(path, key),
+                    format!("unknown key `{key}`"),
+                    hint,
+                );
                 continue;
             }
             out.push((key, v));
         }
         for req in required {
             if !out.iter().any(|(k, _)| k == req) {
-                self.error(node.location, path, format!("missing required key `{req}`"), None);
+                self.error(
+                    node.location,
+                    path,
+                    format!("missing required key `{req}`"),
+                    None,
+                );
             }
         }
         Some(Fields { entries: out })
@@ -493,7 +559,12 @@ impl<'a> Cx<'a> {
                         continue;
                     };
                     if out.contains_key(&key) {
-                        self.error(k.location, &join(path, &key), format!("duplicate key `{key}`"), None);
+                        self.error(
+                            k.location,
+                            &join(path, &key),
+                            format!("duplicate key `{key}`"),
+                            None,
+                        );
                         ok = false;
                         continue;
                     }
@@ -534,7 +605,12 @@ impl<'a> Cx<'a> {
                     None => {
                         let hint = suggest(name.trim(), JsonType::NAMES.iter().copied())
                             .or_else(|| Some(format!("types: {}", JsonType::NAMES.join(", "))));
-                        self.error(node.location, path, format!("unknown JSON type `{name}`"), hint);
+                        self.error(
+                            node.location,
+                            path,
+                            format!("unknown JSON type `{name}`"),
+                            hint,
+                        );
                         None
                     }
                 };
@@ -560,13 +636,22 @@ impl<'a> Cx<'a> {
                 };
             }
             Some("!not") => {
-                let stripped = Node { tag: None, ..node.clone() };
+                let stripped = Node {
+                    tag: None,
+                    ..node.clone()
+                };
                 return self.json(&stripped, path).map(Expected::Not);
             }
             Some("!partial") => {
-                let stripped = Node { tag: None, ..node.clone() };
+                let stripped = Node {
+                    tag: None,
+                    ..node.clone()
+                };
                 return match self.expected(&stripped, path)? {
-                    Expected::Object { entries, .. } => Some(Expected::Object { entries, partial: true }),
+                    Expected::Object { entries, .. } => Some(Expected::Object {
+                        entries,
+                        partial: true,
+                    }),
                     _ => {
                         self.wrong_type(node, path, "a mapping after `!partial`");
                         None
@@ -575,8 +660,14 @@ impl<'a> Cx<'a> {
             }
             Some(other) => {
                 let known = ["!any", "!absent", "!type", "!regex", "!not", "!partial"];
-                let hint = suggest(other, known).or_else(|| Some(format!("matchers: {}", known.join(", "))));
-                self.error(node.location, path, format!("unknown matcher `{other}`"), hint);
+                let hint = suggest(other, known)
+                    .or_else(|| Some(format!("matchers: {}", known.join(", "))));
+                self.error(
+                    node.location,
+                    path,
+                    format!("unknown matcher `{other}`"),
+                    hint,
+                );
                 return None;
             }
         }
@@ -602,7 +693,12 @@ impl<'a> Cx<'a> {
                         continue;
                     };
                     if out.iter().any(|(seen, _)| *seen == key) {
-                        self.error(k.location, &join(path, &key), format!("duplicate key `{key}`"), None);
+                        self.error(
+                            k.location,
+                            &join(path, &key),
+                            format!("duplicate key `{key}`"),
+                            None,
+                        );
                         ok = false;
                         continue;
                     }
@@ -611,7 +707,10 @@ impl<'a> Cx<'a> {
                         None => ok = false,
                     }
                 }
-                ok.then_some(Expected::Object { entries: out, partial: false })
+                ok.then_some(Expected::Object {
+                    entries: out,
+                    partial: false,
+                })
             }
             _ => self.json(node, path).map(Expected::Exact),
         }
@@ -621,7 +720,12 @@ impl<'a> Cx<'a> {
         let docs = match yaml::parse(&self.file.text) {
             Ok(d) => d,
             Err(e) => {
-                self.error(e.location, "", format!("YAML syntax error: {}", e.message), None);
+                self.error(
+                    e.location,
+                    "",
+                    format!("YAML syntax error: {}", e.message),
+                    None,
+                );
                 return Vec::new();
             }
         };
@@ -637,18 +741,30 @@ impl<'a> Cx<'a> {
             return Vec::new();
         };
         if docs.len() > 1 {
-            self.error(docs[1].location, "", "a scenario file holds one YAML document", None);
+            self.error(
+                docs[1].location,
+                "",
+                "a scenario file holds one YAML document",
+                None,
+            );
         }
         let Some(fields) = self.fields(root, "", &["scenarios"], &["scenarios"]) else {
             return Vec::new();
         };
-        let Some(list) = fields.get("scenarios") else { return Vec::new() };
+        let Some(list) = fields.get("scenarios") else {
+            return Vec::new();
+        };
         let NodeValue::Seq(items) = &list.value else {
             self.wrong_type(list, "scenarios", "a list of scenarios");
             return Vec::new();
         };
         if items.is_empty() {
-            self.error(list.location, "scenarios", "the scenario list is empty", None);
+            self.error(
+                list.location,
+                "scenarios",
+                "the scenario list is empty",
+                None,
+            );
         }
         items
             .iter()
@@ -659,15 +775,37 @@ impl<'a> Cx<'a> {
 
     fn scenario(&mut self, node: &Node, path: &str) -> Option<Scenario> {
         const KEYS: &[&str] = &[
-            "name", "operation", "media", "level", "description", "given", "request", "send", "expect",
+            "name",
+            "operation",
+            "media",
+            "level",
+            "description",
+            "given",
+            "request",
+            "send",
+            "expect",
         ];
         let f = self.fields(node, path, KEYS, &["name", "operation", "media", "expect"])?;
         let before = self.errors.len();
-        let name = f.get("name").and_then(|n| self.name(n, &join(path, "name")));
-        let operation = f.get("operation").and_then(|n| self.string(n, &join(path, "operation")));
-        let media = f.get("media").and_then(|n| self.media_list(n, &join(path, "media")));
+        let name = f
+            .get("name")
+            .and_then(|n| self.name(n, &join(path, "name")));
+        let operation = f
+            .get("operation")
+            .and_then(|n| self.string(n, &join(path, "operation")));
+        let media = f
+            .get("media")
+            .and_then(|n| self.media_list(n, &join(path, "media")));
         let level = match f.get("level") {
-            Some(n) => self.keyword(n, &join(path, "level"), &[("must", Level::Must), ("should", Level::Should), ("may", Level::May)]),
+            Some(n) => self.keyword(
+                n,
+                &join(path, "level"),
+                &[
+                    ("must", Level::Must),
+                    ("should", Level::Should),
+                    ("may", Level::May),
+                ],
+            ),
             None => Some(Level::Must),
         };
         let description = match f.get("description") {
@@ -686,9 +824,19 @@ impl<'a> Cx<'a> {
             Some(n) => self.send(n, &join(path, "send")),
             None => Some(Send::default()),
         };
-        let expect = f.get("expect").and_then(|n| self.expectation(n, &join(path, "expect")));
-        if request.is_none() && send.as_ref().is_some_and(|s| s.raw_body.is_none()) && f.get("request").is_none() {
-            self.error(node.location, path, "a scenario needs `request` (or `send.raw_body`)", None);
+        let expect = f
+            .get("expect")
+            .and_then(|n| self.expectation(n, &join(path, "expect")));
+        if request.is_none()
+            && send.as_ref().is_some_and(|s| s.raw_body.is_none())
+            && f.get("request").is_none()
+        {
+            self.error(
+                node.location,
+                path,
+                "a scenario needs `request` (or `send.raw_body`)",
+                None,
+            );
         }
         if self.errors.len() != before {
             return None;
@@ -703,16 +851,26 @@ impl<'a> Cx<'a> {
             request,
             send: send?,
             expect: expect?,
-            source: Source { file: self.file.path.clone(), location: node.location },
+            source: Source {
+                file: self.file.path.clone(),
+                location: node.location,
+            },
         })
     }
 
     fn name(&mut self, node: &Node, path: &str) -> Option<String> {
         let name = self.string(node, path)?;
         let ok = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !ok {
-            self.error(node.location, path, format!("invalid scenario name `{name}`"), Some("names are kebab-case: lowercase letters, digits and `-`".into()));
+            self.error(
+                node.location,
+                path,
+                format!("invalid scenario name `{name}`"),
+                Some("names are kebab-case: lowercase letters, digits and `-`".into()),
+            );
             return None;
         }
         Some(name)
@@ -729,9 +887,17 @@ impl<'a> Cx<'a> {
             } else if table.media.contains_key(&name) {
                 vec![name.clone()]
             } else {
-                let candidates = table.media.keys().chain(table.groups.keys().map(|k| k.as_str()));
+                let candidates = table
+                    .media
+                    .keys()
+                    .chain(table.groups.keys().map(|k| k.as_str()));
                 let hint = suggest(&name, candidates);
-                self.error(location, path, format!("unknown media or group `{name}`"), hint);
+                self.error(
+                    location,
+                    path,
+                    format!("unknown media or group `{name}`"),
+                    hint,
+                );
                 ok = false;
                 continue;
             };
@@ -752,7 +918,12 @@ impl<'a> Cx<'a> {
                 if let Some(table) = self.media {
                     if !table.presets.contains_key(&name) {
                         let hint = suggest(&name, table.presets.keys().map(|k| k.as_str()));
-                        self.error(n.location, &join(path, "preset"), format!("unknown preset `{name}`"), hint);
+                        self.error(
+                            n.location,
+                            &join(path, "preset"),
+                            format!("unknown preset `{name}`"),
+                            hint,
+                        );
                         return None;
                     }
                 }
@@ -768,19 +939,47 @@ impl<'a> Cx<'a> {
     }
 
     fn send(&mut self, node: &Node, path: &str) -> Option<Send> {
-        let f = self.fields(node, path, &["as", "auth", "csrf", "interaction", "raw_body"], &[])?;
+        let f = self.fields(
+            node,
+            path,
+            &["as", "auth", "csrf", "interaction", "raw_body"],
+            &[],
+        )?;
         let mut send = Send::default();
         if let Some(n) = f.get("as") {
-            send.agent = self.keyword(n, &join(path, "as"), &[("first", AgentRole::First), ("second", AgentRole::Second)])?;
+            send.agent = self.keyword(
+                n,
+                &join(path, "as"),
+                &[("first", AgentRole::First), ("second", AgentRole::Second)],
+            )?;
         }
         if let Some(n) = f.get("auth") {
-            send.auth = self.keyword(n, &join(path, "auth"), &[("agent", AuthMode::Agent), ("none", AuthMode::None), ("wrong-password", AuthMode::WrongPassword)])?;
+            send.auth = self.keyword(
+                n,
+                &join(path, "auth"),
+                &[
+                    ("agent", AuthMode::Agent),
+                    ("none", AuthMode::None),
+                    ("wrong-password", AuthMode::WrongPassword),
+                ],
+            )?;
         }
         if let Some(n) = f.get("csrf") {
-            send.csrf = self.keyword(n, &join(path, "csrf"), &[("send", CsrfMode::Send), ("omit", CsrfMode::Omit)])?;
+            send.csrf = self.keyword(
+                n,
+                &join(path, "csrf"),
+                &[("send", CsrfMode::Send), ("omit", CsrfMode::Omit)],
+            )?;
         }
         if let Some(n) = f.get("interaction") {
-            send.interaction = self.keyword(n, &join(path, "interaction"), &[("own", InteractionRef::Own), ("unknown", InteractionRef::Unknown)])?;
+            send.interaction = self.keyword(
+                n,
+                &join(path, "interaction"),
+                &[
+                    ("own", InteractionRef::Own),
+                    ("unknown", InteractionRef::Unknown),
+                ],
+            )?;
         }
         if let Some(n) = f.get("raw_body") {
             send.raw_body = Some(self.string(n, &join(path, "raw_body"))?);
@@ -802,7 +1001,18 @@ impl<'a> Cx<'a> {
     }
 
     fn expectation(&mut self, node: &Node, path: &str) -> Option<Expectation> {
-        let f = self.fields(node, path, &["response", "notification", "unchanged", "snapshot", "should"], &["notification"])?;
+        let f = self.fields(
+            node,
+            path,
+            &[
+                "response",
+                "notification",
+                "unchanged",
+                "snapshot",
+                "should",
+            ],
+            &["notification"],
+        )?;
         let response = match f.get("response") {
             Some(n) => Some(self.response(n, &join(path, "response"))?),
             None => None,
@@ -819,8 +1029,15 @@ impl<'a> Cx<'a> {
             Some(n) => Some(self.boolean(n, &join(path, "snapshot"))?),
             None => None,
         };
-        let notification = self.notification(f.get("notification")?, &join(path, "notification"))?;
-        Some(Expectation { response, notification, unchanged, snapshot, should })
+        let notification =
+            self.notification(f.get("notification")?, &join(path, "notification"))?;
+        Some(Expectation {
+            response,
+            notification,
+            unchanged,
+            snapshot,
+            should,
+        })
     }
 
     fn notification(&mut self, node: &Node, path: &str) -> Option<NotificationExpectation> {
@@ -828,7 +1045,12 @@ impl<'a> Cx<'a> {
             return Some(NotificationExpectation::None(NoneKeyword::None));
         }
         if !matches!(node.value, NodeValue::Map(_)) {
-            self.error(node.location, path, format!("expected `none` or a mapping, found {}", node.type_name()), None);
+            self.error(
+                node.location,
+                path,
+                format!("expected `none` or a mapping, found {}", node.type_name()),
+                None,
+            );
             return None;
         }
         let f = self.fields(node, path, &["diff", "envelope"], &["diff"])?;
@@ -855,31 +1077,61 @@ impl<'a> Cx<'a> {
             },
             None => Vec::new(),
         };
-        ok.then_some(NotificationExpectation::Expected(NotificationSpec { diff, envelope }))
+        ok.then_some(NotificationExpectation::Expected(NotificationSpec {
+            diff,
+            envelope,
+        }))
     }
 
     fn patch(&mut self, node: &Node, path: &str) -> Option<PatchExpectation> {
         let f = self.fields(node, path, &["op", "path", "value"], &["op", "path"])?;
-        let op = self.keyword(f.get("op")?, &join(path, "op"), &[("add", PatchOp::Add), ("remove", PatchOp::Remove), ("replace", PatchOp::Replace)])?;
+        let op = self.keyword(
+            f.get("op")?,
+            &join(path, "op"),
+            &[
+                ("add", PatchOp::Add),
+                ("remove", PatchOp::Remove),
+                ("replace", PatchOp::Replace),
+            ],
+        )?;
         let pointer_node = f.get("path")?;
         let pointer = self.string(pointer_node, &join(path, "path"))?;
         let pointer_ok = pointer.starts_with('/');
         if !pointer_ok {
-            self.error(pointer_node.location, &join(path, "path"), format!("`{pointer}` is not a JSON pointer"), Some("JSON pointers start with `/`, e.g. `/userData/AccountNumber`".into()));
+            self.error(
+                pointer_node.location,
+                &join(path, "path"),
+                format!("`{pointer}` is not a JSON pointer"),
+                Some("JSON pointers start with `/`, e.g. `/userData/AccountNumber`".into()),
+            );
         }
         let value = match (op, f.get("value")) {
             (PatchOp::Remove, Some(n)) => {
-                self.error(n.location, &join(path, "value"), "a `remove` operation takes no `value`", None);
+                self.error(
+                    n.location,
+                    &join(path, "value"),
+                    "a `remove` operation takes no `value`",
+                    None,
+                );
                 return None;
             }
             (PatchOp::Remove, None) => None,
             (_, Some(n)) => Some(self.expected(n, &join(path, "value"))?),
             (_, None) => {
-                self.error(node.location, path, format!("an `{}` operation needs a `value`", op.as_str()), None);
+                self.error(
+                    node.location,
+                    path,
+                    format!("an `{}` operation needs a `value`", op.as_str()),
+                    None,
+                );
                 return None;
             }
         };
-        pointer_ok.then_some(PatchExpectation { op, path: pointer, value })
+        pointer_ok.then_some(PatchExpectation {
+            op,
+            path: pointer,
+            value,
+        })
     }
 }
 
@@ -890,8 +1142,17 @@ mod tests {
     const MEDIA: &str = "redact_keys: [id]\ngroups: {both: [voice, chat]}\npresets: {routed: {RTenant: Environment}}\nmedia:\n  voice:\n    feature: api-voice\n    collection: [calls]\n    resource_key: [call]\n    channel: [/v2/me/calls]\n    message_type: [CallStateChangeMessage]\n    notification_type: [AttachedDataChanged]\n    reference_id: {response: absent, notification: optional}\n    delete: all\n    operations: [AttachUserData]\n  chat:\n    feature: api-multimedia\n    collection: [chats]\n    resource_key: [chat]\n    channel: [/v2/me/chats]\n    message_type: [ChatStateChangeMessage]\n    notification_type: [PropertiesUpdated]\n    reference_id: {response: optional, notification: required}\n    delete: keys\n    operations: [AttachUserData]\n";
 
     fn load(text: &str) -> Result<Suite, SpecErrors> {
-        let media = SourceFile { path: "media.yaml".into(), text: MEDIA.into() };
-        load_suite(&media, &[SourceFile { path: "s.yaml".into(), text: text.into() }])
+        let media = SourceFile {
+            path: "media.yaml".into(),
+            text: MEDIA.into(),
+        };
+        load_suite(
+            &media,
+            &[SourceFile {
+                path: "s.yaml".into(),
+                text: text.into(),
+            }],
+        )
     }
 
     #[test]
@@ -899,7 +1160,10 @@ mod tests {
         let suite = load("scenarios:\n  - name: add-key\n    operation: UpdateUserData\n    media: both\n    given: {preset: routed, userData: {A: 1}}\n    request: {operationName: UpdateUserData, userData: {B: 2}}\n    expect:\n      notification:\n        diff:\n          - {op: add, path: /userData/B, value: !type integer}\n").unwrap();
         assert_eq!(suite.scenarios.len(), 1);
         assert_eq!(suite.scenarios[0].media, vec!["voice", "chat"]);
-        assert_eq!(suite.scenarios[0].id_for("chat"), "chat/UpdateUserData/add-key");
+        assert_eq!(
+            suite.scenarios[0].id_for("chat"),
+            "chat/UpdateUserData/add-key"
+        );
     }
 
     #[test]
@@ -922,7 +1186,11 @@ mod tests {
     fn reports_duplicate_ids() {
         let one = "  - name: a\n    operation: X\n    media: voice\n    request: {operationName: X}\n    expect: {notification: none}\n";
         let errs = load(&format!("scenarios:\n{one}{one}")).unwrap_err();
-        assert!(errs.to_string().contains("duplicate scenario id `voice/X/a`"), "{errs}");
+        assert!(
+            errs.to_string()
+                .contains("duplicate scenario id `voice/X/a`"),
+            "{errs}"
+        );
         assert_eq!(errs.0[0].location, Some(Location { line: 7, column: 5 }));
     }
 
@@ -937,6 +1205,10 @@ mod tests {
     #[test]
     fn tags_are_rejected_outside_expectations() {
         let errs = load("scenarios:\n  - name: a\n    operation: X\n    media: voice\n    request: {operationName: !any}\n    expect: {notification: none}\n").unwrap_err();
-        assert!(errs.to_string().contains("the tag `!any` is not allowed here"), "{errs}");
+        assert!(
+            errs.to_string()
+                .contains("the tag `!any` is not allowed here"),
+            "{errs}"
+        );
     }
 }

@@ -25,8 +25,9 @@ pub enum JsonType {
 }
 
 impl JsonType {
-    pub const NAMES: &'static [&'static str] =
-        &["null", "boolean", "number", "integer", "string", "array", "object"];
+    pub const NAMES: &'static [&'static str] = &[
+        "null", "boolean", "number", "integer", "string", "array", "object",
+    ];
 
     pub fn parse(name: &str) -> Option<Self> {
         Some(match name {
@@ -76,7 +77,10 @@ impl JsonType {
 pub enum Expected {
     /// A scalar that must be equal (numbers compare by value: `1` equals `1.0`).
     Exact(Value),
-    Object { entries: Vec<(String, Expected)>, partial: bool },
+    Object {
+        entries: Vec<(String, Expected)>,
+        partial: bool,
+    },
     Array(Vec<Expected>),
     Any,
     Type(JsonType),
@@ -105,7 +109,11 @@ impl fmt::Display for Expected {
             Expected::Not(v) => write!(f, "!not {v}"),
             Expected::Absent => f.write_str("!absent"),
             Expected::Array(_) | Expected::Object { .. } => {
-                write!(f, "{}", serde_json::to_string(&self.to_display_json()).unwrap_or_default())
+                write!(
+                    f,
+                    "{}",
+                    serde_json::to_string(&self.to_display_json()).unwrap_or_default()
+                )
             }
         }
     }
@@ -123,7 +131,9 @@ impl Expected {
                     .map(|(k, e)| (k.clone(), e.to_display_json()))
                     .collect(),
             ),
-            Expected::Array(items) => Value::Array(items.iter().map(|e| e.to_display_json()).collect()),
+            Expected::Array(items) => {
+                Value::Array(items.iter().map(|e| e.to_display_json()).collect())
+            }
             other => Value::String(other.to_string()),
         }
     }
@@ -132,7 +142,10 @@ impl Expected {
     pub fn exact(value: &Value) -> Expected {
         match value {
             Value::Object(map) => Expected::Object {
-                entries: map.iter().map(|(k, v)| (k.clone(), Expected::exact(v))).collect(),
+                entries: map
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Expected::exact(v)))
+                    .collect(),
                 partial: false,
             },
             Value::Array(items) => Expected::Array(items.iter().map(Expected::exact).collect()),
@@ -154,7 +167,11 @@ impl Expected {
     fn check_at(&self, actual: Option<&Value>, path: &mut String, out: &mut Vec<Mismatch>) {
         let mut fail = |expected: String| {
             out.push(Mismatch {
-                path: if path.is_empty() { "/".into() } else { path.clone() },
+                path: if path.is_empty() {
+                    "/".into()
+                } else {
+                    path.clone()
+                },
                 expected,
                 actual: actual.map_or_else(|| "(absent)".into(), |v| v.to_string()),
             })
@@ -232,7 +249,9 @@ pub fn json_equal(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
     }
@@ -250,7 +269,10 @@ mod tests {
 
     fn object(entries: Vec<(&str, Expected)>, partial: bool) -> Expected {
         Expected::Object {
-            entries: entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            entries: entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             partial,
         }
     }

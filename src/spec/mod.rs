@@ -9,7 +9,7 @@ pub mod media;
 pub mod model;
 pub mod yaml;
 
-pub use load::{load_suite, read_dir, SourceFile, SpecError, SpecErrors, Suite};
+pub use load::{SourceFile, SpecError, SpecErrors, Suite, load_suite, read_dir};
 pub use matcher::{Expected, JsonType, Mismatch};
 pub use media::{DeleteStyle, MediaFacts, MediaTable, Presence};
 pub use model::*;

@@ -249,11 +249,16 @@ impl serde::Serialize for Expected {
 impl Scenario {
     /// Whether the scenario expects a notification.
     pub fn expects_notification(&self) -> bool {
-        matches!(self.expect.notification, NotificationExpectation::Expected(_))
+        matches!(
+            self.expect.notification,
+            NotificationExpectation::Expected(_)
+        )
     }
 
     pub fn wants_snapshot(&self) -> bool {
-        self.expect.snapshot.unwrap_or_else(|| self.expects_notification())
+        self.expect
+            .snapshot
+            .unwrap_or_else(|| self.expects_notification())
     }
 
     /// The stable id of this scenario on one media.

@@ -214,14 +214,24 @@ impl<'s> Builder<'s> {
 
     /// Builds the node that starts with `event`; `None` for events that are not nodes
     /// (comments, anchor metadata).
-    fn from_event(&mut self, event: Event<'s>, location: Location) -> Result<Option<Node>, YamlError> {
+    fn from_event(
+        &mut self,
+        event: Event<'s>,
+        location: Location,
+    ) -> Result<Option<Node>, YamlError> {
         let node = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1, location)?;
-                let tag_text = tag.as_ref().map(|t| format!("{}{}", t.handle(), t.suffix()));
+                let tag_text = tag
+                    .as_ref()
+                    .map(|t| format!("{}{}", t.handle(), t.suffix()));
                 let value = resolve_scalar(&text, style, tag_text.as_deref());
                 let tag = tag_text.filter(|t| !t.starts_with("tag:yaml.org,2002:"));
-                let node = Node { value, tag, location };
+                let node = Node {
+                    value,
+                    tag,
+                    location,
+                };
                 self.remember(anchor, &node);
                 node
             }
@@ -323,7 +333,12 @@ impl<'s> Builder<'s> {
 fn size(node: &Node) -> usize {
     match &node.value {
         NodeValue::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
-        NodeValue::Map(entries) => 1 + entries.iter().map(|(k, v)| size(k) + size(v)).sum::<usize>(),
+        NodeValue::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| size(k) + size(v))
+                .sum::<usize>()
+        }
         _ => 1,
     }
 }
@@ -417,7 +432,9 @@ mod tests {
     #[test]
     fn resolves_core_schema_scalars() {
         let node = one("a: 1\nb: '1'\nc: 1.5\nd: true\ne: ~\nf: text\ng: 1e3\nh: -7\n");
-        let NodeValue::Map(entries) = node.value else { panic!("not a map") };
+        let NodeValue::Map(entries) = node.value else {
+            panic!("not a map")
+        };
         let values: Vec<_> = entries.into_iter().map(|(_, v)| v.value).collect();
         assert_eq!(
             values,
@@ -437,8 +454,12 @@ mod tests {
     #[test]
     fn keeps_custom_tags_and_locations() {
         let node = one("x:\n  y: !regex '^a+$'\n  z: !any\n");
-        let NodeValue::Map(entries) = node.value else { panic!("not a map") };
-        let NodeValue::Map(inner) = &entries[0].1.value else { panic!("not a map") };
+        let NodeValue::Map(entries) = node.value else {
+            panic!("not a map")
+        };
+        let NodeValue::Map(inner) = &entries[0].1.value else {
+            panic!("not a map")
+        };
         assert_eq!(inner[0].1.tag.as_deref(), Some("!regex"));
         assert_eq!(inner[0].1.as_str(), Some("^a+$"));
         assert_eq!(inner[0].1.location, Location { line: 2, column: 6 });
@@ -449,7 +470,9 @@ mod tests {
     #[test]
     fn resolves_aliases() {
         let node = one("a: &base {k: 1}\nb: *base\n");
-        let NodeValue::Map(entries) = node.value else { panic!("not a map") };
+        let NodeValue::Map(entries) = node.value else {
+            panic!("not a map")
+        };
         assert_eq!(entries[0].1.value, entries[1].1.value);
         assert_eq!(entries[1].1.location.line, 2);
     }

@@ -1,0 +1,474 @@
+//! A Bayeux (CometD) long-polling client over reqwest.
+//!
+//! It does handshake, subscribe (waiting for the acknowledgement), the `/meta/connect` loop
+//! honouring `advice` (`reconnect`, `interval`, `timeout`), re-handshake and re-subscribe on
+//! `402::Unknown client` or `reconnect: handshake`, and disconnect. Every request carries the
+//! session's Basic credentials and cookies because it goes through the session's
+//! `reqwest::Client`. Every wait has a deadline.
+//!
+//! It delivers raw messages on a channel and knows nothing about GWS, interactions or
+//! scenarios; routing is the runner's job.
+
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What the server advised about reconnecting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advice {
+    pub reconnect: Reconnect,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconnect {
+    Retry,
+    Handshake,
+    None,
+}
+
+impl Default for Advice {
+    fn default() -> Self {
+        // The CometD defaults.
+        Advice {
+            reconnect: Reconnect::Retry,
+            interval: Duration::ZERO,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A protocol or transport failure.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BayeuxError {
+    #[error("notification endpoint unreachable: {0}")]
+    Transport(String),
+    #[error("notification endpoint answered HTTP {status}: {body}")]
+    HttpStatus { status: u16, body: String },
+    #[error("notification endpoint sent an invalid Bayeux reply: {0}")]
+    Invalid(String),
+    #[error("{channel} refused: {error}")]
+    Refused { channel: String, error: String },
+    #[error("no reply to {0} before the deadline")]
+    Timeout(String),
+}
+
+/// Something the connect loop reports.
+#[derive(Debug, Clone)]
+pub enum BayeuxEvent {
+    /// A message on a non-meta channel.
+    Message(Value),
+    /// The client re-handshook (the server had forgotten it); messages may have been lost.
+    Rehandshook,
+    /// The loop stopped for good, with the reason.
+    Closed(String),
+}
+
+/// Records every Bayeux request and reply for the wire log.
+pub type WireHook = Box<dyn Fn(&str, &Value) + Send + Sync>;
+
+pub struct BayeuxClient {
+    http: reqwest::Client,
+    endpoint: String,
+    headers: HeaderMap,
+    request_timeout: Duration,
+    client_id: Mutex<Option<String>>,
+    advice: Mutex<Advice>,
+    subscriptions: Mutex<Vec<String>>,
+    next_id: AtomicU64,
+    wire: Option<WireHook>,
+    /// Most bytes accepted in one reply, so a hostile server cannot exhaust memory.
+    max_body: usize,
+}
+
+impl BayeuxClient {
+    /// `headers` are sent on every request (Authorization, CSRF token).
+    pub fn new(
+        http: reqwest::Client,
+        endpoint: String,
+        headers: HeaderMap,
+        request_timeout: Duration,
+    ) -> Self {
+        BayeuxClient {
+            http,
+            endpoint,
+            headers,
+            request_timeout,
+            client_id: Mutex::new(None),
+            advice: Mutex::new(Advice::default()),
+            subscriptions: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            wire: None,
+            max_body: 16 * 1024 * 1024,
+        }
+    }
+
+    pub fn with_wire_hook(mut self, hook: WireHook) -> Self {
+        self.wire = Some(hook);
+        self
+    }
+
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    pub fn client_id(&self) -> Option<String> {
+        lock(&self.client_id).clone()
+    }
+
+    pub fn advice(&self) -> Advice {
+        lock(&self.advice).clone()
+    }
+
+    fn message(&self, channel: &str) -> Value {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut m = json!({"channel": channel, "id": id.to_string()});
+        if let Some(client_id) = self.client_id() {
+            m["clientId"] = json!(client_id);
+        }
+        m
+    }
+
+    /// POSTs one message and returns the reply array.
+    async fn exchange(&self, message: Value, timeout: Duration) -> Result<Vec<Value>, BayeuxError> {
+        let channel = message["channel"].as_str().unwrap_or("").to_string();
+        let body = Value::Array(vec![message]);
+        if let Some(hook) = &self.wire {
+            hook("send", &body);
+        }
+        let request = self
+            .http
+            .post(&self.endpoint)
+            .headers(self.headers.clone())
+            .json(&body)
+            .timeout(timeout);
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                BayeuxError::Timeout(channel.clone())
+            } else {
+                BayeuxError::Transport(error_chain(&e))
+            }
+        })?;
+        let status = response.status().as_u16();
+        let bytes = read_capped(response, self.max_body)
+            .await
+            .map_err(|e| match e {
+                ReadError::Timeout => BayeuxError::Timeout(channel.clone()),
+                ReadError::Other(m) => BayeuxError::Transport(m),
+            })?;
+        let text = String::from_utf8_lossy(&bytes);
+        if status != 200 {
+            return Err(BayeuxError::HttpStatus {
+                status,
+                body: truncate(&text, 300),
+            });
+        }
+        let parsed: Value = serde_json::from_str(&text)
+            .map_err(|e| BayeuxError::Invalid(format!("{e}: {}", truncate(&text, 200))))?;
+        if let Some(hook) = &self.wire {
+            hook("receive", &parsed);
+        }
+        let replies = match parsed {
+            Value::Array(items) => items,
+            obj @ Value::Object(_) => vec![obj],
+            other => {
+                return Err(BayeuxError::Invalid(format!(
+                    "expected an array of messages, got {}",
+                    truncate(&other.to_string(), 100)
+                )));
+            }
+        };
+        if let Some(bad) = replies.iter().find(|m| !m.is_object()) {
+            return Err(BayeuxError::Invalid(format!(
+                "a message is not an object: {}",
+                truncate(&bad.to_string(), 100)
+            )));
+        }
+        Ok(replies)
+    }
+
+    fn take_advice(&self, reply: &Value) {
+        let Some(a) = reply.get("advice").and_then(Value::as_object) else {
+            return;
+        };
+        let mut advice = lock(&self.advice);
+        match a.get("reconnect").and_then(Value::as_str) {
+            Some("retry") => advice.reconnect = Reconnect::Retry,
+            Some("handshake") => advice.reconnect = Reconnect::Handshake,
+            Some("none") => advice.reconnect = Reconnect::None,
+            _ => {}
+        }
+        if let Some(ms) = a.get("interval").and_then(Value::as_u64) {
+            // A hostile server must not park the client for hours.
+            advice.interval = Duration::from_millis(ms.min(60_000));
+        }
+        if let Some(ms) = a.get("timeout").and_then(Value::as_u64) {
+            advice.timeout = Duration::from_millis(ms.min(600_000));
+        }
+    }
+
+    /// Finds the reply to a meta message and fails unless it is successful.
+    fn meta_reply(&self, replies: &[Value], channel: &str) -> Result<Value, BayeuxError> {
+        let reply = replies
+            .iter()
+            .find(|m| m.get("channel").and_then(Value::as_str) == Some(channel))
+            .cloned()
+            .ok_or_else(|| {
+                BayeuxError::Invalid(format!(
+                    "no {channel} reply in {}",
+                    truncate(&Value::Array(replies.to_vec()).to_string(), 200)
+                ))
+            })?;
+        self.take_advice(&reply);
+        if reply.get("successful").and_then(Value::as_bool) != Some(true) {
+            let error = reply
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unsuccessful, no error given")
+                .to_string();
+            return Err(BayeuxError::Refused {
+                channel: channel.to_string(),
+                error,
+            });
+        }
+        Ok(reply)
+    }
+
+    pub async fn handshake(&self) -> Result<(), BayeuxError> {
+        *lock(&self.client_id) = None;
+        let mut m = self.message("/meta/handshake");
+        m["version"] = json!("1.0");
+        m["minimumVersion"] = json!("1.0");
+        m["supportedConnectionTypes"] = json!(["long-polling"]);
+        m["advice"] = json!({"timeout": 60000, "interval": 0});
+        let replies = self.exchange(m, self.request_timeout).await?;
+        let reply = self.meta_reply(&replies, "/meta/handshake")?;
+        let client_id = reply
+            .get("clientId")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| BayeuxError::Invalid("handshake reply has no clientId".into()))?;
+        *lock(&self.client_id) = Some(client_id.to_string());
+        Ok(())
+    }
+
+    /// Subscribes and waits for the acknowledgement; the subscription is renewed after any
+    /// re-handshake.
+    pub async fn subscribe(&self, channel: &str) -> Result<(), BayeuxError> {
+        self.subscribe_raw(channel).await?;
+        let mut subs = lock(&self.subscriptions);
+        if !subs.iter().any(|s| s == channel) {
+            subs.push(channel.to_string());
+        }
+        Ok(())
+    }
+
+    async fn subscribe_raw(&self, channel: &str) -> Result<(), BayeuxError> {
+        let mut m = self.message("/meta/subscribe");
+        m["subscription"] = json!(channel);
+        let replies = self.exchange(m, self.request_timeout).await?;
+        self.meta_reply(&replies, "/meta/subscribe").map(|_| ())
+    }
+
+    async fn rehandshake(&self) -> Result<(), BayeuxError> {
+        self.handshake().await?;
+        let subs = lock(&self.subscriptions).clone();
+        for s in subs {
+            self.subscribe_raw(&s).await?;
+        }
+        Ok(())
+    }
+
+    /// One `/meta/connect`: the data messages it carried and, if the server refused the
+    /// connect, why (messages that came with a refusal are still delivered).
+    pub async fn connect_once(&self) -> Result<(Vec<Value>, Option<BayeuxError>), BayeuxError> {
+        let mut m = self.message("/meta/connect");
+        m["connectionType"] = json!("long-polling");
+        // The server may hold the poll for its advised timeout; allow that plus our own
+        // request deadline before calling the server unresponsive.
+        let timeout = self.advice().timeout + self.request_timeout;
+        let replies = self.exchange(m, timeout).await?;
+        let mut events = Vec::new();
+        let mut connect_reply = None;
+        for message in replies {
+            match message.get("channel").and_then(Value::as_str) {
+                Some("/meta/connect") => connect_reply = Some(message),
+                Some(ch) if ch.starts_with("/meta/") => {}
+                Some(_) => events.push(message),
+                None => {}
+            }
+        }
+        let Some(reply) = connect_reply else {
+            return Err(BayeuxError::Invalid(
+                "the /meta/connect reply is missing".into(),
+            ));
+        };
+        self.take_advice(&reply);
+        let refused = (reply.get("successful").and_then(Value::as_bool) != Some(true)).then(|| {
+            let error = reply
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unsuccessful, no error given");
+            BayeuxError::Refused {
+                channel: "/meta/connect".into(),
+                error: error.to_string(),
+            }
+        });
+        Ok((events, refused))
+    }
+
+    /// Runs the connect loop until cancelled or the server says stop. Transport failures are
+    /// retried a bounded number of times, then the loop closes with the cause.
+    pub async fn run(&self, sink: mpsc::UnboundedSender<BayeuxEvent>, cancel: CancellationToken) {
+        const MAX_CONSECUTIVE_FAILURES: u32 = 3;
+        let mut failures = 0;
+        loop {
+            let outcome = tokio::select! {
+                _ = cancel.cancelled() => return,
+                r = self.connect_once() => r,
+            };
+            let outcome = match outcome {
+                Ok((events, refused)) => {
+                    for e in events {
+                        if sink.send(BayeuxEvent::Message(e)).is_err() {
+                            return;
+                        }
+                    }
+                    refused.map_or(Ok(()), Err)
+                }
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(()) => failures = 0,
+                Err(err) => {
+                    let unknown_client = matches!(&err, BayeuxError::Refused { error, .. } if error.starts_with("402"));
+                    let advice = self.advice();
+                    if advice.reconnect == Reconnect::None {
+                        let _ = sink.send(BayeuxEvent::Closed(format!(
+                            "server advised reconnect=none after: {err}"
+                        )));
+                        return;
+                    }
+                    failures += 1;
+                    if failures > MAX_CONSECUTIVE_FAILURES {
+                        let _ = sink.send(BayeuxEvent::Closed(format!(
+                            "gave up after {MAX_CONSECUTIVE_FAILURES} failed connects: {err}"
+                        )));
+                        return;
+                    }
+                    if unknown_client || advice.reconnect == Reconnect::Handshake {
+                        let rehandshake = tokio::select! {
+                            _ = cancel.cancelled() => return,
+                            r = self.rehandshake() => r,
+                        };
+                        match rehandshake {
+                            Ok(()) => {
+                                let _ = sink.send(BayeuxEvent::Rehandshook);
+                                lock(&self.advice).reconnect = Reconnect::Retry;
+                            }
+                            Err(e) => {
+                                let _ = sink
+                                    .send(BayeuxEvent::Closed(format!("re-handshake failed: {e}")));
+                                return;
+                            }
+                        }
+                    } else {
+                        // Back off before retrying a failed transport, growing with each failure.
+                        let pause = Duration::from_millis(50 * u64::from(failures));
+                        tokio::select! {
+                            _ = cancel.cancelled() => return,
+                            _ = tokio::time::sleep(pause) => {}
+                        }
+                    }
+                    continue;
+                }
+            }
+            let interval = self.advice().interval;
+            if !interval.is_zero() {
+                // The server asked for this pause between polls (Bayeux `advice.interval`).
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(interval) => {}
+                }
+            }
+        }
+    }
+
+    /// Sends `/meta/disconnect`; failures are ignored because the session is ending anyway.
+    pub async fn disconnect(&self) {
+        if self.client_id().is_none() {
+            return;
+        }
+        let m = self.message("/meta/disconnect");
+        let _ = self.exchange(m, self.request_timeout).await;
+        *lock(&self.client_id) = None;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len())
+}
+
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+pub(crate) enum ReadError {
+    Timeout,
+    Other(String),
+}
+
+/// Reads a body up to `max` bytes; a larger body is an error, not an allocation.
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, ReadError> {
+    if response.content_length().is_some_and(|n| n as usize > max) {
+        return Err(ReadError::Other(format!(
+            "body larger than the {max}-byte limit"
+        )));
+    }
+    let mut out = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if out.len() + chunk.len() > max {
+                    return Err(ReadError::Other(format!(
+                        "body larger than the {max}-byte limit"
+                    )));
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) if e.is_timeout() => return Err(ReadError::Timeout),
+            Err(e) => return Err(ReadError::Other(error_chain(&e))),
+        }
+    }
+}

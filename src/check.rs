@@ -1,0 +1,762 @@
+//! Check stage: an observation and its scenario → findings and a grade.
+//!
+//! Pure functions only: no IO, no clocks, no async. Every failed expectation becomes a
+//! [`Finding`] carrying expected and actual values; nothing here returns `Err`. The
+//! notification diff is computed with RFC 6902 (`json-patch`) between the interaction read
+//! before the request and the interaction inside the notification, minus the media's volatile
+//! fields, and compared with the scenario's expected operations through matchers.
+
+use crate::plan::Case;
+use crate::result::{Finding, Grade, ScenarioResult, Severity};
+use crate::run::observation::{Delivered, Observation, Setup};
+use crate::spec::matcher::{Expected, JsonType, json_equal};
+use crate::spec::{MediaFacts, NotificationExpectation, PatchOp, Presence, ResponseExpectation};
+use serde_json::{Map, Value, json};
+
+/// Judges one observation. `reference` is the pinned notification shape, if any.
+pub fn evaluate(
+    case: &Case,
+    obs: &Observation,
+    reference: Option<&Value>,
+    redact_keys: &[String],
+) -> ScenarioResult {
+    let scenario = &case.scenario;
+    let mut findings = Vec::new();
+    let mut notification_snapshot = None;
+    let grade = match &obs.setup {
+        Setup::NotOffered(why) => {
+            findings.push(
+                Finding::error("setup", format!("not offered: {why}")).severity(Severity::Info),
+            );
+            Grade::NotApplicable
+        }
+        Setup::Failed(why) => {
+            findings.push(Finding::error("setup", why.clone()));
+            Grade::CouldNotTest
+        }
+        Setup::Ready => {
+            check_response(case, obs, &mut findings);
+            match &scenario.expect.notification {
+                NotificationExpectation::Expected(spec) => {
+                    if let Some(first) = check_notification_count(obs, &mut findings) {
+                        check_envelope(case, obs, first, &spec.envelope, &mut findings);
+                        if let Some(notified) = case
+                            .facts
+                            .find_resource(&first.message["data"])
+                            .map(|(_, r)| r)
+                        {
+                            check_diff(case, obs, notified, &mut findings);
+                            check_read_your_writes(&case.facts, obs, notified, &mut findings);
+                        }
+                        let redacted = redact(&normalize(&case.facts, &first.message), redact_keys);
+                        if scenario.wants_snapshot() {
+                            check_shape(reference, &redacted, &mut findings);
+                        }
+                        notification_snapshot = Some(redacted);
+                    }
+                }
+                NotificationExpectation::None(_) => {
+                    for n in &obs.notifications {
+                        findings.push(
+                            Finding::error("notification.none", "a notification arrived for an operation that must not change anything")
+                                .with("no notification", n.message.to_string()),
+                        );
+                    }
+                }
+            }
+            if scenario.expect.unchanged {
+                check_unchanged(&case.facts, obs, &mut findings);
+            }
+            for leak in &obs.leaked {
+                findings.push(
+                    Finding::error(
+                        "isolation",
+                        format!(
+                            "agent #{} received a notification about another agent's interaction",
+                            leak.agent + 1
+                        ),
+                    )
+                    .with("nothing", leak.message.to_string()),
+                );
+            }
+            if let Some(problem) = &obs.barrier_problem {
+                findings.push(
+                    Finding::error(
+                        "barrier",
+                        format!("extra notifications could not be ruled out: {problem}"),
+                    )
+                    .severity(Severity::Info),
+                );
+            }
+            let level = scenario.level;
+            let mut grade = Grade::from_findings(level, &findings);
+            if grade == Grade::Pass && findings.iter().any(|f| f.check == "setup") {
+                grade = Grade::CouldNotTest;
+            }
+            grade
+        }
+    };
+    ScenarioResult {
+        id: case.id.clone(),
+        media: case.media.clone(),
+        operation: scenario.operation.clone(),
+        level: scenario.level,
+        grade,
+        findings,
+        duration_ms: obs.duration.as_secs_f64() * 1000.0,
+        latency_ms: obs
+            .notifications
+            .first()
+            .map(|n| n.after_post.as_secs_f64() * 1000.0),
+        notification: notification_snapshot,
+        source: format!("{}:{}", scenario.source.file, scenario.source.location.line),
+        wire: obs.wire.clone(),
+    }
+}
+
+/// The response expectation: the scenario's own, or the success default for the media.
+fn default_response(facts: &MediaFacts) -> ResponseExpectation {
+    let mut entries = vec![("statusCode".to_string(), Expected::Exact(json!(0)))];
+    match facts.reference_id.response {
+        Presence::Required => {
+            entries.push(("referenceId".into(), Expected::Type(JsonType::Integer)))
+        }
+        Presence::Optional => {}
+        Presence::Absent => entries.push(("referenceId".into(), Expected::Absent)),
+    }
+    let partial = facts.reference_id.response == Presence::Optional;
+    ResponseExpectation {
+        status: Some(Expected::Exact(json!(200))),
+        body: Some(Expected::Object { entries, partial }),
+    }
+}
+
+fn check_response(case: &Case, obs: &Observation, findings: &mut Vec<Finding>) {
+    let reply = match &obs.response {
+        Ok(r) => r,
+        Err(why) => {
+            findings.push(Finding::error(
+                "response",
+                format!("no HTTP response: {why}"),
+            ));
+            return;
+        }
+    };
+    let expect = &case.scenario.expect;
+    let defaults = default_response(&case.facts);
+    let own = expect.response.clone().unwrap_or_default();
+    let main = ResponseExpectation {
+        status: own.status.or(if expect.response.is_none() {
+            defaults.status.clone()
+        } else {
+            None
+        }),
+        body: own.body.or(if expect.response.is_none() {
+            defaults.body.clone()
+        } else {
+            None
+        }),
+    };
+    response_findings(&main, reply, Severity::Error, findings);
+    if let Some(should) = &expect.should {
+        response_findings(should, reply, Severity::Warning, findings);
+    }
+    if case.facts.reference_id.response == Presence::Optional {
+        if let Some(r) = reply.body.json().and_then(|b| b.get("referenceId")) {
+            if JsonType::of(r) != JsonType::Integer && is_success(reply) {
+                findings.push(
+                    Finding::error(
+                        "response.referenceId",
+                        "referenceId in the response is not an integer",
+                    )
+                    .with("an integer", r.to_string()),
+                );
+            }
+        }
+    }
+}
+
+fn is_success(reply: &crate::run::observation::Reply) -> bool {
+    reply.body.json().and_then(|b| b.get("statusCode")) == Some(&json!(0))
+}
+
+fn response_findings(
+    expect: &ResponseExpectation,
+    reply: &crate::run::observation::Reply,
+    severity: Severity,
+    findings: &mut Vec<Finding>,
+) {
+    if let Some(status) = &expect.status {
+        if !status.matches(Some(&json!(reply.status))) {
+            findings.push(
+                Finding::error(
+                    "response.status",
+                    format!("HTTP status {} does not match {status}", reply.status),
+                )
+                .with(status.to_string(), reply.status.to_string())
+                .severity(severity),
+            );
+        }
+    }
+    if let Some(body) = &expect.body {
+        match reply.body.json() {
+            None => findings.push(
+                Finding::error("response.body", "the response body is not JSON")
+                    .with(pretty(&body.to_display_json()), reply.body.describe())
+                    .severity(severity),
+            ),
+            Some(actual) => {
+                let mismatches = body.check(Some(actual));
+                if !mismatches.is_empty() {
+                    let detail: Vec<String> = mismatches
+                        .iter()
+                        .map(|m| format!("{}: expected {}, got {}", m.path, m.expected, m.actual))
+                        .collect();
+                    findings.push(
+                        Finding::error(
+                            "response.body",
+                            format!("the response body does not match ({})", detail.join("; ")),
+                        )
+                        .with(pretty(&body.to_display_json()), pretty(actual))
+                        .severity(severity),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_notification_count<'o>(
+    obs: &'o Observation,
+    findings: &mut Vec<Finding>,
+) -> Option<&'o Delivered> {
+    let Some(first) = obs.notifications.first() else {
+        findings.push(Finding::error(
+            "notification",
+            format!(
+                "no notification for the interaction within {:.1}s",
+                obs.notification_deadline.as_secs_f64()
+            ),
+        ));
+        return None;
+    };
+    if obs.notifications.len() > 1 {
+        let all: Vec<String> = obs
+            .notifications
+            .iter()
+            .map(|n| n.message.to_string())
+            .collect();
+        findings.push(
+            Finding::error(
+                "notification.count",
+                format!(
+                    "{} notifications for one operation (duplicates or extras)",
+                    obs.notifications.len()
+                ),
+            )
+            .with("exactly 1", all.join("\n")),
+        );
+    }
+    Some(first)
+}
+
+fn one_of(list: &[String]) -> String {
+    if list.len() == 1 {
+        format!("`{}`", list[0])
+    } else {
+        format!(
+            "one of {}",
+            list.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+fn check_envelope(
+    case: &Case,
+    obs: &Observation,
+    first: &Delivered,
+    overrides: &[(String, Expected)],
+    findings: &mut Vec<Finding>,
+) {
+    let facts = &case.facts;
+    let message = &first.message;
+    let channel = message.get("channel").and_then(Value::as_str).unwrap_or("");
+    if !facts.channel.iter().any(|c| c == channel) {
+        findings.push(
+            Finding::error(
+                "notification.channel",
+                format!("notification on channel `{channel}`"),
+            )
+            .with(one_of(&facts.channel), channel),
+        );
+    }
+    let Some(data) = message.get("data").and_then(Value::as_object) else {
+        findings.push(
+            Finding::error("notification.data", "the notification has no `data` object")
+                .with("an object", message.to_string()),
+        );
+        return;
+    };
+    let overridden = |key: &str| overrides.iter().find(|(k, _)| k == key).map(|(_, e)| e);
+    for (key, accepted) in [
+        ("notificationType", &facts.notification_type),
+        ("messageType", &facts.message_type),
+    ] {
+        let actual = data.get(key);
+        if let Some(e) = overridden(key) {
+            if !e.matches(actual) {
+                findings.push(
+                    Finding::error(
+                        &format!("notification.{key}"),
+                        format!("`data.{key}` does not match"),
+                    )
+                    .with(e.to_string(), show(actual)),
+                );
+            }
+        } else if !actual
+            .and_then(Value::as_str)
+            .is_some_and(|a| accepted.iter().any(|x| x == a))
+        {
+            findings.push(
+                Finding::error(
+                    &format!("notification.{key}"),
+                    format!("unexpected `data.{key}`"),
+                )
+                .with(one_of(accepted), show(actual)),
+            );
+        }
+    }
+    for (key, e) in overrides {
+        if key != "notificationType" && key != "messageType" && !e.matches(data.get(key)) {
+            findings.push(
+                Finding::error(
+                    &format!("notification.{key}"),
+                    format!("`data.{key}` does not match"),
+                )
+                .with(e.to_string(), show(data.get(key))),
+            );
+        }
+    }
+    if overridden("referenceId").is_none() {
+        check_reference_id(case, obs, data, findings);
+    }
+    if facts.find_resource(&message["data"]).is_none() {
+        let keys: Vec<&String> = data.keys().collect();
+        findings.push(
+            Finding::error(
+                "notification.resource",
+                "the interaction object is missing from `data`",
+            )
+            .with(one_of(&facts.resource_key), format!("keys {keys:?}")),
+        );
+    }
+}
+
+fn check_reference_id(
+    case: &Case,
+    obs: &Observation,
+    data: &Map<String, Value>,
+    findings: &mut Vec<Finding>,
+) {
+    let actual = data.get("referenceId");
+    match (case.facts.reference_id.notification, actual) {
+        (Presence::Required, None) => findings.push(
+            Finding::error(
+                "notification.referenceId",
+                "the notification has no `referenceId`",
+            )
+            .with("an integer", "(absent)"),
+        ),
+        (Presence::Absent, Some(v)) => findings.push(
+            Finding::error(
+                "notification.referenceId",
+                "the notification carries a `referenceId`",
+            )
+            .with("(absent)", v.to_string()),
+        ),
+        (_, Some(v)) if JsonType::of(v) != JsonType::Integer => findings.push(
+            Finding::error(
+                "notification.referenceId",
+                "`referenceId` is not an integer",
+            )
+            .with("an integer", v.to_string()),
+        ),
+        _ => {}
+    }
+    let from_response = obs
+        .response
+        .as_ref()
+        .ok()
+        .and_then(|r| r.body.json())
+        .and_then(|b| b.get("referenceId"));
+    if let (Some(r), Some(n)) = (from_response, actual) {
+        if !json_equal(r, n) {
+            findings.push(
+                Finding::error(
+                    "notification.referenceId",
+                    "the notification's `referenceId` differs from the one in the HTTP response",
+                )
+                .with(r.to_string(), n.to_string()),
+            );
+        }
+    }
+}
+
+fn show(v: Option<&Value>) -> String {
+    v.map_or_else(|| "(absent)".into(), Value::to_string)
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+fn is_volatile(facts: &MediaFacts, path: &str) -> bool {
+    facts
+        .volatile
+        .iter()
+        .any(|v| path == v || path.starts_with(&format!("{v}/")))
+}
+
+/// RFC 6902 operations from `before` to `after`, minus volatile paths.
+pub fn interaction_diff(facts: &MediaFacts, before: &Value, after: &Value) -> Vec<Value> {
+    let patch = json_patch::diff(before, after);
+    let ops = serde_json::to_value(&patch).unwrap_or(Value::Array(Vec::new()));
+    ops.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|op| {
+            !op.get("path")
+                .and_then(Value::as_str)
+                .is_some_and(|p| is_volatile(facts, p))
+        })
+        .collect()
+}
+
+fn check_diff(case: &Case, obs: &Observation, notified: &Value, findings: &mut Vec<Finding>) {
+    let NotificationExpectation::Expected(spec) = &case.scenario.expect.notification else {
+        return;
+    };
+    let Some(before) = &obs.before else { return };
+    let actual = interaction_diff(&case.facts, before, notified);
+    let mut problems = Vec::new();
+    let mut matched = vec![false; actual.len()];
+    for expected in &spec.diff {
+        let found = actual.iter().enumerate().find(|(i, op)| {
+            !matched[*i]
+                && op["path"] == json!(expected.path)
+                && op["op"] == json!(expected.op.as_str())
+        });
+        match found {
+            None => problems.push(format!(
+                "missing: {} {}",
+                expected.op.as_str(),
+                expected.path
+            )),
+            Some((i, op)) => {
+                matched[i] = true;
+                if let (PatchOp::Add | PatchOp::Replace, Some(value)) =
+                    (expected.op, &expected.value)
+                {
+                    for m in value.check(op.get("value")) {
+                        let at = if m.path == "/" {
+                            String::new()
+                        } else {
+                            m.path.clone()
+                        };
+                        problems.push(format!(
+                            "wrong value at {}{at}: expected {}, got {}",
+                            expected.path, m.expected, m.actual
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for (op, _) in actual.iter().zip(&matched).filter(|(_, m)| !**m) {
+        problems.push(format!(
+            "unexpected: {} {}",
+            op["op"].as_str().unwrap_or("?"),
+            op["path"].as_str().unwrap_or("?")
+        ));
+    }
+    if !problems.is_empty() {
+        let expected: Vec<Value> = spec
+            .diff
+            .iter()
+            .map(|p| {
+                let mut o = json!({"op": p.op.as_str(), "path": p.path});
+                if let Some(v) = &p.value {
+                    o["value"] = v.to_display_json();
+                }
+                o
+            })
+            .collect();
+        findings.push(
+            Finding::error(
+                "notification.diff",
+                format!(
+                    "the change in the notification is not the expected one ({})",
+                    problems.join("; ")
+                ),
+            )
+            .with(
+                pretty(&Value::Array(expected)),
+                pretty(&Value::Array(actual)),
+            ),
+        );
+    }
+}
+
+/// Equality of two interaction objects, ignoring volatile fields.
+fn same_state(facts: &MediaFacts, a: &Value, b: &Value) -> Option<Vec<Value>> {
+    let diff = interaction_diff(facts, a, b);
+    (!diff.is_empty()).then_some(diff)
+}
+
+fn check_read_your_writes(
+    facts: &MediaFacts,
+    obs: &Observation,
+    notified: &Value,
+    findings: &mut Vec<Finding>,
+) {
+    match &obs.after {
+        Err(why) => findings.push(Finding::error(
+            "read-after",
+            format!("could not read the interaction after the notification: {why}"),
+        )),
+        Ok(after) => {
+            if let Some(diff) = same_state(facts, notified, after) {
+                findings.push(
+                    Finding::error(
+                        "read-after",
+                        "GET after the notification differs from the notified state",
+                    )
+                    .with(pretty(notified), pretty(after))
+                    .with_detail(&diff),
+                );
+            }
+        }
+    }
+}
+
+fn check_unchanged(facts: &MediaFacts, obs: &Observation, findings: &mut Vec<Finding>) {
+    let Some(before) = &obs.before else { return };
+    match &obs.after {
+        Err(why) => findings.push(Finding::error(
+            "unchanged",
+            format!("could not read the interaction afterwards: {why}"),
+        )),
+        Ok(after) => {
+            if let Some(diff) = same_state(facts, before, after) {
+                findings.push(
+                    Finding::error(
+                        "unchanged",
+                        "the interaction changed although the operation must fail",
+                    )
+                    .with(pretty(before), pretty(after))
+                    .with_detail(&diff),
+                );
+            }
+        }
+    }
+}
+
+impl Finding {
+    fn with_detail(mut self, diff: &[Value]) -> Finding {
+        let ops: Vec<String> = diff
+            .iter()
+            .map(|op| {
+                format!(
+                    "{} {}",
+                    op["op"].as_str().unwrap_or("?"),
+                    op["path"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        self.message = format!("{} ({})", self.message, ops.join("; "));
+        self
+    }
+}
+
+/// Renames an accepted alternative resource key to the canonical one, so shapes compare.
+fn normalize(facts: &MediaFacts, message: &Value) -> Value {
+    let mut m = message.clone();
+    if let Some(data) = m.get_mut("data").and_then(Value::as_object_mut) {
+        let canonical = facts.canonical_resource_key().to_string();
+        if let Some(alt) = facts
+            .resource_key
+            .iter()
+            .skip(1)
+            .find(|k| data.contains_key(k.as_str()))
+            .cloned()
+        {
+            if !data.contains_key(&canonical) {
+                if let Some(v) = data.remove(&alt) {
+                    data.insert(canonical, v);
+                }
+            }
+        }
+    }
+    m
+}
+
+/// Replaces the values of volatile keys, at any depth, with `"[redacted]"`.
+pub fn redact(value: &Value, keys: &[String]) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if keys.iter().any(|r| r == k) && !v.is_object() && !v.is_array() {
+                        json!("[redacted]")
+                    } else {
+                        redact(v, keys)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, keys)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Every property of the reference must exist in the actual notification with the same JSON
+/// type; properties only in the actual one are informational.
+fn check_shape(reference: Option<&Value>, actual: &Value, findings: &mut Vec<Finding>) {
+    let Some(reference) = reference else {
+        findings.push(
+            Finding::error("shape", "no pinned snapshot for this scenario")
+                .severity(Severity::Warning),
+        );
+        return;
+    };
+    let mut missing = Vec::new();
+    let mut retyped = Vec::new();
+    let mut extra = Vec::new();
+    compare_shape(
+        reference,
+        actual,
+        &mut String::new(),
+        &mut missing,
+        &mut retyped,
+        &mut extra,
+    );
+    if !missing.is_empty() || !retyped.is_empty() {
+        let mut parts = Vec::new();
+        if !missing.is_empty() {
+            parts.push(format!("missing {}", missing.join(", ")));
+        }
+        if !retyped.is_empty() {
+            parts.push(format!("different type at {}", retyped.join(", ")));
+        }
+        findings.push(
+            Finding::error(
+                "shape",
+                format!(
+                    "the notification's shape differs from the pinned one: {}",
+                    parts.join("; ")
+                ),
+            )
+            .with(pretty(reference), pretty(actual)),
+        );
+    }
+    if !extra.is_empty() {
+        findings.push(
+            Finding::error(
+                "shape.extra",
+                format!("properties beyond the pinned shape: {}", extra.join(", ")),
+            )
+            .severity(Severity::Info),
+        );
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn compare_shape(
+    reference: &Value,
+    actual: &Value,
+    path: &mut String,
+    missing: &mut Vec<String>,
+    retyped: &mut Vec<String>,
+    extra: &mut Vec<String>,
+) {
+    if type_name(reference) != type_name(actual) {
+        retyped.push(format!(
+            "{} ({} → {})",
+            if path.is_empty() { "/" } else { path },
+            type_name(reference),
+            type_name(actual)
+        ));
+        return;
+    }
+    match (reference, actual) {
+        (Value::Object(r), Value::Object(a)) => {
+            for (k, rv) in r {
+                let len = path.len();
+                path.push('/');
+                path.push_str(k);
+                match a.get(k) {
+                    None => missing.push(path.clone()),
+                    Some(av) => compare_shape(rv, av, path, missing, retyped, extra),
+                }
+                path.truncate(len);
+            }
+            for k in a.keys().filter(|k| !r.contains_key(*k)) {
+                extra.push(format!("{path}/{k}"));
+            }
+        }
+        (Value::Array(r), Value::Array(a)) => {
+            if let (Some(rv), Some(av)) = (r.first(), a.first()) {
+                let len = path.len();
+                path.push_str("/0");
+                compare_shape(rv, av, path, missing, retyped, extra);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_reaches_every_depth() {
+        let v = json!({"data": {"call": {"id": "x", "userData": {"id": "kept?"}, "participants": [{"uri": "u"}]}}});
+        let r = redact(&v, &["id".into(), "uri".into()]);
+        assert_eq!(r["data"]["call"]["id"], "[redacted]");
+        assert_eq!(r["data"]["call"]["participants"][0]["uri"], "[redacted]");
+    }
+
+    #[test]
+    fn shapes_report_missing_retyped_and_extra() {
+        let reference = json!({"a": 1, "b": {"c": "x"}, "d": [1]});
+        let actual = json!({"a": "1", "b": {}, "d": [2], "e": true});
+        let mut f = Vec::new();
+        check_shape(Some(&reference), &actual, &mut f);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f[0].message.contains("missing /b/c"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("/a (number → string)"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[1].severity, Severity::Info);
+        assert!(f[1].message.contains("/e"));
+    }
+}

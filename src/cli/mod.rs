@@ -1,0 +1,356 @@
+//! Command-line interface: clap definitions, conversion to library configuration, dispatch,
+//! and the mapping of outcomes to exit codes (0 conformant, 1 conformance failure, 2 usage or
+//! harness error). Only this module knows clap.
+
+mod run;
+mod target_file;
+
+use clap::{Args, Parser, Subcommand};
+use gws_conformance::server::{self, Defect, ServerConfig};
+use gws_conformance::spec::{self, SpecErrors, Suite};
+use gws_conformance::{plan, suite};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit code: every `must` scenario passed.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: a conformance failure.
+pub const EXIT_FAIL: u8 = 1;
+/// Exit code: a usage error, an invalid spec, or a harness fault.
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "gws-conformance",
+    version,
+    about = "Conformance harness for the GWS API v2 user-data operations"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the suite against a target (default: the embedded reference server).
+    Run(run::RunArgs),
+    /// List the scenarios.
+    List(ListArgs),
+    /// Validate spec files.
+    Check(CheckArgs),
+    /// Run the reference server standalone.
+    Serve(ServeArgs),
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct SuiteArgs {
+    /// Directory with media.yaml and scenarios/ (default: the suite built into this binary).
+    #[arg(long, value_name = "DIR")]
+    specs: Option<PathBuf>,
+    /// Keep scenarios whose id contains this text (or matches it, with `*`); repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    filter: Vec<String>,
+}
+
+impl SuiteArgs {
+    pub fn load(&self) -> Result<Suite, SpecErrors> {
+        match &self.specs {
+            Some(dir) => suite::from_dir(dir),
+            None => suite::builtin(),
+        }
+    }
+}
+
+#[derive(Args)]
+struct ListArgs {
+    #[command(flatten)]
+    suite: SuiteArgs,
+    /// One JSON object per scenario.
+    #[arg(long)]
+    json: bool,
+    /// The coverage matrix: media × operation with counts by level.
+    #[arg(long, conflicts_with = "json")]
+    matrix: bool,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Spec directories (with media.yaml) or scenario files; default: the built-in suite.
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+pub struct ServerArgs {
+    /// Require the CSRF token on modifying requests.
+    #[arg(long)]
+    csrf: bool,
+    /// Replace the built-in agents (repeatable): NAME:PASSWORD.
+    #[arg(long = "agent", value_name = "NAME:PASSWORD")]
+    agents: Vec<String>,
+    /// Inject one defect (see `serve --list-defects`).
+    #[arg(long, value_name = "NAME")]
+    defect: Option<String>,
+    /// Offer only these media (comma-separated fixture names).
+    #[arg(long, value_name = "MEDIA", value_delimiter = ',')]
+    offer: Option<Vec<String>>,
+    /// How long the server holds an idle /meta/connect.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    long_poll: Duration,
+}
+
+impl ServerArgs {
+    pub fn to_config(&self) -> Result<ServerConfig, String> {
+        let mut config = ServerConfig {
+            csrf: self.csrf,
+            long_poll: self.long_poll,
+            offered_media: self.offer.clone(),
+            ..ServerConfig::default()
+        };
+        if !self.agents.is_empty() {
+            config.agents = self
+                .agents
+                .iter()
+                .map(|a| {
+                    a.split_once(':')
+                        .map(|(u, p)| (u.to_string(), p.to_string()))
+                        .filter(|(u, _)| !u.is_empty())
+                        .ok_or_else(|| {
+                            format!(
+                                "--agent expects NAME:PASSWORD, got `{}`",
+                                a.split(':').next().unwrap_or("")
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(name) = &self.defect {
+            config.defect = Some(Defect::parse(name).ok_or_else(|| {
+                format!(
+                    "unknown defect `{name}`; `gws-conformance serve --list-defects` lists them"
+                )
+            })?);
+        }
+        Ok(config)
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8090)]
+    port: u16,
+    /// Address to bind; loopback unless told otherwise.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// List the injectable defects and exit.
+    #[arg(long)]
+    list_defects: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Parses `250ms`, `5s`, `2m` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, unit) = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or((t, "s"), |i| (&t[..i], &t[i..]));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 5s, 2m)"))?;
+    let secs = match unit.trim() {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" | "min" => value * 60.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` in `{text}` (use ms, s or m)"
+            ));
+        }
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("`{text}` is not a valid duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+pub fn error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_ERROR)
+}
+
+fn spec_errors(errors: &SpecErrors) -> ExitCode {
+    eprintln!("{errors}");
+    ExitCode::from(EXIT_ERROR)
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::List(args) => list(args),
+        Command::Check(args) => check(args),
+        Command::Serve(args) => serve(args),
+        Command::Schema => {
+            println!("{}", scenario_schema());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The JSON Schema of scenario files, as committed in `specs/scenario.schema.json`.
+pub fn scenario_schema() -> String {
+    let schema = schemars::schema_for!(spec::ScenarioFile);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+fn list(args: ListArgs) -> ExitCode {
+    let suite = match args.suite.load() {
+        Ok(s) => s,
+        Err(e) => return spec_errors(&e),
+    };
+    let cases = plan::build(
+        &suite,
+        &plan::Selection {
+            filters: args.suite.filter.clone(),
+            ..Default::default()
+        },
+    );
+    if cases.is_empty() {
+        return error("the filter selects no scenario");
+    }
+    if args.matrix {
+        print!(
+            "{}",
+            gws_conformance::report::matrix::render(&suite, &cases)
+        );
+    } else if args.json {
+        for c in &cases {
+            let line = serde_json::json!({
+                "id": c.id,
+                "media": c.media,
+                "operation": c.scenario.operation,
+                "level": c.scenario.level,
+                "name": c.scenario.name,
+                "source": format!("{}:{}", c.scenario.source.file, c.scenario.source.location.line),
+            });
+            println!("{line}");
+        }
+    } else {
+        for c in &cases {
+            println!("{:<6} {}", c.scenario.level.as_str(), c.id);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let result = if args.paths.is_empty() {
+        suite::builtin()
+    } else {
+        check_paths(&args.paths)
+    };
+    match result {
+        Ok(suite) => {
+            let count: usize = suite.scenarios.iter().map(|s| s.media.len()).sum();
+            println!(
+                "ok: {} scenario definitions, {count} scenarios",
+                suite.scenarios.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => spec_errors(&e),
+    }
+}
+
+fn check_paths(paths: &[PathBuf]) -> Result<Suite, SpecErrors> {
+    let mut errors = Vec::new();
+    let mut last = None;
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            match suite::from_dir(p) {
+                Ok(s) => last = Some(s),
+                Err(e) => errors.extend(e.0),
+            }
+        } else {
+            match std::fs::read_to_string(p) {
+                Ok(text) => files.push(spec::SourceFile {
+                    path: p.display().to_string(),
+                    text,
+                }),
+                Err(e) => errors.push(spec::SpecError {
+                    file: p.display().to_string(),
+                    location: None,
+                    key_path: String::new(),
+                    message: format!("cannot read the file: {e}"),
+                    hint: None,
+                    source_line: None,
+                }),
+            }
+        }
+    }
+    if !files.is_empty() {
+        let builtin = suite::builtin_media_file();
+        match spec::load_suite(&builtin, &files) {
+            Ok(s) => last = Some(s),
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    match (errors.is_empty(), last) {
+        (true, Some(s)) => Ok(s),
+        _ => Err(SpecErrors(errors)),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    if args.list_defects {
+        for d in Defect::ALL {
+            println!("{:<28} {}", d.name(), d.description());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut config = match args.server.to_config() {
+        Ok(c) => c,
+        Err(e) => return error(e),
+    };
+    config.bind = std::net::SocketAddr::new(args.bind, args.port);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return error(format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(async move {
+        let agents: Vec<String> = config.agents.iter().map(|(u, _)| u.clone()).collect();
+        let server = match server::start(config).await {
+            Ok(s) => s,
+            Err(e) => return error(format!("cannot listen on {}:{}: {e}", args.bind, args.port)),
+        };
+        println!(
+            "gws-conformance reference server listening on {}",
+            server.base_url
+        );
+        println!(
+            "agents: {}; fixtures at {}/conformance/v1",
+            agents.join(", "),
+            server.base_url
+        );
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = server.wait() => {}
+        }
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,243 @@
+//! `gws-conformance run`: load, plan, start the embedded server or read the target, execute,
+//! report. Results stream to the terminal and to `results.jsonl` as each scenario finishes.
+
+use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, ServerArgs, SuiteArgs, error, parse_duration};
+use clap::Args;
+use gws_conformance::report::{self, Tally, json::Provenance, terminal};
+use gws_conformance::run::{
+    self, Checker, Credentials, Deadlines, Fixtures, RunConfig, Runner, Secret, Target,
+};
+use gws_conformance::{plan, server, snapshot::SnapshotStore, suite};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    suite: SuiteArgs,
+    /// Target file describing the server under test (default: the embedded reference server).
+    #[arg(long, value_name = "FILE")]
+    target: Option<PathBuf>,
+    /// Directory of pinned snapshots (default: the ones built into this binary).
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
+    /// Run the K-th of N deterministic slices, e.g. 2/4.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Scenarios in flight at once.
+    #[arg(long, short = 'j', default_value_t = 8)]
+    jobs: usize,
+    /// Write results.jsonl and results.json here.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Deadline for one HTTP request.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// Deadline from an operation to its notification.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    notification_timeout: Duration,
+    /// Deadline for one scenario.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    scenario_timeout: Duration,
+    /// Deadline for the whole run.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    run_timeout: Duration,
+    /// Print passing scenarios' details too.
+    #[arg(long, short = 'v')]
+    verbose: bool,
+    /// Only the summary.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Settings of the embedded reference server (ignored with --target).
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    let suite = match args.suite.load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let shard = match args.shard.as_deref().map(plan::parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => return error(format!("--shard: {e}")),
+    };
+    let cases = plan::build(
+        &suite,
+        &plan::Selection {
+            filters: args.suite.filter.clone(),
+            shard,
+            media: None,
+        },
+    );
+    if cases.is_empty() {
+        return error("the selection is empty: no scenario matches the filter or shard");
+    }
+    let snapshots = match &args.snapshots {
+        Some(dir) => match SnapshotStore::from_dir(dir) {
+            Ok(s) => s,
+            Err(e) => return error(format!("cannot read snapshots from {}: {e}", dir.display())),
+        },
+        None => suite::builtin_snapshots(),
+    };
+    let target_file = match args
+        .target
+        .as_deref()
+        .map(super::target_file::load)
+        .transpose()
+    {
+        Ok(t) => t,
+        Err(e) => return error(e),
+    };
+    let server_config = match args.server.to_config() {
+        Ok(c) => c,
+        Err(e) => return error(e),
+    };
+    let config = RunConfig {
+        jobs: args.jobs.max(1),
+        deadlines: Deadlines {
+            request: args.request_timeout,
+            notification: args.notification_timeout,
+            scenario: args.scenario_timeout,
+            run: args.run_timeout,
+        },
+        ..RunConfig::default()
+    };
+    if let Some(dir) = &args.out {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return error(format!("cannot create {}: {e}", dir.display()));
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return error(format!("cannot start the async runtime: {e}")),
+    };
+    let checker = Checker {
+        snapshots,
+        redact_keys: suite.media.redact_keys.clone(),
+    };
+    let style = terminal::Style {
+        color: std::io::stdout().is_terminal(),
+        verbose: args.verbose,
+    };
+    let started_wall = now_rfc3339();
+    let started = Instant::now();
+    let outcome = runtime.block_on(async {
+        let embedded = match &target_file {
+            Some(_) => None,
+            None => Some(
+                server::start(server_config.clone())
+                    .await
+                    .map_err(|e| format!("cannot start the embedded server: {e}"))?,
+            ),
+        };
+        let target = match (&target_file, &embedded) {
+            (Some(t), _) => t.clone(),
+            (None, Some(s)) => Target {
+                name: "embedded reference server".into(),
+                base_url: s.base_url.clone(),
+                agents: server_config
+                    .agents
+                    .iter()
+                    .map(|(u, p)| Credentials {
+                        username: u.clone(),
+                        password: Secret::new(p.clone()),
+                    })
+                    .collect(),
+                fixtures: Fixtures::Url(format!("{}/conformance/v1", s.base_url)),
+                insecure: false,
+                ca_cert: None,
+            },
+            (None, None) => unreachable!("either a target file or an embedded server"),
+        };
+        let target_name = target.name.clone();
+        let target_url = target.base_url.clone();
+        let runner = Runner::connect(target, config)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut jsonl = match &args.out {
+            Some(dir) => Some(
+                report::json::JsonLines::create(&dir.join("results.jsonl"))
+                    .map_err(|e| format!("cannot write results.jsonl: {e}"))?,
+            ),
+            None => None,
+        };
+        let mut results = Vec::new();
+        let mut write_error = None;
+        run::execute(&runner, &cases, &checker, |r| {
+            if !args.quiet {
+                print!("{}", terminal::scenario(style, &r));
+            }
+            if let Some(j) = jsonl.as_mut() {
+                if let Err(e) = j.write(&r) {
+                    write_error.get_or_insert(format!("cannot write results.jsonl: {e}"));
+                }
+            }
+            results.push(r);
+        })
+        .await;
+        let notes = runner.close().await;
+        if let Some(s) = embedded {
+            s.shutdown().await;
+        }
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        Ok::<_, String>((results, notes, target_name, target_url))
+    });
+    let (results, notes, target_name, target_url) = match outcome {
+        Ok(o) => o,
+        Err(e) => return error(e),
+    };
+    for stream in &notes.closed_streams {
+        eprintln!("warning: notification stream closed during the run: {stream}");
+    }
+    if !notes.unclaimed_notifications.is_empty() {
+        eprintln!(
+            "note: {} notification(s) arrived that no scenario claimed (late extras or unknown interactions)",
+            notes.unclaimed_notifications.len()
+        );
+    }
+    let tally = Tally::of(&results);
+    print!(
+        "{}",
+        terminal::summary(&tally, started.elapsed().as_secs_f64())
+    );
+    if let Some(dir) = &args.out {
+        let provenance = Provenance {
+            tool: "gws-conformance".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            suite_hash: suite.hash.clone(),
+            target_name,
+            target_url,
+            started: started_wall,
+            finished: now_rfc3339(),
+            profile: None,
+            shard: args.shard.clone(),
+        };
+        if let Err(e) =
+            report::json::write_document(&dir.join("results.json"), &provenance, &results, &notes)
+        {
+            return error(format!("cannot write results.json: {e}"));
+        }
+    }
+    ExitCode::from(if report::exit_code(&results) == 0 {
+        EXIT_OK
+    } else {
+        EXIT_FAIL
+    })
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,135 @@
+//! Terminal output: one line per scenario, details and diffs for failures, a summary.
+//!
+//! Colour is optional (off when not a terminal). The closing line has the form
+//! `result: N passed, M failed` so that CI tooling can read it.
+
+use super::Tally;
+use crate::result::{Finding, Grade, ScenarioResult, Severity};
+use similar::{ChangeTag, TextDiff};
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    /// Print passing scenarios too.
+    pub verbose: bool,
+}
+
+fn paint(style: Style, code: &str, text: &str) -> String {
+    if style.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn badge(style: Style, grade: Grade) -> String {
+    let (code, label) = match grade {
+        Grade::Pass => ("32", "PASS"),
+        Grade::Fail => ("1;31", "FAIL"),
+        Grade::Warning => ("33", "WARN"),
+        Grade::NotApplicable => ("2", "N/A "),
+        Grade::CouldNotTest => ("35", "CNT "),
+        Grade::Informational => ("36", "INFO"),
+    };
+    paint(style, code, label)
+}
+
+/// Neutralises control characters from server-provided text so it cannot drive the terminal.
+pub fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// A unified line diff of expected vs actual.
+pub fn diff(style: Style, expected: &str, actual: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", paint(style, "31", "--- expected"));
+    let _ = writeln!(out, "{}", paint(style, "32", "+++ actual"));
+    let d = TextDiff::from_lines(expected, actual);
+    for change in d.iter_all_changes() {
+        let line = sanitize(change.value().trim_end_matches('\n'));
+        let _ = match change.tag() {
+            ChangeTag::Delete => writeln!(out, "{}", paint(style, "31", &format!("-{line}"))),
+            ChangeTag::Insert => writeln!(out, "{}", paint(style, "32", &format!("+{line}"))),
+            ChangeTag::Equal => writeln!(out, " {line}"),
+        };
+    }
+    out
+}
+
+fn finding_text(style: Style, f: &Finding) -> String {
+    let mut out = String::new();
+    let marker = match f.severity {
+        Severity::Error => paint(style, "31", "error"),
+        Severity::Warning => paint(style, "33", "warning"),
+        Severity::Info => paint(style, "36", "info"),
+    };
+    let _ = writeln!(out, "    {marker} [{}]: {}", f.check, sanitize(&f.message));
+    if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
+        for line in diff(style, e, a).lines() {
+            let _ = writeln!(out, "      {line}");
+        }
+    }
+    out
+}
+
+/// The text for one finished scenario: a line, plus findings unless it passed.
+pub fn scenario(style: Style, r: &ScenarioResult) -> String {
+    let mut out = String::new();
+    let latency = r
+        .latency_ms
+        .map(|l| format!(", notified after {l:.1} ms"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} {} ({:.0} ms{latency})",
+        badge(style, r.grade),
+        r.id,
+        r.duration_ms
+    );
+    if r.grade != Grade::Pass || style.verbose {
+        let shown: Vec<&Finding> = r
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Info || r.grade != Grade::Pass)
+            .collect();
+        if !shown.is_empty() {
+            let _ = writeln!(out, "    at {}", r.source);
+        }
+        for f in shown {
+            out.push_str(&finding_text(style, f));
+        }
+    }
+    out
+}
+
+/// The closing summary.
+pub fn summary(tally: &Tally, elapsed_secs: f64) -> String {
+    let mut out = String::new();
+    let parts: Vec<String> = crate::result::Grade::ALL
+        .iter()
+        .filter(|g| tally.get(**g) > 0 || matches!(g, Grade::Pass | Grade::Fail))
+        .map(|g| format!("{} {}", tally.get(*g), g.as_str()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} scenarios in {elapsed_secs:.2}s: {}",
+        tally.total,
+        parts.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "result: {} passed, {} failed",
+        tally.get(Grade::Pass),
+        tally.get(Grade::Fail) + tally.get(Grade::CouldNotTest)
+    );
+    out
+}

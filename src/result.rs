@@ -1,0 +1,159 @@
+//! Results as data: findings, grades and per-scenario results.
+//!
+//! The runner produces these, `check` fills in findings and grades, and every reporter reads
+//! them. They serialise to the documented `results.jsonl` / `results.json` forms, so field
+//! names here are part of the output format.
+
+use crate::spec::Level;
+use serde::{Deserialize, Serialize};
+
+/// How much one finding weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Violates what the scenario requires at its level.
+    Error,
+    /// Violates a `should` expectation.
+    Warning,
+    /// Worth knowing, never a failure (e.g. extra properties).
+    Info,
+}
+
+/// One observed deviation from the scenario's expectations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// Which check: `response.status`, `notification.diff`, `shape` ...
+    pub check: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+}
+
+impl Finding {
+    pub fn error(check: &str, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            check: check.into(),
+            message: message.into(),
+            expected: None,
+            actual: None,
+        }
+    }
+
+    pub fn with(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Finding {
+        self.expected = Some(expected.into());
+        self.actual = Some(actual.into());
+        self
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Finding {
+        self.severity = severity;
+        self
+    }
+}
+
+/// The outcome of one scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grade {
+    Pass,
+    /// A `must` scenario failed.
+    Fail,
+    /// A `should` scenario (or `should` expectation) failed.
+    Warning,
+    /// The target does not offer the media or feature.
+    NotApplicable,
+    /// Setup outside the operation under test failed.
+    CouldNotTest,
+    /// A `may` scenario did not pass.
+    Informational,
+}
+
+impl Grade {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::Pass => "pass",
+            Grade::Fail => "fail",
+            Grade::Warning => "warning",
+            Grade::NotApplicable => "not-applicable",
+            Grade::CouldNotTest => "could-not-test",
+            Grade::Informational => "informational",
+        }
+    }
+
+    pub const ALL: [Grade; 6] = [
+        Grade::Pass,
+        Grade::Fail,
+        Grade::Warning,
+        Grade::NotApplicable,
+        Grade::CouldNotTest,
+        Grade::Informational,
+    ];
+
+    /// The grade for a scenario at `level` with these findings.
+    pub fn from_findings(level: Level, findings: &[Finding]) -> Grade {
+        let errors = findings.iter().any(|f| f.severity == Severity::Error);
+        let warnings = findings.iter().any(|f| f.severity == Severity::Warning);
+        match (level, errors, warnings) {
+            (_, false, false) => Grade::Pass,
+            (Level::May, _, _) => Grade::Informational,
+            (Level::Must, true, _) => Grade::Fail,
+            _ => Grade::Warning,
+        }
+    }
+}
+
+/// One entry of a scenario's wire log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireEntry {
+    /// Milliseconds since the scenario started.
+    pub t_ms: f64,
+    /// `http` or `bayeux`.
+    pub kind: String,
+    /// For HTTP: `GET /path`; for Bayeux: the channel.
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+}
+
+/// Everything known about one finished scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    pub id: String,
+    pub media: String,
+    pub operation: String,
+    pub level: Level,
+    pub grade: Grade,
+    pub findings: Vec<Finding>,
+    pub duration_ms: f64,
+    /// Operation POST sent → first notification received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// The notification with volatile values redacted, as pinned in snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<serde_json::Value>,
+    /// `file:line` of the scenario.
+    pub source: String,
+    pub wire: Vec<WireEntry>,
+}
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.as_str() {
+            "must" => Ok(Level::Must),
+            "should" => Ok(Level::Should),
+            "may" => Ok(Level::May),
+            other => Err(serde::de::Error::custom(format!("unknown level `{other}`"))),
+        }
+    }
+}

@@ -1,0 +1,543 @@
+//! Run stage: executes cases against a target over real HTTP and Bayeux.
+//!
+//! A [`Runner`] opens one session per agent (login, CSRF token, Bayeux handshake and an
+//! acknowledged `/v2/me/*` subscription) and keeps every notification stream listening for the
+//! whole run. Each case then provisions its own interaction, reads it, sends the operation,
+//! waits for the notification *event* (bounded by a deadline), passes a barrier to catch
+//! duplicates and extras, reads the interaction again and cleans up. The outcome is an
+//! [`Observation`]: raw facts, no verdicts. [`execute`] runs many cases concurrently and hands
+//! each graded result to a sink as soon as it is done.
+//!
+//! Barrier: after the operation, the runner updates a separate interaction it owns (one per
+//! agent and media) with an increasing mark and waits for that notification. A server that
+//! delivers one agent's notifications in order has then delivered everything the operation
+//! caused, so "no notification" and "exactly one" are decided on an event, never on a sleep.
+//! If the barrier itself cannot complete, the runner falls back to waiting out the
+//! notification deadline and says so in an informational finding.
+
+pub mod fixtures;
+pub mod observation;
+pub mod router;
+pub mod session;
+pub mod target;
+pub mod wire;
+
+use crate::check;
+use crate::plan::Case;
+use crate::result::{ScenarioResult, WireEntry};
+use crate::snapshot::SnapshotStore;
+use crate::spec::{AgentRole, AuthMode, CsrfMode, InteractionRef};
+use fixtures::{ProvisionError, Provisioned};
+use futures::StreamExt;
+use observation::{Delivered, Observation, Setup};
+use reqwest::Method;
+use router::{BARRIER_KEY, Router};
+use serde_json::{Value, json};
+use session::{AgentSession, Auth};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+pub use target::{Credentials, Deadlines, Fixtures, RunConfig, Secret, Target};
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+use wire::WireLog;
+
+/// A fault of the harness or the environment, not of the server's conformance.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RunError {
+    #[error("target `{target}`: {message}")]
+    Connect { target: String, message: String },
+}
+
+struct Barrier {
+    id: String,
+    path: String,
+    mark: AtomicU64,
+}
+
+type BarrierCell = Arc<OnceCell<Result<Arc<Barrier>, String>>>;
+
+pub struct Runner {
+    pub target: Target,
+    pub config: RunConfig,
+    sessions: Vec<Arc<AgentSession>>,
+    router: Arc<Router>,
+    barriers: Mutex<HashMap<(usize, String), BarrierCell>>,
+    /// Feature ids from `GET /api/v2/features`, when the server answers it.
+    features: Option<Vec<String>>,
+    cancel: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    unknown_ids: AtomicU64,
+}
+
+/// What the run saw outside any scenario.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunNotes {
+    /// Notifications nobody claimed: late extras after a scenario ended, unknown interactions.
+    pub unclaimed_notifications: Vec<Value>,
+    /// Notification streams that ended during the run, with the reason.
+    pub closed_streams: Vec<String>,
+}
+
+impl Runner {
+    /// Opens every agent's session and notification stream.
+    pub async fn connect(target: Target, config: RunConfig) -> Result<Runner, RunError> {
+        let fail = |message: String| RunError::Connect {
+            target: target.name.clone(),
+            message,
+        };
+        if target.agents.is_empty() {
+            return Err(fail("the target names no agents".into()));
+        }
+        let opened = futures::future::join_all(
+            target
+                .agents
+                .iter()
+                .enumerate()
+                .map(|(i, c)| AgentSession::open(i, c, &target, &config)),
+        )
+        .await;
+        let mut sessions = Vec::new();
+        for s in opened {
+            sessions.push(Arc::new(s.map_err(fail)?));
+        }
+        let router = Arc::new(Router::default());
+        let cancel = CancellationToken::new();
+        let mut tasks = Vec::new();
+        for session in &sessions {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let bayeux = Arc::clone(&session.bayeux);
+            let token = cancel.clone();
+            tasks.push(tokio::spawn(async move { bayeux.run(tx, token).await }));
+            let router = Arc::clone(&router);
+            let agent = session.index;
+            tasks.push(tokio::spawn(async move {
+                while let Some(event) = rx.recv().await {
+                    match event {
+                        crate::bayeux::BayeuxEvent::Message(m) => router.deliver(agent, m),
+                        crate::bayeux::BayeuxEvent::Rehandshook => {}
+                        crate::bayeux::BayeuxEvent::Closed(reason) => router.close(agent, reason),
+                    }
+                }
+            }));
+        }
+        let features = read_features(&sessions[0]).await;
+        Ok(Runner {
+            target,
+            config,
+            sessions,
+            router,
+            barriers: Mutex::new(HashMap::new()),
+            features,
+            cancel,
+            tasks,
+            unknown_ids: AtomicU64::new(1),
+        })
+    }
+
+    /// Stops the streams, disconnects, and returns what was never claimed.
+    pub async fn close(self) -> RunNotes {
+        let mut notes = RunNotes::default();
+        for s in &self.sessions {
+            if let Some(reason) = self.router.closed_reason(s.index) {
+                notes
+                    .closed_streams
+                    .push(format!("agent {}: {reason}", s.username));
+            }
+        }
+        self.cancel.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        futures::future::join_all(self.sessions.iter().map(|s| s.bayeux.disconnect())).await;
+        notes.unclaimed_notifications = self
+            .router
+            .leftovers()
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        notes
+    }
+
+    pub fn agent_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Executes one case and returns what was observed.
+    pub async fn run_case(&self, case: &Case) -> Observation {
+        let start = Instant::now();
+        let wire = WireLog::new(start);
+        let setup = |why: Setup, wire: &WireLog| {
+            Observation::not_started(why, wire.take(), start.elapsed())
+        };
+        let scenario = &case.scenario;
+        let actor_index = match scenario.send.agent {
+            AgentRole::First => 0,
+            AgentRole::Second => 1,
+        };
+        if actor_index >= self.sessions.len() {
+            return setup(
+                Setup::Failed("this scenario needs a second agent; the target names one".into()),
+                &wire,
+            );
+        }
+        if let Some(features) = &self.features {
+            if !features.iter().any(|f| f == &case.facts.feature) {
+                return setup(
+                    Setup::NotOffered(format!(
+                        "feature `{}` is not in GET /api/v2/features",
+                        case.facts.feature
+                    )),
+                    &wire,
+                );
+            }
+        }
+        let owner = &self.sessions[0];
+        let timeout = self.config.deadlines.request;
+        let interaction = match fixtures::provision(
+            &self.target.fixtures,
+            owner,
+            &case.media,
+            &case.user_data,
+            timeout,
+            &wire,
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(ProvisionError::NotOffered(why)) => return setup(Setup::NotOffered(why), &wire),
+            Err(ProvisionError::Failed(why)) => return setup(Setup::Failed(why), &wire),
+        };
+        let observation = self
+            .operate(case, &interaction, actor_index, &wire, start)
+            .await;
+        if let Some(problem) =
+            fixtures::cleanup(&self.target.fixtures, owner, &interaction.id, &wire).await
+        {
+            wire.record(
+                "note",
+                format!("cleanup: {problem}"),
+                None,
+                None,
+                None,
+                None,
+            );
+        }
+        Observation {
+            wire: wire.take(),
+            duration: start.elapsed(),
+            ..observation
+        }
+    }
+
+    async fn read_interaction(
+        &self,
+        case: &Case,
+        path: &str,
+        wire: &WireLog,
+    ) -> Result<Value, String> {
+        let (reply, _) = self.sessions[0]
+            .request(Method::GET, path, None, Auth::Session, true, Some(wire))
+            .await?;
+        if reply.status != 200 {
+            return Err(format!(
+                "GET {path} answered HTTP {}: {}",
+                reply.status,
+                reply.body.describe()
+            ));
+        }
+        let body = reply.body.json().ok_or_else(|| {
+            format!(
+                "GET {path} answered a body that is not JSON: {}",
+                reply.body.describe()
+            )
+        })?;
+        case.facts
+            .find_resource(body)
+            .map(|(_, r)| r.clone())
+            .ok_or_else(|| {
+                format!(
+                    "GET {path} has no interaction object under {:?}: {}",
+                    case.facts.resource_key,
+                    crate::bayeux::truncate(&body.to_string(), 300)
+                )
+            })
+    }
+
+    async fn operate(
+        &self,
+        case: &Case,
+        interaction: &Provisioned,
+        actor_index: usize,
+        wire: &WireLog,
+        start: Instant,
+    ) -> Observation {
+        let scenario = &case.scenario;
+        let deadlines = self.config.deadlines;
+        let before = match self.read_interaction(case, &interaction.path, wire).await {
+            Ok(v) => v,
+            Err(why) => {
+                return Observation::not_started(
+                    Setup::Failed(format!(
+                        "reading the interaction before the request failed: {why}"
+                    )),
+                    Vec::new(),
+                    start.elapsed(),
+                );
+            }
+        };
+        let path = match scenario.send.interaction {
+            InteractionRef::Own => interaction.path.clone(),
+            InteractionRef::Unknown => {
+                let n = self.unknown_ids.fetch_add(1, Ordering::Relaxed);
+                let parent = interaction
+                    .path
+                    .rsplit_once('/')
+                    .map_or(interaction.path.as_str(), |(p, _)| p);
+                format!("{parent}/GWSC0NOSUCH{n:08}")
+            }
+        };
+        let body: Vec<u8> = match (&scenario.send.raw_body, &scenario.request) {
+            (Some(raw), _) => raw.clone().into_bytes(),
+            (None, Some(json)) => json.to_string().into_bytes(),
+            (None, None) => Vec::new(),
+        };
+        let auth = match scenario.send.auth {
+            AuthMode::Agent => Auth::Session,
+            AuthMode::None => Auth::Anonymous,
+            AuthMode::WrongPassword => Auth::WrongPassword,
+        };
+        let actor = &self.sessions[actor_index];
+        let posted_at = Instant::now();
+        let response = actor
+            .request(
+                Method::POST,
+                &path,
+                Some(&body),
+                auth,
+                scenario.send.csrf == CsrfMode::Send,
+                Some(wire),
+            )
+            .await
+            .map(|(reply, _)| reply);
+        let notification_deadline =
+            tokio::time::Instant::from_std(posted_at + deadlines.notification);
+        let mut barrier_problem = None;
+        let arrived = scenario.expects_notification()
+            && self
+                .router
+                .wait_for(0, &interaction.id, notification_deadline)
+                .await;
+        if arrived || !scenario.expects_notification() {
+            let mut agents = vec![0];
+            if actor_index != 0 {
+                agents.push(actor_index);
+            }
+            for agent in agents {
+                if let Err(problem) = self.barrier(agent, case, wire).await {
+                    if !scenario.expects_notification() {
+                        // Without a barrier, absence can only be shown by waiting out the deadline.
+                        self.router
+                            .wait_for(0, &interaction.id, notification_deadline)
+                            .await;
+                    }
+                    barrier_problem = Some(problem);
+                }
+            }
+        }
+        if let Some(reason) = self.router.closed_reason(0) {
+            barrier_problem = Some(format!("the notification stream closed: {reason}"));
+        }
+        let notifications = self.router.take(0, &interaction.id, posted_at);
+        let leaked: Vec<Delivered> = (1..self.sessions.len())
+            .flat_map(|a| self.router.take(a, &interaction.id, posted_at))
+            .collect();
+        for n in notifications.iter().chain(&leaked) {
+            wire.push_at(
+                posted_at + n.after_post,
+                WireEntry {
+                    t_ms: 0.0,
+                    kind: "bayeux".into(),
+                    summary: n
+                        .message
+                        .get("channel")
+                        .and_then(Value::as_str)
+                        .unwrap_or("(no channel)")
+                        .to_string(),
+                    agent: Some(self.sessions[n.agent].username.clone()),
+                    status: None,
+                    request: None,
+                    response: Some(crate::bayeux::truncate(&n.message.to_string(), 8 * 1024)),
+                },
+            );
+        }
+        let after = self.read_interaction(case, &interaction.path, wire).await;
+        Observation {
+            setup: Setup::Ready,
+            before: Some(before),
+            response,
+            notifications,
+            leaked,
+            notification_deadline: deadlines.notification,
+            barrier_problem,
+            after,
+            wire: Vec::new(),
+            duration: start.elapsed(),
+        }
+    }
+
+    /// Proves that `agent`'s stream has delivered everything sent before now for this media.
+    async fn barrier(&self, agent: usize, case: &Case, wire: &WireLog) -> Result<(), String> {
+        let cell = {
+            let mut map = self.barriers.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(map.entry((agent, case.media.clone())).or_default())
+        };
+        let session = &self.sessions[agent];
+        let barrier = cell
+            .get_or_init(|| async {
+                let p = fixtures::provision(
+                    &self.target.fixtures,
+                    session,
+                    &case.media,
+                    &serde_json::Map::new(),
+                    self.config.deadlines.request,
+                    wire,
+                )
+                .await
+                .map_err(|e| match e {
+                    ProvisionError::NotOffered(w) | ProvisionError::Failed(w) => {
+                        format!("could not provision a barrier interaction: {w}")
+                    }
+                })?;
+                self.router.register_barrier(agent, &p.id);
+                Ok(Arc::new(Barrier {
+                    id: p.id,
+                    path: p.path,
+                    mark: AtomicU64::new(0),
+                }))
+            })
+            .await
+            .clone()?;
+        let mark = barrier.mark.fetch_add(1, Ordering::Relaxed) + 1;
+        let body =
+            json!({"operationName": "UpdateUserData", "userData": {BARRIER_KEY: mark}}).to_string();
+        let (reply, _) = session
+            .request(
+                Method::POST,
+                &barrier.path,
+                Some(body.as_bytes()),
+                Auth::Session,
+                true,
+                Some(wire),
+            )
+            .await?;
+        if reply.body.json().and_then(|b| b.get("statusCode")) != Some(&json!(0)) {
+            return Err(format!(
+                "the barrier operation was refused: HTTP {} {}",
+                reply.status,
+                reply.body.describe()
+            ));
+        }
+        let deadline = tokio::time::Instant::now() + self.config.deadlines.notification;
+        if self
+            .router
+            .wait_for_barrier(agent, &barrier.id, mark, deadline)
+            .await
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "the barrier notification did not arrive within {:.1}s",
+                self.config.deadlines.notification.as_secs_f64()
+            ))
+        }
+    }
+}
+
+async fn read_features(session: &AgentSession) -> Option<Vec<String>> {
+    let (reply, _) = session
+        .request(
+            Method::GET,
+            "/api/v2/features",
+            None,
+            Auth::Session,
+            true,
+            None,
+        )
+        .await
+        .ok()?;
+    if reply.status != 200 {
+        return None;
+    }
+    let body = reply.body.json()?;
+    let list = body
+        .get("features")
+        .or_else(|| body.get("uris"))?
+        .as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|f| match f {
+                Value::String(s) => Some(s.rsplit('/').next().unwrap_or(s).to_string()),
+                Value::Object(o) => o
+                    .get("id")
+                    .or_else(|| o.get("name"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// Judges observations: snapshots and redaction rules.
+pub struct Checker {
+    pub snapshots: SnapshotStore,
+    pub redact_keys: Vec<String>,
+}
+
+/// Runs `cases` with up to `jobs` in flight and calls `sink` with each graded result as it
+/// finishes. Cases still waiting when the run deadline passes end as could-not-test.
+pub async fn execute(
+    runner: &Runner,
+    cases: &[Case],
+    checker: &Checker,
+    mut sink: impl FnMut(ScenarioResult),
+) {
+    let deadlines = runner.config.deadlines;
+    let run_deadline = Instant::now() + deadlines.run;
+    let jobs = runner.config.jobs.max(1);
+    let mut stream = futures::stream::iter(cases.iter())
+        .map(|case| async move {
+            let remaining = run_deadline.saturating_duration_since(Instant::now());
+            let limit = deadlines.scenario.min(remaining);
+            let started = Instant::now();
+            let observation = match tokio::time::timeout(limit, runner.run_case(case)).await {
+                Ok(o) => o,
+                Err(_) => {
+                    let why = if remaining <= deadlines.scenario {
+                        format!(
+                            "the run deadline ({:.0}s) passed before the scenario finished",
+                            deadlines.run.as_secs_f64()
+                        )
+                    } else {
+                        format!(
+                            "the scenario did not finish within its deadline of {:.1}s",
+                            deadlines.scenario.as_secs_f64()
+                        )
+                    };
+                    Observation::not_started(Setup::Failed(why), Vec::new(), started.elapsed())
+                }
+            };
+            check::evaluate(
+                case,
+                &observation,
+                checker.snapshots.get(&case.snapshot_name()),
+                &checker.redact_keys,
+            )
+        })
+        .buffer_unordered(jobs);
+    while let Some(result) = stream.next().await {
+        sink(result);
+    }
+}

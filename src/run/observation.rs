@@ -1,0 +1,97 @@
+//! What the runner saw while executing one case, before any judgement.
+//!
+//! The runner fills this in; `check` turns it into findings. Keeping raw observations apart
+//! from verdicts lets the checks be pure functions, tested without a network.
+
+use crate::result::WireEntry;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Whether the case could start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Setup {
+    Ready,
+    /// The target does not offer the media (fixture 4xx, or the feature is absent).
+    NotOffered(String),
+    /// Something outside the operation under test failed (fixture error, GET before).
+    Failed(String),
+}
+
+/// An HTTP response body: JSON when it parses, text otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Json(Value),
+    Text(String),
+}
+
+impl Body {
+    pub fn json(&self) -> Option<&Value> {
+        match self {
+            Body::Json(v) => Some(v),
+            Body::Text(_) => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Body::Json(v) => v.to_string(),
+            Body::Text(t) => format!("(not JSON) {}", crate::bayeux::truncate(t, 300)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Body,
+}
+
+/// A notification that reached one agent's Bayeux client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    /// Index of the agent in the target's agent list.
+    pub agent: usize,
+    /// The whole Bayeux message (`channel`, `data`, ...).
+    pub message: Value,
+    /// When it arrived, relative to the operation's POST.
+    pub after_post: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub setup: Setup,
+    /// The interaction object read just before the request.
+    pub before: Option<Value>,
+    /// The operation's HTTP reply, or why there was none.
+    pub response: Result<Reply, String>,
+    /// Notifications about the interaction delivered to its owner, in arrival order.
+    pub notifications: Vec<Delivered>,
+    /// Notifications about the interaction delivered to other agents.
+    pub leaked: Vec<Delivered>,
+    /// How long the runner waited for the first notification.
+    pub notification_deadline: Duration,
+    /// Why extra notifications could not be ruled out, if so.
+    pub barrier_problem: Option<String>,
+    /// The interaction object read after the notification (or after the barrier).
+    pub after: Result<Value, String>,
+    pub wire: Vec<WireEntry>,
+    pub duration: Duration,
+}
+
+impl Observation {
+    /// An observation for a case that never got to its request.
+    pub fn not_started(setup: Setup, wire: Vec<WireEntry>, duration: Duration) -> Observation {
+        Observation {
+            setup,
+            before: None,
+            response: Err("not sent".into()),
+            notifications: Vec::new(),
+            leaked: Vec::new(),
+            notification_deadline: Duration::ZERO,
+            barrier_problem: None,
+            after: Err("not read".into()),
+            wire,
+            duration,
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The reference server's Bayeux (CometD) endpoint: long-polling at `/api/v2/notifications`.
+//!
+//! Implements what GWS clients use: handshake, subscribe/unsubscribe, the `/meta/connect`
+//! long poll with `advice`, disconnect, and `402::Unknown client` for stale client ids. Each
+//! client belongs to the agent that handshook, and only that agent's notifications reach it.
+//! Publishing from clients is refused: GWS channels are server-to-client only.
+
+use super::http::{AppState, authenticate, finish, json_response};
+use super::state::{BayeuxClient, ServerState};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let caller = match authenticate(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let messages: Vec<Value> = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Array(items)) => items,
+        Ok(obj @ Value::Object(_)) => vec![obj],
+        _ => {
+            let reply = json!([{"successful": false, "error": "400::message is not a JSON object or array"}]);
+            return finish(&state, &caller, json_response(400, &reply));
+        }
+    };
+    let mut replies = Vec::new();
+    for message in messages {
+        let channel = message
+            .get("channel")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let reply = match channel.as_str() {
+            "/meta/handshake" => handshake(&state, &caller.agent, &message),
+            "/meta/connect" => {
+                let (events, reply) = connect(&state, &caller.agent, &message).await;
+                replies.extend(events);
+                reply
+            }
+            "/meta/subscribe" => subscribe(&state, &caller.agent, &message, true),
+            "/meta/unsubscribe" => subscribe(&state, &caller.agent, &message, false),
+            "/meta/disconnect" => disconnect(&state, &caller.agent, &message),
+            "" => error_reply(&message, "", "400::channel missing"),
+            other => error_reply(&message, other, "403::Publish denied"),
+        };
+        replies.push(reply);
+    }
+    finish(&state, &caller, json_response(200, &Value::Array(replies)))
+}
+
+fn base_reply(message: &Value, channel: &str) -> Value {
+    let mut reply = json!({"channel": channel});
+    if let Some(id) = message.get("id") {
+        reply["id"] = id.clone();
+    }
+    if let Some(client_id) = message.get("clientId") {
+        reply["clientId"] = client_id.clone();
+    }
+    reply
+}
+
+fn error_reply(message: &Value, channel: &str, error: &str) -> Value {
+    let mut reply = base_reply(message, channel);
+    reply["successful"] = json!(false);
+    reply["error"] = json!(error);
+    reply
+}
+
+fn advice(state: &ServerState) -> Value {
+    json!({"reconnect": "retry", "interval": 0, "timeout": state.config.long_poll.as_millis() as u64})
+}
+
+fn unknown_client(message: &Value, channel: &str) -> Value {
+    let mut reply = error_reply(message, channel, "402::Unknown client");
+    reply["advice"] = json!({"reconnect": "handshake", "interval": 0});
+    reply
+}
+
+fn handshake(state: &ServerState, agent: &str, message: &Value) -> Value {
+    let offers_long_polling = message
+        .get("supportedConnectionTypes")
+        .and_then(Value::as_array)
+        .is_none_or(|types| types.iter().any(|t| t == "long-polling"));
+    if !offers_long_polling {
+        let mut reply = error_reply(
+            message,
+            "/meta/handshake",
+            "406::long-polling is the only supported connection type",
+        );
+        reply["supportedConnectionTypes"] = json!(["long-polling"]);
+        return reply;
+    }
+    let client_id = {
+        let mut inner = state.lock();
+        let a = ServerState::next_serial(&mut inner);
+        let id = format!("{a:x}{:x}", inner.clients.len() as u64 ^ 0x5bd1e995);
+        inner.clients.insert(
+            id.clone(),
+            BayeuxClient {
+                agent: agent.to_string(),
+                subscriptions: Vec::new(),
+                queue: VecDeque::new(),
+                wake: Arc::new(Notify::new()),
+                connect_generation: 0,
+                disconnected: false,
+            },
+        );
+        id
+    };
+    let mut reply = base_reply(message, "/meta/handshake");
+    reply["clientId"] = json!(client_id);
+    reply["version"] = json!("1.0");
+    reply["supportedConnectionTypes"] = json!(["long-polling"]);
+    reply["successful"] = json!(true);
+    reply["advice"] = advice(state);
+    reply
+}
+
+fn client_id(message: &Value) -> &str {
+    message
+        .get("clientId")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn subscribe(state: &ServerState, agent: &str, message: &Value, add: bool) -> Value {
+    let channel = if add {
+        "/meta/subscribe"
+    } else {
+        "/meta/unsubscribe"
+    };
+    let subscriptions: Vec<String> = match message.get("subscription") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => return error_reply(message, channel, "403::subscription missing"),
+    };
+    if subscriptions.iter().any(|s| !s.starts_with('/')) {
+        return error_reply(message, channel, "400::invalid channel");
+    }
+    let mut inner = state.lock();
+    let Some(client) = inner
+        .clients
+        .get_mut(client_id(message))
+        .filter(|c| c.agent == agent && !c.disconnected)
+    else {
+        return unknown_client(message, channel);
+    };
+    for s in &subscriptions {
+        if add {
+            if !client.subscriptions.contains(s) {
+                client.subscriptions.push(s.clone());
+            }
+        } else {
+            client.subscriptions.retain(|x| x != s);
+        }
+    }
+    let mut reply = base_reply(message, channel);
+    reply["successful"] = json!(true);
+    reply["subscription"] = message.get("subscription").cloned().unwrap_or(Value::Null);
+    reply
+}
+
+fn disconnect(state: &ServerState, agent: &str, message: &Value) -> Value {
+    let mut inner = state.lock();
+    let id = client_id(message).to_string();
+    match inner.clients.get(&id) {
+        Some(c) if c.agent == agent => {
+            if let Some(client) = inner.clients.remove(&id) {
+                // Wake a pending long poll so it returns now instead of at its timeout.
+                client.wake.notify_one();
+            }
+            let mut reply = base_reply(message, "/meta/disconnect");
+            reply["successful"] = json!(true);
+            reply
+        }
+        _ => unknown_client(message, "/meta/disconnect"),
+    }
+}
+
+/// Holds the poll open until something is queued, the client is superseded or removed, or
+/// the advised timeout passes; returns the queued events and the connect reply.
+async fn connect(state: &ServerState, agent: &str, message: &Value) -> (Vec<Value>, Value) {
+    let id = client_id(message).to_string();
+    let first_connect;
+    let (wake, generation) = {
+        let mut inner = state.lock();
+        let Some(client) = inner
+            .clients
+            .get_mut(&id)
+            .filter(|c| c.agent == agent && !c.disconnected)
+        else {
+            return (Vec::new(), unknown_client(message, "/meta/connect"));
+        };
+        first_connect = client.connect_generation == 0;
+        client.connect_generation += 1;
+        // A superseded poll is waiting on the same Notify; wake it so it returns.
+        client.wake.notify_waiters();
+        (Arc::clone(&client.wake), client.connect_generation)
+    };
+    let deadline = tokio::time::Instant::now() + state.config.long_poll;
+    let mut events = Vec::new();
+    loop {
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut inner = state.lock();
+            let Some(client) = inner.clients.get_mut(&id) else {
+                return (events, unknown_client(message, "/meta/connect"));
+            };
+            events.extend(client.queue.drain(..));
+            if !events.is_empty() || first_connect || client.connect_generation != generation {
+                break;
+            }
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            break;
+        }
+    }
+    let mut reply = base_reply(message, "/meta/connect");
+    reply["successful"] = json!(true);
+    reply["advice"] = advice(state);
+    (events, reply)
+}

@@ -1,0 +1,68 @@
+//! Defects the reference server can inject, one at a time, to measure the suite's power.
+//!
+//! Each defect is a realistic mistake a GWS implementation could make. The server consults the
+//! active defect at the few points where behaviour forks; with no defect it is the faithful
+//! model. This module only names and describes defects; the forks live where they act.
+
+use std::fmt;
+
+macro_rules! defects {
+    ($($variant:ident = $name:literal : $about:literal,)*) => {
+        /// A single injected server defect.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Defect { $($variant,)* }
+
+        impl Defect {
+            pub const ALL: &'static [Defect] = &[$(Defect::$variant,)*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Defect::$variant => $name,)* }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $(Defect::$variant => $about,)* }
+            }
+        }
+    };
+}
+
+defects! {
+    NoNotification = "no-notification": "a successful operation never sends its notification",
+    DuplicateNotification = "duplicate-notification": "every notification is sent twice",
+    WrongChannel = "wrong-channel": "notifications go out on /v2/me/interactions instead of the media channel",
+    WrongNotificationType = "wrong-notification-type": "user-data changes are announced as StatusChange",
+    WrongMessageType = "wrong-message-type": "notifications carry InteractionStateChangeMessage",
+    MissingReferenceId = "missing-reference-id": "multimedia notifications omit referenceId",
+    ConstantReferenceId = "constant-reference-id": "referenceId is always 1 instead of a fresh value per request",
+    UpdateReplacesAll = "update-replaces-all": "UpdateUserData replaces the whole userData instead of merging",
+    AttachDropsOthers = "attach-drops-others": "AttachUserData keeps only the attached keys",
+    UpdateKeepsOld = "update-keeps-old": "UpdateUserData does not overwrite keys that already exist",
+    DeleteFirstKeyOnly = "delete-first-key-only": "DeleteUserData with several keys deletes only the first",
+    DeleteTooMuch = "delete-too-much": "DeleteUserData with keys deletes every key",
+    NumbersAsStrings = "numbers-as-strings": "integer values come back as strings",
+    UnicodeDamage = "unicode-damage": "non-ASCII characters are replaced by '?'",
+    VoiceDeleteLeavesEmpty = "voice-delete-leaves-empty": "voice DeleteUserData leaves \"userData\": {} instead of removing it",
+    TouchesOtherFields = "touches-other-fields": "every operation also changes the interaction's state",
+    FailedOpMutates = "failed-op-mutates": "a rejected operation still applies the userData it carried",
+    FailedOpNotifies = "failed-op-notifies": "a rejected operation still sends a notification",
+    ErrorStatusZero = "error-status-zero": "errors are answered with HTTP 200 and statusCode 0",
+    NoAuth = "no-auth": "requests without valid credentials are served",
+    CrossAgentAccess = "cross-agent-access": "an agent can read and change another agent's interactions",
+    CrossAgentNotifications = "cross-agent-notifications": "notifications reach every agent's clients",
+    StaleGet = "stale-get": "GET returns the interaction as it was before the last operation",
+    LateNotification = "late-notification": "notifications are sent only after a long delay",
+    WrongResourceKey = "wrong-resource-key": "the interaction object is sent under \"interaction\"",
+    NotificationOmitsChange = "notification-omits-change": "the notification carries the interaction as it was before the change",
+}
+
+impl Defect {
+    pub fn parse(name: &str) -> Option<Defect> {
+        Defect::ALL.iter().copied().find(|d| d.name() == name)
+    }
+}
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

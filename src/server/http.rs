@@ -1,0 +1,427 @@
+//! HTTP surface of the reference server: authentication, sessions, CSRF, the GWS REST
+//! resources the suite touches, and the fixture contract.
+//!
+//! Handlers translate HTTP to [`ServerState`] calls and back; they hold no user-data logic.
+
+use super::defect::Defect;
+use super::media::{self, ServerMedia};
+use super::state::{Interaction, ServerState, Session};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub type AppState = Arc<ServerState>;
+
+/// The authenticated caller of a request.
+pub struct Caller {
+    pub agent: String,
+    pub session_id: String,
+    pub csrf_token: String,
+    /// Set when this request created the session, so the response sets the cookie.
+    pub new_session: bool,
+}
+
+pub fn json_response(status: u16, body: &Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn decode_basic(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|cookies| {
+            cookies
+                .split(';')
+                .find_map(|c| c.trim().strip_prefix("JSESSIONID=").map(str::to_string))
+        })
+}
+
+fn random_token(state: &ServerState) -> String {
+    let mut inner = state.lock();
+    let a = ServerState::next_serial(&mut inner);
+    let b = ServerState::next_serial(&mut inner);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    format!(
+        "{:016x}{:016x}",
+        a ^ nanos,
+        b.rotate_left(17) ^ nanos.rotate_left(29)
+    )
+}
+
+/// Authenticates with the session cookie or Basic credentials. Wrong Basic credentials are
+/// refused even when a valid cookie is present, as a servlet container would.
+pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, Response> {
+    let unauthorized = || {
+        let (status, body) = state.error_body(401, 20, "User is not authenticated");
+        let mut r = json_response(status, &body);
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"gws\""),
+        );
+        r
+    };
+    let basic = decode_basic(headers);
+    if let Some((user, pass)) = &basic {
+        let ok = state
+            .config
+            .agents
+            .iter()
+            .any(|(u, p)| u == user && p == pass);
+        if !ok && !state.defect(Defect::NoAuth) {
+            return Err(unauthorized());
+        }
+    }
+    if let Some(sid) = session_cookie(headers) {
+        let inner = state.lock();
+        if let Some(session) = inner.sessions.get(&sid) {
+            let same_user = basic.as_ref().is_none_or(|(u, _)| *u == session.agent);
+            if same_user {
+                return Ok(Caller {
+                    agent: session.agent.clone(),
+                    session_id: sid,
+                    csrf_token: session.csrf_token.clone(),
+                    new_session: false,
+                });
+            }
+        }
+    }
+    let agent = match basic {
+        Some((user, _)) => user,
+        None if state.defect(Defect::NoAuth) => state
+            .config
+            .agents
+            .first()
+            .map(|(u, _)| u.clone())
+            .unwrap_or_default(),
+        None => return Err(unauthorized()),
+    };
+    let session_id = random_token(state);
+    let csrf_token = random_token(state);
+    state.lock().sessions.insert(
+        session_id.clone(),
+        Session {
+            agent: agent.clone(),
+            csrf_token: csrf_token.clone(),
+        },
+    );
+    Ok(Caller {
+        agent,
+        session_id,
+        csrf_token,
+        new_session: true,
+    })
+}
+
+/// Adds the session cookie (for new sessions) and the CSRF announcement headers.
+pub fn finish(state: &ServerState, caller: &Caller, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if caller.new_session {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "JSESSIONID={}; Path=/; HttpOnly",
+            caller.session_id
+        )) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    if state.config.csrf {
+        headers.insert("X-CSRF-HEADER", HeaderValue::from_static("X-CSRF-TOKEN"));
+        if let Ok(v) = HeaderValue::from_str(&caller.csrf_token) {
+            headers.insert("X-CSRF-TOKEN", v);
+        }
+    }
+    response
+}
+
+/// Checks the CSRF token on a modifying request when protection is on.
+fn csrf_ok(state: &ServerState, caller: &Caller, method: &Method, headers: &HeaderMap) -> bool {
+    if !state.config.csrf || *method == Method::GET {
+        return true;
+    }
+    let sent = headers.get("X-CSRF-TOKEN").and_then(|v| v.to_str().ok());
+    // A token only exists once the session does, so a request that creates the session
+    // cannot carry it: that is the documented 403 for clients without a cookie store.
+    !caller.new_session && sent == Some(caller.csrf_token.as_str())
+}
+
+fn csrf_rejected() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/plain")],
+        "Missing or invalid Csrf token",
+    )
+        .into_response()
+}
+
+pub async fn get_me(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let caller = match authenticate(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let body = json!({
+        "statusCode": 0,
+        "user": {
+            "id": format!("{:x}", caller.agent.len() * 7919),
+            "userName": caller.agent,
+            "roles": ["ROLE_AGENT"],
+            "enabled": true,
+            "uri": format!("{}/api/v2/me", state.base_url),
+            "path": "/me",
+        }
+    });
+    finish(&state, &caller, json_response(200, &body))
+}
+
+pub async fn get_features(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let caller = match authenticate(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut features: Vec<&str> = media::MEDIA
+        .iter()
+        .filter(|m| state.offers(m))
+        .map(|m| m.feature)
+        .collect();
+    features.sort_unstable();
+    features.dedup();
+    let list: Vec<Value> = features.iter().map(|f| json!({"id": f})).collect();
+    finish(
+        &state,
+        &caller,
+        json_response(200, &json!({"statusCode": 0, "features": list})),
+    )
+}
+
+fn lookup(collection: &str) -> Option<&'static ServerMedia> {
+    media::by_collection(collection)
+}
+
+pub async fn get_interaction(
+    State(state): State<AppState>,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    get_resource(&state, lookup(&collection), &id, &headers)
+}
+
+pub async fn get_open_media(
+    State(state): State<AppState>,
+    Path((_media_type, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    get_resource(&state, media::by_name("openmedia"), &id, &headers)
+}
+
+fn get_resource(
+    state: &ServerState,
+    media: Option<&'static ServerMedia>,
+    id: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let caller = match authenticate(state, headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let found = media.and_then(|media| {
+        let inner = state.lock();
+        let interaction = inner.interactions.get(id)?;
+        (std::ptr::eq(interaction.media, media) && state.can_access(interaction, &caller.agent))
+            .then(|| (media.resource_key, state.render(interaction, id, true)))
+    });
+    let response = match found {
+        Some((key, resource)) => json_response(200, &json!({"statusCode": 0, key: resource})),
+        None => {
+            let (status, body) =
+                state.error_body(404, 6, &format!("interaction {id} does not exist"));
+            json_response(status, &body)
+        }
+    };
+    finish(state, &caller, response)
+}
+
+pub async fn post_interaction(
+    State(state): State<AppState>,
+    Path((collection, id)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    post_operation(state, lookup(&collection), id, method, headers, body).await
+}
+
+pub async fn post_open_media(
+    State(state): State<AppState>,
+    Path((_media_type, id)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    post_operation(
+        state,
+        media::by_name("openmedia"),
+        id,
+        method,
+        headers,
+        body,
+    )
+    .await
+}
+
+async fn post_operation(
+    state: AppState,
+    media: Option<&'static ServerMedia>,
+    id: String,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let caller = match authenticate(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if !csrf_ok(&state, &caller, &method, &headers) && !state.defect(Defect::NoAuth) {
+        return finish(&state, &caller, csrf_rejected());
+    }
+    let Some(media) = media else {
+        let (status, body) = state.error_body(404, 6, "no such resource");
+        return finish(&state, &caller, json_response(status, &body));
+    };
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            let (status, body) =
+                state.error_body(400, 1, &format!("the request body is not valid JSON: {e}"));
+            return finish(&state, &caller, json_response(status, &body));
+        }
+    };
+    let outcome = state.apply_operation(&caller.agent, media, &id, &parsed);
+    if let Some((channel, data)) = outcome.notification {
+        if state.defect(Defect::LateNotification) {
+            let state = Arc::clone(&state);
+            let delay = state.config.late_delay;
+            let owner = outcome.owner.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                state.publish(&owner, &channel, &data);
+            });
+        } else {
+            state.publish(&outcome.owner, &channel, &data);
+        }
+    }
+    finish(&state, &caller, json_response(outcome.http, &outcome.body))
+}
+
+/// `POST /conformance/v1/interactions`: creates an interaction owned by the caller.
+pub async fn create_fixture(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let caller = match authenticate(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return json_response(400, &json!({"error": format!("the body is not JSON: {e}")}));
+        }
+    };
+    let Some(name) = request.get("media").and_then(Value::as_str) else {
+        return json_response(400, &json!({"error": "`media` (a string) is required"}));
+    };
+    let Some(media) = media::by_name(name) else {
+        return json_response(400, &json!({"error": format!("unknown media `{name}`")}));
+    };
+    if !state.offers(media) {
+        return json_response(
+            404,
+            &json!({"error": format!("media `{name}` is not offered by this server")}),
+        );
+    }
+    let user_data: Map<String, Value> = match request.get("userData") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return json_response(400, &json!({"error": "`userData` must be an object"})),
+    };
+    let open_media_type = request
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .unwrap_or("promotion")
+        .to_string();
+    let id = {
+        let mut inner = state.lock();
+        let id = media.new_id(ServerState::next_serial(&mut inner));
+        inner.interactions.insert(
+            id.clone(),
+            Interaction {
+                owner: caller.agent.clone(),
+                media,
+                open_media_type: open_media_type.clone(),
+                previous_user_data: user_data.clone(),
+                user_data,
+                state_override: None,
+                created: Instant::now(),
+            },
+        );
+        id
+    };
+    let path = media.api_path(&open_media_type, &id);
+    finish(
+        &state,
+        &caller,
+        json_response(201, &json!({"id": id, "path": path})),
+    )
+}
+
+/// `DELETE /conformance/v1/interactions/{id}`: removes the caller's interaction.
+pub async fn delete_fixture(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match authenticate(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let removed = {
+        let mut inner = state.lock();
+        match inner.interactions.get(&id) {
+            Some(i) if i.owner == caller.agent => inner.interactions.remove(&id).is_some(),
+            _ => false,
+        }
+    };
+    let response = if removed {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        json_response(404, &json!({"error": "no such interaction"}))
+    };
+    finish(&state, &caller, response)
+}

@@ -1,0 +1,93 @@
+//! The embedded reference server: a faithful GWS simulator for the user-data operations.
+//!
+//! It serves Basic authentication with `JSESSIONID` sessions and optional CSRF, `GET /api/v2/me`,
+//! `GET /api/v2/features`, GET and POST on interactions of all nine media, a long-polling
+//! CometD endpoint with per-agent delivery, and the fixture contract at `/conformance/v1`.
+//! With a [`Defect`] it becomes a realistic wrong server for measuring the suite.
+//!
+//! It binds loopback by default and knows nothing about scenarios or the runner.
+
+pub mod bayeux;
+pub mod defect;
+pub mod http;
+pub mod media;
+pub mod state;
+
+pub use defect::Defect;
+pub use state::ServerConfig;
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// A server running on the current tokio runtime; dropping it does not stop it, `shutdown` does.
+pub struct RunningServer {
+    pub base_url: String,
+    pub state: Arc<state::ServerState>,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections and waits for the server task to end.
+    pub async fn shutdown(self) {
+        // Pending long polls would hold graceful shutdown open until their timeout.
+        {
+            let mut inner = self.state.lock();
+            for (_, client) in inner.clients.drain() {
+                client.wake.notify_one();
+            }
+        }
+        self.cancel.cancel();
+        let _ = self.task.await;
+    }
+
+    /// Resolves when the server stops (for `serve`).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+pub fn router(state: Arc<state::ServerState>) -> Router {
+    Router::new()
+        .route("/api/v2/me", get(http::get_me))
+        .route("/api/v2/features", get(http::get_features))
+        .route("/api/v2/notifications", post(bayeux::endpoint))
+        .route(
+            "/api/v2/me/openmedia/{media_type}/{id}",
+            get(http::get_open_media).post(http::post_open_media),
+        )
+        .route(
+            "/api/v2/me/{collection}/{id}",
+            get(http::get_interaction).post(http::post_interaction),
+        )
+        .route("/conformance/v1/interactions", post(http::create_fixture))
+        .route(
+            "/conformance/v1/interactions/{id}",
+            delete(http::delete_fixture),
+        )
+        .with_state(state)
+}
+
+/// Binds and starts the server; returns once it accepts connections.
+pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let state = Arc::new(state::ServerState::new(config, base_url.clone()));
+    let cancel = CancellationToken::new();
+    let app = router(Arc::clone(&state));
+    let token = cancel.clone();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(token.cancelled_owned())
+            .await;
+    });
+    Ok(RunningServer {
+        base_url,
+        state,
+        cancel,
+        task,
+    })
+}

@@ -1,0 +1,74 @@
+//! Pinned notification shapes: reading insta `.snap` files outside of tests.
+//!
+//! The test harness writes and asserts snapshots through insta; the CLI only reads them, from
+//! a directory or from the copies built into the binary, and compares shapes structurally.
+//! Nothing here writes a snapshot.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotStore {
+    shapes: HashMap<String, Value>,
+}
+
+/// The JSON body of an insta snapshot file (the part after the metadata header).
+pub fn parse_snap(text: &str) -> Option<Value> {
+    let rest = text.strip_prefix("---\n")?;
+    let end = rest.find("\n---\n")?;
+    serde_json::from_str(&rest[end + 5..]).ok()
+}
+
+impl SnapshotStore {
+    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> SnapshotStore {
+        let shapes = files
+            .into_iter()
+            .filter_map(|(name, text)| {
+                let stem = Path::new(name)
+                    .file_name()?
+                    .to_str()?
+                    .strip_suffix(".snap")?;
+                Some((stem.to_string(), parse_snap(text)?))
+            })
+            .collect();
+        SnapshotStore { shapes }
+    }
+
+    pub fn from_dir(dir: &Path) -> std::io::Result<SnapshotStore> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "snap") {
+                files.push((path.display().to_string(), std::fs::read_to_string(&path)?));
+            }
+        }
+        Ok(SnapshotStore::from_files(
+            files.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+        ))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.shapes.get(name)
+    }
+
+    pub fn len(&self) -> usize {
+        self.shapes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shapes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_insta_files() {
+        let text = "---\nsource: tests/conformance.rs\nexpression: x\n---\n{\n  \"a\": 1\n}\n";
+        assert_eq!(parse_snap(text), Some(serde_json::json!({"a": 1})));
+        assert_eq!(parse_snap("garbage"), None);
+    }
+}
