@@ -161,18 +161,18 @@ fn check_response(case: &Case, obs: &Observation, findings: &mut Vec<Finding>) {
     if let Some(should) = &expect.should {
         response_findings(should, reply, Severity::Warning, findings);
     }
-    if case.facts.reference_id.response == Presence::Optional {
-        if let Some(r) = reply.body.json().and_then(|b| b.get("referenceId")) {
-            if JsonType::of(r) != JsonType::Integer && is_success(reply) {
-                findings.push(
-                    Finding::error(
-                        "response.referenceId",
-                        "referenceId in the response is not an integer",
-                    )
-                    .with("an integer", r.to_string()),
-                );
-            }
-        }
+    if case.facts.reference_id.response == Presence::Optional
+        && let Some(r) = reply.body.json().and_then(|b| b.get("referenceId"))
+        && JsonType::of(r) != JsonType::Integer
+        && is_success(reply)
+    {
+        findings.push(
+            Finding::error(
+                "response.referenceId",
+                "referenceId in the response is not an integer",
+            )
+            .with("an integer", r.to_string()),
+        );
     }
 }
 
@@ -186,17 +186,17 @@ fn response_findings(
     severity: Severity,
     findings: &mut Vec<Finding>,
 ) {
-    if let Some(status) = &expect.status {
-        if !status.matches(Some(&json!(reply.status))) {
-            findings.push(
-                Finding::error(
-                    "response.status",
-                    format!("HTTP status {} does not match {status}", reply.status),
-                )
-                .with(status.to_string(), reply.status.to_string())
-                .severity(severity),
-            );
-        }
+    if let Some(status) = &expect.status
+        && !status.matches(Some(&json!(reply.status)))
+    {
+        findings.push(
+            Finding::error(
+                "response.status",
+                format!("HTTP status {} does not match {status}", reply.status),
+            )
+            .with(status.to_string(), reply.status.to_string())
+            .severity(severity),
+        );
     }
     if let Some(body) = &expect.body {
         match reply.body.json() {
@@ -392,16 +392,16 @@ fn check_reference_id(
         .ok()
         .and_then(|r| r.body.json())
         .and_then(|b| b.get("referenceId"));
-    if let (Some(r), Some(n)) = (from_response, actual) {
-        if !json_equal(r, n) {
-            findings.push(
-                Finding::error(
-                    "notification.referenceId",
-                    "the notification's `referenceId` differs from the one in the HTTP response",
-                )
-                .with(r.to_string(), n.to_string()),
-            );
-        }
+    if let (Some(r), Some(n)) = (from_response, actual)
+        && !json_equal(r, n)
+    {
+        findings.push(
+            Finding::error(
+                "notification.referenceId",
+                "the notification's `referenceId` differs from the one in the HTTP response",
+            )
+            .with(r.to_string(), n.to_string()),
+        );
     }
 }
 
@@ -593,12 +593,10 @@ fn normalize(facts: &MediaFacts, message: &Value) -> Value {
             .skip(1)
             .find(|k| data.contains_key(k.as_str()))
             .cloned()
+            && !data.contains_key(&canonical)
+            && let Some(v) = data.remove(&alt)
         {
-            if !data.contains_key(&canonical) {
-                if let Some(v) = data.remove(&alt) {
-                    data.insert(canonical, v);
-                }
-            }
+            data.insert(canonical, v);
         }
     }
     m

@@ -108,10 +108,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         },
         ..RunConfig::default()
     };
-    if let Some(dir) = &args.out {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            return error(format!("cannot create {}: {e}", dir.display()));
-        }
+    if let Some(dir) = &args.out
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        return error(format!("cannot create {}: {e}", dir.display()));
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -176,10 +176,10 @@ pub fn run(args: RunArgs) -> ExitCode {
             if !args.quiet {
                 print!("{}", terminal::scenario(style, &r));
             }
-            if let Some(j) = jsonl.as_mut() {
-                if let Err(e) = j.write(&r) {
-                    write_error.get_or_insert(format!("cannot write results.jsonl: {e}"));
-                }
+            if let Some(j) = jsonl.as_mut()
+                && let Err(e) = j.write(&r)
+            {
+                write_error.get_or_insert(format!("cannot write results.jsonl: {e}"));
             }
             results.push(r);
         })

@@ -182,16 +182,16 @@ impl Runner {
                 &wire,
             );
         }
-        if let Some(features) = &self.features {
-            if !features.iter().any(|f| f == &case.facts.feature) {
-                return setup(
-                    Setup::NotOffered(format!(
-                        "feature `{}` is not in GET /api/v2/features",
-                        case.facts.feature
-                    )),
-                    &wire,
-                );
-            }
+        if let Some(features) = &self.features
+            && !features.iter().any(|f| f == &case.facts.feature)
+        {
+            return setup(
+                Setup::NotOffered(format!(
+                    "feature `{}` is not in GET /api/v2/features",
+                    case.facts.feature
+                )),
+                &wire,
+            );
         }
         let owner = &self.sessions[0];
         let timeout = self.config.deadlines.request;

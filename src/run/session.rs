@@ -187,11 +187,11 @@ impl AgentSession {
             Auth::WrongPassword => req = req.header(AUTHORIZATION, self.wrong_basic.clone()),
             Auth::Anonymous => {}
         }
-        if send_csrf && method != Method::GET {
-            if let Some((name, value)) = self.csrf.lock().unwrap_or_else(|p| p.into_inner()).clone()
-            {
-                req = req.header(name, value);
-            }
+        if send_csrf
+            && method != Method::GET
+            && let Some((name, value)) = self.csrf.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        {
+            req = req.header(name, value);
         }
         if let Some(b) = body {
             req = req

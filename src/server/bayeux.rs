@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let caller = match authenticate(&state, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let messages: Vec<Value> = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Array(items)) => items,

@@ -78,7 +78,7 @@ fn random_token(state: &ServerState) -> String {
 
 /// Authenticates with the session cookie or Basic credentials. Wrong Basic credentials are
 /// refused even when a valid cookie is present, as a servlet container would.
-pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, Response> {
+pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
     let unauthorized = || {
         let (status, body) = state.error_body(401, 20, "User is not authenticated");
         let mut r = json_response(status, &body);
@@ -96,7 +96,7 @@ pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, 
             .iter()
             .any(|(u, p)| u == user && p == pass);
         if !ok && !state.defect(Defect::NoAuth) {
-            return Err(unauthorized());
+            return Err(Box::new(unauthorized()));
         }
     }
     if let Some(sid) = session_cookie(headers) {
@@ -121,7 +121,7 @@ pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, 
             .first()
             .map(|(u, _)| u.clone())
             .unwrap_or_default(),
-        None => return Err(unauthorized()),
+        None => return Err(Box::new(unauthorized())),
     };
     let session_id = random_token(state);
     let csrf_token = random_token(state);
@@ -143,13 +143,13 @@ pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, 
 /// Adds the session cookie (for new sessions) and the CSRF announcement headers.
 pub fn finish(state: &ServerState, caller: &Caller, mut response: Response) -> Response {
     let headers = response.headers_mut();
-    if caller.new_session {
-        if let Ok(v) = HeaderValue::from_str(&format!(
+    if caller.new_session
+        && let Ok(v) = HeaderValue::from_str(&format!(
             "JSESSIONID={}; Path=/; HttpOnly",
             caller.session_id
-        )) {
-            headers.append(header::SET_COOKIE, v);
-        }
+        ))
+    {
+        headers.append(header::SET_COOKIE, v);
     }
     if state.config.csrf {
         headers.insert("X-CSRF-HEADER", HeaderValue::from_static("X-CSRF-TOKEN"));
@@ -183,7 +183,7 @@ fn csrf_rejected() -> Response {
 pub async fn get_me(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let caller = match authenticate(&state, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let body = json!({
         "statusCode": 0,
@@ -202,7 +202,7 @@ pub async fn get_me(State(state): State<AppState>, headers: HeaderMap) -> Respon
 pub async fn get_features(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let caller = match authenticate(&state, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut features: Vec<&str> = media::MEDIA
         .iter()
@@ -247,7 +247,7 @@ fn get_resource(
 ) -> Response {
     let caller = match authenticate(state, headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let found = media.and_then(|media| {
         let inner = state.lock();
@@ -304,7 +304,7 @@ async fn post_operation(
 ) -> Response {
     let caller = match authenticate(&state, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !csrf_ok(&state, &caller, &method, &headers) && !state.defect(Defect::NoAuth) {
         return finish(&state, &caller, csrf_rejected());
@@ -346,7 +346,7 @@ pub async fn create_fixture(
 ) -> Response {
     let caller = match authenticate(&state, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -409,7 +409,7 @@ pub async fn delete_fixture(
 ) -> Response {
     let caller = match authenticate(&state, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let removed = {
         let mut inner = state.lock();

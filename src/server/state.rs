@@ -208,12 +208,11 @@ impl ServerState {
         let op = match validate(media, body) {
             Ok(op) => op,
             Err(e) => {
-                if self.defect(Defect::FailedOpMutates) {
-                    if let Some(Value::Object(extra)) = body.get("userData") {
-                        if let Some(i) = inner.interactions.get_mut(id) {
-                            i.user_data.extend(extra.clone());
-                        }
-                    }
+                if self.defect(Defect::FailedOpMutates)
+                    && let Some(Value::Object(extra)) = body.get("userData")
+                    && let Some(i) = inner.interactions.get_mut(id)
+                {
+                    i.user_data.extend(extra.clone());
                 }
                 let notification = self
                     .defect(Defect::FailedOpNotifies)
@@ -243,10 +242,10 @@ impl ServerState {
         }
         let before = interaction.previous_user_data.clone();
         let (channel, mut note) = self.notification(&mut inner, id);
-        if self.defect(Defect::NotificationOmitsChange) {
-            if let Some(obj) = note.get_mut(resource_key(self, media)) {
-                obj["userData"] = Value::Object(before);
-            }
+        if self.defect(Defect::NotificationOmitsChange)
+            && let Some(obj) = note.get_mut(resource_key(self, media))
+        {
+            obj["userData"] = Value::Object(before);
         }
         let mut response = json!({"statusCode": 0});
         if media.reference_id_in_response {

@@ -91,23 +91,25 @@ impl std::error::Error for SpecErrors {}
 
 /// Reads `dir/media.yaml` and every `*.yaml` below `dir/scenarios`, sorted by path.
 pub fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), SpecErrors> {
-    let read = |path: &Path| -> Result<SourceFile, SpecError> {
+    let read = |path: &Path| -> Result<SourceFile, Box<SpecError>> {
         std::fs::read_to_string(path)
             .map(|text| SourceFile {
                 path: path.display().to_string(),
                 text,
             })
-            .map_err(|e| SpecError {
-                file: path.display().to_string(),
-                location: None,
-                key_path: String::new(),
-                message: format!("cannot read the file: {e}"),
-                hint: None,
-                source_line: None,
+            .map_err(|e| {
+                Box::new(SpecError {
+                    file: path.display().to_string(),
+                    location: None,
+                    key_path: String::new(),
+                    message: format!("cannot read the file: {e}"),
+                    hint: None,
+                    source_line: None,
+                })
             })
     };
     let mut errors = Vec::new();
-    let media = read(&dir.join("media.yaml")).map_err(|e| SpecErrors(vec![e]))?;
+    let media = read(&dir.join("media.yaml")).map_err(|e| SpecErrors(vec![*e]))?;
     let mut paths = Vec::new();
     collect_yaml(&dir.join("scenarios"), &mut paths, &mut errors);
     paths.sort();
@@ -115,7 +117,7 @@ pub fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), SpecErrors>
     for p in paths {
         match read(&p) {
             Ok(f) => files.push(f),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(*e),
         }
     }
     if files.is_empty() && errors.is_empty() {
@@ -169,7 +171,7 @@ pub fn load_suite(
     let media = match load_media(media_file) {
         Ok(m) => Some(m),
         Err(e) => {
-            errors.push(e);
+            errors.push(*e);
             None
         }
     };
@@ -224,7 +226,7 @@ fn suite_hash(media: &SourceFile, files: &[SourceFile]) -> String {
     format!("{h:016x}")
 }
 
-fn load_media(file: &SourceFile) -> Result<MediaTable, SpecError> {
+fn load_media(file: &SourceFile) -> Result<MediaTable, Box<SpecError>> {
     let table: MediaTable = serde_saphyr::from_str(&file.text).map_err(|e| {
         let location = e.location().map(|l| Location {
             line: l.line() as usize,
@@ -236,14 +238,14 @@ fn load_media(file: &SourceFile) -> Result<MediaTable, SpecError> {
             .next()
             .unwrap_or("invalid media table")
             .to_string();
-        SpecError {
+        Box::new(SpecError {
             file: file.path.clone(),
             location,
             key_path: String::new(),
             source_line: location.and_then(|l| line_of(&file.text, l.line)),
             message,
             hint: None,
-        }
+        })
     })?;
     let mut problems = Vec::new();
     for (group, members) in &table.groups {
@@ -268,14 +270,14 @@ fn load_media(file: &SourceFile) -> Result<MediaTable, SpecError> {
     }
     match problems.first() {
         None => Ok(table),
-        Some(p) => Err(SpecError {
+        Some(p) => Err(Box::new(SpecError {
             file: file.path.clone(),
             location: None,
             key_path: String::new(),
             message: p.clone(),
             hint: None,
             source_line: None,
-        }),
+        })),
     }
 }
 
@@ -915,17 +917,17 @@ impl<'a> Cx<'a> {
         let preset = match f.get("preset") {
             Some(n) => {
                 let name = self.string(n, &join(path, "preset"))?;
-                if let Some(table) = self.media {
-                    if !table.presets.contains_key(&name) {
-                        let hint = suggest(&name, table.presets.keys().map(|k| k.as_str()));
-                        self.error(
-                            n.location,
-                            &join(path, "preset"),
-                            format!("unknown preset `{name}`"),
-                            hint,
-                        );
-                        return None;
-                    }
+                if let Some(table) = self.media
+                    && !table.presets.contains_key(&name)
+                {
+                    let hint = suggest(&name, table.presets.keys().map(|k| k.as_str()));
+                    self.error(
+                        n.location,
+                        &join(path, "preset"),
+                        format!("unknown preset `{name}`"),
+                        hint,
+                    );
+                    return None;
                 }
                 Some(name)
             }

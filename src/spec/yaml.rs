@@ -191,7 +191,7 @@ impl<'s> Builder<'s> {
                 Step::End => return Ok(None),
                 Step::Event(Event::DocumentEnd, _) => return Ok(None),
                 Step::Event(event, location) => {
-                    if let Some(node) = self.from_event(event, location)? {
+                    if let Some(node) = self.node_from(event, location)? {
                         return Ok(Some(node));
                     }
                 }
@@ -214,7 +214,7 @@ impl<'s> Builder<'s> {
 
     /// Builds the node that starts with `event`; `None` for events that are not nodes
     /// (comments, anchor metadata).
-    fn from_event(
+    fn node_from(
         &mut self,
         event: Event<'s>,
         location: Location,
@@ -242,7 +242,7 @@ impl<'s> Builder<'s> {
                     match self.next()? {
                         Step::Event(Event::SequenceEnd, _) => break,
                         Step::Event(event, location) => {
-                            if let Some(item) = self.from_event(event, location)? {
+                            if let Some(item) = self.node_from(event, location)? {
                                 items.push(item);
                             }
                         }
@@ -263,7 +263,7 @@ impl<'s> Builder<'s> {
                 loop {
                     let key = match self.next()? {
                         Step::Event(Event::MappingEnd, _) => break,
-                        Step::Event(event, location) => match self.from_event(event, location)? {
+                        Step::Event(event, location) => match self.node_from(event, location)? {
                             Some(key) => key,
                             None => continue,
                         },
@@ -272,7 +272,7 @@ impl<'s> Builder<'s> {
                     let value = loop {
                         match self.next()? {
                             Step::Event(event, location) => {
-                                if let Some(value) = self.from_event(event, location)? {
+                                if let Some(value) = self.node_from(event, location)? {
                                     break value;
                                 }
                             }
@@ -374,10 +374,10 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> NodeValu
     if let Some(int) = parse_int(text) {
         return NodeValue::Int(int);
     }
-    if looks_like_float(text) {
-        if let Ok(x) = text.parse::<f64>() {
-            return NodeValue::Float(x);
-        }
+    if looks_like_float(text)
+        && let Ok(x) = text.parse::<f64>()
+    {
+        return NodeValue::Float(x);
     }
     NodeValue::Str(text.to_string())
 }

@@ -1,0 +1,217 @@
+//! End-to-end tests of the `gws-conformance` binary: exit codes, failure rendering, spec
+//! errors, listing, and the committed schema.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gws-conformance"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A spec directory with the real media table and the given scenario files.
+fn spec_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    std::fs::create_dir_all(dir.path().join("scenarios")).expect("mkdir");
+    std::fs::copy(
+        root().join("specs/media.yaml"),
+        dir.path().join("media.yaml"),
+    )
+    .expect("copy media.yaml");
+    for (name, body) in files {
+        std::fs::write(dir.path().join("scenarios").join(name), body).expect("write scenario");
+    }
+    dir
+}
+
+fn path(dir: &Path) -> &str {
+    dir.to_str().expect("utf-8 temp path")
+}
+
+#[test]
+fn the_reference_server_passes_the_default_suite() {
+    let out = run(&["run", "--quiet"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn a_wrong_expected_diff_fails_with_a_readable_diff() {
+    let dir = spec_dir(&[(
+        "wrong.yaml",
+        "scenarios:\n  - name: wrong-expectation\n    operation: UpdateUserData\n    media: sms\n    given: {userData: {UserData1: DATA1}}\n    request: {operationName: UpdateUserData, userData: {UserData1: NEW}}\n    expect:\n      snapshot: false\n      notification:\n        diff:\n          - {op: replace, path: /userData/UserData1, value: SOMETHING-ELSE}\n",
+    )]);
+    let out = run(&["run", "--specs", path(dir.path())]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL sms/UpdateUserData/wrong-expectation"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "wrong value at /userData/UserData1: expected \"SOMETHING-ELSE\", got \"NEW\""
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--- expected") && stdout.contains("+++ actual"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("-    \"value\": \"SOMETHING-ELSE\"")
+            && stdout.contains("+    \"value\": \"NEW\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("result: 0 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn a_notification_that_lacks_the_change_fails() {
+    let out = run(&[
+        "run",
+        "--defect",
+        "notification-omits-change",
+        "--filter",
+        "sms/UpdateUserData/documented-sample",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL sms/UpdateUserData/documented-sample"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("missing: replace /userData/UserData1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("GET after the notification differs from the notified state"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_broken_spec_exits_2_with_file_line_and_column() {
+    let dir = spec_dir(&[(
+        "broken.yaml",
+        "scenarios:\n  - name: broken\n    operation: UpdateUserData\n    media: sms\n    request: {operationName: UpdateUserData, userData: {A: 1}}\n    expect:\n      respnse: {status: 200}\n      notification: none\n",
+    )]);
+    for command in ["run", "list"] {
+        let out = run(&[command, "--specs", path(dir.path())]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(stderr.contains("broken.yaml:7:7"), "{command}: {stderr}");
+        assert!(stderr.contains("unknown key `respnse`"), "{stderr}");
+        assert!(stderr.contains("did you mean `response`?"), "{stderr}");
+        assert!(stderr.contains("scenarios[0].expect.respnse"), "{stderr}");
+    }
+    let out = run(&["check", path(dir.path())]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn an_empty_selection_is_an_error() {
+    let out = run(&["run", "--filter", "no-such-scenario"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("selection is empty"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn list_json_names_id_media_operation_and_level() {
+    let out = run(&["list", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(lines.len() >= 5);
+    for l in &lines {
+        let id = l["id"].as_str().expect("id");
+        assert_eq!(
+            id,
+            format!(
+                "{}/{}/{}",
+                l["media"].as_str().unwrap(),
+                l["operation"].as_str().unwrap(),
+                l["name"].as_str().unwrap()
+            )
+        );
+        assert!(["must", "should", "may"].contains(&l["level"].as_str().unwrap()));
+    }
+    for wanted in [
+        "sms/AttachUserData/",
+        "sms/UpdateUserData/",
+        "sms/DeleteUserData/",
+        "chat/UpdateUserData/",
+        "voice/DeleteUserData/",
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["id"].as_str().unwrap().starts_with(wanted)),
+            "no scenario {wanted}"
+        );
+    }
+}
+
+#[test]
+fn the_committed_schema_is_current() {
+    let out = run(&["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let committed = std::fs::read_to_string(root().join("specs/scenario.schema.json"))
+        .expect("specs/scenario.schema.json is committed");
+    assert_eq!(
+        committed.trim(),
+        text(&out.stdout).trim(),
+        "regenerate with: cargo run -- schema > specs/scenario.schema.json"
+    );
+}
+
+#[test]
+fn results_are_written_as_jsonl_and_json() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let out = run(&[
+        "run",
+        "--quiet",
+        "--filter",
+        "sms/",
+        "--out",
+        path(dir.path()),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = std::fs::read_to_string(dir.path().join("results.jsonl")).expect("results.jsonl");
+    let parsed: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect();
+    assert_eq!(parsed.len(), 3);
+    assert!(parsed.iter().all(|r| r["grade"] == "pass"));
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("results.json")).expect("results.json"),
+    )
+    .expect("JSON");
+    assert_eq!(doc["provenance"]["tool"], "gws-conformance");
+    assert_eq!(doc["results"].as_array().map(Vec::len), Some(3));
+}
