@@ -8,12 +8,14 @@
 //! [`Observation`]: raw facts, no verdicts. [`execute`] runs many cases concurrently and hands
 //! each graded result to a sink as soon as it is done.
 //!
-//! Barrier: after the operation, the runner updates a separate interaction it owns (one per
-//! agent and media) with an increasing mark and waits for that notification. A server that
-//! delivers one agent's notifications in order has then delivered everything the operation
-//! caused, so "no notification" and "exactly one" are decided on an event, never on a sleep.
-//! If the barrier itself cannot complete, the runner falls back to waiting out the
-//! notification deadline and says so in an informational finding.
+//! Barrier: after the operation, the runner takes the next ticket `n` of a separate interaction
+//! it owns (one per agent and media), updates that interaction, and waits until `n` of its
+//! notifications (minus refused updates with smaller tickets) have arrived. At least one of
+//! them then comes from an update sent after this scenario's operation completed, so a server
+//! that delivers one agent's notifications in order has delivered everything the operation
+//! caused: "no notification" and "exactly one" are decided on an event, never on a sleep, and
+//! without trusting the barrier notifications' content. If the barrier cannot complete, the
+//! runner falls back to waiting out the notification deadline and says so in the result.
 
 pub mod fixtures;
 pub mod observation;
@@ -53,7 +55,9 @@ pub enum RunError {
 struct Barrier {
     id: String,
     path: String,
-    mark: AtomicU64,
+    tickets: AtomicU64,
+    /// Tickets whose update was refused, so no notification will ever count for them.
+    refused: Mutex<Vec<u64>>,
 }
 
 type BarrierCell = Arc<OnceCell<Result<Arc<Barrier>, String>>>;
@@ -414,15 +418,24 @@ impl Runner {
                 Ok(Arc::new(Barrier {
                     id: p.id,
                     path: p.path,
-                    mark: AtomicU64::new(0),
+                    tickets: AtomicU64::new(0),
+                    refused: Mutex::new(Vec::new()),
                 }))
             })
             .await
             .clone()?;
-        let mark = barrier.mark.fetch_add(1, Ordering::Relaxed) + 1;
-        let body =
-            json!({"operationName": "UpdateUserData", "userData": {BARRIER_KEY: mark}}).to_string();
-        let (reply, _) = session
+        let ticket = barrier.tickets.fetch_add(1, Ordering::SeqCst) + 1;
+        let body = json!({"operationName": "UpdateUserData", "userData": {BARRIER_KEY: ticket}})
+            .to_string();
+        let refuse = |why: String| {
+            barrier
+                .refused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(ticket);
+            Err(why)
+        };
+        let reply = match session
             .request(
                 Method::POST,
                 &barrier.path,
@@ -431,18 +444,26 @@ impl Runner {
                 true,
                 Some(wire),
             )
-            .await?;
+            .await
+        {
+            Ok((reply, _)) => reply,
+            Err(e) => return refuse(format!("the barrier operation failed: {e}")),
+        };
         if reply.body.json().and_then(|b| b.get("statusCode")) != Some(&json!(0)) {
-            return Err(format!(
+            return refuse(format!(
                 "the barrier operation was refused: HTTP {} {}",
                 reply.status,
                 reply.body.describe()
             ));
         }
+        let needed = || {
+            let refused = barrier.refused.lock().unwrap_or_else(|p| p.into_inner());
+            ticket - refused.iter().filter(|t| **t < ticket).count() as u64
+        };
         let deadline = tokio::time::Instant::now() + self.config.deadlines.notification;
         if self
             .router
-            .wait_for_barrier(agent, &barrier.id, mark, deadline)
+            .wait_for_barrier(agent, &barrier.id, needed, deadline)
             .await
         {
             Ok(())

@@ -13,7 +13,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 use tokio::sync::Notify;
 
-/// The `userData` key barrier operations write; its value is an increasing mark.
+/// The `userData` key barrier operations write; its value is an increasing mark (only for
+/// people reading wire logs: barriers count notifications, they do not read them).
 pub const BARRIER_KEY: &str = "gws-conformance-barrier";
 
 #[derive(Default)]
@@ -39,12 +40,6 @@ pub fn interaction_id(message: &Value) -> Option<String> {
         .find_map(|v| v.as_object()?.get("id")?.as_str().map(str::to_string))
 }
 
-fn barrier_mark(message: &Value) -> Option<u64> {
-    let data = message.get("data")?.as_object()?;
-    data.values()
-        .find_map(|v| v.get("userData")?.get(BARRIER_KEY)?.as_u64())
-}
-
 impl Router {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -57,10 +52,8 @@ impl Router {
             match interaction_id(&message) {
                 Some(id) => {
                     let key = (agent, id);
-                    if let Some(mark) = inner.barriers.get_mut(&key) {
-                        if let Some(m) = barrier_mark(&message) {
-                            *mark = (*mark).max(m);
-                        }
+                    if let Some(count) = inner.barriers.get_mut(&key) {
+                        *count += 1;
                     } else {
                         inner.filed.entry(key).or_default().push((message, now));
                     }
@@ -117,17 +110,17 @@ impl Router {
         .await
     }
 
-    /// Waits until the barrier interaction `id` has shown mark `mark` (or more).
+    /// Waits until at least `needed()` notifications about barrier interaction `id` arrived.
     pub async fn wait_for_barrier(
         &self,
         agent: usize,
         id: &str,
-        mark: u64,
+        needed: impl Fn() -> u64,
         deadline: tokio::time::Instant,
     ) -> bool {
         let key = (agent, id.to_string());
         self.wait_until(deadline, |inner| {
-            inner.barriers.get(&key).is_some_and(|m| *m >= mark)
+            inner.barriers.get(&key).is_some_and(|n| *n >= needed())
                 || inner.closed.contains_key(&agent)
         })
         .await
