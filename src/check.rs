@@ -38,17 +38,21 @@ pub fn evaluate(
             check_response(case, obs, &mut findings);
             match &scenario.expect.notification {
                 NotificationExpectation::Expected(spec) => {
-                    if let Some(first) = check_notification_count(obs, &mut findings) {
-                        check_envelope(case, obs, first, &spec.envelope, &mut findings);
+                    let expected = scenario.request_count();
+                    if expected > 1 {
+                        check_reference_order(obs, &mut findings);
+                    }
+                    if let Some(last) = check_notification_count(expected, obs, &mut findings) {
+                        check_envelope(case, obs, last, &spec.envelope, &mut findings);
                         if let Some(notified) = case
                             .facts
-                            .find_resource(&first.message["data"])
+                            .find_resource(&last.message["data"])
                             .map(|(_, r)| r)
                         {
                             check_diff(case, obs, notified, &mut findings);
                             check_read_your_writes(&case.facts, obs, notified, &mut findings);
                         }
-                        let redacted = redact(&normalize(&case.facts, &first.message), redact_keys);
+                        let redacted = redact(&normalize(&case.facts, &last.message), redact_keys);
                         if scenario.wants_snapshot() {
                             check_shape(reference, &redacted, &mut findings);
                         }
@@ -159,7 +163,7 @@ fn check_response(case: &Case, obs: &Observation, findings: &mut Vec<Finding>) {
     };
     response_findings(&main, reply, Severity::Error, findings);
     if let Some(should) = &expect.should {
-        response_findings(should, reply, Severity::Warning, findings);
+        response_findings(&should.response, reply, Severity::Warning, findings);
     }
     if case.facts.reference_id.response == Presence::Optional
         && let Some(r) = reply.body.json().and_then(|b| b.get("referenceId"))
@@ -226,11 +230,21 @@ fn response_findings(
     }
 }
 
+/// Checks how many notifications arrived; returns the one carrying the final state.
 fn check_notification_count<'o>(
+    expected: usize,
     obs: &'o Observation,
     findings: &mut Vec<Finding>,
 ) -> Option<&'o Delivered> {
-    let Some(first) = obs.notifications.first() else {
+    let got = obs.notifications.len();
+    let all = || {
+        obs.notifications
+            .iter()
+            .map(|n| n.message.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if got == 0 {
         findings.push(Finding::error(
             "notification",
             format!(
@@ -239,25 +253,53 @@ fn check_notification_count<'o>(
             ),
         ));
         return None;
-    };
-    if obs.notifications.len() > 1 {
-        let all: Vec<String> = obs
-            .notifications
-            .iter()
-            .map(|n| n.message.to_string())
-            .collect();
+    }
+    if got > expected {
+        findings.push(
+            Finding::error(
+                "notification.count",
+                format!("{got} notifications for {expected} operation(s) (duplicates or extras)"),
+            )
+            .with(format!("exactly {expected}"), all()),
+        );
+    } else if got < expected {
         findings.push(
             Finding::error(
                 "notification.count",
                 format!(
-                    "{} notifications for one operation (duplicates or extras)",
-                    obs.notifications.len()
+                    "only {got} notification(s) for {expected} operations within {:.1}s",
+                    obs.notification_deadline.as_secs_f64()
                 ),
             )
-            .with("exactly 1", all.join("\n")),
+            .with(format!("exactly {expected}"), all()),
         );
     }
-    Some(first)
+    obs.notifications.get(expected.min(got) - 1)
+}
+
+/// `referenceId`s of successive notifications must differ and grow: each links one request.
+fn check_reference_order(obs: &Observation, findings: &mut Vec<Finding>) {
+    let ids: Vec<&Value> = obs
+        .notifications
+        .iter()
+        .filter_map(|n| n.message["data"].get("referenceId"))
+        .collect();
+    let increasing = ids
+        .windows(2)
+        .all(|w| match (w[0].as_i64(), w[1].as_i64()) {
+            (Some(a), Some(b)) => b > a,
+            _ => true,
+        });
+    if !increasing {
+        let shown: Vec<String> = ids.iter().map(|v| v.to_string()).collect();
+        findings.push(
+            Finding::error(
+                "notification.referenceId",
+                "successive notifications do not carry increasing referenceIds",
+            )
+            .with("strictly increasing", shown.join(", ")),
+        );
+    }
 }
 
 fn one_of(list: &[String]) -> String {
@@ -392,7 +434,12 @@ fn check_reference_id(
         .ok()
         .and_then(|r| r.body.json())
         .and_then(|b| b.get("referenceId"));
-    if let (Some(r), Some(n)) = (from_response, actual)
+    // The response answers the first request, so it links to the first notification.
+    let first = obs
+        .notifications
+        .first()
+        .and_then(|n| n.message["data"].get("referenceId"));
+    if let (Some(r), Some(n)) = (from_response, first)
         && !json_equal(r, n)
     {
         findings.push(

@@ -28,7 +28,7 @@ use crate::check;
 use crate::plan::Case;
 use crate::result::{ScenarioResult, WireEntry};
 use crate::snapshot::SnapshotStore;
-use crate::spec::{AgentRole, AuthMode, CsrfMode, InteractionRef};
+use crate::spec::{AgentRole, AuthMode, CsrfMode, InteractionRef, SendMethod};
 use fixtures::{ProvisionError, Provisioned};
 use futures::StreamExt;
 use observation::{Delivered, Observation, Setup};
@@ -313,37 +313,78 @@ impl Runner {
             AuthMode::WrongPassword => Auth::WrongPassword,
         };
         let actor = &self.sessions[actor_index];
+        let send_csrf = scenario.send.csrf == CsrfMode::Send;
+        if !send_csrf && !actor.has_csrf_token() {
+            return Observation::not_started(
+                Setup::NotOffered(
+                    "the server issued no CSRF token, so omitting it tests nothing".into(),
+                ),
+                Vec::new(),
+                start.elapsed(),
+            );
+        }
         let posted_at = Instant::now();
-        let response = actor
-            .request(
-                Method::POST,
-                &path,
-                Some(&body),
-                auth,
-                scenario.send.csrf == CsrfMode::Send,
-                Some(wire),
-            )
-            .await
-            .map(|(reply, _)| reply);
+        let response = match scenario.send.method {
+            SendMethod::Get => {
+                actor
+                    .request(Method::GET, &path, None, auth, send_csrf, Some(wire))
+                    .await
+            }
+            SendMethod::Post => {
+                actor
+                    .request(
+                        Method::POST,
+                        &path,
+                        Some(&body),
+                        auth,
+                        send_csrf,
+                        Some(wire),
+                    )
+                    .await
+            }
+        }
+        .map(|(reply, _)| reply);
+        for next in &scenario.then {
+            let bytes = next.to_string().into_bytes();
+            // Back to back: each waits for its HTTP answer, none for its notification.
+            let _ = actor
+                .request(
+                    Method::POST,
+                    &path,
+                    Some(&bytes),
+                    auth,
+                    send_csrf,
+                    Some(wire),
+                )
+                .await;
+        }
         let notification_deadline =
             tokio::time::Instant::from_std(posted_at + deadlines.notification);
+        let expected = if scenario.expects_notification() {
+            scenario.request_count()
+        } else {
+            0
+        };
         let mut barrier_problem = None;
-        let arrived = scenario.expects_notification()
+        let arrived = expected > 0
             && self
                 .router
-                .wait_for(0, &interaction.id, notification_deadline)
+                .wait_for(0, &interaction.id, expected, notification_deadline)
                 .await;
-        if arrived || !scenario.expects_notification() {
-            let mut agents = vec![0];
-            if actor_index != 0 {
-                agents.push(actor_index);
-            }
+        if arrived || expected == 0 {
+            let agents: Vec<usize> = if scenario.send.watch_all_agents {
+                (0..self.sessions.len()).collect()
+            } else if actor_index != 0 {
+                vec![0, actor_index]
+            } else {
+                vec![0]
+            };
             for agent in agents {
                 if let Err(problem) = self.barrier(agent, case, wire).await {
-                    if !scenario.expects_notification() {
+                    if expected == 0 {
                         // Without a barrier, absence can only be shown by waiting out the deadline.
                         self.router
-                            .wait_for(0, &interaction.id, notification_deadline)
+                            .wait_for(0, &interaction.id, 1, notification_deadline)
                             .await;
                     }
                     barrier_problem = Some(problem);

@@ -99,12 +99,18 @@ impl Router {
         }
     }
 
-    /// Waits for at least one notification about `id` on `agent`'s stream, or for that stream
-    /// to close. Returns false at the deadline.
-    pub async fn wait_for(&self, agent: usize, id: &str, deadline: tokio::time::Instant) -> bool {
+    /// Waits for at least `count` notifications about `id` on `agent`'s stream, or for that
+    /// stream to close. Returns false at the deadline.
+    pub async fn wait_for(
+        &self,
+        agent: usize,
+        id: &str,
+        count: usize,
+        deadline: tokio::time::Instant,
+    ) -> bool {
         let key = (agent, id.to_string());
         self.wait_until(deadline, |inner| {
-            inner.filed.get(&key).is_some_and(|v| !v.is_empty())
+            inner.filed.get(&key).is_some_and(|v| v.len() >= count)
                 || inner.closed.contains_key(&agent)
         })
         .await

@@ -155,6 +155,14 @@ impl AgentSession {
         })
     }
 
+    /// Whether the server announced a CSRF token for this session.
+    pub fn has_csrf_token(&self) -> bool {
+        self.csrf
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()

@@ -784,6 +784,7 @@ impl<'a> Cx<'a> {
             "description",
             "given",
             "request",
+            "then",
             "send",
             "expect",
         ];
@@ -822,6 +823,10 @@ impl<'a> Cx<'a> {
             Some(n) => Some(self.json_object(n, &join(path, "request"))?),
             None => None,
         };
+        let then = match f.get("then") {
+            Some(n) => self.request_list(n, &join(path, "then")),
+            None => Some(Vec::new()),
+        };
         let send = match f.get("send") {
             Some(n) => self.send(n, &join(path, "send")),
             None => Some(Send::default()),
@@ -851,6 +856,7 @@ impl<'a> Cx<'a> {
             description,
             given: given?,
             request,
+            then: then?,
             send: send?,
             expect: expect?,
             source: Source {
@@ -940,11 +946,35 @@ impl<'a> Cx<'a> {
         Some(Given { preset, user_data })
     }
 
+    fn request_list(&mut self, node: &Node, path: &str) -> Option<Vec<Value>> {
+        let NodeValue::Seq(items) = &node.value else {
+            self.wrong_type(node, path, "a list of request bodies");
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match self.json_object(item, &format!("{path}[{i}]")) {
+                Some(v) => out.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
     fn send(&mut self, node: &Node, path: &str) -> Option<Send> {
         let f = self.fields(
             node,
             path,
-            &["as", "auth", "csrf", "interaction", "raw_body"],
+            &[
+                "as",
+                "auth",
+                "csrf",
+                "interaction",
+                "raw_body",
+                "method",
+                "watch_all_agents",
+            ],
             &[],
         )?;
         let mut send = Send::default();
@@ -983,6 +1013,16 @@ impl<'a> Cx<'a> {
                 ],
             )?;
         }
+        if let Some(n) = f.get("method") {
+            send.method = self.keyword(
+                n,
+                &join(path, "method"),
+                &[("post", SendMethod::Post), ("get", SendMethod::Get)],
+            )?;
+        }
+        if let Some(n) = f.get("watch_all_agents") {
+            send.watch_all_agents = self.boolean(n, &join(path, "watch_all_agents"))?;
+        }
         if let Some(n) = f.get("raw_body") {
             send.raw_body = Some(self.string(n, &join(path, "raw_body"))?);
         }
@@ -1020,7 +1060,12 @@ impl<'a> Cx<'a> {
             None => None,
         };
         let should = match f.get("should") {
-            Some(n) => Some(self.response(n, &join(path, "should"))?),
+            Some(n) => {
+                let path = join(path, "should");
+                let g = self.fields(n, &path, &["response"], &["response"])?;
+                let response = self.response(g.get("response")?, &join(&path, "response"))?;
+                Some(ShouldExpectation { response })
+            }
             None => None,
         };
         let unchanged = match f.get("unchanged") {

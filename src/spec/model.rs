@@ -62,6 +62,11 @@ pub struct Scenario {
     /// The JSON body POSTed to the interaction's URL.
     #[schemars(with = "Option<serde_json::Map<String, Value>>")]
     pub request: Option<Value>,
+    /// Further request bodies POSTed back to back after `request`, without waiting for
+    /// notifications in between; the expected diff is then the composition of all of them.
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Map<String, Value>>")]
+    pub then: Vec<Value>,
     /// How the request is sent (which agent, which credentials, which interaction).
     #[serde(default)]
     pub send: Send,
@@ -112,6 +117,20 @@ pub struct Send {
     /// Sent verbatim instead of `request` (for bodies that are not JSON).
     #[serde(default)]
     pub raw_body: Option<String>,
+    /// `post` (default) sends the operation; `get` only reads the interaction.
+    #[serde(default)]
+    pub method: SendMethod,
+    /// Also prove, with a barrier on every agent's stream, that no other agent was notified.
+    #[serde(default)]
+    pub watch_all_agents: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SendMethod {
+    #[default]
+    Post,
+    Get,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
@@ -170,9 +189,16 @@ pub struct Expectation {
     /// Pin the notification's shape in `snapshots/` (default: true when a notification is expected).
     #[serde(default)]
     pub snapshot: Option<bool>,
-    /// Extra response expectations whose failure is only a warning.
+    /// Extra expectations whose failure is only a warning.
     #[serde(default)]
-    pub should: Option<ResponseExpectation>,
+    pub should: Option<ShouldExpectation>,
+}
+
+/// Expectations graded `should`, for facts the documentation implies but does not state.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShouldExpectation {
+    pub response: ResponseExpectation,
 }
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
@@ -247,6 +273,11 @@ impl serde::Serialize for Expected {
 }
 
 impl Scenario {
+    /// How many requests the scenario sends.
+    pub fn request_count(&self) -> usize {
+        1 + self.then.len()
+    }
+
     /// Whether the scenario expects a notification.
     pub fn expects_notification(&self) -> bool {
         matches!(
