@@ -196,7 +196,7 @@ fn results_are_written_as_jsonl_and_json() {
         "run",
         "--quiet",
         "--filter",
-        "sms/",
+        "sms/*/documented-sample",
         "--out",
         path(dir.path()),
     ]);
