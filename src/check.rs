@@ -30,6 +30,10 @@ pub fn evaluate(
             );
             Grade::NotApplicable
         }
+        Setup::OptionalFeatureAbsent(why) => {
+            findings.push(Finding::error("setup.optional", why.clone()).severity(Severity::Info));
+            Grade::NotApplicable
+        }
         Setup::Failed(why) => {
             findings.push(Finding::error("setup", why.clone()));
             Grade::CouldNotTest

@@ -11,3 +11,4 @@ pub mod server;
 pub mod snapshot;
 pub mod spec;
 pub mod suite;
+pub mod verdict;

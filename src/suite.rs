@@ -19,6 +19,10 @@ pub fn builtin() -> Result<Suite, SpecErrors> {
             text: (*t).to_string(),
         })
         .collect();
+    let profiles = files
+        .iter()
+        .find(|f| f.path == "specs/profiles.yaml")
+        .cloned();
     let (media, scenarios): (Vec<_>, Vec<_>) = files
         .into_iter()
         .partition(|f| f.path.ends_with("media.yaml") && !f.path.contains("scenarios"));
@@ -36,7 +40,7 @@ pub fn builtin() -> Result<Suite, SpecErrors> {
         .into_iter()
         .filter(|f| f.path.starts_with("specs/scenarios"))
         .collect();
-    spec::load_suite(&media, &scenarios)
+    spec::load_suite_with_profiles(&media, profiles.as_ref(), &scenarios)
 }
 
 pub fn builtin_snapshots() -> SnapshotStore {
@@ -45,8 +49,8 @@ pub fn builtin_snapshots() -> SnapshotStore {
 
 /// Loads `dir/media.yaml` and `dir/scenarios/**.yaml`.
 pub fn from_dir(dir: &Path) -> Result<Suite, SpecErrors> {
-    let (media, files) = spec::read_dir(dir)?;
-    spec::load_suite(&media, &files)
+    let (media, profiles, files) = spec::read_dir(dir)?;
+    spec::load_suite_with_profiles(&media, profiles.as_ref(), &files)
 }
 
 /// The built-in media table as a source file, for validating loose scenario files.

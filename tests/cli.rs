@@ -215,3 +215,144 @@ fn results_are_written_as_jsonl_and_json() {
     assert_eq!(doc["provenance"]["tool"], "gws-conformance");
     assert_eq!(doc["results"].as_array().map(Vec::len), Some(3));
 }
+
+/// A `serve` process on a free port; killed on drop.
+struct Served {
+    child: std::process::Child,
+    base_url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(extra: &[&str]) -> Served {
+    use std::io::BufRead;
+    let mut child = bin()
+        .args(["serve", "--port", "0"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line).expect("serve prints its address");
+    let base_url = line.trim().rsplit(' ').next().expect("an address").to_string();
+    assert!(base_url.starts_with("http://127.0.0.1:"), "unexpected first line: {line}");
+    Served { child, base_url }
+}
+
+fn grades(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_to_string(dir.join("results.jsonl"))
+        .expect("results.jsonl")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+            (v["id"].as_str().unwrap().to_string(), v["grade"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn every_grade_is_produced() {
+    let scenario = |name: &str, level: &str, value: &str| {
+        format!("  - name: {name}\n    operation: UpdateUserData\n    media: [sms, voice]\n    level: {level}\n    given: {{userData: {{K: old}}}}\n    request: {{operationName: UpdateUserData, userData: {{K: new}}}}\n    expect:\n      snapshot: false\n      notification:\n        diff:\n          - {{op: replace, path: /userData/K, value: {value}}}\n")
+    };
+    let body = format!(
+        "scenarios:\n{}{}{}{}",
+        scenario("passes", "must", "new"),
+        scenario("fails", "must", "other"),
+        scenario("warns", "should", "other"),
+        scenario("informs", "may", "other")
+    );
+    let specs = spec_dir(&[("grades.yaml", &body)]);
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = run(&["run", "--quiet", "--offer", "sms", "--specs", path(specs.path()), "--out", path(out_dir.path())]);
+    assert_eq!(out.status.code(), Some(1), "a must scenario failed: {}", text(&out.stdout));
+    let g = grades(out_dir.path());
+    assert_eq!(g["sms/UpdateUserData/passes"], "pass");
+    assert_eq!(g["sms/UpdateUserData/fails"], "fail");
+    assert_eq!(g["sms/UpdateUserData/warns"], "warning");
+    assert_eq!(g["sms/UpdateUserData/informs"], "informational");
+    assert_eq!(g["voice/UpdateUserData/passes"], "not-applicable");
+
+    // A target whose fixture endpoint is unreachable: setup fails, the scenario is could-not-test.
+    let served = serve(&[]);
+    let target = out_dir.path().join("target.yaml");
+    std::fs::write(
+        &target,
+        format!("name: broken fixtures\nbase_url: {}\nagents:\n  - {{username: agent1, password_env: GWSC_TEST_PASSWORD}}\nfixtures:\n  url: http://127.0.0.1:1/conformance/v1\n", served.base_url),
+    )
+    .unwrap();
+    let out_dir2 = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["run", "--quiet", "--target", target.to_str().unwrap(), "--filter", "sms/UpdateUserData/passes", "--specs", path(specs.path()), "--out", path(out_dir2.path())])
+        .env("GWSC_TEST_PASSWORD", "agent1-pass")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(grades(out_dir2.path())["sms/UpdateUserData/passes"], "could-not-test");
+}
+
+#[test]
+fn a_voice_only_target_is_certified_for_the_voice_profile_only() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = run(&["run", "--quiet", "--offer", "voice", "--profile", "voice", "--out", path(out_dir.path())]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("verdict: CERTIFIED for profile `voice`"), "{stdout}");
+    let g = grades(out_dir.path());
+    assert!(g.iter().filter(|(id, _)| !id.starts_with("voice/")).all(|(_, grade)| grade == "not-applicable"));
+    assert!(g.iter().filter(|(id, _)| id.starts_with("voice/")).any(|(_, grade)| grade == "pass"));
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out_dir.path().join("results.json")).unwrap()).unwrap();
+    assert_eq!(doc["verdict"]["status"], "certified");
+    assert_eq!(doc["provenance"]["profile"], "voice");
+
+    let out = run(&["run", "--quiet", "--offer", "voice", "--profile", "multimedia"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("NOT CERTIFIED for profile `multimedia`"));
+
+    let out = run(&["run", "--quiet", "--profile", "full", "--filter", "voice/"]);
+    assert_eq!(out.status.code(), Some(2), "a filtered certification run is incomplete");
+    assert!(text(&out.stdout).contains("INCOMPLETE"));
+}
+
+#[test]
+fn the_suite_covers_every_media_and_operation() {
+    let out = run(&["list", "--matrix"]);
+    let matrix = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!matrix.contains("EMPTY"), "{matrix}");
+    let out = run(&["list", "--json"]);
+    let ids: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+        .collect();
+    let media = ["voice", "chat", "sms", "email", "openmedia", "workitem", "im", "facebook-pm", "twitter"];
+    let mut pairs = 0;
+    for m in media {
+        let ops: &[&str] = if m == "voice" {
+            &["AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair"]
+        } else {
+            &["AttachUserData", "UpdateUserData", "DeleteUserData"]
+        };
+        for op in ops {
+            assert!(ids.iter().any(|id| id.starts_with(&format!("{m}/{op}/"))), "no scenario for {m}/{op}");
+            pairs += 1;
+        }
+        for name in ["missing-operation-name", "unknown-operation", "body-not-json", "unknown-interaction", "no-credentials", "wrong-password", "other-agent-cannot-change", "other-agent-cannot-read", "notifications-stay-private", "csrf-token-required"] {
+            assert!(ids.iter().any(|id| id.starts_with(&format!("{m}/")) && id.ends_with(&format!("/{name}"))), "no {name} scenario for {m}");
+        }
+    }
+    assert_eq!(pairs, 28);
+}
+
+#[test]
+fn the_suite_passes_with_csrf_protection() {
+    let out = run(&["run", "--quiet", "--csrf", "--profile", "full"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains(" 0 failed"));
+}

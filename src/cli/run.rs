@@ -7,7 +7,7 @@ use gws_conformance::report::{self, Tally, json::Provenance, terminal};
 use gws_conformance::run::{
     self, Checker, Credentials, Deadlines, Fixtures, RunConfig, Runner, Secret, Target,
 };
-use gws_conformance::{plan, server, snapshot::SnapshotStore, suite};
+use gws_conformance::{plan, server, snapshot::SnapshotStore, suite, verdict};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +23,10 @@ pub struct RunArgs {
     /// Directory of pinned snapshots (default: the ones built into this binary).
     #[arg(long, value_name = "DIR")]
     snapshots: Option<PathBuf>,
+    /// Certify the target for this profile (see specs/profiles.yaml): exit 0 only when
+    /// certified.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
     /// Run the K-th of N deterministic slices, e.g. 2/4.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
@@ -66,6 +70,18 @@ pub fn run(args: RunArgs) -> ExitCode {
     let shard = match args.shard.as_deref().map(plan::parse_shard).transpose() {
         Ok(s) => s,
         Err(e) => return error(format!("--shard: {e}")),
+    };
+    let profile = match &args.profile {
+        None => None,
+        Some(name) => match suite.profiles.profiles.get(name) {
+            Some(p) => Some((name.clone(), verdict::profile_media(p, &suite.media.groups))),
+            None => {
+                let known: Vec<&String> = suite.profiles.profiles.keys().collect();
+                return error(format!(
+                    "unknown profile `{name}`; known profiles: {known:?}"
+                ));
+            }
+        },
     };
     let cases = plan::build(
         &suite,
@@ -211,6 +227,19 @@ pub fn run(args: RunArgs) -> ExitCode {
         "{}",
         terminal::summary(&tally, started.elapsed().as_secs_f64())
     );
+    let verdict = profile.as_ref().map(|(name, media)| {
+        let all_cases = plan::build(&suite, &plan::Selection::default());
+        verdict::judge(name, media, &all_cases, &results)
+    });
+    if let Some(v) = &verdict {
+        println!("verdict: {}", v.summary());
+        for (id, grade) in v.blocking.iter().take(20) {
+            println!("  blocking: {id} ({})", grade.as_str());
+        }
+        for id in v.missing.iter().take(20) {
+            println!("  no result: {id}");
+        }
+    }
     if let Some(dir) = &args.out {
         let provenance = Provenance {
             tool: "gws-conformance".into(),
@@ -220,14 +249,25 @@ pub fn run(args: RunArgs) -> ExitCode {
             target_url,
             started: started_wall,
             finished: now_rfc3339(),
-            profile: None,
+            profile: args.profile.clone(),
             shard: args.shard.clone(),
         };
-        if let Err(e) =
-            report::json::write_document(&dir.join("results.json"), &provenance, &results, &notes)
-        {
+        if let Err(e) = report::json::write_document(
+            &dir.join("results.json"),
+            &provenance,
+            verdict.as_ref(),
+            &results,
+            &notes,
+        ) {
             return error(format!("cannot write results.json: {e}"));
         }
+    }
+    if let Some(v) = &verdict {
+        return ExitCode::from(match v.status {
+            verdict::Status::Certified => EXIT_OK,
+            verdict::Status::NotCertified => EXIT_FAIL,
+            verdict::Status::Incomplete => EXIT_ERROR,
+        });
     }
     ExitCode::from(if report::exit_code(&results) == 0 {
         EXIT_OK

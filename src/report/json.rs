@@ -50,6 +50,8 @@ pub struct Provenance {
 pub struct RunDocument<'a> {
     pub format: &'static str,
     pub provenance: &'a Provenance,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<&'a crate::verdict::Verdict>,
     pub tally: Tally,
     pub results: &'a [ScenarioResult],
     pub notes: &'a crate::run::RunNotes,
@@ -58,12 +60,14 @@ pub struct RunDocument<'a> {
 pub fn write_document(
     path: &Path,
     provenance: &Provenance,
+    verdict: Option<&crate::verdict::Verdict>,
     results: &[ScenarioResult],
     notes: &crate::run::RunNotes,
 ) -> std::io::Result<()> {
     let doc = RunDocument {
         format: "gws-conformance/results/v1",
         provenance,
+        verdict,
         tally: Tally::of(results),
         results,
         notes,

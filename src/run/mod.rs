@@ -316,7 +316,7 @@ impl Runner {
         let send_csrf = scenario.send.csrf == CsrfMode::Send;
         if !send_csrf && !actor.has_csrf_token() {
             return Observation::not_started(
-                Setup::NotOffered(
+                Setup::OptionalFeatureAbsent(
                     "the server issued no CSRF token, so omitting it tests nothing".into(),
                 ),
                 Vec::new(),

@@ -13,6 +13,8 @@ pub enum Setup {
     Ready,
     /// The target does not offer the media (fixture 4xx, or the feature is absent).
     NotOffered(String),
+    /// The scenario tests an optional server feature the target does not use (e.g. CSRF).
+    OptionalFeatureAbsent(String),
     /// Something outside the operation under test failed (fixture error, GET before).
     Failed(String),
 }

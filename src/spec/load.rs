@@ -27,6 +27,8 @@ pub struct SourceFile {
 #[derive(Debug, Clone)]
 pub struct Suite {
     pub media: MediaTable,
+    /// Certification profiles (`profiles.yaml`; empty when the directory has none).
+    pub profiles: crate::verdict::Profiles,
     pub scenarios: Vec<Scenario>,
     /// A content hash of every source, for provenance in results.
     pub hash: String,
@@ -90,7 +92,9 @@ impl fmt::Display for SpecErrors {
 impl std::error::Error for SpecErrors {}
 
 /// Reads `dir/media.yaml` and every `*.yaml` below `dir/scenarios`, sorted by path.
-pub fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), SpecErrors> {
+pub fn read_dir(
+    dir: &Path,
+) -> Result<(SourceFile, Option<SourceFile>, Vec<SourceFile>), SpecErrors> {
     let read = |path: &Path| -> Result<SourceFile, Box<SpecError>> {
         std::fs::read_to_string(path)
             .map(|text| SourceFile {
@@ -130,8 +134,20 @@ pub fn read_dir(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), SpecErrors>
             source_line: None,
         });
     }
+    let profiles_path = dir.join("profiles.yaml");
+    let profiles = if profiles_path.exists() {
+        match read(&profiles_path) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                errors.push(*e);
+                None
+            }
+        }
+    } else {
+        None
+    };
     if errors.is_empty() {
-        Ok((media, files))
+        Ok((media, profiles, files))
     } else {
         Err(SpecErrors(errors))
     }
@@ -167,6 +183,15 @@ pub fn load_suite(
     media_file: &SourceFile,
     scenario_files: &[SourceFile],
 ) -> Result<Suite, SpecErrors> {
+    load_suite_with_profiles(media_file, None, scenario_files)
+}
+
+/// Like [`load_suite`], with an optional `profiles.yaml`.
+pub fn load_suite_with_profiles(
+    media_file: &SourceFile,
+    profiles_file: Option<&SourceFile>,
+    scenario_files: &[SourceFile],
+) -> Result<Suite, SpecErrors> {
     let mut errors = Vec::new();
     let media = match load_media(media_file) {
         Ok(m) => Some(m),
@@ -174,6 +199,16 @@ pub fn load_suite(
             errors.push(*e);
             None
         }
+    };
+    let profiles = match (profiles_file, &media) {
+        (Some(file), Some(table)) => match load_profiles(file, table) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errors.push(*e);
+                None
+            }
+        },
+        _ => None,
     };
     let mut scenarios = Vec::new();
     for file in scenario_files {
@@ -207,6 +242,7 @@ pub fn load_suite(
     match (media, errors.is_empty()) {
         (Some(media), true) => Ok(Suite {
             media,
+            profiles: profiles.unwrap_or_default(),
             scenarios,
             hash: suite_hash(media_file, scenario_files),
         }),
@@ -279,6 +315,47 @@ fn load_media(file: &SourceFile) -> Result<MediaTable, Box<SpecError>> {
             source_line: None,
         })),
     }
+}
+
+fn load_profiles(
+    file: &SourceFile,
+    table: &MediaTable,
+) -> Result<crate::verdict::Profiles, Box<SpecError>> {
+    let error = |location: Option<Location>, message: String| {
+        Box::new(SpecError {
+            file: file.path.clone(),
+            location,
+            key_path: String::new(),
+            source_line: location.and_then(|l| line_of(&file.text, l.line)),
+            message,
+            hint: None,
+        })
+    };
+    let profiles: crate::verdict::Profiles = serde_saphyr::from_str(&file.text).map_err(|e| {
+        let location = e.location().map(|l| Location {
+            line: l.line() as usize,
+            column: l.column() as usize,
+        });
+        error(
+            location,
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid profiles file")
+                .to_string(),
+        )
+    })?;
+    for (name, profile) in &profiles.profiles {
+        for m in profile.media.names() {
+            if !table.media.contains_key(&m) && !table.groups.contains_key(&m) {
+                return Err(error(
+                    None,
+                    format!("profile `{name}` names unknown media or group `{m}`"),
+                ));
+            }
+        }
+    }
+    Ok(profiles)
 }
 
 fn check_duplicate_ids(scenarios: &[Scenario], files: &[SourceFile], errors: &mut Vec<SpecError>) {

@@ -9,7 +9,9 @@ pub mod media;
 pub mod model;
 pub mod yaml;
 
-pub use load::{SourceFile, SpecError, SpecErrors, Suite, load_suite, read_dir};
+pub use load::{
+    SourceFile, SpecError, SpecErrors, Suite, load_suite, load_suite_with_profiles, read_dir,
+};
 pub use matcher::{Expected, JsonType, Mismatch};
 pub use media::{DeleteStyle, MediaFacts, MediaTable, Presence};
 pub use model::*;

@@ -1,0 +1,124 @@
+// Small helpers shared by the interop tests: credentials, HTTP calls to a GWS server, and
+// event waiting with deadlines (never fixed sleeps).
+
+import { Buffer } from "node:buffer";
+
+/** The agents both the reference server and the stand-ins know. */
+export const AGENTS = {
+  agent1: "agent1-pass",
+  agent2: "agent2-pass",
+};
+
+/** Default deadline for one awaited event. */
+export const EVENT_DEADLINE_MS = 10_000;
+
+export function basicAuth(user, password = AGENTS[user]) {
+  return "Basic " + Buffer.from(`${user}:${password}`).toString("base64");
+}
+
+/**
+ * Rejects with `what` when `promise` has not settled within `ms`; the timer never keeps the
+ * process alive.
+ */
+export function withDeadline(promise, ms, what) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`deadline of ${ms} ms passed waiting for ${what}`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * An append-only list of events with waiting: `waitFor(predicate)` resolves with the first
+ * event (already received or future) that matches, or rejects at the deadline with everything
+ * received so far, so a failure says what did arrive.
+ */
+export class Mailbox {
+  constructor(name) {
+    this.name = name;
+    this.items = [];
+    this.waiters = new Set();
+  }
+
+  push(item) {
+    this.items.push(item);
+    for (const w of [...this.waiters]) {
+      if (w.predicate(item)) {
+        this.waiters.delete(w);
+        w.resolve(item);
+      }
+    }
+  }
+
+  waitFor(predicate, what = "a matching event", ms = EVENT_DEADLINE_MS) {
+    const found = this.items.find(predicate);
+    if (found !== undefined) return Promise.resolve(found);
+    let waiter;
+    const p = new Promise((resolve) => {
+      waiter = { predicate, resolve };
+      this.waiters.add(waiter);
+    });
+    return withDeadline(p, ms, `${what} in ${this.name}`).catch((e) => {
+      this.waiters.delete(waiter);
+      e.message += `; received so far: ${JSON.stringify(this.items).slice(0, 2000)}`;
+      throw e;
+    });
+  }
+}
+
+/** One HTTP request to a GWS server with the agent's Basic credentials; JSON in and out. */
+export async function gws(base, method, path, { agent = "agent1", body, auth } = {}) {
+  const headers = {};
+  if (auth !== null) headers.authorization = auth ?? basicAuth(agent);
+  let payload;
+  if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    payload = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  const url = path.startsWith("http") ? path : base + path;
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: payload,
+    signal: AbortSignal.timeout(EVENT_DEADLINE_MS),
+  });
+  const text = await response.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, body: json, text, headers: response.headers };
+}
+
+/** Creates an interaction through the fixture contract; fails loudly on anything but 201. */
+export async function createInteraction(base, agent, media, userData = {}) {
+  const r = await gws(base, "POST", "/conformance/v1/interactions", {
+    agent,
+    body: { media, userData },
+  });
+  if (r.status !== 201 || typeof r.body?.id !== "string" || typeof r.body?.path !== "string") {
+    throw new Error(`fixture POST for ${media} as ${agent} answered ${r.status}: ${r.text}`);
+  }
+  return r.body;
+}
+
+/** POSTs a user-data operation and fails unless it answered 200 {"statusCode": 0}. */
+export async function operate(base, agent, path, body) {
+  const r = await gws(base, "POST", path, { agent, body });
+  if (r.status !== 200 || r.body?.statusCode !== 0) {
+    throw new Error(`POST ${path} as ${agent} answered ${r.status}: ${r.text}`);
+  }
+  return r.body;
+}
+
+/** The interaction id inside a GWS notification's data (`data.chat.id`, `data.call.id`, …). */
+export function interactionId(data) {
+  if (!data || typeof data !== "object") return undefined;
+  for (const v of Object.values(data)) {
+    if (v && typeof v === "object" && typeof v.id === "string") return v.id;
+  }
+  return undefined;
+}

@@ -1,0 +1,147 @@
+//! Certification verdicts: whether a run's results certify a target for a profile.
+//!
+//! A profile names media; its required scenarios are the `must` scenarios on those media in
+//! the loaded suite. The verdict is *certified* only when every required scenario has a result
+//! and passed; a required scenario that is not applicable only because an optional server
+//! feature is absent (the `setup.optional` finding, e.g. no CSRF) is accepted. Missing results
+//! make the verdict *incomplete*, which is an error rather than a failure.
+
+use crate::plan::Case;
+use crate::result::{Grade, ScenarioResult};
+use crate::spec::Level;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// `specs/profiles.yaml`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profiles {
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub description: String,
+    /// Media names or groups from the media table.
+    pub media: MediaList,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum MediaList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl MediaList {
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            MediaList::One(s) => vec![s.clone()],
+            MediaList::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Certified,
+    NotCertified,
+    /// Required scenarios have no result (filtered out, shard, crash): no verdict possible.
+    Incomplete,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub profile: String,
+    pub status: Status,
+    pub required: usize,
+    pub passed: usize,
+    /// Required scenarios that did not pass, with their grade.
+    pub blocking: Vec<(String, Grade)>,
+    /// Required scenarios without a result.
+    pub missing: Vec<String>,
+}
+
+impl Verdict {
+    pub fn summary(&self) -> String {
+        let head = match self.status {
+            Status::Certified => "CERTIFIED",
+            Status::NotCertified => "NOT CERTIFIED",
+            Status::Incomplete => "INCOMPLETE",
+        };
+        let mut text = format!(
+            "{head} for profile `{}`: {}/{} required scenarios passed",
+            self.profile, self.passed, self.required
+        );
+        if !self.missing.is_empty() {
+            text.push_str(&format!(", {} without a result", self.missing.len()));
+        }
+        if !self.blocking.is_empty() {
+            text.push_str(&format!(", {} blocking", self.blocking.len()));
+        }
+        text
+    }
+}
+
+/// Expands a profile's media (groups included) with the media table's groups.
+pub fn profile_media(profile: &Profile, groups: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in profile.media.names() {
+        let members = groups.get(&name).cloned().unwrap_or_else(|| vec![name]);
+        for m in members {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// Judges `results` against the required cases of a profile (`all_cases`: the whole suite's
+/// cases, before any filter).
+pub fn judge(
+    name: &str,
+    media: &[String],
+    all_cases: &[Case],
+    results: &[ScenarioResult],
+) -> Verdict {
+    let by_id: HashMap<&str, &ScenarioResult> =
+        results.iter().map(|r| (r.id.as_str(), r)).collect();
+    let required: Vec<&Case> = all_cases
+        .iter()
+        .filter(|c| c.scenario.level == Level::Must && media.contains(&c.media))
+        .collect();
+    let mut passed = 0;
+    let mut blocking = Vec::new();
+    let mut missing = Vec::new();
+    for case in &required {
+        match by_id.get(case.id.as_str()) {
+            None => missing.push(case.id.clone()),
+            Some(r) if r.grade == Grade::Pass => passed += 1,
+            Some(r)
+                if r.grade == Grade::NotApplicable
+                    && r.findings.iter().any(|f| f.check == "setup.optional") =>
+            {
+                passed += 1
+            }
+            Some(r) => blocking.push((r.id.clone(), r.grade)),
+        }
+    }
+    let status = if !missing.is_empty() || required.is_empty() {
+        Status::Incomplete
+    } else if blocking.is_empty() {
+        Status::Certified
+    } else {
+        Status::NotCertified
+    };
+    Verdict {
+        profile: name.to_string(),
+        status,
+        required: required.len(),
+        passed,
+        blocking,
+        missing,
+    }
+}
