@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the suite against a target (default: the embedded reference server).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// List the scenarios.
     List(ListArgs),
     /// Validate spec files.
@@ -200,7 +200,7 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::List(args) => list(args),
         Command::Check(args) => check(args),
         Command::Serve(args) => serve(args),
