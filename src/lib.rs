@@ -3,6 +3,7 @@
 
 pub mod bayeux;
 pub mod check;
+pub mod mutants;
 pub mod plan;
 pub mod report;
 pub mod result;

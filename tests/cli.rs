@@ -239,9 +239,19 @@ fn serve(extra: &[&str]) -> Served {
         .expect("serve starts");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line).expect("serve prints its address");
-    let base_url = line.trim().rsplit(' ').next().expect("an address").to_string();
-    assert!(base_url.starts_with("http://127.0.0.1:"), "unexpected first line: {line}");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("serve prints its address");
+    let base_url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .expect("an address")
+        .to_string();
+    assert!(
+        base_url.starts_with("http://127.0.0.1:"),
+        "unexpected first line: {line}"
+    );
     Served { child, base_url }
 }
 
@@ -251,7 +261,10 @@ fn grades(dir: &Path) -> std::collections::BTreeMap<String, String> {
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
-            (v["id"].as_str().unwrap().to_string(), v["grade"].as_str().unwrap().to_string())
+            (
+                v["id"].as_str().unwrap().to_string(),
+                v["grade"].as_str().unwrap().to_string(),
+            )
         })
         .collect()
 }
@@ -259,7 +272,9 @@ fn grades(dir: &Path) -> std::collections::BTreeMap<String, String> {
 #[test]
 fn every_grade_is_produced() {
     let scenario = |name: &str, level: &str, value: &str| {
-        format!("  - name: {name}\n    operation: UpdateUserData\n    media: [sms, voice]\n    level: {level}\n    given: {{userData: {{K: old}}}}\n    request: {{operationName: UpdateUserData, userData: {{K: new}}}}\n    expect:\n      snapshot: false\n      notification:\n        diff:\n          - {{op: replace, path: /userData/K, value: {value}}}\n")
+        format!(
+            "  - name: {name}\n    operation: UpdateUserData\n    media: [sms, voice]\n    level: {level}\n    given: {{userData: {{K: old}}}}\n    request: {{operationName: UpdateUserData, userData: {{K: new}}}}\n    expect:\n      snapshot: false\n      notification:\n        diff:\n          - {{op: replace, path: /userData/K, value: {value}}}\n"
+        )
     };
     let body = format!(
         "scenarios:\n{}{}{}{}",
@@ -270,8 +285,22 @@ fn every_grade_is_produced() {
     );
     let specs = spec_dir(&[("grades.yaml", &body)]);
     let out_dir = tempfile::tempdir().unwrap();
-    let out = run(&["run", "--quiet", "--offer", "sms", "--specs", path(specs.path()), "--out", path(out_dir.path())]);
-    assert_eq!(out.status.code(), Some(1), "a must scenario failed: {}", text(&out.stdout));
+    let out = run(&[
+        "run",
+        "--quiet",
+        "--offer",
+        "sms",
+        "--specs",
+        path(specs.path()),
+        "--out",
+        path(out_dir.path()),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a must scenario failed: {}",
+        text(&out.stdout)
+    );
     let g = grades(out_dir.path());
     assert_eq!(g["sms/UpdateUserData/passes"], "pass");
     assert_eq!(g["sms/UpdateUserData/fails"], "fail");
@@ -289,34 +318,82 @@ fn every_grade_is_produced() {
     .unwrap();
     let out_dir2 = tempfile::tempdir().unwrap();
     let out = bin()
-        .args(["run", "--quiet", "--target", target.to_str().unwrap(), "--filter", "sms/UpdateUserData/passes", "--specs", path(specs.path()), "--out", path(out_dir2.path())])
+        .args([
+            "run",
+            "--quiet",
+            "--target",
+            target.to_str().unwrap(),
+            "--filter",
+            "sms/UpdateUserData/passes",
+            "--specs",
+            path(specs.path()),
+            "--out",
+            path(out_dir2.path()),
+        ])
         .env("GWSC_TEST_PASSWORD", "agent1-pass")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    assert_eq!(grades(out_dir2.path())["sms/UpdateUserData/passes"], "could-not-test");
+    assert_eq!(
+        grades(out_dir2.path())["sms/UpdateUserData/passes"],
+        "could-not-test"
+    );
 }
 
 #[test]
 fn a_voice_only_target_is_certified_for_the_voice_profile_only() {
     let out_dir = tempfile::tempdir().unwrap();
-    let out = run(&["run", "--quiet", "--offer", "voice", "--profile", "voice", "--out", path(out_dir.path())]);
+    let out = run(&[
+        "run",
+        "--quiet",
+        "--offer",
+        "voice",
+        "--profile",
+        "voice",
+        "--out",
+        path(out_dir.path()),
+    ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("verdict: CERTIFIED for profile `voice`"), "{stdout}");
+    assert!(
+        stdout.contains("verdict: CERTIFIED for profile `voice`"),
+        "{stdout}"
+    );
     let g = grades(out_dir.path());
-    assert!(g.iter().filter(|(id, _)| !id.starts_with("voice/")).all(|(_, grade)| grade == "not-applicable"));
-    assert!(g.iter().filter(|(id, _)| id.starts_with("voice/")).any(|(_, grade)| grade == "pass"));
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out_dir.path().join("results.json")).unwrap()).unwrap();
+    assert!(
+        g.iter()
+            .filter(|(id, _)| !id.starts_with("voice/"))
+            .all(|(_, grade)| grade == "not-applicable")
+    );
+    assert!(
+        g.iter()
+            .filter(|(id, _)| id.starts_with("voice/"))
+            .any(|(_, grade)| grade == "pass")
+    );
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.path().join("results.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(doc["verdict"]["status"], "certified");
     assert_eq!(doc["provenance"]["profile"], "voice");
 
-    let out = run(&["run", "--quiet", "--offer", "voice", "--profile", "multimedia"]);
+    let out = run(&[
+        "run",
+        "--quiet",
+        "--offer",
+        "voice",
+        "--profile",
+        "multimedia",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("NOT CERTIFIED for profile `multimedia`"));
 
     let out = run(&["run", "--quiet", "--profile", "full", "--filter", "voice/"]);
-    assert_eq!(out.status.code(), Some(2), "a filtered certification run is incomplete");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a filtered certification run is incomplete"
+    );
     assert!(text(&out.stdout).contains("INCOMPLETE"));
 }
 
@@ -329,21 +406,55 @@ fn the_suite_covers_every_media_and_operation() {
     let out = run(&["list", "--json"]);
     let ids: Vec<String> = text(&out.stdout)
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    let media = ["voice", "chat", "sms", "email", "openmedia", "workitem", "im", "facebook-pm", "twitter"];
+    let media = [
+        "voice",
+        "chat",
+        "sms",
+        "email",
+        "openmedia",
+        "workitem",
+        "im",
+        "facebook-pm",
+        "twitter",
+    ];
     let mut pairs = 0;
     for m in media {
         let ops: &[&str] = if m == "voice" {
-            &["AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair"]
+            &[
+                "AttachUserData",
+                "UpdateUserData",
+                "DeleteUserData",
+                "DeleteUserDataPair",
+            ]
         } else {
             &["AttachUserData", "UpdateUserData", "DeleteUserData"]
         };
         for op in ops {
-            assert!(ids.iter().any(|id| id.starts_with(&format!("{m}/{op}/"))), "no scenario for {m}/{op}");
+            assert!(
+                ids.iter().any(|id| id.starts_with(&format!("{m}/{op}/"))),
+                "no scenario for {m}/{op}"
+            );
             pairs += 1;
         }
-        for name in ["missing-operation-name", "unknown-operation", "body-not-json", "unknown-interaction", "no-credentials", "wrong-password", "other-agent-cannot-change", "other-agent-cannot-read", "notifications-stay-private", "csrf-token-required"] {
+        for name in [
+            "missing-operation-name",
+            "unknown-operation",
+            "body-not-json",
+            "unknown-interaction",
+            "no-credentials",
+            "wrong-password",
+            "other-agent-cannot-change",
+            "other-agent-cannot-read",
+            "notifications-stay-private",
+            "csrf-token-required",
+        ] {
             assert!(ids.iter().any(|id| id.starts_with(&format!("{m}/")) && id.ends_with(&format!("/{name}"))), "no {name} scenario for {m}");
         }
     }

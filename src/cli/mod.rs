@@ -2,6 +2,7 @@
 //! and the mapping of outcomes to exit codes (0 conformant, 1 conformance failure, 2 usage or
 //! harness error). Only this module knows clap.
 
+mod mutants;
 mod run;
 mod target_file;
 
@@ -43,6 +44,8 @@ enum Command {
     Serve(ServeArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// Run the suite against every injected server defect and print the kill matrix.
+    Mutants(mutants::MutantsArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -204,6 +207,7 @@ pub fn main() -> ExitCode {
         Command::List(args) => list(args),
         Command::Check(args) => check(args),
         Command::Serve(args) => serve(args),
+        Command::Mutants(args) => mutants::mutants(args),
         Command::Schema => {
             println!("{}", scenario_schema());
             ExitCode::SUCCESS

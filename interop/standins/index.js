@@ -1,0 +1,19 @@
+// The two GWS stand-ins, by name.
+
+import { createGwsStandIn } from "./gws.js";
+import { cometdBayeux } from "./cometd.js";
+import { fayeBayeux } from "./faye.js";
+
+export const STANDINS = {
+  cometd: { title: "cometd-nodejs-server stand-in", bayeux: cometdBayeux },
+  faye: { title: "Faye NodeAdapter stand-in", bayeux: fayeBayeux },
+};
+
+/** Creates and starts a stand-in; resolves with it once it listens (see `url`). */
+export async function startStandIn(kind, { port = 0 } = {}) {
+  const spec = STANDINS[kind];
+  if (!spec) throw new Error(`unknown stand-in ${kind}; one of ${Object.keys(STANDINS).join(", ")}`);
+  const standIn = createGwsStandIn({ name: spec.title, bayeux: spec.bayeux, port });
+  await standIn.start();
+  return standIn;
+}

@@ -1,0 +1,186 @@
+//! `gws-conformance mutants`: the kill matrix of the suite against injected server defects.
+
+use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, SuiteArgs, error, parse_duration};
+use clap::Args;
+use gws_conformance::mutants::{KillMatrix, VariantOutcome, kill_matrix};
+use gws_conformance::run::{Checker, Deadlines, RunConfig};
+use gws_conformance::server::Defect;
+use gws_conformance::{plan, suite};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct MutantsArgs {
+    #[command(flatten)]
+    suite: SuiteArgs,
+    /// Only these defects (repeatable; default: all).
+    #[arg(long = "defect", value_name = "NAME")]
+    defects: Vec<String>,
+    /// Print the matrix as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Scenarios in flight per server.
+    #[arg(long, short = 'j', default_value_t = 32)]
+    jobs: usize,
+    /// Servers run at once.
+    #[arg(long, default_value_t = 4)]
+    parallel: usize,
+    /// Deadline from an operation to its notification (short: defects that never notify
+    /// make every scenario wait this long).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    notification_timeout: Duration,
+}
+
+fn short_list(ids: &[String], max: usize) -> String {
+    let mut shown: Vec<&str> = ids.iter().take(max).map(String::as_str).collect();
+    if ids.len() > max {
+        shown.push("…");
+    }
+    shown.join(", ")
+}
+
+fn render(matrix: &KillMatrix) -> String {
+    let mut out = String::new();
+    let width = matrix
+        .defects
+        .iter()
+        .map(|d| d.server.len())
+        .max()
+        .unwrap_or(10)
+        .max(12);
+    out.push_str(&format!(
+        "{:<width$}  {:>6}  {:>7}  killed by (must scenarios that failed)\n",
+        "defect", "killed", "kills"
+    ));
+    for d in &matrix.defects {
+        let mark = if d.error.is_some() {
+            "ERROR"
+        } else if d.killed() {
+            "yes"
+        } else {
+            "NO"
+        };
+        let detail = match &d.error {
+            Some(e) => e.clone(),
+            None if d.killed() => short_list(&d.killed_by, 3),
+            None => format!("SURVIVED — {}", d.description),
+        };
+        out.push_str(&format!(
+            "{:<width$}  {:>6}  {:>7}  {detail}\n",
+            d.server,
+            mark,
+            d.killed_by.len()
+        ));
+    }
+    let clean = &matrix.clean;
+    let clean_problems: Vec<&(String, gws_conformance::result::Grade)> = clean
+        .other
+        .iter()
+        .filter(|(_, g)| *g != gws_conformance::result::Grade::NotApplicable)
+        .collect();
+    out.push_str(&format!(
+        "\nclean server: {} scenarios, {} must failures, {} other problems{}\n",
+        matrix.scenarios,
+        clean.killed_by.len(),
+        clean_problems.len(),
+        clean
+            .error
+            .as_ref()
+            .map(|e| format!(" — error: {e}"))
+            .unwrap_or_default()
+    ));
+    for id in clean.killed_by.iter().take(10) {
+        out.push_str(&format!("  fails on the clean server: {id}\n"));
+    }
+    out.push_str(&format!(
+        "score: {}/{} defects killed ({:.0}%)\n",
+        matrix.killed,
+        matrix.defects.len(),
+        matrix.score
+    ));
+    let survivors = matrix.survivors();
+    if !survivors.is_empty() {
+        out.push_str(&format!("surviving defects: {}\n", survivors.join(", ")));
+    }
+    out
+}
+
+pub fn mutants(args: MutantsArgs) -> ExitCode {
+    let suite = match args.suite.load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let cases = plan::build(
+        &suite,
+        &plan::Selection {
+            filters: args.suite.filter.clone(),
+            ..Default::default()
+        },
+    );
+    if cases.is_empty() {
+        return error("the selection is empty: no scenario matches the filter");
+    }
+    let defects: Vec<Defect> = if args.defects.is_empty() {
+        Defect::ALL.to_vec()
+    } else {
+        let mut out = Vec::new();
+        for name in &args.defects {
+            match Defect::parse(name) {
+                Some(d) => out.push(d),
+                None => {
+                    return error(format!(
+                        "unknown defect `{name}`; `gws-conformance serve --list-defects` lists them"
+                    ));
+                }
+            }
+        }
+        out
+    };
+    let checker = Checker {
+        snapshots: suite::builtin_snapshots(),
+        redact_keys: suite.media.redact_keys.clone(),
+    };
+    let config = RunConfig {
+        jobs: args.jobs.max(1),
+        deadlines: Deadlines {
+            notification: args.notification_timeout,
+            ..Deadlines::default()
+        },
+        ..RunConfig::default()
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return error(format!("cannot start the async runtime: {e}")),
+    };
+    let quiet = args.json;
+    let matrix = runtime.block_on(kill_matrix(
+        &cases,
+        &checker,
+        &config,
+        &defects,
+        args.parallel,
+        |o: &VariantOutcome| {
+            if !quiet {
+                eprintln!("  ran {:<28} {} must failures", o.server, o.killed_by.len());
+            }
+        },
+    ));
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&matrix).unwrap_or_default()
+        );
+    } else {
+        print!("{}", render(&matrix));
+    }
+    if matrix.clean.error.is_some() || matrix.defects.iter().any(|d| d.error.is_some()) {
+        return ExitCode::from(EXIT_ERROR);
+    }
+    ExitCode::from(if matrix.perfect() { EXIT_OK } else { EXIT_FAIL })
+}
