@@ -653,6 +653,28 @@ fn normalize(facts: &MediaFacts, message: &Value) -> Value {
     m
 }
 
+/// Compares a result's redacted notification with the target's own accepted one: any change
+/// is a failure, a missing accepted snapshot a warning. Regrades the result.
+pub fn own_snapshot(result: &mut ScenarioResult, accepted: Option<&Value>) {
+    let Some(actual) = &result.notification else {
+        return;
+    };
+    match accepted {
+        None => result.findings.push(
+            Finding::error("target-snapshot", "no accepted snapshot of this notification for this target (run with --accept-snapshots)")
+                .severity(Severity::Warning),
+        ),
+        Some(accepted) if !json_equal(accepted, actual) => result.findings.push(
+            Finding::error("target-snapshot", "the notification differs from the one accepted for this target")
+                .with(pretty(accepted), pretty(actual)),
+        ),
+        Some(_) => return,
+    }
+    if !matches!(result.grade, Grade::NotApplicable | Grade::CouldNotTest) {
+        result.grade = Grade::from_findings(result.level, &result.findings);
+    }
+}
+
 /// Replaces the values of volatile keys, at any depth, with `"[redacted]"`.
 pub fn redact(value: &Value, keys: &[String]) -> Value {
     match value {

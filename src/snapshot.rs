@@ -61,6 +61,36 @@ impl SnapshotStore {
     }
 }
 
+/// Reads a target's accepted snapshots: `<name>.json` files holding redacted notifications.
+/// A missing directory is an empty store (nothing accepted yet).
+pub fn read_json_dir(dir: &Path) -> std::io::Result<HashMap<String, Value>> {
+    let mut out = HashMap::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let Some(stem) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path)?;
+        let value = serde_json::from_str(&text).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        })?;
+        out.insert(stem.to_string(), value);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

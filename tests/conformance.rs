@@ -146,6 +146,7 @@ fn main() -> std::process::ExitCode {
         checker: Checker {
             snapshots,
             redact_keys: suite.media.redact_keys.clone(),
+            own_snapshots: None,
         },
     });
     let mut trials = Vec::new();

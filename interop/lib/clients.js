@@ -29,8 +29,12 @@ function waitSubscribedIn(meta, clientId) {
   );
 }
 
-/** The official CometD JavaScript client. */
-export function cometdClient(baseUrl, agent, password) {
+/**
+ * The official CometD JavaScript client. `appendMessageTypeToURL` is CometD's own default
+ * (true: meta messages go to {url}/handshake, {url}/connect, …); the main tests turn it off and
+ * one test keeps the default (see lib/client-suite.js).
+ */
+export function cometdClient(baseUrl, agent, password, { appendMessageTypeToURL = false } = {}) {
   const cometd = new CometD(`interop-${agent}`);
   // Long polling only: no WebSocket, no JSONP callback polling.
   cometd.unregisterTransport("websocket");
@@ -41,6 +45,7 @@ export function cometdClient(baseUrl, agent, password) {
     url: `${baseUrl}/api/v2/notifications`,
     requestHeaders: { Authorization: basicAuth(agent, password) },
     logLevel: "warn",
+    appendMessageTypeToURL,
     // Retry quickly while a restarted server comes back.
     backoffIncrement: 100,
     maxBackoff: 1000,
@@ -71,7 +76,13 @@ export function cometdClient(baseUrl, agent, password) {
       );
       cometd.handshake();
       const reply = await handshake;
-      if (!reply.successful) throw new Error(`handshake refused: ${JSON.stringify(reply)}`);
+      if (!reply.successful) {
+        const f = reply.failure ?? {};
+        throw new Error(
+          `CometD handshake failed: HTTP ${f.httpCode ?? "?"} ${f.reason ?? ""} ` +
+            `(appendMessageTypeToURL=${appendMessageTypeToURL}): ${JSON.stringify({ ...reply, failure: undefined })}`,
+        );
+      }
       await waitSubscribedIn(meta, reply.clientId);
       return reply.clientId;
     },

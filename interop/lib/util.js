@@ -51,12 +51,22 @@ export class Mailbox {
     }
   }
 
-  waitFor(predicate, what = "a matching event", ms = EVENT_DEADLINE_MS) {
-    const found = this.items.find(predicate);
+  /** The position of `item` (for `since`), or -1. */
+  indexOf(item) {
+    return this.items.indexOf(item);
+  }
+
+  /**
+   * Resolves with the first event matching `predicate` at position `since` or later (already
+   * received or future); rejects at the deadline.
+   */
+  waitFor(predicate, what = "a matching event", { since = 0, ms = EVENT_DEADLINE_MS } = {}) {
+    const matches = (item) => this.items.indexOf(item) >= since && predicate(item);
+    const found = this.items.slice(since).find(predicate);
     if (found !== undefined) return Promise.resolve(found);
     let waiter;
     const p = new Promise((resolve) => {
-      waiter = { predicate, resolve };
+      waiter = { predicate: matches, resolve };
       this.waiters.add(waiter);
     });
     return withDeadline(p, ms, `${what} in ${this.name}`).catch((e) => {

@@ -2,6 +2,7 @@
 //! and the mapping of outcomes to exit codes (0 conformant, 1 conformance failure, 2 usage or
 //! harness error). Only this module knows clap.
 
+mod combine;
 mod mutants;
 mod run;
 mod target_file;
@@ -46,6 +47,10 @@ enum Command {
     Schema,
     /// Run the suite against every injected server defect and print the kill matrix.
     Mutants(mutants::MutantsArgs),
+    /// Compare result directories: targets × scenarios, conformance, latency, payload diffs.
+    Compare(combine::CompareArgs),
+    /// Merge result directories (e.g. shards) into one, with reports and verdict.
+    Merge(combine::MergeArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -208,6 +213,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Serve(args) => serve(args),
         Command::Mutants(args) => mutants::mutants(args),
+        Command::Compare(args) => combine::compare(args),
+        Command::Merge(args) => combine::merge(args),
         Command::Schema => {
             println!("{}", scenario_schema());
             ExitCode::SUCCESS

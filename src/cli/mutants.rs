@@ -142,6 +142,7 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
     let checker = Checker {
         snapshots: suite::builtin_snapshots(),
         redact_keys: suite.media.redact_keys.clone(),
+        own_snapshots: None,
     };
     let config = RunConfig {
         jobs: args.jobs.max(1),

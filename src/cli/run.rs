@@ -4,6 +4,7 @@
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, ServerArgs, SuiteArgs, error, parse_duration};
 use clap::Args;
 use gws_conformance::report::{self, Tally, json::Provenance, terminal};
+
 use gws_conformance::run::{
     self, Checker, Credentials, Deadlines, Fixtures, RunConfig, Runner, Secret, Target,
 };
@@ -48,6 +49,12 @@ pub struct RunArgs {
     /// Deadline for the whole run.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     run_timeout: Duration,
+    /// This target's own accepted notification snapshots: any change is a failure.
+    #[arg(long, value_name = "DIR")]
+    target_snapshots: Option<PathBuf>,
+    /// Write this run's notifications into --target-snapshots as the accepted ones.
+    #[arg(long, requires = "target_snapshots")]
+    accept_snapshots: bool,
     /// Print passing scenarios' details too.
     #[arg(long, short = 'v')]
     verbose: bool,
@@ -57,6 +64,31 @@ pub struct RunArgs {
     /// Settings of the embedded reference server (ignored with --target).
     #[command(flatten)]
     server: ServerArgs,
+}
+
+impl RunArgs {
+    fn snapshot_dir(&self) -> Option<PathBuf> {
+        self.target_snapshots.clone()
+    }
+}
+
+/// Stores each result's redacted notification as `<dir>/<snapshot name>.json`.
+fn accept_snapshots(
+    dir: &std::path::Path,
+    results: &[gws_conformance::result::ScenarioResult],
+) -> Result<usize, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut n = 0;
+    for r in results {
+        if let Some(notification) = &r.notification {
+            let path = dir.join(format!("{}.json", r.id.replace('/', "__")));
+            let text = serde_json::to_string_pretty(notification).unwrap_or_default();
+            std::fs::write(&path, text + "\n")
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -136,9 +168,24 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return error(format!("cannot start the async runtime: {e}")),
     };
+    let own_snapshots = match &args.target_snapshots {
+        Some(dir) if !args.accept_snapshots => {
+            match gws_conformance::snapshot::read_json_dir(dir) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    return error(format!(
+                        "cannot read target snapshots from {}: {e}",
+                        dir.display()
+                    ));
+                }
+            }
+        }
+        _ => None,
+    };
     let checker = Checker {
         snapshots,
         redact_keys: suite.media.redact_keys.clone(),
+        own_snapshots,
     };
     let style = terminal::Style {
         color: std::io::stdout().is_terminal(),
@@ -158,7 +205,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         let target = match (&target_file, &embedded) {
             (Some(t), _) => t.clone(),
             (None, Some(s)) => Target {
-                name: "embedded reference server".into(),
+                name: match &server_config.defect {
+                    Some(d) => format!("embedded reference server (defect {d})"),
+                    None => "embedded reference server".into(),
+                },
                 base_url: s.base_url.clone(),
                 agents: server_config
                     .agents
@@ -188,18 +238,36 @@ pub fn run(args: RunArgs) -> ExitCode {
         };
         let mut results = Vec::new();
         let mut write_error = None;
+        let progress = (style.color && !args.quiet).then(|| {
+            let bar = indicatif::ProgressBar::new(cases.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} scenarios {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
         run::execute(&runner, &cases, &checker, |r| {
-            if !args.quiet {
-                print!("{}", terminal::scenario(style, &r));
-            }
+            // Results reach disk before anyone is told, so what was reported is never lost.
             if let Some(j) = jsonl.as_mut()
                 && let Err(e) = j.write(&r)
             {
                 write_error.get_or_insert(format!("cannot write results.jsonl: {e}"));
             }
+            let line = terminal::scenario(style, &r);
+            match &progress {
+                Some(bar) => {
+                    bar.println(line.trim_end());
+                    bar.inc(1);
+                }
+                None if !args.quiet => print!("{line}"),
+                None => {}
+            }
             results.push(r);
         })
         .await;
+        if let Some(bar) = &progress {
+            bar.finish_and_clear();
+        }
         let notes = runner.close().await;
         if let Some(s) = embedded {
             s.shutdown().await;
@@ -240,6 +308,17 @@ pub fn run(args: RunArgs) -> ExitCode {
             println!("  no result: {id}");
         }
     }
+    if let Some(dir) = &args.snapshot_dir()
+        && args.accept_snapshots
+    {
+        match accept_snapshots(dir, &results) {
+            Ok(n) => eprintln!(
+                "accepted {n} notification snapshot(s) into {}",
+                dir.display()
+            ),
+            Err(e) => return error(e),
+        }
+    }
     if let Some(dir) = &args.out {
         let provenance = Provenance {
             tool: "gws-conformance".into(),
@@ -252,14 +331,10 @@ pub fn run(args: RunArgs) -> ExitCode {
             profile: args.profile.clone(),
             shard: args.shard.clone(),
         };
-        if let Err(e) = report::json::write_document(
-            &dir.join("results.json"),
-            &provenance,
-            verdict.as_ref(),
-            &results,
-            &notes,
-        ) {
-            return error(format!("cannot write results.json: {e}"));
+        let record =
+            report::json::RunRecord::new(provenance, verdict.clone(), results.clone(), notes);
+        if let Err(e) = report::write_bundle(dir, &record) {
+            return error(e);
         }
     }
     if let Some(v) = &verdict {

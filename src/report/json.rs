@@ -45,33 +45,58 @@ pub struct Provenance {
     pub shard: Option<String>,
 }
 
-/// The whole run, as written to `results.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunDocument<'a> {
-    pub format: &'static str,
-    pub provenance: &'a Provenance,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<&'a crate::verdict::Verdict>,
+/// The whole run, as written to `results.json` and read back by `report`, `compare` and
+/// `merge`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct RunRecord {
+    pub format: String,
+    pub provenance: Provenance,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::verdict::Verdict>,
     pub tally: Tally,
-    pub results: &'a [ScenarioResult],
-    pub notes: &'a crate::run::RunNotes,
+    pub results: Vec<ScenarioResult>,
+    #[serde(default)]
+    pub notes: crate::run::RunNotes,
 }
 
-pub fn write_document(
-    path: &Path,
-    provenance: &Provenance,
-    verdict: Option<&crate::verdict::Verdict>,
-    results: &[ScenarioResult],
-    notes: &crate::run::RunNotes,
-) -> std::io::Result<()> {
-    let doc = RunDocument {
-        format: "gws-conformance/results/v1",
-        provenance,
-        verdict,
-        tally: Tally::of(results),
-        results,
-        notes,
-    };
-    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
-    std::fs::write(path, text)
+pub const FORMAT: &str = "gws-conformance/results/v1";
+
+impl RunRecord {
+    pub fn new(
+        provenance: Provenance,
+        verdict: Option<crate::verdict::Verdict>,
+        results: Vec<ScenarioResult>,
+        notes: crate::run::RunNotes,
+    ) -> RunRecord {
+        RunRecord {
+            format: FORMAT.into(),
+            provenance,
+            verdict,
+            tally: Tally::of(&results),
+            results,
+            notes,
+        }
+    }
+
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(path, text)
+    }
+
+    /// Reads `dir/results.json`; the error names the file.
+    pub fn read_dir(dir: &Path) -> Result<RunRecord, String> {
+        let path = dir.join("results.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let record: RunRecord = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a results file: {e}", path.display()))?;
+        if record.format != FORMAT {
+            return Err(format!(
+                "{}: unknown format `{}` (expected {FORMAT})",
+                path.display(),
+                record.format
+            ));
+        }
+        Ok(record)
+    }
 }

@@ -3,16 +3,21 @@
 //! Reporters consume [`crate::result::ScenarioResult`]s and run summaries; they never call the
 //! runner or the checks.
 
+pub mod compare;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod matrix;
 pub mod terminal;
+pub mod view;
 
 use crate::result::{Grade, ScenarioResult};
 use crate::spec::Level;
 use std::collections::BTreeMap;
 
 /// Counts per grade.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     pub counts: BTreeMap<String, usize>,
     pub total: usize,
@@ -43,4 +48,19 @@ pub fn exit_code(results: &[ScenarioResult]) -> i32 {
         r.grade == Grade::Fail || (r.level == Level::Must && r.grade == Grade::CouldNotTest)
     });
     i32::from(failed)
+}
+
+/// Writes `results.json`, `junit.xml`, `report.md` and `report.html` for a finished run.
+pub fn write_bundle(dir: &std::path::Path, record: &json::RunRecord) -> Result<(), String> {
+    let write = |name: &str, text: String| {
+        std::fs::write(dir.join(name), text).map_err(|e| format!("cannot write {name}: {e}"))
+    };
+    record
+        .write(&dir.join("results.json"))
+        .map_err(|e| format!("cannot write results.json: {e}"))?;
+    write("junit.xml", junit::render(record)?)?;
+    let view = view::ReportView::of(record);
+    write("report.md", markdown::render(&view))?;
+    write("report.html", html::render(&view)?)?;
+    Ok(())
 }

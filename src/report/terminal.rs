@@ -50,9 +50,18 @@ pub fn sanitize(text: &str) -> String {
 
 /// A unified line diff of expected vs actual.
 pub fn diff(style: Style, expected: &str, actual: &str) -> String {
+    diff_labeled(style, ("expected", expected), ("actual", actual))
+}
+
+/// A line diff with named sides.
+pub fn diff_labeled(
+    style: Style,
+    (old_name, expected): (&str, &str),
+    (new_name, actual): (&str, &str),
+) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", paint(style, "31", "--- expected"));
-    let _ = writeln!(out, "{}", paint(style, "32", "+++ actual"));
+    let _ = writeln!(out, "{}", paint(style, "31", &format!("--- {old_name}")));
+    let _ = writeln!(out, "{}", paint(style, "32", &format!("+++ {new_name}")));
     let d = TextDiff::from_lines(expected, actual);
     for change in d.iter_all_changes() {
         let line = sanitize(change.value().trim_end_matches('\n'));

@@ -76,7 +76,7 @@ pub struct Runner {
 }
 
 /// What the run saw outside any scenario.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunNotes {
     /// Notifications nobody claimed: late extras after a scenario ended, unknown interactions.
     pub unclaimed_notifications: Vec<Value>,
@@ -556,6 +556,8 @@ async fn read_features(session: &AgentSession) -> Option<Vec<String>> {
 pub struct Checker {
     pub snapshots: SnapshotStore,
     pub redact_keys: Vec<String>,
+    /// The target's own accepted notifications, when its CI pins them (`--target-snapshots`).
+    pub own_snapshots: Option<HashMap<String, Value>>,
 }
 
 /// Runs `cases` with up to `jobs` in flight and calls `sink` with each graded result as it
@@ -591,12 +593,16 @@ pub async fn execute(
                     Observation::not_started(Setup::Failed(why), Vec::new(), started.elapsed())
                 }
             };
-            check::evaluate(
+            let mut result = check::evaluate(
                 case,
                 &observation,
                 checker.snapshots.get(&case.snapshot_name()),
                 &checker.redact_keys,
-            )
+            );
+            if let Some(own) = &checker.own_snapshots {
+                check::own_snapshot(&mut result, own.get(&case.snapshot_name()));
+            }
+            result
         })
         .buffer_unordered(jobs);
     while let Some(result) = stream.next().await {

@@ -1,0 +1,200 @@
+//! `compare` and `merge`: commands over finished result directories.
+
+use super::{EXIT_ERROR, EXIT_OK, SuiteArgs, error};
+use clap::Args;
+use gws_conformance::plan;
+use gws_conformance::report::{self, compare, json::Provenance, json::RunRecord};
+use gws_conformance::result::ScenarioResult;
+use gws_conformance::verdict;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct CompareArgs {
+    /// Result directories (each with results.json), one per target or run.
+    #[arg(required = true, num_args = 2.., value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Write compare.json, compare.md and compare.html here.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    suite: SuiteArgs,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Result directories to combine (e.g. one per shard).
+    #[arg(required = true, num_args = 1.., value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Where the merged results and reports go.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Judge the merged results for this profile (default: the profile of the first run).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    #[command(flatten)]
+    suite: SuiteArgs,
+}
+
+pub fn compare(args: CompareArgs) -> ExitCode {
+    let suite = match args.suite.load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let mut records = Vec::new();
+    for d in &args.dirs {
+        match RunRecord::read_dir(d) {
+            Ok(r) => records.push(r),
+            Err(e) => return error(e),
+        }
+    }
+    let comparison = compare::compare(&records, &suite.profiles, &suite.media.groups);
+    let markdown = compare::markdown(&comparison);
+    match &args.out {
+        Some(out) => {
+            let html = match compare::html(&comparison) {
+                Ok(h) => h,
+                Err(e) => return error(e),
+            };
+            let json = serde_json::to_string_pretty(&comparison).unwrap_or_default();
+            let written = std::fs::create_dir_all(out)
+                .and_then(|_| std::fs::write(out.join("compare.md"), &markdown))
+                .and_then(|_| std::fs::write(out.join("compare.html"), html))
+                .and_then(|_| std::fs::write(out.join("compare.json"), json));
+            if let Err(e) = written {
+                return error(format!(
+                    "cannot write the comparison into {}: {e}",
+                    out.display()
+                ));
+            }
+            let differing = comparison.rows.iter().filter(|r| r.differs).count();
+            println!(
+                "{} targets, {} scenarios, {differing} differ; written to {}",
+                comparison.targets.len(),
+                comparison.rows.len(),
+                out.display()
+            );
+        }
+        None => print!("{markdown}"),
+    }
+    ExitCode::from(EXIT_OK)
+}
+
+/// Reads `results.json`, or — for a run that was killed — the `results.jsonl` it left.
+fn read_any(dir: &Path) -> Result<(Option<Provenance>, Vec<ScenarioResult>), String> {
+    if dir.join("results.json").exists() {
+        let r = RunRecord::read_dir(dir)?;
+        return Ok((Some(r.provenance), r.results));
+    }
+    let path = dir.join("results.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{}: {e} (and no results.json)", path.display()))?;
+    let mut results = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        results.push(
+            serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?,
+        );
+    }
+    Ok((None, results))
+}
+
+pub fn merge(args: MergeArgs) -> ExitCode {
+    let suite = match args.suite.load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let mut provenance: Option<Provenance> = None;
+    let mut results: Vec<ScenarioResult> = Vec::new();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for d in &args.dirs {
+        let (p, rs) = match read_any(d) {
+            Ok(x) => x,
+            Err(e) => return error(e),
+        };
+        if let (Some(p), Some(first)) = (&p, &provenance)
+            && (p.target_name != first.target_name || p.suite_hash != first.suite_hash)
+        {
+            return error(format!(
+                "{} is a run of `{}` (suite {}), not of `{}` (suite {})",
+                d.display(),
+                p.target_name,
+                p.suite_hash,
+                first.target_name,
+                first.suite_hash
+            ));
+        }
+        match (&mut provenance, p) {
+            (None, Some(p)) => provenance = Some(p),
+            (Some(first), Some(p)) => {
+                first.started = first.started.clone().min(p.started);
+                first.finished = first.finished.clone().max(p.finished);
+            }
+            _ => {}
+        }
+        for r in rs {
+            if let Some(other) = seen.insert(r.id.clone(), d.clone()) {
+                return error(format!(
+                    "scenario `{}` has results in both {} and {}",
+                    r.id,
+                    other.display(),
+                    d.display()
+                ));
+            }
+            results.push(r);
+        }
+    }
+    let mut provenance = provenance.unwrap_or(Provenance {
+        tool: "gws-conformance".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        suite_hash: suite.hash.clone(),
+        target_name: "(unknown: merged from results.jsonl only)".into(),
+        target_url: String::new(),
+        started: String::new(),
+        finished: String::new(),
+        profile: None,
+        shard: None,
+    });
+    provenance.shard = None;
+    if args.profile.is_some() {
+        provenance.profile = args.profile.clone();
+    }
+    let verdict = match &provenance.profile {
+        None => None,
+        Some(name) => match suite.profiles.profiles.get(name) {
+            None => return error(format!("unknown profile `{name}`")),
+            Some(p) => {
+                let media = verdict::profile_media(p, &suite.media.groups);
+                let all = plan::build(&suite, &plan::Selection::default());
+                Some(verdict::judge(name, &media, &all, &results))
+            }
+        },
+    };
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        return error(format!("cannot create {}: {e}", args.out.display()));
+    }
+    let count = results.len();
+    let record = RunRecord::new(provenance, verdict.clone(), results, Default::default());
+    if let Err(e) = report::write_bundle(&args.out, &record) {
+        return error(e);
+    }
+    println!(
+        "merged {count} results from {} directories into {}",
+        args.dirs.len(),
+        args.out.display()
+    );
+    if let Some(v) = verdict {
+        println!("verdict: {}", v.summary());
+    }
+    ExitCode::from(EXIT_OK)
+}

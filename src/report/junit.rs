@@ -1,0 +1,64 @@
+//! `junit.xml` for CI systems. Grades map as conformance suites such as NMOS and Bowtie map
+//! theirs: pass → success; fail → failure; could-not-test → error; not-applicable → skipped;
+//! warning and informational → success with the grade and findings in `system-out` (they do
+//! not fail a build, but stay visible).
+
+use super::json::RunRecord;
+use crate::result::Grade;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub fn render(record: &RunRecord) -> Result<String, String> {
+    let mut report = Report::new(format!(
+        "gws-conformance: {}",
+        record.provenance.target_name
+    ));
+    let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
+    for r in &record.results {
+        let details: Vec<String> = r
+            .findings
+            .iter()
+            .map(|f| format!("[{}] {}", f.check, f.message))
+            .collect();
+        let message = details.first().cloned().unwrap_or_default();
+        let status = match r.grade {
+            Grade::Pass | Grade::Warning | Grade::Informational => TestCaseStatus::success(),
+            Grade::Fail => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(message.clone())
+                    .set_type("conformance")
+                    .set_description(details.join("\n"));
+                s
+            }
+            Grade::CouldNotTest => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(message.clone())
+                    .set_type("could-not-test")
+                    .set_description(details.join("\n"));
+                s
+            }
+            Grade::NotApplicable => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(message.clone());
+                s
+            }
+        };
+        let mut case = TestCase::new(r.id.clone(), status);
+        case.set_classname(format!("{}.{}", r.media, r.operation));
+        case.set_time(Duration::from_secs_f64(r.duration_ms / 1000.0));
+        case.add_property(("level", r.level.as_str()));
+        case.add_property(("grade", r.grade.as_str()));
+        if matches!(r.grade, Grade::Warning | Grade::Informational) {
+            case.set_system_out(format!("{}: {}", r.grade.as_str(), details.join("\n")));
+        }
+        suites
+            .entry(r.media.as_str())
+            .or_insert_with(|| TestSuite::new(r.media.clone()))
+            .add_test_case(case);
+    }
+    report.add_test_suites(suites.into_values());
+    report
+        .to_string()
+        .map_err(|e| format!("cannot render junit.xml: {e}"))
+}

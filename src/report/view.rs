@@ -1,0 +1,207 @@
+//! The report view: a run record arranged for reading (verdict, matrix, failures with diffs
+//! and wire logs). Both the HTML and the Markdown report render this one structure.
+
+use super::json::RunRecord;
+use super::terminal;
+use crate::result::{Grade, ScenarioResult, Severity, WireEntry};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    pub title: String,
+    pub target_name: String,
+    pub target_url: String,
+    pub tool_version: String,
+    pub suite_hash: String,
+    pub started: String,
+    pub finished: String,
+    pub verdict: Option<VerdictView>,
+    pub counts: Vec<(String, usize)>,
+    /// e.g. `280 pass, 3 fail`.
+    pub counts_text: String,
+    pub total: usize,
+    pub operations: Vec<String>,
+    pub matrix: Vec<MatrixRow>,
+    pub problems: Vec<ProblemView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerdictView {
+    pub status: String,
+    pub summary: String,
+    pub certified: bool,
+    pub blocking: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixRow {
+    pub media: String,
+    pub cells: Vec<MatrixCell>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixCell {
+    /// e.g. `12 pass, 1 fail`; empty when no scenario ran.
+    pub text: String,
+    /// The worst grade in the cell, for colouring.
+    pub worst: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemView {
+    pub id: String,
+    pub grade: String,
+    pub level: String,
+    pub source: String,
+    pub findings: Vec<FindingView>,
+    pub wire: Vec<WireEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingView {
+    pub severity: String,
+    pub check: String,
+    pub message: String,
+    pub diff: Option<String>,
+}
+
+/// Order in which grades count as "worse" for matrix colouring.
+fn badness(g: Grade) -> u8 {
+    match g {
+        Grade::Fail => 5,
+        Grade::CouldNotTest => 4,
+        Grade::Warning => 3,
+        Grade::Informational => 2,
+        Grade::Pass => 1,
+        Grade::NotApplicable => 0,
+    }
+}
+
+fn problem(r: &ScenarioResult) -> ProblemView {
+    let style = terminal::Style {
+        color: false,
+        verbose: true,
+    };
+    ProblemView {
+        id: r.id.clone(),
+        grade: r.grade.as_str().into(),
+        level: r.level.as_str().into(),
+        source: r.source.clone(),
+        findings: r
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Info || r.grade != Grade::Pass)
+            .map(|f| FindingView {
+                severity: format!("{:?}", f.severity).to_lowercase(),
+                check: f.check.clone(),
+                message: f.message.clone(),
+                diff: match (&f.expected, &f.actual) {
+                    (Some(e), Some(a)) => Some(terminal::diff(style, e, a)),
+                    _ => None,
+                },
+            })
+            .collect(),
+        wire: r.wire.clone(),
+    }
+}
+
+impl ReportView {
+    pub fn of(record: &RunRecord) -> ReportView {
+        let p = &record.provenance;
+        let mut operations: Vec<String> = Vec::new();
+        let mut cells: BTreeMap<(String, String), Vec<Grade>> = BTreeMap::new();
+        let mut media_order: Vec<String> = Vec::new();
+        for r in &record.results {
+            if !operations.contains(&r.operation) {
+                operations.push(r.operation.clone());
+            }
+            if !media_order.contains(&r.media) {
+                media_order.push(r.media.clone());
+            }
+            cells
+                .entry((r.media.clone(), r.operation.clone()))
+                .or_default()
+                .push(r.grade);
+        }
+        let op_rank = |o: &str| {
+            crate::spec::media::OPERATIONS
+                .iter()
+                .position(|x| *x == o)
+                .unwrap_or(99)
+        };
+        operations.sort_by_key(|o| op_rank(o));
+        let matrix = media_order
+            .iter()
+            .map(|m| MatrixRow {
+                media: m.clone(),
+                cells: operations
+                    .iter()
+                    .map(|o| {
+                        let grades = cells
+                            .get(&(m.clone(), o.clone()))
+                            .cloned()
+                            .unwrap_or_default();
+                        let mut counts: BTreeMap<u8, (Grade, usize)> = BTreeMap::new();
+                        for g in &grades {
+                            counts.entry(u8::MAX - badness(*g)).or_insert((*g, 0)).1 += 1;
+                        }
+                        let text = counts
+                            .values()
+                            .map(|(g, n)| format!("{n} {}", g.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let worst = grades
+                            .iter()
+                            .max_by_key(|g| badness(**g))
+                            .map(|g| g.as_str().to_string())
+                            .unwrap_or_default();
+                        MatrixCell { text, worst }
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut problems: Vec<ProblemView> = record
+            .results
+            .iter()
+            .filter(|r| !matches!(r.grade, Grade::Pass | Grade::NotApplicable))
+            .map(problem)
+            .collect();
+        problems.sort_by(|a, b| a.id.cmp(&b.id));
+        ReportView {
+            title: format!("GWS conformance: {}", p.target_name),
+            target_name: p.target_name.clone(),
+            target_url: p.target_url.clone(),
+            tool_version: p.tool_version.clone(),
+            suite_hash: p.suite_hash.clone(),
+            started: p.started.clone(),
+            finished: p.finished.clone(),
+            verdict: record.verdict.as_ref().map(|v| VerdictView {
+                status: format!("{:?}", v.status),
+                summary: v.summary(),
+                certified: v.status == crate::verdict::Status::Certified,
+                blocking: v
+                    .blocking
+                    .iter()
+                    .map(|(id, g)| format!("{id} ({})", g.as_str()))
+                    .collect(),
+                missing: v.missing.clone(),
+            }),
+            counts: Grade::ALL
+                .iter()
+                .map(|g| (g.as_str().to_string(), record.tally.get(*g)))
+                .collect(),
+            counts_text: Grade::ALL
+                .iter()
+                .filter(|g| record.tally.get(**g) > 0)
+                .map(|g| format!("{} {}", record.tally.get(*g), g.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            total: record.tally.total,
+            operations,
+            matrix,
+            problems,
+        }
+    }
+}
