@@ -1,0 +1,594 @@
+//! Real targets and outputs: a standalone `serve` process driven through a target file,
+//! certification, wrong passwords, CSRF, the exec provisioner, the report bundle in a real
+//! headless browser, comparison, sharding and merge, accepted target snapshots, a killed run,
+//! and secrets that never reach any output.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gws-conformance"))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+struct Served {
+    child: Child,
+    base_url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(extra: &[&str]) -> Served {
+    let mut child = bin()
+        .args(["serve", "--port", "0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("serve prints its address");
+    let base_url = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(base_url.starts_with("http://127.0.0.1:"), "{line}");
+    Served { child, base_url }
+}
+
+fn target_file(dir: &Path, base_url: &str, fixtures: &str) -> PathBuf {
+    let path = dir.join("target.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "name: Standalone reference server\nbase_url: {base_url}\nagents:\n  - username: agent1\n    password_env: GWS_AGENT1_PASSWORD\n  - username: agent2\n    password_env: GWS_AGENT2_PASSWORD\nfixtures:\n  {fixtures}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn run_target(target: &Path, passwords: (&str, &str), args: &[&str]) -> Output {
+    bin()
+        .args(["run", "--quiet", "--target", target.to_str().unwrap()])
+        .args(args)
+        .env("GWS_AGENT1_PASSWORD", passwords.0)
+        .env("GWS_AGENT2_PASSWORD", passwords.1)
+        .output()
+        .unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_standalone_server_is_certified_through_a_target_file() {
+    let served = serve(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = target_file(
+        dir.path(),
+        &served.base_url,
+        &format!("url: {}/conformance/v1", served.base_url),
+    );
+    let out = run_target(
+        &target,
+        ("agent1-pass", "agent2-pass"),
+        &["--profile", "full"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("verdict: CERTIFIED for profile `full`"));
+
+    let out = run_target(&target, ("wrong", "agent2-pass"), &["--profile", "full"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("target `Standalone reference server`")
+            && stderr.contains("login as `agent1` was refused (HTTP 401)"),
+        "{stderr}"
+    );
+
+    let missing = bin()
+        .args(["run", "--target", s(&target)])
+        .env_remove("GWS_AGENT1_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("$GWS_AGENT1_PASSWORD, which is not set"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
+
+#[test]
+fn a_csrf_protected_server_still_passes() {
+    let served = serve(&["--csrf"]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = target_file(
+        dir.path(),
+        &served.base_url,
+        &format!("url: {}/conformance/v1", served.base_url),
+    );
+    let out = run_target(
+        &target,
+        ("agent1-pass", "agent2-pass"),
+        &["--profile", "full"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("0 failed"));
+}
+
+#[test]
+fn an_exec_provisioner_provides_interactions_and_declines_media() {
+    let served = serve(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // Offers voice only: any other media is declined with a non-zero exit.
+    let script = dir.path().join("provision.py");
+    std::fs::write(
+        &script,
+        r#"import base64, json, sys, urllib.request
+req = json.load(sys.stdin)
+if req["media"] != "voice":
+    sys.stderr.write("only voice here\n"); sys.exit(3)
+password = {"agent1": "agent1-pass", "agent2": "agent2-pass"}[req["agent"]]
+auth = base64.b64encode(f"{req['agent']}:{password}".encode()).decode()
+body = json.dumps({"media": req["media"], "userData": req["userData"]}).encode()
+r = urllib.request.Request(sys.argv[1] + "/conformance/v1/interactions", data=body, method="POST",
+    headers={"Authorization": "Basic " + auth, "Content-Type": "application/json"})
+print(urllib.request.urlopen(r).read().decode())
+"#,
+    )
+    .unwrap();
+    let target = target_file(
+        dir.path(),
+        &served.base_url,
+        &format!("exec: [python3, {}, {}]", s(&script), served.base_url),
+    );
+    let out_dir = dir.path().join("out");
+    let out = run_target(
+        &target,
+        ("agent1-pass", "agent2-pass"),
+        &["--profile", "voice", "--out", s(&out_dir)],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let lines = std::fs::read_to_string(out_dir.join("results.jsonl")).unwrap();
+    let results: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        results
+            .iter()
+            .filter(|r| r["media"] == "voice")
+            .any(|r| r["grade"] == "pass")
+    );
+    let declined = results
+        .iter()
+        .find(|r| r["media"] == "chat")
+        .expect("a chat result");
+    assert_eq!(declined["grade"], "not-applicable");
+    assert!(
+        declined["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only voice here")
+    );
+}
+
+fn chromium() -> String {
+    for candidate in ["chromium", "chromium-browser", "google-chrome"] {
+        if Command::new("which")
+            .arg(candidate)
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return candidate.to_string();
+        }
+    }
+    panic!(
+        "no headless browser found: install Debian's chromium (.ci/run does: apt-get install chromium)"
+    );
+}
+
+fn dump_dom(browser: &str, file: &Path, profile: &Path) -> String {
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", s(profile)))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", s(file)))
+        .output()
+        .expect("the browser runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Every line carrying raw markup must sit inside a fenced code block, where Markdown shows it
+/// as text.
+fn assert_markup_only_in_code_blocks(markdown: &str) {
+    let mut fence: Option<usize> = None;
+    for line in markdown.lines() {
+        let ticks = line.chars().take_while(|c| *c == '`').count();
+        match fence {
+            None if ticks >= 3 => fence = Some(ticks),
+            Some(open) if ticks >= open && line.trim_start_matches('`').is_empty() => fence = None,
+            None => assert!(
+                !line.contains("<script") && !line.contains("<img"),
+                "markup outside a code block: {line}"
+            ),
+            Some(_) => {}
+        }
+    }
+    assert!(fence.is_none(), "an unclosed code block");
+}
+
+#[test]
+fn report_html_renders_in_a_browser_and_never_runs_server_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(specs.join("scenarios")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("specs/media.yaml"), specs.join("media.yaml")).unwrap();
+    std::fs::copy(
+        root.join("specs/profiles.yaml"),
+        specs.join("profiles.yaml"),
+    )
+    .unwrap();
+    // The server echoes this userData in its notification; the scenario fails on purpose, so
+    // the report shows it in diffs and wire logs.
+    std::fs::write(
+        specs.join("scenarios/xss.yaml"),
+        "scenarios:\n  - name: hostile-user-data\n    operation: UpdateUserData\n    media: [chat, voice]\n    given: {userData: {Note: \"<script>document.title='PWNED'</script><img src=x onerror=\\\"document.title='PWNED2'\\\">\"}}\n    request: {operationName: UpdateUserData, userData: {Other: \"</pre><script>document.title='PWNED3'</script>\"}}\n    expect:\n      snapshot: false\n      notification:\n        diff:\n          - {op: add, path: /userData/Missing, value: x}\n",
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = bin()
+        .args([
+            "run",
+            "--quiet",
+            "--specs",
+            s(&specs),
+            "--profile",
+            "full",
+            "--out",
+            s(&out_dir),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(
+        !html.contains("<script>document.title"),
+        "an unescaped server string in report.html"
+    );
+    let markdown = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert_markup_only_in_code_blocks(&markdown);
+
+    let dom = dump_dom(
+        &chromium(),
+        &out_dir.join("report.html"),
+        &dir.path().join("browser"),
+    );
+    assert!(
+        dom.contains("<title>GWS conformance: embedded reference server</title>"),
+        "a script ran or the page failed:\n{dom}"
+    );
+    assert!(
+        !dom.contains("PWNED</title>")
+            && !dom.contains("PWNED2</title>")
+            && !dom.contains("PWNED3</title>")
+    );
+    assert!(
+        dom.contains("NOT CERTIFIED for profile `full`"),
+        "the verdict is shown"
+    );
+    assert!(
+        dom.contains("id=\"matrix\"") && dom.contains("UpdateUserData"),
+        "the matrix is shown"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;document.title='PWNED'&lt;/script&gt;"),
+        "the hostile string shows as text"
+    );
+    let junit = std::fs::read_to_string(out_dir.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<testcase name=\"chat/UpdateUserData/hostile-user-data\""),
+        "{junit}"
+    );
+    assert!(junit.contains("<failure"));
+}
+
+#[test]
+fn compare_shows_failing_cells_and_their_payload_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, bad, cmp) = (
+        dir.path().join("good"),
+        dir.path().join("bad"),
+        dir.path().join("cmp"),
+    );
+    for (out, extra) in [(&good, None), (&bad, Some("numbers-as-strings"))] {
+        let mut cmd = bin();
+        cmd.args([
+            "run",
+            "--quiet",
+            "--filter",
+            "*/documented-sample",
+            "--out",
+            s(out),
+        ]);
+        if let Some(d) = extra {
+            cmd.args(["--defect", d]);
+        }
+        let o = cmd.output().unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+    let out = bin()
+        .args(["compare", s(&good), s(&bad), "--out", s(&cmp)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let md = std::fs::read_to_string(cmp.join("compare.md")).unwrap();
+    assert!(
+        md.contains("| chat/AttachUserData/documented-sample **≠** | must | pass | fail |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("-        \"UserData2\": 123456789\n+        \"UserData2\": \"123456789\""),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cmp.join("compare.json")).unwrap()).unwrap();
+    assert_eq!(json["targets"].as_array().unwrap().len(), 2);
+    assert!(json["targets"][0]["latency_p50_ms"].as_f64().is_some());
+    assert!(json["targets"][1]["conformance"]["full"].as_f64().unwrap() < 100.0);
+    assert!(
+        std::fs::read_to_string(cmp.join("compare.html"))
+            .unwrap()
+            .contains("id=\"matrix\"")
+    );
+}
+
+#[test]
+fn shards_merge_into_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut total = 0;
+    let mut dirs = Vec::new();
+    for k in 1..=3 {
+        let out = dir.path().join(format!("shard{k}"));
+        let o = bin()
+            .args([
+                "run",
+                "--quiet",
+                "--shard",
+                &format!("{k}/3"),
+                "--out",
+                s(&out),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+        total += std::fs::read_to_string(out.join("results.jsonl"))
+            .unwrap()
+            .lines()
+            .count();
+        dirs.push(out);
+    }
+    let listed = bin().args(["list", "--json"]).output().unwrap();
+    assert_eq!(
+        total,
+        text(&listed.stdout).lines().count(),
+        "shards cover every scenario exactly once"
+    );
+    let merged = dir.path().join("merged");
+    let o = bin()
+        .arg("merge")
+        .args(dirs.iter().map(|d| s(d)))
+        .args(["--out", s(&merged), "--profile", "full"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("verdict: CERTIFIED for profile `full`"),
+        "{}",
+        text(&o.stdout)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(merged.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(doc["results"].as_array().unwrap().len(), total);
+    assert!(merged.join("report.html").exists() && merged.join("junit.xml").exists());
+}
+
+#[test]
+fn accepted_target_snapshots_catch_any_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let snaps = dir.path().join("accepted");
+    let filter = ["--filter", "chat/UpdateUserData/documented-sample"];
+    let accept = bin()
+        .args([
+            "run",
+            "--quiet",
+            "--target-snapshots",
+            s(&snaps),
+            "--accept-snapshots",
+        ])
+        .args(filter)
+        .output()
+        .unwrap();
+    assert_eq!(accept.status.code(), Some(0), "{}", text(&accept.stderr));
+    assert!(
+        snaps
+            .join("chat__UpdateUserData__documented-sample.json")
+            .exists()
+    );
+    let same = bin()
+        .args(["run", "--quiet", "--target-snapshots", s(&snaps)])
+        .args(filter)
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same.stdout));
+    // A server that also changes the state: still the documented shape, but not the accepted one.
+    let changed = bin()
+        .args([
+            "run",
+            "--target-snapshots",
+            s(&snaps),
+            "--defect",
+            "touches-other-fields",
+        ])
+        .args(filter)
+        .output()
+        .unwrap();
+    assert_eq!(changed.status.code(), Some(1));
+    assert!(
+        text(&changed.stdout)
+            .contains("the notification differs from the one accepted for this target"),
+        "{}",
+        text(&changed.stdout)
+    );
+}
+
+#[test]
+fn a_killed_run_leaves_every_finished_result_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    // Late notifications make scenarios slow, so the run is still going when it is killed.
+    let mut child = bin()
+        .args([
+            "run",
+            "--defect",
+            "late-notification",
+            "--notification-timeout",
+            "2s",
+            "--jobs",
+            "2",
+            "--out",
+            s(&out_dir),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut finished = 0;
+    let mut line = String::new();
+    while finished < 3 && reader.read_line(&mut line).unwrap() > 0 {
+        if ["PASS ", "FAIL ", "WARN ", "N/A ", "CNT ", "INFO "]
+            .iter()
+            .any(|p| line.starts_with(p))
+        {
+            finished += 1;
+        }
+        line.clear();
+    }
+    assert_eq!(finished, 3, "the run reported three results");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut rest = String::new();
+    let _ = reader.read_to_string(&mut rest);
+    let lines = std::fs::read_to_string(out_dir.join("results.jsonl")).unwrap();
+    let parsed: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is complete JSON"))
+        .collect();
+    assert!(parsed.len() >= 3, "{} results on disk", parsed.len());
+    assert!(
+        !out_dir.join("results.json").exists(),
+        "the run did not get to finish"
+    );
+}
+
+#[test]
+fn passwords_cookies_and_tokens_never_reach_any_output() {
+    const SENTINEL: &str = "S3NTINEL-pa55word-7f1c";
+    let served = serve(&[
+        "--csrf",
+        "--agent",
+        &format!("agent1:{SENTINEL}"),
+        "--agent",
+        &format!("agent2:{SENTINEL}-2"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = target_file(
+        dir.path(),
+        &served.base_url,
+        &format!("url: {}/conformance/v1", served.base_url),
+    );
+    let out_dir = dir.path().join("out");
+    // A failing run, so reports carry details and wire logs.
+    let out = bin()
+        .args([
+            "run",
+            "--verbose",
+            "--target",
+            s(&target),
+            "--filter",
+            "chat/",
+            "--out",
+            s(&out_dir),
+            "--profile",
+            "full",
+        ])
+        .env("GWS_AGENT1_PASSWORD", SENTINEL)
+        .env("GWS_AGENT2_PASSWORD", format!("{SENTINEL}-2"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c != 0),
+        "the profile is incomplete with a filter"
+    );
+    let mut everything = text(&out.stdout) + &text(&out.stderr);
+    for entry in std::fs::read_dir(&out_dir).unwrap() {
+        everything.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(
+        everything.contains("chat/UpdateUserData/documented-sample"),
+        "the outputs are not empty"
+    );
+    for secret in [
+        SENTINEL,
+        "Authorization",
+        "Basic ",
+        "JSESSIONID",
+        "X-CSRF-TOKEN:",
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "`{secret}` leaked into an output"
+        );
+    }
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("agent1:{SENTINEL}"));
+    assert!(!everything.contains(&encoded));
+}
