@@ -169,48 +169,16 @@ impl BayeuxClient {
                 body: truncate(&text, 300),
             });
         }
-        let parsed: Value = serde_json::from_str(&text)
-            .map_err(|e| BayeuxError::Invalid(format!("{e}: {}", truncate(&text, 200))))?;
+        let replies = parse_replies(&text)?;
         if let Some(hook) = &self.wire {
-            hook("receive", &parsed);
-        }
-        let replies = match parsed {
-            Value::Array(items) => items,
-            obj @ Value::Object(_) => vec![obj],
-            other => {
-                return Err(BayeuxError::Invalid(format!(
-                    "expected an array of messages, got {}",
-                    truncate(&other.to_string(), 100)
-                )));
-            }
-        };
-        if let Some(bad) = replies.iter().find(|m| !m.is_object()) {
-            return Err(BayeuxError::Invalid(format!(
-                "a message is not an object: {}",
-                truncate(&bad.to_string(), 100)
-            )));
+            hook("receive", &Value::Array(replies.clone()));
         }
         Ok(replies)
     }
 
     fn take_advice(&self, reply: &Value) {
-        let Some(a) = reply.get("advice").and_then(Value::as_object) else {
-            return;
-        };
         let mut advice = lock(&self.advice);
-        match a.get("reconnect").and_then(Value::as_str) {
-            Some("retry") => advice.reconnect = Reconnect::Retry,
-            Some("handshake") => advice.reconnect = Reconnect::Handshake,
-            Some("none") => advice.reconnect = Reconnect::None,
-            _ => {}
-        }
-        if let Some(ms) = a.get("interval").and_then(Value::as_u64) {
-            // A hostile server must not park the client for hours.
-            advice.interval = Duration::from_millis(ms.min(60_000));
-        }
-        if let Some(ms) = a.get("timeout").and_then(Value::as_u64) {
-            advice.timeout = Duration::from_millis(ms.min(600_000));
-        }
+        *advice = advice.updated(reply);
     }
 
     /// Finds the reply to a meta message and fails unless it is successful.
@@ -226,18 +194,10 @@ impl BayeuxClient {
                 ))
             })?;
         self.take_advice(&reply);
-        if reply.get("successful").and_then(Value::as_bool) != Some(true) {
-            let error = reply
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("unsuccessful, no error given")
-                .to_string();
-            return Err(BayeuxError::Refused {
-                channel: channel.to_string(),
-                error,
-            });
+        match refusal(&reply, channel) {
+            Some(e) => Err(e),
+            None => Ok(reply),
         }
-        Ok(reply)
     }
 
     pub async fn handshake(&self) -> Result<(), BayeuxError> {
@@ -294,32 +254,9 @@ impl BayeuxClient {
         // request deadline before calling the server unresponsive.
         let timeout = self.advice().timeout + self.request_timeout;
         let replies = self.exchange(m, timeout).await?;
-        let mut events = Vec::new();
-        let mut connect_reply = None;
-        for message in replies {
-            match message.get("channel").and_then(Value::as_str) {
-                Some("/meta/connect") => connect_reply = Some(message),
-                Some(ch) if ch.starts_with("/meta/") => {}
-                Some(_) => events.push(message),
-                None => {}
-            }
-        }
-        let Some(reply) = connect_reply else {
-            return Err(BayeuxError::Invalid(
-                "the /meta/connect reply is missing".into(),
-            ));
-        };
+        let (events, reply) = split_connect(replies)?;
         self.take_advice(&reply);
-        let refused = (reply.get("successful").and_then(Value::as_bool) != Some(true)).then(|| {
-            let error = reply
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("unsuccessful, no error given");
-            BayeuxError::Refused {
-                channel: "/meta/connect".into(),
-                error: error.to_string(),
-            }
-        });
+        let refused = refusal(&reply, "/meta/connect");
         Ok((events, refused))
     }
 
@@ -411,6 +348,84 @@ impl BayeuxClient {
     }
 }
 
+impl Advice {
+    /// The advice after a reply: fields the reply advises replace ours; absurd values are
+    /// clamped so a hostile server cannot park the client for hours.
+    pub fn updated(&self, reply: &Value) -> Advice {
+        let mut advice = self.clone();
+        let Some(a) = reply.get("advice").and_then(Value::as_object) else {
+            return advice;
+        };
+        match a.get("reconnect").and_then(Value::as_str) {
+            Some("retry") => advice.reconnect = Reconnect::Retry,
+            Some("handshake") => advice.reconnect = Reconnect::Handshake,
+            Some("none") => advice.reconnect = Reconnect::None,
+            _ => {}
+        }
+        if let Some(ms) = a.get("interval").and_then(Value::as_u64) {
+            advice.interval = Duration::from_millis(ms.min(60_000));
+        }
+        if let Some(ms) = a.get("timeout").and_then(Value::as_u64) {
+            advice.timeout = Duration::from_millis(ms.min(600_000));
+        }
+        advice
+    }
+}
+
+/// Parses a Bayeux response body: a JSON array of message objects (a lone object is
+/// accepted as an array of one).
+pub fn parse_replies(text: &str) -> Result<Vec<Value>, BayeuxError> {
+    let parsed: Value = serde_json::from_str(text)
+        .map_err(|e| BayeuxError::Invalid(format!("{e}: {}", truncate(text, 200))))?;
+    let replies = match parsed {
+        Value::Array(items) => items,
+        obj @ Value::Object(_) => vec![obj],
+        other => {
+            return Err(BayeuxError::Invalid(format!(
+                "expected an array of messages, got {}",
+                truncate(&other.to_string(), 100)
+            )));
+        }
+    };
+    if let Some(bad) = replies.iter().find(|m| !m.is_object()) {
+        return Err(BayeuxError::Invalid(format!(
+            "a message is not an object: {}",
+            truncate(&bad.to_string(), 100)
+        )));
+    }
+    Ok(replies)
+}
+
+/// Splits the messages of a `/meta/connect` response into data messages and the connect
+/// reply itself (which must be there).
+pub fn split_connect(replies: Vec<Value>) -> Result<(Vec<Value>, Value), BayeuxError> {
+    let mut events = Vec::new();
+    let mut connect_reply = None;
+    for message in replies {
+        match message.get("channel").and_then(Value::as_str) {
+            Some("/meta/connect") => connect_reply = Some(message),
+            Some(ch) if ch.starts_with("/meta/") => {}
+            Some(_) => events.push(message),
+            None => {}
+        }
+    }
+    let reply = connect_reply
+        .ok_or_else(|| BayeuxError::Invalid("the /meta/connect reply is missing".into()))?;
+    Ok((events, reply))
+}
+
+/// Why a meta reply is unsuccessful, if it is.
+pub fn refusal(reply: &Value, channel: &str) -> Option<BayeuxError> {
+    (reply.get("successful").and_then(Value::as_bool) != Some(true)).then(|| BayeuxError::Refused {
+        channel: channel.to_string(),
+        error: reply
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("unsuccessful, no error given")
+            .to_string(),
+    })
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -470,5 +485,51 @@ pub(crate) async fn read_capped(
             Err(e) if e.is_timeout() => return Err(ReadError::Timeout),
             Err(e) => return Err(ReadError::Other(error_chain(&e))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_must_be_message_objects() {
+        assert_eq!(parse_replies(r#"[{"channel":"/a"}]"#).unwrap().len(), 1);
+        assert_eq!(parse_replies(r#"{"channel":"/a"}"#).unwrap().len(), 1);
+        assert!(matches!(parse_replies("[1]"), Err(BayeuxError::Invalid(_))));
+        assert!(matches!(
+            parse_replies("<html>"),
+            Err(BayeuxError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_replies("\"x\""),
+            Err(BayeuxError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn connect_replies_split_into_events_and_the_reply() {
+        let replies = parse_replies(r#"[{"channel":"/v2/me/calls","data":{}},{"channel":"/meta/connect","successful":false,"error":"402::Unknown client"}]"#).unwrap();
+        let (events, reply) = split_connect(replies).unwrap();
+        assert_eq!(events.len(), 1);
+        let refused = refusal(&reply, "/meta/connect").expect("unsuccessful");
+        assert_eq!(
+            refused.to_string(),
+            "/meta/connect refused: 402::Unknown client"
+        );
+        assert!(split_connect(vec![json!({"channel": "/x"})]).is_err());
+    }
+
+    #[test]
+    fn advice_is_taken_and_clamped() {
+        let a = Advice::default()
+            .updated(&json!({"advice": {"reconnect": "none", "interval": 99999999, "timeout": 5}}));
+        assert_eq!(a.reconnect, Reconnect::None);
+        assert_eq!(a.interval, Duration::from_secs(60));
+        assert_eq!(a.timeout, Duration::from_millis(5));
+        assert_eq!(
+            Advice::default().updated(&json!({"advice": "nonsense"})),
+            Advice::default()
+        );
     }
 }

@@ -467,3 +467,62 @@ fn the_suite_passes_with_csrf_protection() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains(" 0 failed"));
 }
+
+#[test]
+fn every_spec_problem_in_a_directory_is_reported_at_once() {
+    let ok = "scenarios:\n  - name: same\n    operation: UpdateUserData\n    media: sms\n    request: {operationName: UpdateUserData, userData: {A: 1}}\n    expect: {notification: none}\n";
+    let dir = spec_dir(&[
+        ("1-syntax.yaml", "scenarios:\n  - name: [unclosed\n"),
+        (
+            "2-types.yaml",
+            "scenarios:\n  - name: types\n    operation: 7\n    media: sms\n    level: sometimes\n    request: {operationName: UpdateUserData}\n    expect: {notification: none, unchanged: maybe}\n",
+        ),
+        (
+            "3-regex.yaml",
+            "scenarios:\n  - name: regex\n    operation: UpdateUserData\n    media: sms\n    request: {operationName: UpdateUserData}\n    expect:\n      response: {body: {statusMessage: !regex '(unclosed'}}\n      notification: none\n",
+        ),
+        ("4-empty.yaml", ""),
+        ("5-dup-a.yaml", ok),
+        ("6-dup-b.yaml", ok),
+    ]);
+    let out = run(&["check", path(dir.path())]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "1-syntax.yaml:",
+        "YAML syntax error",
+        "2-types.yaml:3:16",
+        "expected a string, found number",
+        "2-types.yaml:5:12",
+        "unknown value `sometimes`",
+        "expected one of: must, should, may",
+        "expected true or false, found string",
+        "3-regex.yaml:7:40",
+        "invalid regular expression `(unclosed`",
+        "4-empty.yaml",
+        "the file is empty",
+        "6-dup-b.yaml:2:5",
+        "duplicate scenario id `sms/UpdateUserData/same`",
+        "first defined at",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing `{expected}` in:\n{stderr}"
+        );
+    }
+
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(empty.path().join("scenarios")).unwrap();
+    std::fs::copy(
+        root().join("specs/media.yaml"),
+        empty.path().join("media.yaml"),
+    )
+    .unwrap();
+    let out = run(&["check", path(empty.path())]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no scenario files found"),
+        "{}",
+        text(&out.stderr)
+    );
+}

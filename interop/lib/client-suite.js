@@ -218,9 +218,11 @@ export function clientSuite(kind) {
         );
         await c.waitSubscribed(rehandshake.clientId);
 
+        // Interaction ids restart too, so look only at what arrives from now on.
+        const since = c.messages.items.length;
         const call = await createInteraction(own.url, "agent1", "voice");
         await operate(own.url, "agent1", call.path, { operationName: "AttachUserData", userData: { Run: "2" } });
-        const m = await c.messages.waitFor(forId(call.id), "a notification from the restarted server");
+        const m = await c.messages.waitFor(forId(call.id), "a notification from the restarted server", { since });
         assert.equal(m.channel, "/v2/me/calls");
         assert.deepEqual(m.data.call.userData, { Run: "2" });
         assert.equal((await c.disconnect()).successful, true);

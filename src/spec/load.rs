@@ -392,6 +392,48 @@ fn line_of(text: &str, line: usize) -> Option<String> {
         .map(|l| l.to_string())
 }
 
+/// Parses one expectation (JSON with matcher tags) from YAML text, as scenario files write
+/// them; used by tests and the matcher fuzz target.
+pub fn expected_from_yaml(text: &str) -> Result<Expected, SpecErrors> {
+    let file = SourceFile {
+        path: "(expectation)".into(),
+        text: text.to_string(),
+    };
+    let mut errors = Vec::new();
+    let docs = match yaml::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            return Err(SpecErrors(vec![SpecError {
+                file: file.path.clone(),
+                location: Some(e.location),
+                key_path: String::new(),
+                message: e.message,
+                hint: None,
+                source_line: None,
+            }]));
+        }
+    };
+    let Some(node) = docs.first() else {
+        return Err(SpecErrors(vec![SpecError {
+            file: file.path.clone(),
+            location: None,
+            key_path: String::new(),
+            message: "empty".into(),
+            hint: None,
+            source_line: None,
+        }]));
+    };
+    let mut cx = Cx {
+        file: &file,
+        errors: &mut errors,
+        media: None,
+    };
+    match cx.expected(node, "") {
+        Some(e) if errors.is_empty() => Ok(e),
+        _ => Err(SpecErrors(errors)),
+    }
+}
+
 /// Levenshtein distance, for "did you mean" hints on short keys.
 fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -416,6 +458,10 @@ fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Opt
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| format!("did you mean `{c}`?"))
 }
+
+/// Largest scenario file accepted; a suite is many small files, so anything bigger is a mistake
+/// (or an attack) and should not cost seconds of parsing.
+const MAX_SCENARIO_FILE: usize = 8 * 1024 * 1024;
 
 /// Conversion context: the file being read and the error sink.
 struct Cx<'a> {
@@ -796,6 +842,20 @@ impl<'a> Cx<'a> {
     }
 
     fn scenario_file(&mut self) -> Vec<Scenario> {
+        if self.file.text.len() > MAX_SCENARIO_FILE {
+            self.errors.push(SpecError {
+                file: self.file.path.clone(),
+                location: None,
+                key_path: String::new(),
+                message: format!(
+                    "the file is {} bytes; scenario files are limited to {MAX_SCENARIO_FILE} bytes",
+                    self.file.text.len()
+                ),
+                hint: Some("split it into several files under scenarios/".into()),
+                source_line: None,
+            });
+            return Vec::new();
+        }
         let docs = match yaml::parse(&self.file.text) {
             Ok(d) => d,
             Err(e) => {
@@ -1324,6 +1384,16 @@ mod tests {
         assert!(errs.to_string().contains("YAML syntax error"), "{errs}");
         let errs = load("").unwrap_err();
         assert!(errs.to_string().contains("the file is empty"), "{errs}");
+    }
+
+    #[test]
+    fn huge_files_are_refused_with_a_hint() {
+        let huge = format!("scenarios:\n{}", "  # padding\n".repeat(800_000));
+        let errs = load(&huge).unwrap_err();
+        assert!(
+            errs.to_string().contains("scenario files are limited to"),
+            "{errs}"
+        );
     }
 
     #[test]
