@@ -82,6 +82,8 @@ pub struct BayeuxClient {
     subscriptions: Mutex<Vec<String>>,
     next_id: AtomicU64,
     wire: Option<WireHook>,
+    /// Data messages that arrived on handshake or subscribe replies, delivered by `run`.
+    stray: Mutex<Vec<Value>>,
     /// Most bytes accepted in one reply, so a hostile server cannot exhaust memory.
     max_body: usize,
 }
@@ -104,6 +106,7 @@ impl BayeuxClient {
             subscriptions: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
             wire: None,
+            stray: Mutex::new(Vec::new()),
             max_body: 16 * 1024 * 1024,
         }
     }
@@ -194,6 +197,19 @@ impl BayeuxClient {
                 ))
             })?;
         self.take_advice(&reply);
+        // Servers may piggyback data messages on any reply; keep them for the connect loop.
+        let stray: Vec<Value> = replies
+            .iter()
+            .filter(|m| {
+                m.get("channel")
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| !c.starts_with("/meta/"))
+            })
+            .cloned()
+            .collect();
+        if !stray.is_empty() {
+            lock(&self.stray).extend(stray);
+        }
         match refusal(&reply, channel) {
             Some(e) => Err(e),
             None => Ok(reply),
@@ -266,6 +282,12 @@ impl BayeuxClient {
         const MAX_CONSECUTIVE_FAILURES: u32 = 3;
         let mut failures = 0;
         loop {
+            let stray = std::mem::take(&mut *lock(&self.stray));
+            for e in stray {
+                if sink.send(BayeuxEvent::Message(e)).is_err() {
+                    return;
+                }
+            }
             let outcome = tokio::select! {
                 _ = cancel.cancelled() => return,
                 r = self.connect_once() => r,
@@ -316,8 +338,10 @@ impl BayeuxClient {
                             }
                         }
                     } else {
-                        // Back off before retrying a failed transport, growing with each failure.
-                        let pause = Duration::from_millis(50 * u64::from(failures));
+                        // Back off before retrying, growing with each failure, and never sooner
+                        // than the server's advised interval.
+                        let pause =
+                            Duration::from_millis(50 * u64::from(failures)).max(advice.interval);
                         tokio::select! {
                             _ = cancel.cancelled() => return,
                             _ = tokio::time::sleep(pause) => {}
@@ -362,8 +386,11 @@ impl Advice {
             Some("none") => advice.reconnect = Reconnect::None,
             _ => {}
         }
-        if let Some(ms) = a.get("interval").and_then(Value::as_u64) {
-            advice.interval = Duration::from_millis(ms.min(60_000));
+        match a.get("interval").and_then(Value::as_i64) {
+            // A negative interval means: do not reconnect.
+            Some(ms) if ms < 0 => advice.reconnect = Reconnect::None,
+            Some(ms) => advice.interval = Duration::from_millis((ms as u64).min(60_000)),
+            None => {}
         }
         if let Some(ms) = a.get("timeout").and_then(Value::as_u64) {
             advice.timeout = Duration::from_millis(ms.min(600_000));

@@ -2,6 +2,7 @@
 //! operations. See README.md for the user manual and ARCHITECTURE.md for the code map.
 
 pub mod bayeux;
+pub mod bench;
 pub mod check;
 pub mod mutants;
 pub mod plan;

@@ -6,15 +6,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { CLIENTS } from "./clients.js";
 import { startReferenceServer } from "./reference-server.js";
-import { AGENTS, createInteraction, gws, interactionId, operate } from "./util.js";
-
-/** POSTs raw Bayeux messages as `agent`; returns the reply array. */
-export async function bayeuxRaw(base, agent, messages) {
-  const r = await gws(base, "POST", "/api/v2/notifications", { agent, body: messages });
-  assert.equal(r.status, 200, `Bayeux endpoint answered ${r.status}: ${r.text}`);
-  assert.ok(Array.isArray(r.body), `Bayeux reply is not an array: ${r.text}`);
-  return r.body;
-}
+import { AGENTS, bayeuxRaw, createInteraction, gws, interactionId, operate } from "./util.js";
 
 const forId = (id) => (m) => interactionId(m.data) === id;
 
@@ -175,10 +167,11 @@ export function clientSuite(kind) {
     });
 
     if (kind === "CometD") {
-      // CometD's default (appendMessageTypeToURL: true) sends meta messages to
-      // {url}/handshake, {url}/connect, {url}/disconnect and the rest to {url}/. GWS serves
-      // its CometD servlet under /api/v2/notifications/*, so a stock client works there.
-      test("in its default configuration (meta messages to /api/v2/notifications/handshake, …) it handshakes and receives", async () => {
+      // Configured like the documented GWS JavaScript client (shared/gws-api.md §3): only the
+      // URL, websocket and callback-polling unregistered, and CometD's default
+      // appendMessageTypeToURL, so meta messages go to {url}/handshake, {url}/connect, … and
+      // the rest to {url}/. GWS (CometD 3) and Faye accept these URLs. See README, S1.
+      test("configured like the documented GWS client (meta messages to /api/v2/notifications/handshake, …) it handshakes and receives", async () => {
         const base = server.url;
         const c = track(makeClient(base, "agent1", AGENTS.agent1, { appendMessageTypeToURL: true }));
         await c.start();
@@ -210,7 +203,7 @@ export function clientSuite(kind) {
           "the restarted server's 402::Unknown client",
         );
         assert.equal(refused.advice?.reconnect, "handshake");
-        // (The restarted server may hand out the same id again: see the client-id test.)
+        // (The restarted server may hand out the same id again: README, S4.)
         const rehandshake = await c.meta.waitFor(
           (m) => m.channel === "/meta/handshake" && m.successful === true,
           "a successful handshake with the restarted server",

@@ -93,7 +93,7 @@ export function cometdClient(baseUrl, agent, password, { appendMessageTypeToURL 
       const reply = new Promise((resolve) => cometd.disconnect((m) => resolve(m)));
       return withDeadline(reply, EVENT_DEADLINE_MS, `the /meta/disconnect reply of the CometD client of ${agent}`);
     },
-    /** Stops without telling the server (cleanup after a failed test). */
+    /** Ends the client if a test left it running (cleanup, failed test or not). */
     abort() {
       if (!cometd.isDisconnected()) cometd.disconnect();
     },

@@ -124,6 +124,15 @@ export async function operate(base, agent, path, body) {
   return r.body;
 }
 
+/** POSTs raw Bayeux messages as `agent`; resolves with the reply array (HTTP 200 only). */
+export async function bayeuxRaw(base, agent, messages) {
+  const r = await gws(base, "POST", "/api/v2/notifications", { agent, body: messages });
+  if (r.status !== 200 || !Array.isArray(r.body)) {
+    throw new Error(`the Bayeux endpoint answered HTTP ${r.status}: ${r.text}`);
+  }
+  return r.body;
+}
+
 /** The interaction id inside a GWS notification's data (`data.chat.id`, `data.call.id`, …). */
 export function interactionId(data) {
   if (!data || typeof data !== "object") return undefined;

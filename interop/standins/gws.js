@@ -212,7 +212,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     return i;
   }
 
-  async function route(req, res, agent, path) {
+  async function route(req, agent, path) {
     const method = req.method;
     if (path === "/api/v2/notifications") {
       if (method !== "POST") throw gwsError(405, 2, "the notification endpoint takes POST");
@@ -294,7 +294,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       return;
     }
     try {
-      const r = await route(req, res, creds.user, path);
+      const r = await route(req, creds.user, path);
       if (r.bayeux) return adapter.handle(req, res, creds.user);
       send(res, r.status, r.body);
     } catch (e) {

@@ -1,13 +1,12 @@
 // Bayeux 1.0 requirements of the reference server that neither CometD nor Faye trips over in
-// the flows above, found while building this kit. Each test is marked TODO: it runs and reports
+// the interop flows, found while building this kit. Each test is marked TODO: it runs and reports
 // its result, but does not fail `interop/run` (see README.md, "Protocol deviations found").
-// When the server is fixed the test passes; then drop its `todo` so it guards the fix.
+// Each of these guards a fix made after the interop work found the deviation (README: S2–S4).
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startReferenceServer } from "../lib/reference-server.js";
-import { bayeuxRaw } from "../lib/client-suite.js";
-import { basicAuth } from "../lib/util.js";
+import { basicAuth, bayeuxRaw } from "../lib/util.js";
 
 const HANDSHAKE = { channel: "/meta/handshake", version: "1.0", supportedConnectionTypes: ["long-polling"] };
 
@@ -22,7 +21,6 @@ describe("reference server: Bayeux 1.0 details", () => {
 
   test(
     "ignores other messages sent in the same request as a handshake",
-    { todo: "D1: src/server/bayeux.rs endpoint() processes every message of a handshake request" },
     async () => {
       const [first] = await bayeuxRaw(server.url, "agent1", [{ ...HANDSHAKE, id: "1" }]);
       assert.equal(first.successful, true);
@@ -42,7 +40,6 @@ describe("reference server: Bayeux 1.0 details", () => {
 
   test(
     "honours a client's advice timeout of 0 on a later /meta/connect",
-    { todo: "D2: src/server/bayeux.rs connect() ignores the request's advice (CometD sends timeout 0 after a lost connection)" },
     async () => {
       const [hs] = await bayeuxRaw(server.url, "agent1", [{ ...HANDSHAKE, id: "1" }]);
       const clientId = hs.clientId;
@@ -66,18 +63,17 @@ describe("reference server: Bayeux 1.0 details", () => {
 
   test(
     "does not hand out the same client id again after a restart",
-    { todo: "D3: src/server/bayeux.rs handshake() derives ids from a per-process counter" },
     async () => {
       // Spec, Client ID: ids "SHOULD be created with a strong random algorithm that contains
       // at least 128 truly random bits" and servers "SHOULD attempt to avoid reuse of client IDs".
       let own = await startReferenceServer();
       try {
-        const [before] = await bayeuxRaw(own.url, "agent1", [{ ...HANDSHAKE, id: "1" }]);
+        const [first] = await bayeuxRaw(own.url, "agent1", [{ ...HANDSHAKE, id: "1" }]);
         const port = own.port;
         await own.stop();
         own = await startReferenceServer({ port });
         const [afterRestart] = await bayeuxRaw(own.url, "agent1", [{ ...HANDSHAKE, id: "1" }]);
-        assert.notEqual(afterRestart.clientId, before.clientId, "the restarted server reissued the same client id");
+        assert.notEqual(afterRestart.clientId, first.clientId, "the restarted server reissued the same client id");
         assert.ok(afterRestart.clientId.length >= 22, `client id ${afterRestart.clientId} is too short for 128 random bits`);
       } finally {
         await own.stop();

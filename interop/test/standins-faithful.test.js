@@ -8,8 +8,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startReferenceServer } from "../lib/reference-server.js";
 import { startStandIn, STANDINS } from "../standins/index.js";
-import { bayeuxRaw } from "../lib/client-suite.js";
-import { createInteraction, gws } from "../lib/util.js";
+import { bayeuxRaw, createInteraction, gws } from "../lib/util.js";
 
 const RAW = Symbol("raw body");
 

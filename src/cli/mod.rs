@@ -2,6 +2,7 @@
 //! and the mapping of outcomes to exit codes (0 conformant, 1 conformance failure, 2 usage or
 //! harness error). Only this module knows clap.
 
+mod bench;
 mod combine;
 mod mutants;
 mod run;
@@ -51,6 +52,8 @@ enum Command {
     Compare(combine::CompareArgs),
     /// Merge result directories (e.g. shards) into one, with reports and verdict.
     Merge(combine::MergeArgs),
+    /// Measure throughput, latency, memory and overhead on synthetic scenarios.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -215,6 +218,7 @@ pub fn main() -> ExitCode {
         Command::Mutants(args) => mutants::mutants(args),
         Command::Compare(args) => combine::compare(args),
         Command::Merge(args) => combine::merge(args),
+        Command::Bench(args) => bench::bench(args),
         Command::Schema => {
             println!("{}", scenario_schema());
             ExitCode::SUCCESS

@@ -29,6 +29,15 @@ pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap, body: B
             return finish(&state, &caller, json_response(400, &reply));
         }
     };
+    // A handshake must be processed alone: other messages in its batch are ignored.
+    let messages = match messages
+        .iter()
+        .find(|m| m.get("channel").and_then(Value::as_str) == Some("/meta/handshake"))
+    {
+        Some(handshake) => vec![handshake.clone()],
+        None => messages,
+    };
+    touch(&state, &caller.agent, &messages);
     let mut replies = Vec::new();
     for message in messages {
         let channel = message
@@ -98,8 +107,8 @@ fn handshake(state: &ServerState, agent: &str, message: &Value) -> Value {
     }
     let client_id = {
         let mut inner = state.lock();
-        let a = ServerState::next_serial(&mut inner);
-        let id = format!("{a:x}{:x}", inner.clients.len() as u64 ^ 0x5bd1e995);
+        expire_idle_clients(state, &mut inner);
+        let id = ServerState::random_id();
         inner.clients.insert(
             id.clone(),
             BayeuxClient {
@@ -109,6 +118,8 @@ fn handshake(state: &ServerState, agent: &str, message: &Value) -> Value {
                 wake: Arc::new(Notify::new()),
                 connect_generation: 0,
                 disconnected: false,
+                polling: false,
+                last_seen: std::time::Instant::now(),
             },
         );
         id
@@ -120,6 +131,36 @@ fn handshake(state: &ServerState, agent: &str, message: &Value) -> Value {
     reply["successful"] = json!(true);
     reply["advice"] = advice(state);
     reply
+}
+
+fn set_polling(state: &ServerState, id: &str, polling: bool) {
+    if let Some(client) = state.lock().clients.get_mut(id) {
+        client.polling = polling;
+        client.last_seen = std::time::Instant::now();
+    }
+}
+
+/// Marks the clients named in a request as alive.
+fn touch(state: &ServerState, agent: &str, messages: &[Value]) {
+    let mut inner = state.lock();
+    for m in messages {
+        if let Some(client) = inner
+            .clients
+            .get_mut(client_id(m))
+            .filter(|c| c.agent == agent)
+        {
+            client.last_seen = std::time::Instant::now();
+        }
+    }
+}
+
+/// Forgets clients that stopped polling: neither holding a connect nor heard from for longer
+/// than a long poll plus a grace period (what CometD calls `maxInterval`).
+fn expire_idle_clients(state: &ServerState, inner: &mut super::state::Inner) {
+    let limit = state.config.long_poll + std::time::Duration::from_secs(10);
+    inner
+        .clients
+        .retain(|_, c| c.polling || c.last_seen.elapsed() < limit);
 }
 
 fn client_id(message: &Value) -> &str {
@@ -206,7 +247,19 @@ async fn connect(state: &ServerState, agent: &str, message: &Value) -> (Vec<Valu
         client.wake.notify_waiters();
         (Arc::clone(&client.wake), client.connect_generation)
     };
-    let deadline = tokio::time::Instant::now() + state.config.long_poll;
+    // A client may ask for a shorter hold (CometD sends `timeout: 0` after a lost connection).
+    let hold = message
+        .get("advice")
+        .and_then(|a| a.get("timeout"))
+        .and_then(Value::as_u64)
+        .map_or(state.config.long_poll, |ms| {
+            state
+                .config
+                .long_poll
+                .min(std::time::Duration::from_millis(ms))
+        });
+    let deadline = tokio::time::Instant::now() + hold;
+    set_polling(state, &id, true);
     let mut events = Vec::new();
     loop {
         let notified = wake.notified();
@@ -222,10 +275,17 @@ async fn connect(state: &ServerState, agent: &str, message: &Value) -> (Vec<Valu
                 break;
             }
         }
-        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+        let waiting = tokio::time::Instant::now();
+        let timed_out = tokio::time::timeout_at(deadline, notified).await.is_err();
+        state.stats.waiting_nanos.fetch_add(
+            waiting.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        if timed_out {
             break;
         }
     }
+    set_polling(state, &id, false);
     let mut reply = base_reply(message, "/meta/connect");
     reply["successful"] = json!(true);
     reply["advice"] = advice(state);

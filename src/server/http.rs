@@ -61,21 +61,6 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         })
 }
 
-fn random_token(state: &ServerState) -> String {
-    let mut inner = state.lock();
-    let a = ServerState::next_serial(&mut inner);
-    let b = ServerState::next_serial(&mut inner);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    format!(
-        "{:016x}{:016x}",
-        a ^ nanos,
-        b.rotate_left(17) ^ nanos.rotate_left(29)
-    )
-}
-
 /// Authenticates with the session cookie or Basic credentials. Wrong Basic credentials are
 /// refused even when a valid cookie is present, as a servlet container would.
 pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
@@ -123,8 +108,8 @@ pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, 
             .unwrap_or_default(),
         None => return Err(Box::new(unauthorized())),
     };
-    let session_id = random_token(state);
-    let csrf_token = random_token(state);
+    let session_id = ServerState::random_id();
+    let csrf_token = ServerState::random_id();
     state.lock().sessions.insert(
         session_id.clone(),
         Session {

@@ -49,11 +49,36 @@ impl RunningServer {
     }
 }
 
+/// Adds every handler's wall time to the server's statistics.
+async fn timed(
+    axum::extract::State(state): axum::extract::State<Arc<state::ServerState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let start = std::time::Instant::now();
+    let response = next.run(request).await;
+    let stats = &state.stats;
+    stats
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    stats.handler_nanos.fetch_add(
+        start.elapsed().as_nanos() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    response
+}
+
 pub fn router(state: Arc<state::ServerState>) -> Router {
     Router::new()
         .route("/api/v2/me", get(http::get_me))
         .route("/api/v2/features", get(http::get_features))
         .route("/api/v2/notifications", post(bayeux::endpoint))
+        // CometD clients append the message type (`/handshake`, `/connect` ...) to the URL.
+        .route("/api/v2/notifications/", post(bayeux::endpoint))
+        .route(
+            "/api/v2/notifications/{*message_type}",
+            post(bayeux::endpoint),
+        )
         .route(
             "/api/v2/me/openmedia/{media_type}/{id}",
             get(http::get_open_media).post(http::post_open_media),
@@ -67,6 +92,10 @@ pub fn router(state: Arc<state::ServerState>) -> Router {
             "/conformance/v1/interactions/{id}",
             delete(http::delete_fixture),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            timed,
+        ))
         .with_state(state)
 }
 

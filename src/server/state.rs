@@ -71,6 +71,10 @@ pub struct BayeuxClient {
     /// Bumped by every `/meta/connect`, so an older pending connect knows to return.
     pub connect_generation: u64,
     pub disconnected: bool,
+    /// Whether a `/meta/connect` is being held for this client right now.
+    pub polling: bool,
+    /// When the client last sent anything; idle clients are expired.
+    pub last_seen: Instant,
 }
 
 #[derive(Default)]
@@ -87,6 +91,29 @@ pub struct ServerState {
     /// Scheme, host and port as clients reach the server, for `uri` fields.
     pub base_url: String,
     inner: Mutex<Inner>,
+    pub stats: ServerStats,
+}
+
+/// Time the server spends, for the benchmark's breakdown.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    pub requests: std::sync::atomic::AtomicU64,
+    /// Wall time inside handlers, long-poll waits included.
+    pub handler_nanos: std::sync::atomic::AtomicU64,
+    /// Wall time long polls spent waiting for something to deliver.
+    pub waiting_nanos: std::sync::atomic::AtomicU64,
+}
+
+impl ServerStats {
+    /// Handler time minus long-poll waiting: what the server itself cost.
+    pub fn busy(&self) -> Duration {
+        use std::sync::atomic::Ordering::Relaxed;
+        Duration::from_nanos(
+            self.handler_nanos
+                .load(Relaxed)
+                .saturating_sub(self.waiting_nanos.load(Relaxed)),
+        )
+    }
 }
 
 /// A failed operation: GWS status code, message, and the HTTP status paired with it.
@@ -121,6 +148,7 @@ impl ServerState {
             config,
             base_url,
             inner: Mutex::new(Inner::default()),
+            stats: ServerStats::default(),
         }
     }
 
@@ -150,6 +178,23 @@ impl ServerState {
             .offered_media
             .as_ref()
             .is_none_or(|list| list.iter().any(|m| m == media.name))
+    }
+
+    /// 128 random bits as hex, for session ids, CSRF tokens and Bayeux client ids: a restarted
+    /// server must not hand out the ids of its previous life, and nobody may guess them.
+    pub fn random_id() -> String {
+        let mut bytes = [0u8; 16];
+        if getrandom::fill(&mut bytes).is_err() {
+            // No OS randomness (never seen on Linux): fall back to time and a counter, still
+            // unique within this process.
+            static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let n = FALLBACK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            bytes = (nanos ^ (u128::from(n) << 64)).to_le_bytes();
+        }
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn next_serial(inner: &mut Inner) -> u64 {

@@ -1,0 +1,199 @@
+//! `gws-conformance bench`: throughput, latency, memory and overhead against a raw baseline,
+//! checked against the project's performance targets.
+
+use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, error};
+use clap::Args;
+use gws_conformance::bench::{self, Machine, Measurement};
+use gws_conformance::suite;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Synthetic scenarios per run (K).
+    #[arg(long, short = 'k', default_value_t = 10_000)]
+    scenarios: usize,
+    /// Scenarios in flight at once.
+    #[arg(long, short = 'j', default_value_t = 64)]
+    jobs: usize,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Report {
+    machine: Machine,
+    default_suite_wall_secs: Option<f64>,
+    small: Measurement,
+    harness: Measurement,
+    baseline: Measurement,
+    overhead_ratio: f64,
+    linearity_ratio: f64,
+    peak_memory_mib: Option<f64>,
+    targets: Vec<(String, bool)>,
+}
+
+fn row(name: &str, m: &Measurement) -> String {
+    format!(
+        "{name:<22} {:>7} {:>9.2} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>6}",
+        m.scenarios,
+        m.wall_secs,
+        m.scenarios_per_sec,
+        m.latency_p50_ms,
+        m.latency_p95_ms,
+        m.latency_p99_ms,
+        m.cpu_secs,
+        m.server_busy_secs,
+        m.check_secs,
+        m.failures
+    )
+}
+
+/// Times `gws-conformance run -q` (this binary), server start included.
+fn default_suite_wall() -> Option<f64> {
+    let exe = std::env::current_exe().ok()?;
+    let started = Instant::now();
+    let status = std::process::Command::new(exe)
+        .args(["run", "-q"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    status.success().then(|| started.elapsed().as_secs_f64())
+}
+
+pub fn bench(args: BenchArgs) -> ExitCode {
+    let suite = match suite::builtin() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let k = args.scenarios.max(10);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return error(format!("cannot start the async runtime: {e}")),
+    };
+    let default_suite = default_suite_wall();
+    let outcome = runtime.block_on(async {
+        let small_cases = bench::synthetic_cases(&suite.media, k / 10);
+        let small = bench::harness(&small_cases, args.jobs, &suite.media.redact_keys).await?;
+        drop(small_cases);
+        let cases = bench::synthetic_cases(&suite.media, k);
+        let harness = bench::harness(&cases, args.jobs, &suite.media.redact_keys).await?;
+        let peak = bench::peak_memory_mib();
+        let baseline = bench::baseline(&cases, args.jobs).await?;
+        Ok::<_, String>((small, harness, peak, baseline))
+    });
+    let (small, harness, peak, baseline) = match outcome {
+        Ok(o) => o,
+        Err(e) => return error(format!("benchmark failed: {e}")),
+    };
+    let overhead_ratio = harness.wall_secs / baseline.wall_secs;
+    // Seconds per scenario at K relative to K/10: 1.0 is perfectly linear.
+    let linearity_ratio =
+        (harness.wall_secs / harness.scenarios as f64) / (small.wall_secs / small.scenarios as f64);
+    let targets = vec![
+        (
+            "default suite under 1.5 s wall (server start included)".to_string(),
+            default_suite.is_some_and(|w| w < 1.5),
+        ),
+        (
+            format!("at least 2000 scenarios/s at K = {k}"),
+            harness.scenarios_per_sec >= 2000.0,
+        ),
+        (
+            "harness / raw baseline ≤ 1.3".to_string(),
+            overhead_ratio <= 1.3,
+        ),
+        (
+            format!("peak memory under 100 MB at K = {k}"),
+            peak.is_some_and(|p| p < 100.0),
+        ),
+        (
+            "time linear in K (per-scenario cost at K within 1.5× of K/10)".to_string(),
+            linearity_ratio <= 1.5,
+        ),
+        (
+            "every scenario passed".to_string(),
+            harness.failures == 0 && small.failures == 0 && baseline.failures == 0,
+        ),
+    ];
+    let report = Report {
+        machine: Machine::read(),
+        default_suite_wall_secs: default_suite,
+        small,
+        harness,
+        baseline,
+        overhead_ratio,
+        linearity_ratio,
+        peak_memory_mib: peak,
+        targets,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        let m = &report.machine;
+        println!(
+            "machine: {} CPUs ({}), {:.1} GiB",
+            m.cpus, m.cpu_model, m.memory_gib
+        );
+        println!("jobs: {}\n", args.jobs);
+        println!(
+            "{:<22} {:>7} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>6}",
+            "run",
+            "K",
+            "wall s",
+            "scen/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "cpu s",
+            "server s",
+            "check s",
+            "fails"
+        );
+        println!("{}", row("harness (K/10)", &report.small));
+        println!("{}", row("harness", &report.harness));
+        println!("{}", row("raw baseline", &report.baseline));
+        println!();
+        match report.default_suite_wall_secs {
+            Some(w) => println!("default suite (run -q):  {w:.2} s wall"),
+            None => println!("default suite (run -q):  could not be timed"),
+        }
+        println!(
+            "harness / baseline:      {:.2}× wall",
+            report.overhead_ratio
+        );
+        println!(
+            "linearity (K vs K/10):   {:.2}× per-scenario cost",
+            report.linearity_ratio
+        );
+        match report.peak_memory_mib {
+            Some(p) => println!("peak memory:             {p:.1} MiB"),
+            None => println!("peak memory:             unknown"),
+        }
+        let h = &report.harness;
+        let client = (h.cpu_secs - h.server_busy_secs - h.check_secs).max(0.0);
+        println!(
+            "time split (harness):    server {:.2} s, checks {:.2} s, client and runtime {:.2} s of {:.2} CPU s",
+            h.server_busy_secs, h.check_secs, client, h.cpu_secs
+        );
+        println!();
+        for (name, met) in &report.targets {
+            println!("{} {name}", if *met { "met   " } else { "MISSED" });
+        }
+    }
+    ExitCode::from(if report.targets.iter().all(|(_, met)| *met) {
+        EXIT_OK
+    } else {
+        EXIT_FAIL
+    })
+}
