@@ -304,6 +304,13 @@ impl BayeuxClient {
                 Err(e) => Err(e),
             };
             match outcome {
+                Ok(()) if self.advice().reconnect == Reconnect::None => {
+                    // Bayeux: the server ended the session; the client must not poll again.
+                    let _ = sink.send(BayeuxEvent::Closed(
+                        "server advised reconnect=none on a successful /meta/connect".into(),
+                    ));
+                    return;
+                }
                 Ok(()) => failures = 0,
                 Err(err) => {
                     let unknown_client = matches!(&err, BayeuxError::Refused { error, .. } if error.starts_with("402"));

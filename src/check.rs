@@ -248,13 +248,14 @@ fn check_notification_count<'o>(
             .collect::<Vec<_>>()
             .join("\n")
     };
+    let waited = match &obs.stream_closed {
+        Some(reason) => format!("before the notification stream closed ({reason})"),
+        None => format!("within {:.1}s", obs.notification_deadline.as_secs_f64()),
+    };
     if got == 0 {
         findings.push(Finding::error(
             "notification",
-            format!(
-                "no notification for the interaction within {:.1}s",
-                obs.notification_deadline.as_secs_f64()
-            ),
+            format!("no notification for the interaction {waited}"),
         ));
         return None;
     }
@@ -270,10 +271,7 @@ fn check_notification_count<'o>(
         findings.push(
             Finding::error(
                 "notification.count",
-                format!(
-                    "only {got} notification(s) for {expected} operations within {:.1}s",
-                    obs.notification_deadline.as_secs_f64()
-                ),
+                format!("only {got} notification(s) for {expected} operations {waited}"),
             )
             .with(format!("exactly {expected}"), all()),
         );

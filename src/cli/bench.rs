@@ -135,18 +135,20 @@ pub fn bench(args: BenchArgs) -> ExitCode {
         targets,
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
         let m = &report.machine;
-        println!(
+        outln!(
             "machine: {} CPUs ({}), {:.1} GiB",
-            m.cpus, m.cpu_model, m.memory_gib
+            m.cpus,
+            m.cpu_model,
+            m.memory_gib
         );
-        println!("jobs: {}\n", args.jobs);
-        println!(
+        outln!("jobs: {}\n", args.jobs);
+        outln!(
             "{:<22} {:>7} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>6}",
             "run",
             "K",
@@ -160,35 +162,38 @@ pub fn bench(args: BenchArgs) -> ExitCode {
             "check s",
             "fails"
         );
-        println!("{}", row("harness (K/10)", &report.small));
-        println!("{}", row("harness", &report.harness));
-        println!("{}", row("raw baseline", &report.baseline));
-        println!();
+        outln!("{}", row("harness (K/10)", &report.small));
+        outln!("{}", row("harness", &report.harness));
+        outln!("{}", row("raw baseline", &report.baseline));
+        outln!();
         match report.default_suite_wall_secs {
-            Some(w) => println!("default suite (run -q):  {w:.2} s wall"),
-            None => println!("default suite (run -q):  could not be timed"),
+            Some(w) => outln!("default suite (run -q):  {w:.2} s wall"),
+            None => outln!("default suite (run -q):  could not be timed"),
         }
-        println!(
+        outln!(
             "harness / baseline:      {:.2}× wall",
             report.overhead_ratio
         );
-        println!(
+        outln!(
             "linearity (K vs K/10):   {:.2}× per-scenario cost",
             report.linearity_ratio
         );
         match report.peak_memory_mib {
-            Some(p) => println!("peak memory:             {p:.1} MiB"),
-            None => println!("peak memory:             unknown"),
+            Some(p) => outln!("peak memory:             {p:.1} MiB"),
+            None => outln!("peak memory:             unknown"),
         }
         let h = &report.harness;
         let client = (h.cpu_secs - h.server_busy_secs - h.check_secs).max(0.0);
-        println!(
+        outln!(
             "time split (harness):    server {:.2} s, checks {:.2} s, client and runtime {:.2} s of {:.2} CPU s",
-            h.server_busy_secs, h.check_secs, client, h.cpu_secs
+            h.server_busy_secs,
+            h.check_secs,
+            client,
+            h.cpu_secs
         );
-        println!();
+        outln!();
         for (name, met) in &report.targets {
-            println!("{} {name}", if *met { "met   " } else { "MISSED" });
+            outln!("{} {name}", if *met { "met   " } else { "MISSED" });
         }
     }
     ExitCode::from(if report.targets.iter().all(|(_, met)| *met) {

@@ -72,14 +72,14 @@ pub fn compare(args: CompareArgs) -> ExitCode {
                 ));
             }
             let differing = comparison.rows.iter().filter(|r| r.differs).count();
-            println!(
+            outln!(
                 "{} targets, {} scenarios, {differing} differ; written to {}",
                 comparison.targets.len(),
                 comparison.rows.len(),
                 out.display()
             );
         }
-        None => print!("{markdown}"),
+        None => out!("{markdown}"),
     }
     ExitCode::from(EXIT_OK)
 }
@@ -188,13 +188,13 @@ pub fn merge(args: MergeArgs) -> ExitCode {
     if let Err(e) = report::write_bundle(&args.out, &record) {
         return error(e);
     }
-    println!(
+    outln!(
         "merged {count} results from {} directories into {}",
         args.dirs.len(),
         args.out.display()
     );
     if let Some(v) = verdict {
-        println!("verdict: {}", v.summary());
+        outln!("verdict: {}", v.summary());
     }
     ExitCode::from(EXIT_OK)
 }

@@ -2,6 +2,17 @@
 //! and the mapping of outcomes to exit codes (0 conformant, 1 conformance failure, 2 usage or
 //! harness error). Only this module knows clap.
 
+/// `println!` that ends the program quietly when stdout is a closed pipe (`| head`).
+macro_rules! outln {
+    () => { $crate::cli::emit(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` with the same closed-pipe handling as `outln!`.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::emit(format_args!($($arg)*)) };
+}
+
 mod bench;
 mod combine;
 mod mutants;
@@ -188,6 +199,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Writes to stdout. A reader that went away (`gws-conformance list | head`) is not worth a
+/// panic: the program ends quietly with 141, the status a shell reports for SIGPIPE.
+pub fn emit(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(text).and_then(|_| stdout.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(141);
+    }
+}
+
 pub fn error(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(EXIT_ERROR)
@@ -220,7 +243,7 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => combine::merge(args),
         Command::Bench(args) => bench::bench(args),
         Command::Schema => {
-            println!("{}", scenario_schema());
+            outln!("{}", scenario_schema());
             ExitCode::SUCCESS
         }
     }
@@ -248,7 +271,7 @@ fn list(args: ListArgs) -> ExitCode {
         return error("the filter selects no scenario");
     }
     if args.matrix {
-        print!(
+        out!(
             "{}",
             gws_conformance::report::matrix::render(&suite, &cases)
         );
@@ -262,11 +285,11 @@ fn list(args: ListArgs) -> ExitCode {
                 "name": c.scenario.name,
                 "source": format!("{}:{}", c.scenario.source.file, c.scenario.source.location.line),
             });
-            println!("{line}");
+            outln!("{line}");
         }
     } else {
         for c in &cases {
-            println!("{:<6} {}", c.scenario.level.as_str(), c.id);
+            outln!("{:<6} {}", c.scenario.level.as_str(), c.id);
         }
     }
     ExitCode::SUCCESS
@@ -281,7 +304,7 @@ fn check(args: CheckArgs) -> ExitCode {
     match result {
         Ok(suite) => {
             let count: usize = suite.scenarios.iter().map(|s| s.media.len()).sum();
-            println!(
+            outln!(
                 "ok: {} scenario definitions, {count} scenarios",
                 suite.scenarios.len()
             );
@@ -334,7 +357,7 @@ fn check_paths(paths: &[PathBuf]) -> Result<Suite, SpecErrors> {
 fn serve(args: ServeArgs) -> ExitCode {
     if args.list_defects {
         for d in Defect::ALL {
-            println!("{:<28} {}", d.name(), d.description());
+            outln!("{:<28} {}", d.name(), d.description());
         }
         return ExitCode::SUCCESS;
     }
@@ -353,15 +376,17 @@ fn serve(args: ServeArgs) -> ExitCode {
             Ok(s) => s,
             Err(e) => return error(format!("cannot listen on {}:{}: {e}", args.bind, args.port)),
         };
-        println!(
-            "gws-conformance reference server listening on {}",
-            server.base_url
-        );
-        println!(
-            "agents: {}; fixtures at {}/conformance/v1",
-            agents.join(", "),
-            server.base_url
-        );
+        {
+            // A server keeps serving when whoever started it stops reading its stdout.
+            use std::io::Write;
+            let _ = write!(
+                std::io::stdout().lock(),
+                "gws-conformance reference server listening on {}\nagents: {}; fixtures at {}/conformance/v1\n",
+                server.base_url,
+                agents.join(", "),
+                server.base_url
+            );
+        }
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = server.wait() => {}

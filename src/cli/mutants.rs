@@ -173,12 +173,12 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
         },
     ));
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&matrix).unwrap_or_default()
         );
     } else {
-        print!("{}", render(&matrix));
+        out!("{}", render(&matrix));
     }
     if matrix.clean.error.is_some() || matrix.defects.iter().any(|d| d.error.is_some()) {
         return ExitCode::from(EXIT_ERROR);

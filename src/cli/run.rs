@@ -259,7 +259,7 @@ pub fn run(args: RunArgs) -> ExitCode {
                     bar.println(line.trim_end());
                     bar.inc(1);
                 }
-                None if !args.quiet => print!("{line}"),
+                None if !args.quiet => out!("{line}"),
                 None => {}
             }
             results.push(r);
@@ -291,7 +291,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         );
     }
     let tally = Tally::of(&results);
-    print!(
+    out!(
         "{}",
         terminal::summary(&tally, started.elapsed().as_secs_f64())
     );
@@ -300,12 +300,12 @@ pub fn run(args: RunArgs) -> ExitCode {
         verdict::judge(name, media, &all_cases, &results)
     });
     if let Some(v) = &verdict {
-        println!("verdict: {}", v.summary());
+        outln!("verdict: {}", v.summary());
         for (id, grade) in v.blocking.iter().take(20) {
-            println!("  blocking: {id} ({})", grade.as_str());
+            outln!("  blocking: {id} ({})", grade.as_str());
         }
         for id in v.missing.iter().take(20) {
-            println!("  no result: {id}");
+            outln!("  no result: {id}");
         }
     }
     if let Some(dir) = &args.snapshot_dir()

@@ -391,7 +391,8 @@ impl Runner {
                 }
             }
         }
-        if let Some(reason) = self.router.closed_reason(0) {
+        let stream_closed = self.router.closed_reason(0);
+        if let Some(reason) = &stream_closed {
             barrier_problem = Some(format!("the notification stream closed: {reason}"));
         }
         let notifications = self.router.take(0, &interaction.id, posted_at);
@@ -426,6 +427,7 @@ impl Runner {
             leaked,
             notification_deadline: deadlines.notification,
             barrier_problem,
+            stream_closed,
             after,
             wire: Vec::new(),
             duration: start.elapsed(),

@@ -74,6 +74,8 @@ pub struct Observation {
     pub notification_deadline: Duration,
     /// Why extra notifications could not be ruled out, if so.
     pub barrier_problem: Option<String>,
+    /// Why the owner's notification stream had closed by the end of the wait, if it had.
+    pub stream_closed: Option<String>,
     /// The interaction object read after the notification (or after the barrier).
     pub after: Result<Value, String>,
     pub wire: Vec<WireEntry>,
@@ -91,6 +93,7 @@ impl Observation {
             leaked: Vec::new(),
             notification_deadline: Duration::ZERO,
             barrier_problem: None,
+            stream_closed: None,
             after: Err("not read".into()),
             wire,
             duration,

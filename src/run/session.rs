@@ -234,18 +234,21 @@ impl AgentSession {
                 Ok(v) => Body::Json(v),
                 Err(_) => Body::Text(String::from_utf8_lossy(&bytes).into_owned()),
             };
-            Ok::<_, String>((Reply { status, body }, csrf))
+            // The wire log shows the body as it came, which also spares a re-serialisation.
+            let raw =
+                wire.map(|_| crate::bayeux::truncate(&String::from_utf8_lossy(&bytes), 8 * 1024));
+            Ok::<_, String>((Reply { status, body }, csrf, raw))
         }
         .await;
         if let Some(wire) = wire {
             match &outcome {
-                Ok((reply, _)) => wire.record(
+                Ok((reply, _, raw)) => wire.record(
                     "http",
                     summary,
                     Some(&self.username),
                     Some(reply.status),
                     sent.as_deref(),
-                    Some(&reply.body.describe()),
+                    raw.as_deref(),
                 ),
                 Err(e) => wire.record(
                     "http",
@@ -257,7 +260,7 @@ impl AgentSession {
                 ),
             }
         }
-        outcome
+        outcome.map(|(reply, csrf, _)| (reply, csrf))
     }
 }
 
