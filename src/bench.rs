@@ -9,7 +9,7 @@ use crate::check;
 use crate::plan::Case;
 use crate::result::Grade;
 use crate::run::router::BARRIER_KEY;
-use crate::run::{Checker, Credentials, Fixtures, RunConfig, Runner, Secret, Target};
+use crate::run::{Checker, RunConfig, Runner, Target};
 use crate::server::{self, ServerConfig};
 use crate::spec::{
     self, Expectation, Given, Level, MediaTable, NotificationExpectation, NotificationSpec,
@@ -197,21 +197,11 @@ pub fn synthetic_cases(table: &MediaTable, k: usize) -> Vec<Case> {
 }
 
 fn target_for(server: &server::RunningServer, config: &ServerConfig) -> Target {
-    Target {
-        name: "embedded reference server".into(),
-        base_url: server.base_url.clone(),
-        agents: config
-            .agents
-            .iter()
-            .map(|(u, p)| Credentials {
-                username: u.clone(),
-                password: Secret::new(p.clone()),
-            })
-            .collect(),
-        fixtures: Fixtures::Url(format!("{}/conformance/v1", server.base_url)),
-        insecure: false,
-        ca_cert: None,
-    }
+    Target::embedded(
+        "embedded reference server",
+        &server.base_url,
+        &config.agents,
+    )
 }
 
 fn measurement(

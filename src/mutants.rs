@@ -8,7 +8,7 @@
 
 use crate::plan::Case;
 use crate::result::{Grade, ScenarioResult};
-use crate::run::{self, Checker, Credentials, Fixtures, RunConfig, Runner, Secret, Target};
+use crate::run::{self, Checker, RunConfig, Runner, Target};
 use crate::server::{self, Defect, ServerConfig};
 use crate::spec::Level;
 use futures::StreamExt;
@@ -101,21 +101,11 @@ async fn run_variant(
             return outcome;
         }
     };
-    let target = Target {
-        name: format!("reference server ({})", outcome.server),
-        base_url: server.base_url.clone(),
-        agents: server_config
-            .agents
-            .iter()
-            .map(|(u, p)| Credentials {
-                username: u.clone(),
-                password: Secret::new(p.clone()),
-            })
-            .collect(),
-        fixtures: Fixtures::Url(format!("{}/conformance/v1", server.base_url)),
-        insecure: false,
-        ca_cert: None,
-    };
+    let target = Target::embedded(
+        format!("reference server ({})", outcome.server),
+        &server.base_url,
+        &server_config.agents,
+    );
     match Runner::connect(target, config.clone()).await {
         Err(e) => outcome.error = Some(e.to_string()),
         Ok(runner) => {

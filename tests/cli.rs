@@ -1,12 +1,12 @@
 //! End-to-end tests of the `gws-conformance` binary: exit codes, failure rendering, spec
 //! errors, listing, and the committed schema.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gws-conformance"))
-}
+use support::{bin, serve, text};
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -14,10 +14,6 @@ fn root() -> PathBuf {
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A spec directory with the real media table and the given scenario files.
@@ -214,45 +210,6 @@ fn results_are_written_as_jsonl_and_json() {
     .expect("JSON");
     assert_eq!(doc["provenance"]["tool"], "gws-conformance");
     assert_eq!(doc["results"].as_array().map(Vec::len), Some(3));
-}
-
-/// A `serve` process on a free port; killed on drop.
-struct Served {
-    child: std::process::Child,
-    base_url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(extra: &[&str]) -> Served {
-    use std::io::BufRead;
-    let mut child = bin()
-        .args(["serve", "--port", "0"])
-        .args(extra)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut line = String::new();
-    std::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("serve prints its address");
-    let base_url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .expect("an address")
-        .to_string();
-    assert!(
-        base_url.starts_with("http://127.0.0.1:"),
-        "unexpected first line: {line}"
-    );
-    Served { child, base_url }
 }
 
 fn grades(dir: &Path) -> std::collections::BTreeMap<String, String> {

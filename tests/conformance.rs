@@ -11,7 +11,7 @@
 use gws_conformance::check;
 use gws_conformance::plan::{self, Case};
 use gws_conformance::result::Grade;
-use gws_conformance::run::{Checker, Credentials, Fixtures, RunConfig, Runner, Secret, Target};
+use gws_conformance::run::{Checker, RunConfig, Runner, Target};
 use gws_conformance::server::{self, RunningServer, ServerConfig};
 use gws_conformance::snapshot::SnapshotStore;
 use gws_conformance::suite;
@@ -48,20 +48,8 @@ impl Harness {
                 let server = server::start(config)
                     .await
                     .map_err(|e| format!("cannot start the reference server: {e}"))?;
-                let target = Target {
-                    name: "embedded reference server".into(),
-                    base_url: server.base_url.clone(),
-                    agents: agents
-                        .into_iter()
-                        .map(|(u, p)| Credentials {
-                            username: u,
-                            password: Secret::new(p),
-                        })
-                        .collect(),
-                    fixtures: Fixtures::Url(format!("{}/conformance/v1", server.base_url)),
-                    insecure: false,
-                    ca_cert: None,
-                };
+                let target =
+                    Target::embedded("embedded reference server", &server.base_url, &agents);
                 let runner = Runner::connect(target, RunConfig::default())
                     .await
                     .map_err(|e| e.to_string())?;

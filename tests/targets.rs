@@ -3,45 +3,13 @@
 //! headless browser, comparison, sharding and merge, accepted target snapshots, a killed run,
 //! and secrets that never reach any output.
 
+mod support;
+
+use support::{bin, serve, text};
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gws-conformance"))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-struct Served {
-    child: Child,
-    base_url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(extra: &[&str]) -> Served {
-    let mut child = bin()
-        .args(["serve", "--port", "0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("serve prints its address");
-    let base_url = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(base_url.starts_with("http://127.0.0.1:"), "{line}");
-    Served { child, base_url }
-}
+use std::process::{Command, Output, Stdio};
 
 fn target_file(dir: &Path, base_url: &str, fixtures: &str) -> PathBuf {
     let path = dir.join("target.yaml");

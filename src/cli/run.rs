@@ -5,9 +5,7 @@ use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, ServerArgs, SuiteArgs, error, parse_
 use clap::Args;
 use gws_conformance::report::{self, Tally, json::Provenance, terminal};
 
-use gws_conformance::run::{
-    self, Checker, Credentials, Deadlines, Fixtures, RunConfig, Runner, Secret, Target,
-};
+use gws_conformance::run::{self, Checker, Deadlines, RunConfig, Runner, Target};
 use gws_conformance::{plan, server, snapshot::SnapshotStore, suite, verdict};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -204,24 +202,13 @@ pub fn run(args: RunArgs) -> ExitCode {
         };
         let target = match (&target_file, &embedded) {
             (Some(t), _) => t.clone(),
-            (None, Some(s)) => Target {
-                name: match &server_config.defect {
+            (None, Some(s)) => {
+                let name = match &server_config.defect {
                     Some(d) => format!("embedded reference server (defect {d})"),
                     None => "embedded reference server".into(),
-                },
-                base_url: s.base_url.clone(),
-                agents: server_config
-                    .agents
-                    .iter()
-                    .map(|(u, p)| Credentials {
-                        username: u.clone(),
-                        password: Secret::new(p.clone()),
-                    })
-                    .collect(),
-                fixtures: Fixtures::Url(format!("{}/conformance/v1", s.base_url)),
-                insecure: false,
-                ca_cert: None,
-            },
+                };
+                Target::embedded(name, &s.base_url, &server_config.agents)
+            }
             (None, None) => unreachable!("either a target file or an embedded server"),
         };
         let target_name = target.name.clone();

@@ -61,6 +61,31 @@ pub struct Target {
     pub ca_cert: Option<Vec<u8>>,
 }
 
+impl Target {
+    /// A server that serves the fixture contract at `/conformance/v1` and knows these agents,
+    /// such as the embedded reference server.
+    pub fn embedded(
+        name: impl Into<String>,
+        base_url: &str,
+        agents: &[(String, String)],
+    ) -> Target {
+        Target {
+            name: name.into(),
+            base_url: base_url.to_string(),
+            agents: agents
+                .iter()
+                .map(|(u, p)| Credentials {
+                    username: u.clone(),
+                    password: Secret::new(p.clone()),
+                })
+                .collect(),
+            fixtures: Fixtures::Url(format!("{base_url}/conformance/v1")),
+            insecure: false,
+            ca_cert: None,
+        }
+    }
+}
+
 /// Every wait in a run is bounded by one of these.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Deadlines {
