@@ -4,12 +4,15 @@
 //! `data` that carries one. The router listens for the whole run; a scenario takes what was
 //! filed for its interaction when it is done, and whatever is left at the end (late extras,
 //! messages for unknown interactions) is reported by the run. Barrier interactions are
-//! tracked separately: the router only remembers the highest barrier mark seen.
+//! tracked separately: the router only counts their notifications.
+//!
+//! Every filing slot has its own wake-up, so a notification wakes only the scenario waiting
+//! for that interaction, not every scenario in flight; a closing stream wakes everyone.
 
 use super::observation::Delivered;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::Notify;
 
@@ -17,10 +20,24 @@ use tokio::sync::Notify;
 /// people reading wire logs: barriers count notifications, they do not read them).
 pub const BARRIER_KEY: &str = "gws-conformance-barrier";
 
+type Key = (usize, String);
+
+#[derive(Default)]
+struct Slot {
+    messages: Vec<(Value, Instant)>,
+    wake: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct BarrierSlot {
+    count: u64,
+    wake: Arc<Notify>,
+}
+
 #[derive(Default)]
 struct Inner {
-    filed: HashMap<(usize, String), Vec<(Value, Instant)>>,
-    barriers: HashMap<(usize, String), u64>,
+    filed: HashMap<Key, Slot>,
+    barriers: HashMap<Key, BarrierSlot>,
     /// Why an agent's stream ended, if it did.
     closed: HashMap<usize, String>,
     unattributed: Vec<(usize, Value)>,
@@ -29,7 +46,8 @@ struct Inner {
 #[derive(Default)]
 pub struct Router {
     inner: Mutex<Inner>,
-    changed: Notify,
+    /// Wakes every waiter when a stream closes.
+    closed_changed: Notify,
 }
 
 /// The interaction id inside a notification's `data`: the `id` of the first object-valued
@@ -47,26 +65,25 @@ impl Router {
 
     pub fn deliver(&self, agent: usize, message: Value) {
         let now = Instant::now();
-        {
-            let mut inner = self.lock();
-            match interaction_id(&message) {
-                Some(id) => {
-                    let key = (agent, id);
-                    if let Some(count) = inner.barriers.get_mut(&key) {
-                        *count += 1;
-                    } else {
-                        inner.filed.entry(key).or_default().push((message, now));
-                    }
-                }
-                None => inner.unattributed.push((agent, message)),
-            }
+        let mut inner = self.lock();
+        let Some(id) = interaction_id(&message) else {
+            inner.unattributed.push((agent, message));
+            return;
+        };
+        let key = (agent, id);
+        if let Some(barrier) = inner.barriers.get_mut(&key) {
+            barrier.count += 1;
+            barrier.wake.notify_waiters();
+        } else {
+            let slot = inner.filed.entry(key).or_default();
+            slot.messages.push((message, now));
+            slot.wake.notify_waiters();
         }
-        self.changed.notify_waiters();
     }
 
     pub fn close(&self, agent: usize, reason: String) {
         self.lock().closed.insert(agent, reason);
-        self.changed.notify_waiters();
+        self.closed_changed.notify_waiters();
     }
 
     pub fn closed_reason(&self, agent: usize) -> Option<String> {
@@ -77,23 +94,33 @@ impl Router {
         self.lock()
             .barriers
             .entry((agent, id.to_string()))
-            .or_insert(0);
+            .or_default();
     }
 
-    /// Waits until `condition` holds or the deadline passes; returns whether it held.
+    /// Waits on `wake` (and on any stream closing) until `condition` holds or the deadline
+    /// passes; returns whether it held.
     async fn wait_until(
         &self,
+        wake: Arc<Notify>,
         deadline: tokio::time::Instant,
-        mut condition: impl FnMut(&Inner) -> bool,
+        condition: impl Fn(&Inner) -> bool,
     ) -> bool {
         loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
+            let changed = wake.notified();
+            let closed = self.closed_changed.notified();
+            tokio::pin!(changed, closed);
             changed.as_mut().enable();
+            closed.as_mut().enable();
             if condition(&self.lock()) {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+            let woken = tokio::time::timeout_at(deadline, async {
+                tokio::select! {
+                    _ = changed => {}
+                    _ = closed => {}
+                }
+            });
+            if woken.await.is_err() {
                 return condition(&self.lock());
             }
         }
@@ -109,8 +136,12 @@ impl Router {
         deadline: tokio::time::Instant,
     ) -> bool {
         let key = (agent, id.to_string());
-        self.wait_until(deadline, |inner| {
-            inner.filed.get(&key).is_some_and(|v| v.len() >= count)
+        let wake = Arc::clone(&self.lock().filed.entry(key.clone()).or_default().wake);
+        self.wait_until(wake, deadline, |inner| {
+            inner
+                .filed
+                .get(&key)
+                .is_some_and(|s| s.messages.len() >= count)
                 || inner.closed.contains_key(&agent)
         })
         .await
@@ -125,8 +156,12 @@ impl Router {
         deadline: tokio::time::Instant,
     ) -> bool {
         let key = (agent, id.to_string());
-        self.wait_until(deadline, |inner| {
-            inner.barriers.get(&key).is_some_and(|n| *n >= needed())
+        let wake = Arc::clone(&self.lock().barriers.entry(key.clone()).or_default().wake);
+        self.wait_until(wake, deadline, |inner| {
+            inner
+                .barriers
+                .get(&key)
+                .is_some_and(|b| b.count >= needed())
                 || inner.closed.contains_key(&agent)
         })
         .await
@@ -138,6 +173,7 @@ impl Router {
             .lock()
             .filed
             .remove(&(agent, id.to_string()))
+            .map(|s| s.messages)
             .unwrap_or_default();
         taken
             .into_iter()
@@ -153,9 +189,83 @@ impl Router {
     pub fn leftovers(&self) -> Vec<(usize, Value)> {
         let mut inner = self.lock();
         let mut out: Vec<(usize, Value)> = std::mem::take(&mut inner.unattributed);
-        for ((agent, _), messages) in inner.filed.drain() {
-            out.extend(messages.into_iter().map(|(m, _)| (agent, m)));
+        for ((agent, _), slot) in inner.filed.drain() {
+            out.extend(slot.messages.into_iter().map(|(m, _)| (agent, m)));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn note(id: &str) -> Value {
+        json!({"channel": "/v2/me/chats", "data": {"chat": {"id": id}}})
+    }
+
+    #[tokio::test]
+    async fn files_by_interaction_and_wakes_the_right_waiter() {
+        let router = Arc::new(Router::default());
+        let waiter = {
+            let router = Arc::clone(&router);
+            tokio::spawn(async move {
+                router
+                    .wait_for(
+                        0,
+                        "b",
+                        1,
+                        tokio::time::Instant::now() + Duration::from_secs(5),
+                    )
+                    .await
+            })
+        };
+        router.deliver(0, note("a"));
+        router.deliver(0, note("b"));
+        assert!(waiter.await.unwrap());
+        assert_eq!(router.take(0, "b", Instant::now()).len(), 1);
+        assert_eq!(router.leftovers().len(), 1, "a is left over");
+    }
+
+    #[tokio::test]
+    async fn a_closed_stream_ends_every_wait() {
+        let router = Arc::new(Router::default());
+        let waiter = {
+            let router = Arc::clone(&router);
+            tokio::spawn(async move {
+                router
+                    .wait_for(
+                        0,
+                        "x",
+                        1,
+                        tokio::time::Instant::now() + Duration::from_secs(30),
+                    )
+                    .await
+            })
+        };
+        tokio::task::yield_now().await;
+        router.close(0, "gone".into());
+        assert!(
+            waiter.await.unwrap(),
+            "the wait ends at once, not at its deadline"
+        );
+        assert_eq!(router.closed_reason(0).as_deref(), Some("gone"));
+    }
+
+    #[tokio::test]
+    async fn barriers_count_notifications() {
+        let router = Router::default();
+        router.register_barrier(1, "bar");
+        router.deliver(1, note("bar"));
+        router.deliver(1, note("bar"));
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+        assert!(router.wait_for_barrier(1, "bar", || 2, deadline).await);
+        assert!(!router.wait_for_barrier(1, "bar", || 3, deadline).await);
+        assert!(
+            router.leftovers().is_empty(),
+            "barrier notifications are not filed"
+        );
     }
 }
