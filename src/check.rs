@@ -673,6 +673,16 @@ pub fn own_snapshot(result: &mut ScenarioResult, accepted: Option<&Value>) {
     }
 }
 
+/// Adds a notification that arrived after the scenario had finished. It is informational: a
+/// server may legitimately notify when the fixture cleanup ends the interaction.
+pub fn late_notification(result: &mut ScenarioResult, message: &Value) {
+    result.findings.push(
+        Finding::error("notification.late", "a notification about this interaction arrived after the scenario had finished (after its barrier and cleanup)")
+            .with("nothing after the barrier", message.to_string())
+            .severity(Severity::Info),
+    );
+}
+
 /// Replaces the values of volatile keys, at any depth, with `"[redacted]"`.
 pub fn redact(value: &Value, keys: &[String]) -> Value {
     match value {

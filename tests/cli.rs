@@ -511,3 +511,54 @@ fn a_closed_stdout_pipe_ends_quietly() {
         out.status
     );
 }
+
+#[test]
+fn late_notifications_are_attributed_to_their_scenario() {
+    // A server that announces the end of an interaction when the fixture is deleted notifies
+    // after the scenario's barrier; the run attributes it instead of losing it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "run",
+        "--quiet",
+        "--notify-on-cleanup",
+        "--filter",
+        "sms/*/documented-sample",
+        "--out",
+        path(dir.path()),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "informational only: {}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("3 notification(s) arrived after their scenario had finished"),
+        "{}",
+        text(&out.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        doc["notes"]["late_notifications"].as_array().unwrap().len(),
+        3
+    );
+    for r in doc["results"].as_array().unwrap() {
+        let late: Vec<&serde_json::Value> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "notification.late")
+            .collect();
+        assert_eq!(late.len(), 1, "{r}");
+        assert_eq!(late[0]["severity"], "info");
+        assert!(
+            late[0]["actual"]
+                .as_str()
+                .unwrap()
+                .contains("\"Completed\"")
+        );
+        assert_eq!(r["grade"], "pass");
+    }
+}

@@ -118,6 +118,9 @@ pub struct ServerArgs {
     /// Offer only these media (comma-separated fixture names).
     #[arg(long, value_name = "MEDIA", value_delimiter = ',')]
     offer: Option<Vec<String>>,
+    /// Announce the end of an interaction when the fixture contract deletes it.
+    #[arg(long)]
+    notify_on_cleanup: bool,
     /// How long the server holds an idle /meta/connect.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     long_poll: Duration,
@@ -129,6 +132,7 @@ impl ServerArgs {
             csrf: self.csrf,
             long_poll: self.long_poll,
             offered_media: self.offer.clone(),
+            notify_on_cleanup: self.notify_on_cleanup,
             ..ServerConfig::default()
         };
         if !self.agents.is_empty() {

@@ -264,12 +264,23 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
         Ok::<_, String>((results, notes, target_name, target_url))
     });
-    let (results, notes, target_name, target_url) = match outcome {
+    let (mut results, notes, target_name, target_url) = match outcome {
         Ok(o) => o,
         Err(e) => return error(e),
     };
     for stream in &notes.closed_streams {
         eprintln!("warning: notification stream closed during the run: {stream}");
+    }
+    for (scenario, message) in &notes.late_notifications {
+        if let Some(r) = results.iter_mut().find(|r| &r.id == scenario) {
+            gws_conformance::check::late_notification(r, message);
+        }
+    }
+    if let Some((first, _)) = notes.late_notifications.first() {
+        eprintln!(
+            "note: {} notification(s) arrived after their scenario had finished (first: {first}); they are informational findings in the results",
+            notes.late_notifications.len()
+        );
     }
     if !notes.unclaimed_notifications.is_empty() {
         eprintln!(

@@ -72,13 +72,19 @@ pub struct Runner {
     features: Option<Vec<String>>,
     cancel: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Interaction id → the scenario that used it, to attribute late notifications.
+    owners: Mutex<HashMap<String, String>>,
     unknown_ids: AtomicU64,
 }
 
 /// What the run saw outside any scenario.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunNotes {
-    /// Notifications nobody claimed: late extras after a scenario ended, unknown interactions.
+    /// Notifications about a scenario's interaction that arrived after the scenario ended
+    /// (after its barrier): `(scenario id, message)`.
+    #[serde(default)]
+    pub late_notifications: Vec<(String, Value)>,
+    /// Notifications about interactions no scenario used.
     pub unclaimed_notifications: Vec<Value>,
     /// Notification streams that ended during the run, with the reason.
     pub closed_streams: Vec<String>,
@@ -136,6 +142,7 @@ impl Runner {
             features,
             cancel,
             tasks,
+            owners: Mutex::new(HashMap::new()),
             unknown_ids: AtomicU64::new(1),
         })
     }
@@ -150,17 +157,47 @@ impl Runner {
                     .push(format!("agent {}: {reason}", s.username));
             }
         }
+        // A last barrier on every stream that had one flushes what servers sent before the end,
+        // so late extras are attributed rather than lost.
+        let cells: Vec<(usize, String)> = self
+            .barriers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        let flush = WireLog::new(Instant::now());
+        futures::future::join_all(
+            cells
+                .iter()
+                .map(|(agent, media)| self.barrier(*agent, media, &flush)),
+        )
+        .await;
+        // The barrier interactions are the run's own; leave nothing behind on the target.
+        let made: Vec<(usize, Arc<Barrier>)> = {
+            let map = self.barriers.lock().unwrap_or_else(|p| p.into_inner());
+            map.iter()
+                .filter_map(|((agent, _), cell)| {
+                    Some((*agent, Arc::clone(cell.get()?.as_ref().ok()?)))
+                })
+                .collect()
+        };
+        futures::future::join_all(made.iter().map(|(agent, b)| {
+            fixtures::cleanup(&self.target.fixtures, &self.sessions[*agent], &b.id, &flush)
+        }))
+        .await;
         self.cancel.cancel();
         for t in self.tasks {
             let _ = t.await;
         }
         futures::future::join_all(self.sessions.iter().map(|s| s.bayeux.disconnect())).await;
-        notes.unclaimed_notifications = self
-            .router
-            .leftovers()
-            .into_iter()
-            .map(|(_, m)| m)
-            .collect();
+        let owners = std::mem::take(&mut *self.owners.lock().unwrap_or_else(|p| p.into_inner()));
+        for (_, message) in self.router.leftovers() {
+            match router::interaction_id(&message).and_then(|id| owners.get(&id)) {
+                Some(scenario) => notes.late_notifications.push((scenario.clone(), message)),
+                None => notes.unclaimed_notifications.push(message),
+            }
+        }
         notes
     }
 
@@ -213,6 +250,10 @@ impl Runner {
             Err(ProvisionError::NotOffered(why)) => return setup(Setup::NotOffered(why), &wire),
             Err(ProvisionError::Failed(why)) => return setup(Setup::Failed(why), &wire),
         };
+        self.owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(interaction.id.clone(), case.id.clone());
         let observation = self
             .operate(case, &interaction, actor_index, &wire, start)
             .await;
@@ -380,7 +421,7 @@ impl Runner {
                 vec![0]
             };
             for agent in agents {
-                if let Err(problem) = self.barrier(agent, case, wire).await {
+                if let Err(problem) = self.barrier(agent, &case.media, wire).await {
                     if expected == 0 {
                         // Without a barrier, absence can only be shown by waiting out the deadline.
                         self.router
@@ -435,10 +476,10 @@ impl Runner {
     }
 
     /// Proves that `agent`'s stream has delivered everything sent before now for this media.
-    async fn barrier(&self, agent: usize, case: &Case, wire: &WireLog) -> Result<(), String> {
+    async fn barrier(&self, agent: usize, media: &str, wire: &WireLog) -> Result<(), String> {
         let cell = {
             let mut map = self.barriers.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(map.entry((agent, case.media.clone())).or_default())
+            Arc::clone(map.entry((agent, media.to_string())).or_default())
         };
         let session = &self.sessions[agent];
         let barrier = cell
@@ -446,7 +487,7 @@ impl Runner {
                 let p = fixtures::provision(
                     &self.target.fixtures,
                     session,
-                    &case.media,
+                    media,
                     &serde_json::Map::new(),
                     self.config.deadlines.request,
                     wire,

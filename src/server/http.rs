@@ -396,6 +396,16 @@ pub async fn delete_fixture(
         Ok(c) => c,
         Err(r) => return *r,
     };
+    let owns = state
+        .lock()
+        .interactions
+        .get(&id)
+        .is_some_and(|i| i.owner == caller.agent);
+    if owns && state.config.notify_on_cleanup {
+        if let Some((owner, channel, data)) = state.completion_notification(&id) {
+            state.publish(&owner, &channel, &data);
+        }
+    }
     let removed = {
         let mut inner = state.lock();
         match inner.interactions.get(&id) {

@@ -28,6 +28,9 @@ pub struct ServerConfig {
     pub defect: Option<Defect>,
     /// Delay used by the `late-notification` defect.
     pub late_delay: Duration,
+    /// Announce the end of an interaction (`StatusChange`, state `Completed`) when the fixture
+    /// contract deletes it, as production servers do when an interaction is released.
+    pub notify_on_cleanup: bool,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +46,7 @@ impl Default for ServerConfig {
             offered_media: None,
             defect: None,
             late_delay: Duration::from_secs(10),
+            notify_on_cleanup: false,
         }
     }
 }
@@ -375,6 +379,18 @@ impl ServerState {
     }
 
     /// Builds the notification for interaction `id` and takes a fresh reference id.
+    /// The notification announcing that interaction `id` ended, for `notify_on_cleanup`:
+    /// `(owner, channel, data)`.
+    pub fn completion_notification(&self, id: &str) -> Option<(String, String, Value)> {
+        let mut inner = self.lock();
+        let interaction = inner.interactions.get_mut(id)?;
+        interaction.state_override = Some("Completed".into());
+        let owner = interaction.owner.clone();
+        let (channel, mut data) = self.notification(&mut inner, id);
+        data["notificationType"] = json!("StatusChange");
+        Some((owner, channel, data))
+    }
+
     fn notification(&self, inner: &mut Inner, id: &str) -> (String, Value) {
         let interaction = &inner.interactions[id];
         let media = interaction.media;
