@@ -401,10 +401,11 @@ pub async fn delete_fixture(
         .interactions
         .get(&id)
         .is_some_and(|i| i.owner == caller.agent);
-    if owns && state.config.notify_on_cleanup {
-        if let Some((owner, channel, data)) = state.completion_notification(&id) {
-            state.publish(&owner, &channel, &data);
-        }
+    if owns
+        && state.config.notify_on_cleanup
+        && let Some((owner, channel, data)) = state.completion_notification(&id)
+    {
+        state.publish(&owner, &channel, &data);
     }
     let removed = {
         let mut inner = state.lock();
