@@ -26,16 +26,16 @@ pub fn evaluate(
     let grade = match &obs.setup {
         Setup::NotOffered(why) => {
             findings.push(
-                Finding::error("setup", format!("not offered: {why}")).severity(Severity::Info),
+                Finding::new("setup", format!("not offered: {why}")).severity(Severity::Info),
             );
             Grade::NotApplicable
         }
         Setup::OptionalFeatureAbsent(why) => {
-            findings.push(Finding::error("setup.optional", why.clone()).severity(Severity::Info));
+            findings.push(Finding::new("setup.optional", why.clone()).severity(Severity::Info));
             Grade::NotApplicable
         }
         Setup::Failed(why) => {
-            findings.push(Finding::error("setup", why.clone()));
+            findings.push(Finding::new("setup", why.clone()));
             Grade::CouldNotTest
         }
         Setup::Ready => {
@@ -66,7 +66,7 @@ pub fn evaluate(
                 NotificationExpectation::None(_) => {
                     for n in &obs.notifications {
                         findings.push(
-                            Finding::error("notification.none", "a notification arrived for an operation that must not change anything")
+                            Finding::new("notification.none", "a notification arrived for an operation that must not change anything")
                                 .with("no notification", n.message.to_string()),
                         );
                     }
@@ -77,7 +77,7 @@ pub fn evaluate(
             }
             for leak in &obs.leaked {
                 findings.push(
-                    Finding::error(
+                    Finding::new(
                         "isolation",
                         format!(
                             "agent #{} received a notification about another agent's interaction",
@@ -89,19 +89,14 @@ pub fn evaluate(
             }
             if let Some(problem) = &obs.barrier_problem {
                 findings.push(
-                    Finding::error(
+                    Finding::new(
                         "barrier",
                         format!("extra notifications could not be ruled out: {problem}"),
                     )
                     .severity(Severity::Info),
                 );
             }
-            let level = scenario.level;
-            let mut grade = Grade::from_findings(level, &findings);
-            if grade == Grade::Pass && findings.iter().any(|f| f.check == "setup") {
-                grade = Grade::CouldNotTest;
-            }
-            grade
+            Grade::from_findings(scenario.level, &findings)
         }
     };
     ScenarioResult {
@@ -143,10 +138,7 @@ fn check_response(case: &Case, obs: &Observation, findings: &mut Vec<Finding>) {
     let reply = match &obs.response {
         Ok(r) => r,
         Err(why) => {
-            findings.push(Finding::error(
-                "response",
-                format!("no HTTP response: {why}"),
-            ));
+            findings.push(Finding::new("response", format!("no HTTP response: {why}")));
             return;
         }
     };
@@ -175,7 +167,7 @@ fn check_response(case: &Case, obs: &Observation, findings: &mut Vec<Finding>) {
         && is_success(reply)
     {
         findings.push(
-            Finding::error(
+            Finding::new(
                 "response.referenceId",
                 "referenceId in the response is not an integer",
             )
@@ -198,7 +190,7 @@ fn response_findings(
         && !status.matches(Some(&json!(reply.status)))
     {
         findings.push(
-            Finding::error(
+            Finding::new(
                 "response.status",
                 format!("HTTP status {} does not match {status}", reply.status),
             )
@@ -209,7 +201,7 @@ fn response_findings(
     if let Some(body) = &expect.body {
         match reply.body.json() {
             None => findings.push(
-                Finding::error("response.body", "the response body is not JSON")
+                Finding::new("response.body", "the response body is not JSON")
                     .with(pretty(&body.to_display_json()), reply.body.describe())
                     .severity(severity),
             ),
@@ -221,7 +213,7 @@ fn response_findings(
                         .map(|m| format!("{}: expected {}, got {}", m.path, m.expected, m.actual))
                         .collect();
                     findings.push(
-                        Finding::error(
+                        Finding::new(
                             "response.body",
                             format!("the response body does not match ({})", detail.join("; ")),
                         )
@@ -253,7 +245,7 @@ fn check_notification_count<'o>(
         None => format!("within {:.1}s", obs.notification_deadline.as_secs_f64()),
     };
     if got == 0 {
-        findings.push(Finding::error(
+        findings.push(Finding::new(
             "notification",
             format!("no notification for the interaction {waited}"),
         ));
@@ -261,7 +253,7 @@ fn check_notification_count<'o>(
     }
     if got > expected {
         findings.push(
-            Finding::error(
+            Finding::new(
                 "notification.count",
                 format!("{got} notifications for {expected} operation(s) (duplicates or extras)"),
             )
@@ -269,7 +261,7 @@ fn check_notification_count<'o>(
         );
     } else if got < expected {
         findings.push(
-            Finding::error(
+            Finding::new(
                 "notification.count",
                 format!("only {got} notification(s) for {expected} operations {waited}"),
             )
@@ -295,7 +287,7 @@ fn check_reference_order(obs: &Observation, findings: &mut Vec<Finding>) {
     if !increasing {
         let shown: Vec<String> = ids.iter().map(|v| v.to_string()).collect();
         findings.push(
-            Finding::error(
+            Finding::new(
                 "notification.referenceId",
                 "successive notifications do not carry increasing referenceIds",
             )
@@ -330,7 +322,7 @@ fn check_envelope(
     let channel = message.get("channel").and_then(Value::as_str).unwrap_or("");
     if !facts.channel.iter().any(|c| c == channel) {
         findings.push(
-            Finding::error(
+            Finding::new(
                 "notification.channel",
                 format!("notification on channel `{channel}`"),
             )
@@ -339,7 +331,7 @@ fn check_envelope(
     }
     let Some(data) = message.get("data").and_then(Value::as_object) else {
         findings.push(
-            Finding::error("notification.data", "the notification has no `data` object")
+            Finding::new("notification.data", "the notification has no `data` object")
                 .with("an object", message.to_string()),
         );
         return;
@@ -353,7 +345,7 @@ fn check_envelope(
         if let Some(e) = overridden(key) {
             if !e.matches(actual) {
                 findings.push(
-                    Finding::error(
+                    Finding::new(
                         &format!("notification.{key}"),
                         format!("`data.{key}` does not match"),
                     )
@@ -365,7 +357,7 @@ fn check_envelope(
             .is_some_and(|a| accepted.iter().any(|x| x == a))
         {
             findings.push(
-                Finding::error(
+                Finding::new(
                     &format!("notification.{key}"),
                     format!("unexpected `data.{key}`"),
                 )
@@ -376,7 +368,7 @@ fn check_envelope(
     for (key, e) in overrides {
         if key != "notificationType" && key != "messageType" && !e.matches(data.get(key)) {
             findings.push(
-                Finding::error(
+                Finding::new(
                     &format!("notification.{key}"),
                     format!("`data.{key}` does not match"),
                 )
@@ -390,7 +382,7 @@ fn check_envelope(
     if facts.find_resource(&message["data"]).is_none() {
         let keys: Vec<&String> = data.keys().collect();
         findings.push(
-            Finding::error(
+            Finding::new(
                 "notification.resource",
                 "the interaction object is missing from `data`",
             )
@@ -408,21 +400,21 @@ fn check_reference_id(
     let actual = data.get("referenceId");
     match (case.facts.reference_id.notification, actual) {
         (Presence::Required, None) => findings.push(
-            Finding::error(
+            Finding::new(
                 "notification.referenceId",
                 "the notification has no `referenceId`",
             )
             .with("an integer", "(absent)"),
         ),
         (Presence::Absent, Some(v)) => findings.push(
-            Finding::error(
+            Finding::new(
                 "notification.referenceId",
                 "the notification carries a `referenceId`",
             )
             .with("(absent)", v.to_string()),
         ),
         (_, Some(v)) if JsonType::of(v) != JsonType::Integer => findings.push(
-            Finding::error(
+            Finding::new(
                 "notification.referenceId",
                 "`referenceId` is not an integer",
             )
@@ -445,7 +437,7 @@ fn check_reference_id(
         && !json_equal(r, n)
     {
         findings.push(
-            Finding::error(
+            Finding::new(
                 "notification.referenceId",
                 "the notification's `referenceId` differs from the one in the HTTP response",
             )
@@ -545,7 +537,7 @@ fn check_diff(case: &Case, obs: &Observation, notified: &Value, findings: &mut V
             })
             .collect();
         findings.push(
-            Finding::error(
+            Finding::new(
                 "notification.diff",
                 format!(
                     "the change in the notification is not the expected one ({})",
@@ -573,14 +565,14 @@ fn check_read_your_writes(
     findings: &mut Vec<Finding>,
 ) {
     match &obs.after {
-        Err(why) => findings.push(Finding::error(
+        Err(why) => findings.push(Finding::new(
             "read-after",
             format!("could not read the interaction after the notification: {why}"),
         )),
         Ok(after) => {
             if let Some(diff) = same_state(facts, notified, after) {
                 findings.push(
-                    Finding::error(
+                    Finding::new(
                         "read-after",
                         "GET after the notification differs from the notified state",
                     )
@@ -595,14 +587,14 @@ fn check_read_your_writes(
 fn check_unchanged(facts: &MediaFacts, obs: &Observation, findings: &mut Vec<Finding>) {
     let Some(before) = &obs.before else { return };
     match &obs.after {
-        Err(why) => findings.push(Finding::error(
+        Err(why) => findings.push(Finding::new(
             "unchanged",
             format!("could not read the interaction afterwards: {why}"),
         )),
         Ok(after) => {
             if let Some(diff) = same_state(facts, before, after) {
                 findings.push(
-                    Finding::error(
+                    Finding::new(
                         "unchanged",
                         "the interaction changed although the operation must fail",
                     )
@@ -659,11 +651,11 @@ pub fn own_snapshot(result: &mut ScenarioResult, accepted: Option<&Value>) {
     };
     match accepted {
         None => result.findings.push(
-            Finding::error("target-snapshot", "no accepted snapshot of this notification for this target (run with --accept-snapshots)")
+            Finding::new("target-snapshot", "no accepted snapshot of this notification for this target (run with --accept-snapshots)")
                 .severity(Severity::Warning),
         ),
         Some(accepted) if !json_equal(accepted, actual) => result.findings.push(
-            Finding::error("target-snapshot", "the notification differs from the one accepted for this target")
+            Finding::new("target-snapshot", "the notification differs from the one accepted for this target")
                 .with(pretty(accepted), pretty(actual)),
         ),
         Some(_) => return,
@@ -677,7 +669,7 @@ pub fn own_snapshot(result: &mut ScenarioResult, accepted: Option<&Value>) {
 /// server may legitimately notify when the fixture cleanup ends the interaction.
 pub fn late_notification(result: &mut ScenarioResult, message: &Value) {
     result.findings.push(
-        Finding::error("notification.late", "a notification about this interaction arrived after the scenario had finished (after its barrier and cleanup)")
+        Finding::new("notification.late", "a notification about this interaction arrived after the scenario had finished (after its barrier and cleanup)")
             .with("nothing after the barrier", message.to_string())
             .severity(Severity::Info),
     );
@@ -708,7 +700,7 @@ pub fn redact(value: &Value, keys: &[String]) -> Value {
 fn check_shape(reference: Option<&Value>, actual: &Value, findings: &mut Vec<Finding>) {
     let Some(reference) = reference else {
         findings.push(
-            Finding::error("shape", "no pinned snapshot for this scenario")
+            Finding::new("shape", "no pinned snapshot for this scenario")
                 .severity(Severity::Warning),
         );
         return;
@@ -733,7 +725,7 @@ fn check_shape(reference: Option<&Value>, actual: &Value, findings: &mut Vec<Fin
             parts.push(format!("different type at {}", retyped.join(", ")));
         }
         findings.push(
-            Finding::error(
+            Finding::new(
                 "shape",
                 format!(
                     "the notification's shape differs from the pinned one: {}",
@@ -745,7 +737,7 @@ fn check_shape(reference: Option<&Value>, actual: &Value, findings: &mut Vec<Fin
     }
     if !extra.is_empty() {
         findings.push(
-            Finding::error(
+            Finding::new(
                 "shape.extra",
                 format!("properties beyond the pinned shape: {}", extra.join(", ")),
             )

@@ -33,7 +33,8 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn error(check: &str, message: impl Into<String>) -> Finding {
+    /// A finding of severity error; `.severity(…)` lowers it.
+    pub fn new(check: &str, message: impl Into<String>) -> Finding {
         Finding {
             severity: Severity::Error,
             check: check.into(),
