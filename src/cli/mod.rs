@@ -84,6 +84,29 @@ impl SuiteArgs {
             None => suite::builtin(),
         }
     }
+
+    /// Loads the suite and selects its cases; spec errors and an empty selection end the
+    /// command with exit code 2.
+    pub fn plan(
+        &self,
+        shard: Option<(usize, usize)>,
+    ) -> Result<(Suite, Vec<plan::Case>), ExitCode> {
+        let suite = self.load().map_err(|e| spec_errors(&e))?;
+        let cases = plan::build(
+            &suite,
+            &plan::Selection {
+                filters: self.filter.clone(),
+                shard,
+                media: None,
+            },
+        );
+        if cases.is_empty() {
+            return Err(error(
+                "the selection is empty: no scenario matches the filter or shard",
+            ));
+        }
+        Ok((suite, cases))
+    }
 }
 
 #[derive(Args)]
@@ -260,20 +283,10 @@ pub fn scenario_schema() -> String {
 }
 
 fn list(args: ListArgs) -> ExitCode {
-    let suite = match args.suite.load() {
-        Ok(s) => s,
-        Err(e) => return spec_errors(&e),
+    let (suite, cases) = match args.suite.plan(None) {
+        Ok(planned) => planned,
+        Err(code) => return code,
     };
-    let cases = plan::build(
-        &suite,
-        &plan::Selection {
-            filters: args.suite.filter.clone(),
-            ..Default::default()
-        },
-    );
-    if cases.is_empty() {
-        return error("the filter selects no scenario");
-    }
     if args.matrix {
         out!(
             "{}",

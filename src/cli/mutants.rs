@@ -5,7 +5,7 @@ use clap::Args;
 use gws_conformance::mutants::{KillMatrix, VariantOutcome, kill_matrix};
 use gws_conformance::run::{Checker, Deadlines, RunConfig};
 use gws_conformance::server::Defect;
-use gws_conformance::{plan, suite};
+use gws_conformance::suite;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -106,23 +106,10 @@ fn render(matrix: &KillMatrix) -> String {
 }
 
 pub fn mutants(args: MutantsArgs) -> ExitCode {
-    let suite = match args.suite.load() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
+    let (suite, cases) = match args.suite.plan(None) {
+        Ok(planned) => planned,
+        Err(code) => return code,
     };
-    let cases = plan::build(
-        &suite,
-        &plan::Selection {
-            filters: args.suite.filter.clone(),
-            ..Default::default()
-        },
-    );
-    if cases.is_empty() {
-        return error("the selection is empty: no scenario matches the filter");
-    }
     let defects: Vec<Defect> = if args.defects.is_empty() {
         Defect::ALL.to_vec()
     } else {

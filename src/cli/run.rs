@@ -90,16 +90,13 @@ fn accept_snapshots(
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let suite = match args.suite.load() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
     let shard = match args.shard.as_deref().map(plan::parse_shard).transpose() {
         Ok(s) => s,
         Err(e) => return error(format!("--shard: {e}")),
+    };
+    let (suite, cases) = match args.suite.plan(shard) {
+        Ok(planned) => planned,
+        Err(code) => return code,
     };
     let profile = match &args.profile {
         None => None,
@@ -113,17 +110,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             }
         },
     };
-    let cases = plan::build(
-        &suite,
-        &plan::Selection {
-            filters: args.suite.filter.clone(),
-            shard,
-            media: None,
-        },
-    );
-    if cases.is_empty() {
-        return error("the selection is empty: no scenario matches the filter or shard");
-    }
+
     let snapshots = match &args.snapshots {
         Some(dir) => match SnapshotStore::from_dir(dir) {
             Ok(s) => s,
