@@ -3,9 +3,12 @@
 
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, ServerArgs, SuiteArgs, error, parse_duration};
 use clap::Args;
+use gws_conformance::plan::Case;
 use gws_conformance::report::{self, Tally, json::Provenance, terminal};
-
-use gws_conformance::run::{self, Checker, Deadlines, RunConfig, Runner, Target};
+use gws_conformance::result::ScenarioResult;
+use gws_conformance::run::{self, Checker, Deadlines, RunConfig, RunNotes, Runner, Target};
+use gws_conformance::server::ServerConfig;
+use gws_conformance::spec::Suite;
 use gws_conformance::{plan, server, snapshot::SnapshotStore, suite, verdict};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -64,12 +67,6 @@ pub struct RunArgs {
     server: ServerArgs,
 }
 
-impl RunArgs {
-    fn snapshot_dir(&self) -> Option<PathBuf> {
-        self.target_snapshots.clone()
-    }
-}
-
 /// Stores each result's redacted notification as `<dir>/<snapshot name>.json`.
 fn accept_snapshots(
     dir: &std::path::Path,
@@ -89,48 +86,75 @@ fn accept_snapshots(
     Ok(n)
 }
 
-pub fn run(args: RunArgs) -> ExitCode {
-    let shard = match args.shard.as_deref().map(plan::parse_shard).transpose() {
-        Ok(s) => s,
-        Err(e) => return error(format!("--shard: {e}")),
-    };
-    let (suite, cases) = match args.suite.plan(shard) {
-        Ok(planned) => planned,
-        Err(code) => return code,
-    };
+/// Where the scenarios run: a target file's server, or an embedded one started for the run.
+enum TargetChoice {
+    File(Target),
+    Embedded(ServerConfig),
+}
+
+/// Everything resolved from the arguments before anything runs.
+struct Prepared {
+    suite: Suite,
+    cases: Vec<Case>,
+    /// Profile name and its media.
+    profile: Option<(String, Vec<String>)>,
+    checker: Checker,
+    target: TargetChoice,
+    config: RunConfig,
+}
+
+/// What the run produced.
+struct Finished {
+    results: Vec<ScenarioResult>,
+    notes: RunNotes,
+    target_name: String,
+    target_url: String,
+}
+
+fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
+    let shard = args
+        .shard
+        .as_deref()
+        .map(plan::parse_shard)
+        .transpose()
+        .map_err(|e| error(format!("--shard: {e}")))?;
+    let (suite, cases) = args.suite.plan(shard)?;
     let profile = match &args.profile {
         None => None,
-        Some(name) => match suite.profiles.profiles.get(name) {
-            Some(p) => Some((name.clone(), verdict::profile_media(p, &suite.media.groups))),
-            None => {
+        Some(name) => {
+            let Some(p) = suite.profiles.profiles.get(name) else {
                 let known: Vec<&String> = suite.profiles.profiles.keys().collect();
-                return error(format!(
+                return Err(error(format!(
                     "unknown profile `{name}`; known profiles: {known:?}"
-                ));
-            }
-        },
+                )));
+            };
+            Some((name.clone(), verdict::profile_media(p, &suite.media.groups)))
+        }
     };
-
     let snapshots = match &args.snapshots {
-        Some(dir) => match SnapshotStore::from_dir(dir) {
-            Ok(s) => s,
-            Err(e) => return error(format!("cannot read snapshots from {}: {e}", dir.display())),
-        },
+        Some(dir) => SnapshotStore::from_dir(dir)
+            .map_err(|e| error(format!("cannot read snapshots from {}: {e}", dir.display())))?,
         None => suite::builtin_snapshots(),
     };
-    let target_file = match args
-        .target
-        .as_deref()
-        .map(super::target_file::load)
-        .transpose()
-    {
-        Ok(t) => t,
-        Err(e) => return error(e),
+    let own_snapshots = match &args.target_snapshots {
+        Some(dir) if !args.accept_snapshots => {
+            Some(gws_conformance::snapshot::read_json_dir(dir).map_err(|e| {
+                error(format!(
+                    "cannot read target snapshots from {}: {e}",
+                    dir.display()
+                ))
+            })?)
+        }
+        _ => None,
     };
-    let server_config = match args.server.to_config() {
-        Ok(c) => c,
-        Err(e) => return error(e),
+    let target = match args.target.as_deref() {
+        Some(path) => TargetChoice::File(super::target_file::load(path).map_err(error)?),
+        None => TargetChoice::Embedded(args.server.to_config().map_err(error)?),
     };
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| error(format!("cannot create {}: {e}", dir.display())))?;
+    }
     let config = RunConfig {
         jobs: args.jobs.max(1),
         deadlines: Deadlines {
@@ -141,120 +165,125 @@ pub fn run(args: RunArgs) -> ExitCode {
         },
         ..RunConfig::default()
     };
-    if let Some(dir) = &args.out
-        && let Err(e) = std::fs::create_dir_all(dir)
-    {
-        return error(format!("cannot create {}: {e}", dir.display()));
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return error(format!("cannot start the async runtime: {e}")),
-    };
-    let own_snapshots = match &args.target_snapshots {
-        Some(dir) if !args.accept_snapshots => {
-            match gws_conformance::snapshot::read_json_dir(dir) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    return error(format!(
-                        "cannot read target snapshots from {}: {e}",
-                        dir.display()
-                    ));
-                }
-            }
-        }
-        _ => None,
-    };
     let checker = Checker {
         snapshots,
         redact_keys: suite.media.redact_keys.clone(),
         own_snapshots,
     };
-    let style = terminal::Style {
-        color: std::io::stdout().is_terminal(),
-        verbose: args.verbose,
+    Ok(Prepared {
+        suite,
+        cases,
+        profile,
+        checker,
+        target,
+        config,
+    })
+}
+
+/// Streams each finished result to disk first, then to the terminal.
+struct Sink {
+    jsonl: Option<report::json::JsonLines>,
+    progress: Option<indicatif::ProgressBar>,
+    style: terminal::Style,
+    quiet: bool,
+    results: Vec<ScenarioResult>,
+    write_error: Option<String>,
+}
+
+impl Sink {
+    fn accept(&mut self, r: ScenarioResult) {
+        // Results reach disk before anyone is told, so what was reported is never lost.
+        if let Some(j) = self.jsonl.as_mut()
+            && let Err(e) = j.write(&r)
+        {
+            self.write_error
+                .get_or_insert(format!("cannot write results.jsonl: {e}"));
+        }
+        let line = terminal::scenario(self.style, &r);
+        match &self.progress {
+            Some(bar) => {
+                bar.println(line.trim_end());
+                bar.inc(1);
+            }
+            None if !self.quiet => out!("{line}"),
+            None => {}
+        }
+        self.results.push(r);
+    }
+}
+
+async fn execute(
+    prepared: &Prepared,
+    args: &RunArgs,
+    style: terminal::Style,
+) -> Result<Finished, String> {
+    let (target, embedded) = match &prepared.target {
+        TargetChoice::File(t) => (t.clone(), None),
+        TargetChoice::Embedded(config) => {
+            let server = server::start(config.clone())
+                .await
+                .map_err(|e| format!("cannot start the embedded server: {e}"))?;
+            let name = match &config.defect {
+                Some(d) => format!("embedded reference server (defect {d})"),
+                None => "embedded reference server".into(),
+            };
+            (
+                Target::embedded(name, &server.base_url, &config.agents),
+                Some(server),
+            )
+        }
     };
-    let started_wall = now_rfc3339();
-    let started = Instant::now();
-    let outcome = runtime.block_on(async {
-        let embedded = match &target_file {
-            Some(_) => None,
-            None => Some(
-                server::start(server_config.clone())
-                    .await
-                    .map_err(|e| format!("cannot start the embedded server: {e}"))?,
-            ),
-        };
-        let target = match (&target_file, &embedded) {
-            (Some(t), _) => t.clone(),
-            (None, Some(s)) => {
-                let name = match &server_config.defect {
-                    Some(d) => format!("embedded reference server (defect {d})"),
-                    None => "embedded reference server".into(),
-                };
-                Target::embedded(name, &s.base_url, &server_config.agents)
-            }
-            (None, None) => unreachable!("either a target file or an embedded server"),
-        };
-        let target_name = target.name.clone();
-        let target_url = target.base_url.clone();
-        let runner = Runner::connect(target, config)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut jsonl = match &args.out {
-            Some(dir) => Some(
-                report::json::JsonLines::create(&dir.join("results.jsonl"))
-                    .map_err(|e| format!("cannot write results.jsonl: {e}"))?,
-            ),
-            None => None,
-        };
-        let mut results = Vec::new();
-        let mut write_error = None;
-        let progress = (style.color && !args.quiet).then(|| {
-            let bar = indicatif::ProgressBar::new(cases.len() as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} scenarios {elapsed}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
-        run::execute(&runner, &cases, &checker, |r| {
-            // Results reach disk before anyone is told, so what was reported is never lost.
-            if let Some(j) = jsonl.as_mut()
-                && let Err(e) = j.write(&r)
-            {
-                write_error.get_or_insert(format!("cannot write results.jsonl: {e}"));
-            }
-            let line = terminal::scenario(style, &r);
-            match &progress {
-                Some(bar) => {
-                    bar.println(line.trim_end());
-                    bar.inc(1);
-                }
-                None if !args.quiet => out!("{line}"),
-                None => {}
-            }
-            results.push(r);
-        })
-        .await;
-        if let Some(bar) = &progress {
-            bar.finish_and_clear();
-        }
-        let notes = runner.close().await;
-        if let Some(s) = embedded {
-            s.shutdown().await;
-        }
-        if let Some(e) = write_error {
-            return Err(e);
-        }
-        Ok::<_, String>((results, notes, target_name, target_url))
+    let (target_name, target_url) = (target.name.clone(), target.base_url.clone());
+    let runner = Runner::connect(target, prepared.config.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let jsonl = match &args.out {
+        Some(dir) => Some(
+            report::json::JsonLines::create(&dir.join("results.jsonl"))
+                .map_err(|e| format!("cannot write results.jsonl: {e}"))?,
+        ),
+        None => None,
+    };
+    let progress = (style.color && !args.quiet).then(|| {
+        let bar = indicatif::ProgressBar::new(prepared.cases.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} scenarios {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
     });
-    let (mut results, notes, target_name, target_url) = match outcome {
-        Ok(o) => o,
-        Err(e) => return error(e),
+    let mut sink = Sink {
+        jsonl,
+        progress,
+        style,
+        quiet: args.quiet,
+        results: Vec::new(),
+        write_error: None,
     };
+    run::execute(&runner, &prepared.cases, &prepared.checker, |r| {
+        sink.accept(r)
+    })
+    .await;
+    if let Some(bar) = &sink.progress {
+        bar.finish_and_clear();
+    }
+    let notes = runner.close().await;
+    if let Some(s) = embedded {
+        s.shutdown().await;
+    }
+    match sink.write_error {
+        Some(e) => Err(e),
+        None => Ok(Finished {
+            results: sink.results,
+            notes,
+            target_name,
+            target_url,
+        }),
+    }
+}
+
+/// Attributes late notifications and says what the run saw outside the scenarios.
+fn apply_notes(notes: &RunNotes, results: &mut [ScenarioResult]) {
     for stream in &notes.closed_streams {
         eprintln!("warning: notification stream closed during the run: {stream}");
     }
@@ -275,13 +304,42 @@ pub fn run(args: RunArgs) -> ExitCode {
             notes.unclaimed_notifications.len()
         );
     }
-    let tally = Tally::of(&results);
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    let prepared = match prepare(&args) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return error(format!("cannot start the async runtime: {e}")),
+    };
+    let style = terminal::Style {
+        color: std::io::stdout().is_terminal(),
+        verbose: args.verbose,
+    };
+    let started_wall = now_rfc3339();
+    let started = Instant::now();
+    let Finished {
+        mut results,
+        notes,
+        target_name,
+        target_url,
+    } = match runtime.block_on(execute(&prepared, &args, style)) {
+        Ok(f) => f,
+        Err(e) => return error(e),
+    };
+    apply_notes(&notes, &mut results);
     out!(
         "{}",
-        terminal::summary(&tally, started.elapsed().as_secs_f64())
+        terminal::summary(&Tally::of(&results), started.elapsed().as_secs_f64())
     );
-    let verdict = profile.as_ref().map(|(name, media)| {
-        let all_cases = plan::build(&suite, &plan::Selection::default());
+    let verdict = prepared.profile.as_ref().map(|(name, media)| {
+        let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
         verdict::judge(name, media, &all_cases, &results)
     });
     if let Some(v) = &verdict {
@@ -293,9 +351,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             outln!("  no result: {id}");
         }
     }
-    if let Some(dir) = &args.snapshot_dir()
-        && args.accept_snapshots
-    {
+    if let (Some(dir), true) = (&args.target_snapshots, args.accept_snapshots) {
         match accept_snapshots(dir, &results) {
             Ok(n) => eprintln!(
                 "accepted {n} notification snapshot(s) into {}",
@@ -308,7 +364,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         let provenance = Provenance {
             tool: "gws-conformance".into(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
-            suite_hash: suite.hash.clone(),
+            suite_hash: prepared.suite.hash.clone(),
             target_name,
             target_url,
             started: started_wall,
@@ -322,18 +378,14 @@ pub fn run(args: RunArgs) -> ExitCode {
             return error(e);
         }
     }
-    if let Some(v) = &verdict {
-        return ExitCode::from(match v.status {
-            verdict::Status::Certified => EXIT_OK,
-            verdict::Status::NotCertified => EXIT_FAIL,
-            verdict::Status::Incomplete => EXIT_ERROR,
-        });
-    }
-    ExitCode::from(if report::exit_code(&results) == 0 {
-        EXIT_OK
-    } else {
-        EXIT_FAIL
-    })
+    let code = match verdict.map(|v| v.status) {
+        Some(verdict::Status::Certified) => EXIT_OK,
+        Some(verdict::Status::NotCertified) => EXIT_FAIL,
+        Some(verdict::Status::Incomplete) => EXIT_ERROR,
+        None if report::exit_code(&results) == 0 => EXIT_OK,
+        None => EXIT_FAIL,
+    };
+    ExitCode::from(code)
 }
 
 fn now_rfc3339() -> String {
