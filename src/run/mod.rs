@@ -31,7 +31,7 @@ use crate::snapshot::SnapshotStore;
 use crate::spec::{AgentRole, AuthMode, CsrfMode, InteractionRef, SendMethod};
 use fixtures::{ProvisionError, Provisioned};
 use futures::StreamExt;
-use observation::{Delivered, Observation, Setup};
+use observation::{Delivered, Observation, Reply, Setup};
 use reqwest::Method;
 use router::{BARRIER_KEY, Router};
 use serde_json::{Value, json};
@@ -343,19 +343,8 @@ impl Runner {
                 format!("{parent}/GWSC0NOSUCH{n:08}")
             }
         };
-        let body: Vec<u8> = match (&scenario.send.raw_body, &scenario.request) {
-            (Some(raw), _) => raw.clone().into_bytes(),
-            (None, Some(json)) => json.to_string().into_bytes(),
-            (None, None) => Vec::new(),
-        };
-        let auth = match scenario.send.auth {
-            AuthMode::Agent => Auth::Session,
-            AuthMode::None => Auth::Anonymous,
-            AuthMode::WrongPassword => Auth::WrongPassword,
-        };
         let actor = &self.sessions[actor_index];
-        let send_csrf = scenario.send.csrf == CsrfMode::Send;
-        if !send_csrf && !actor.has_csrf_token() {
+        if scenario.send.csrf == CsrfMode::Omit && !actor.has_csrf_token() {
             return Observation::not_started(
                 Setup::OptionalFeatureAbsent(
                     "the server issued no CSRF token, so omitting it tests nothing".into(),
@@ -365,73 +354,22 @@ impl Runner {
             );
         }
         let posted_at = Instant::now();
-        let response = match scenario.send.method {
-            SendMethod::Get => {
-                actor
-                    .request(Method::GET, &path, None, auth, send_csrf, Some(wire))
-                    .await
-            }
-            SendMethod::Post => {
-                actor
-                    .request(
-                        Method::POST,
-                        &path,
-                        Some(&body),
-                        auth,
-                        send_csrf,
-                        Some(wire),
-                    )
-                    .await
-            }
-        }
-        .map(|(reply, _)| reply);
-        for next in &scenario.then {
-            let bytes = next.to_string().into_bytes();
-            // Back to back: each waits for its HTTP answer, none for its notification.
-            let _ = actor
-                .request(
-                    Method::POST,
-                    &path,
-                    Some(&bytes),
-                    auth,
-                    send_csrf,
-                    Some(wire),
-                )
-                .await;
-        }
-        let notification_deadline =
-            tokio::time::Instant::from_std(posted_at + deadlines.notification);
+        let response = self.send(case, actor, &path, wire).await;
         let expected = if scenario.expects_notification() {
             scenario.request_count()
         } else {
             0
         };
-        let mut barrier_problem = None;
-        let arrived = expected > 0
-            && self
-                .router
-                .wait_for(0, &interaction.id, expected, notification_deadline)
-                .await;
-        if arrived || expected == 0 {
-            let agents: Vec<usize> = if scenario.send.watch_all_agents {
-                (0..self.sessions.len()).collect()
-            } else if actor_index != 0 {
-                vec![0, actor_index]
-            } else {
-                vec![0]
-            };
-            for agent in agents {
-                if let Err(problem) = self.barrier(agent, &case.media, wire).await {
-                    if expected == 0 {
-                        // Without a barrier, absence can only be shown by waiting out the deadline.
-                        self.router
-                            .wait_for(0, &interaction.id, 1, notification_deadline)
-                            .await;
-                    }
-                    barrier_problem = Some(problem);
-                }
-            }
-        }
+        let mut barrier_problem = self
+            .settle(
+                case,
+                &interaction.id,
+                actor_index,
+                expected,
+                posted_at,
+                wire,
+            )
+            .await;
         let stream_closed = self.router.closed_reason(0);
         if let Some(reason) = &stream_closed {
             barrier_problem = Some(format!("the notification stream closed: {reason}"));
@@ -441,23 +379,7 @@ impl Runner {
             .flat_map(|a| self.router.take(a, &interaction.id, posted_at))
             .collect();
         for n in notifications.iter().chain(&leaked) {
-            wire.push_at(
-                posted_at + n.after_post,
-                WireEntry {
-                    t_ms: 0.0,
-                    kind: "bayeux".into(),
-                    summary: n
-                        .message
-                        .get("channel")
-                        .and_then(Value::as_str)
-                        .unwrap_or("(no channel)")
-                        .to_string(),
-                    agent: Some(self.sessions[n.agent].username.clone()),
-                    status: None,
-                    request: None,
-                    response: Some(crate::bayeux::truncate(&n.message.to_string(), 8 * 1024)),
-                },
-            );
+            self.log_notification(wire, posted_at, n);
         }
         let after = self.read_interaction(case, &interaction.path, wire).await;
         Observation {
@@ -473,6 +395,106 @@ impl Runner {
             wire: Vec::new(),
             duration: start.elapsed(),
         }
+    }
+
+    /// Sends the scenario's request, then its `then` requests back to back (each waits for its
+    /// HTTP answer, none for its notification). Returns the first request's reply.
+    async fn send(
+        &self,
+        case: &Case,
+        actor: &AgentSession,
+        path: &str,
+        wire: &WireLog,
+    ) -> Result<Reply, String> {
+        let scenario = &case.scenario;
+        let auth = match scenario.send.auth {
+            AuthMode::Agent => Auth::Session,
+            AuthMode::None => Auth::Anonymous,
+            AuthMode::WrongPassword => Auth::WrongPassword,
+        };
+        let csrf = scenario.send.csrf == CsrfMode::Send;
+        let body: Vec<u8> = match (&scenario.send.raw_body, &scenario.request) {
+            (Some(raw), _) => raw.clone().into_bytes(),
+            (None, Some(json)) => json.to_string().into_bytes(),
+            (None, None) => Vec::new(),
+        };
+        let response = match scenario.send.method {
+            SendMethod::Get => {
+                actor
+                    .request(Method::GET, path, None, auth, csrf, Some(wire))
+                    .await
+            }
+            SendMethod::Post => {
+                actor
+                    .request(Method::POST, path, Some(&body), auth, csrf, Some(wire))
+                    .await
+            }
+        }
+        .map(|(reply, _)| reply);
+        for next in &scenario.then {
+            let bytes = next.to_string().into_bytes();
+            let _ = actor
+                .request(Method::POST, path, Some(&bytes), auth, csrf, Some(wire))
+                .await;
+        }
+        response
+    }
+
+    /// Waits for the `expected` notifications (bounded by the notification deadline), then
+    /// passes the barriers that rule out extras. Returns why extras could not be ruled out.
+    async fn settle(
+        &self,
+        case: &Case,
+        id: &str,
+        actor_index: usize,
+        expected: usize,
+        posted_at: Instant,
+        wire: &WireLog,
+    ) -> Option<String> {
+        let deadline =
+            tokio::time::Instant::from_std(posted_at + self.config.deadlines.notification);
+        let arrived = expected > 0 && self.router.wait_for(0, id, expected, deadline).await;
+        if expected > 0 && !arrived {
+            return None;
+        }
+        let agents: Vec<usize> = if case.scenario.send.watch_all_agents {
+            (0..self.sessions.len()).collect()
+        } else if actor_index != 0 {
+            vec![0, actor_index]
+        } else {
+            vec![0]
+        };
+        let mut problem = None;
+        for agent in agents {
+            if let Err(why) = self.barrier(agent, &case.media, wire).await {
+                if expected == 0 {
+                    // Without a barrier, absence can only be shown by waiting out the deadline.
+                    self.router.wait_for(0, id, 1, deadline).await;
+                }
+                problem = Some(why);
+            }
+        }
+        problem
+    }
+
+    fn log_notification(&self, wire: &WireLog, posted_at: Instant, n: &Delivered) {
+        let channel = n
+            .message
+            .get("channel")
+            .and_then(Value::as_str)
+            .unwrap_or("(no channel)");
+        wire.push_at(
+            posted_at + n.after_post,
+            WireEntry {
+                t_ms: 0.0,
+                kind: "bayeux".into(),
+                summary: channel.to_string(),
+                agent: Some(self.sessions[n.agent].username.clone()),
+                status: None,
+                request: None,
+                response: Some(crate::bayeux::truncate(&n.message.to_string(), 8 * 1024)),
+            },
+        );
     }
 
     /// Proves that `agent`'s stream has delivered everything sent before now for this media.
