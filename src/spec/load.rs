@@ -971,14 +971,16 @@ impl<'a> Cx<'a> {
         let expect = f
             .get("expect")
             .and_then(|n| self.expectation(n, &join(path, "expect")));
+        let reads_only = send.as_ref().is_some_and(|s| s.method == SendMethod::Get);
         if request.is_none()
             && send.as_ref().is_some_and(|s| s.raw_body.is_none())
             && f.get("request").is_none()
+            && !reads_only
         {
             self.error(
                 node.location,
                 path,
-                "a scenario needs `request` (or `send.raw_body`)",
+                "a scenario needs `request` (or `send.raw_body`, or `send.method: get`)",
                 None,
             );
         }
