@@ -35,7 +35,7 @@ pub struct RunArgs {
     /// Scenarios in flight at once.
     #[arg(long, short = 'j', default_value_t = 8)]
     jobs: usize,
-    /// Write results.jsonl and results.json here.
+    /// Write results.jsonl, results.json, junit.xml, report.md and report.html here.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Deadline for one HTTP request.
@@ -63,7 +63,10 @@ pub struct RunArgs {
     #[arg(long, short = 'q')]
     quiet: bool,
     /// Settings of the embedded reference server (ignored with --target).
-    #[command(flatten)]
+    #[command(
+        flatten,
+        next_help_heading = "Embedded reference server (without --target)"
+    )]
     server: ServerArgs,
 }
 
