@@ -560,3 +560,67 @@ fn passwords_cookies_and_tokens_never_reach_any_output() {
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("agent1:{SENTINEL}"));
     assert!(!everything.contains(&encoded));
 }
+
+#[test]
+fn ctrl_c_stops_starting_scenarios_and_writes_what_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let mut child = bin()
+        .args([
+            "run",
+            "--defect",
+            "late-notification",
+            "--notification-timeout",
+            "2s",
+            "--jobs",
+            "2",
+            "--out",
+            s(&out_dir),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let mut finished = 0;
+    while finished < 2 && reader.read_line(&mut line).unwrap() > 0 {
+        if line.starts_with("FAIL ") || line.starts_with("PASS ") {
+            finished += 1;
+        }
+        line.clear();
+    }
+    assert_eq!(finished, 2);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    let _ = reader.read_to_string(&mut rest);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{rest}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("interrupted: finishing the scenarios in flight"),
+        "{stderr}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    let total = text(&bin().args(["list", "--json"]).output().unwrap().stdout)
+        .lines()
+        .count();
+    let written = doc["results"].as_array().unwrap().len();
+    assert!(
+        written >= 2 && written < total,
+        "{written} of {total} results"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "interrupted: {written} of {total} scenarios finished"
+        )),
+        "{stderr}"
+    );
+    assert!(out_dir.join("report.html").exists());
+}

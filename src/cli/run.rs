@@ -108,6 +108,8 @@ struct Prepared {
 
 /// What the run produced.
 struct Finished {
+    /// Ctrl-C stopped the run early: no new scenario was started after it.
+    interrupted: bool,
     results: Vec<ScenarioResult>,
     notes: RunNotes,
     target_name: String,
@@ -263,10 +265,21 @@ async fn execute(
         results: Vec::new(),
         write_error: None,
     };
-    run::execute(&runner, &prepared.cases, &prepared.checker, |r| {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let on_interrupt = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: finishing the scenarios in flight, starting no more");
+                stop.cancel();
+            }
+        })
+    };
+    run::execute_until(&runner, &prepared.cases, &prepared.checker, &stop, |r| {
         sink.accept(r)
     })
     .await;
+    on_interrupt.abort();
     if let Some(bar) = &sink.progress {
         bar.finish_and_clear();
     }
@@ -277,6 +290,7 @@ async fn execute(
     match sink.write_error {
         Some(e) => Err(e),
         None => Ok(Finished {
+            interrupted: stop.is_cancelled(),
             results: sink.results,
             notes,
             target_name,
@@ -328,6 +342,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     let started_wall = now_rfc3339();
     let started = Instant::now();
     let Finished {
+        interrupted,
         mut results,
         notes,
         target_name,
@@ -380,6 +395,14 @@ pub fn run(args: RunArgs) -> ExitCode {
         if let Err(e) = report::write_bundle(dir, &record) {
             return error(e);
         }
+    }
+    if interrupted {
+        eprintln!(
+            "interrupted: {} of {} scenarios finished; their results are written",
+            results.len(),
+            prepared.cases.len()
+        );
+        return ExitCode::from(EXIT_ERROR);
     }
     let code = match verdict.map(|v| v.status) {
         Some(verdict::Status::Certified) => EXIT_OK,

@@ -631,13 +631,28 @@ pub async fn execute(
     runner: &Runner,
     cases: &[Case],
     checker: &Checker,
-    mut sink: impl FnMut(ScenarioResult),
+    sink: impl FnMut(ScenarioResult),
 ) {
+    execute_until(runner, cases, checker, &CancellationToken::new(), sink).await;
+}
+
+/// Like [`execute`], but starts no new case once `stop` is cancelled; cases in flight finish.
+/// Returns how many cases were started.
+pub async fn execute_until(
+    runner: &Runner,
+    cases: &[Case],
+    checker: &Checker,
+    stop: &CancellationToken,
+    mut sink: impl FnMut(ScenarioResult),
+) -> usize {
+    let started_cases = AtomicU64::new(0);
     let deadlines = runner.config.deadlines;
     let run_deadline = Instant::now() + deadlines.run;
     let jobs = runner.config.jobs.max(1);
     let mut stream = futures::stream::iter(cases.iter())
-        .map(|case| async move {
+        .take_while(|_| std::future::ready(!stop.is_cancelled()))
+        .map(|case| async {
+            started_cases.fetch_add(1, Ordering::Relaxed);
             let remaining = run_deadline.saturating_duration_since(Instant::now());
             let limit = deadlines.scenario.min(remaining);
             let started = Instant::now();
@@ -673,4 +688,6 @@ pub async fn execute(
     while let Some(result) = stream.next().await {
         sink(result);
     }
+    drop(stream);
+    started_cases.load(Ordering::Relaxed) as usize
 }
