@@ -448,11 +448,12 @@ fn accepted_target_snapshots_catch_any_change() {
     );
 }
 
-#[test]
-fn a_killed_run_leaves_every_finished_result_on_disk() {
-    let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("out");
-    // Late notifications make scenarios slow, so the run is still going when it is killed.
+/// Starts a run that is slow (late notifications, 2 jobs) and returns once it has reported
+/// `results` finished scenarios on stdout.
+fn slow_run_reporting(
+    out_dir: &Path,
+    results: usize,
+) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
     let mut child = bin()
         .args([
             "run",
@@ -463,15 +464,16 @@ fn a_killed_run_leaves_every_finished_result_on_disk() {
             "--jobs",
             "2",
             "--out",
-            s(&out_dir),
+            s(out_dir),
         ])
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut finished = 0;
     let mut line = String::new();
-    while finished < 3 && reader.read_line(&mut line).unwrap() > 0 {
+    while finished < results && reader.read_line(&mut line).unwrap() > 0 {
         if ["PASS ", "FAIL ", "WARN ", "N/A ", "CNT ", "INFO "]
             .iter()
             .any(|p| line.starts_with(p))
@@ -480,7 +482,15 @@ fn a_killed_run_leaves_every_finished_result_on_disk() {
         }
         line.clear();
     }
-    assert_eq!(finished, 3, "the run reported three results");
+    assert_eq!(finished, results, "the run reported {results} results");
+    (child, reader)
+}
+
+#[test]
+fn a_killed_run_leaves_every_finished_result_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let (mut child, mut reader) = slow_run_reporting(&out_dir, 3);
     child.kill().unwrap();
     child.wait().unwrap();
     let mut rest = String::new();
@@ -565,32 +575,7 @@ fn passwords_cookies_and_tokens_never_reach_any_output() {
 fn ctrl_c_stops_starting_scenarios_and_writes_what_finished() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let mut child = bin()
-        .args([
-            "run",
-            "--defect",
-            "late-notification",
-            "--notification-timeout",
-            "2s",
-            "--jobs",
-            "2",
-            "--out",
-            s(&out_dir),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let mut finished = 0;
-    while finished < 2 && reader.read_line(&mut line).unwrap() > 0 {
-        if line.starts_with("FAIL ") || line.starts_with("PASS ") {
-            finished += 1;
-        }
-        line.clear();
-    }
-    assert_eq!(finished, 2);
+    let (child, mut reader) = slow_run_reporting(&out_dir, 2);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
