@@ -175,6 +175,7 @@ pub fn synthetic_cases(table: &MediaTable, k: usize) -> Vec<Case> {
                             })
                             .collect(),
                         envelope: Vec::new(),
+                        resource: Vec::new(),
                     }),
                     unchanged: false,
                     snapshot: Some(false),
@@ -252,6 +253,7 @@ pub async fn harness(
         snapshots: Default::default(),
         redact_keys: redact_keys.to_vec(),
         own_snapshots: None,
+        gws_version: Default::default(),
     };
     let busy_before = server.state.stats.busy();
     let cpu_before = cpu_time();
@@ -265,7 +267,13 @@ pub async fn harness(
             async move {
                 let observation = runner.run_case(case).await;
                 let t = Instant::now();
-                let result = check::evaluate(case, &observation, None, &checker.redact_keys);
+                let result = check::evaluate(
+                    case,
+                    &observation,
+                    None,
+                    &checker.redact_keys,
+                    checker.gws_version,
+                );
                 check_nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 result
             }

@@ -10,15 +10,19 @@ use crate::plan::Case;
 use crate::result::{Finding, Grade, ScenarioResult, Severity};
 use crate::run::observation::{Delivered, Observation, Setup};
 use crate::spec::matcher::{Expected, JsonType, json_equal};
-use crate::spec::{MediaFacts, NotificationExpectation, PatchOp, Presence, ResponseExpectation};
+use crate::spec::{
+    GwsVersion, MediaFacts, NotificationExpectation, PatchOp, Presence, ResponseExpectation,
+};
 use serde_json::{Map, Value, json};
 
-/// Judges one observation. `reference` is the pinned notification shape, if any.
+/// Judges one observation. `reference` is the pinned notification shape, if any; `version`
+/// picks the documented core shape the notification is held to.
 pub fn evaluate(
     case: &Case,
     obs: &Observation,
     reference: Option<&Value>,
     redact_keys: &[String],
+    version: GwsVersion,
 ) -> ScenarioResult {
     let scenario = &case.scenario;
     let mut findings = Vec::new();
@@ -53,12 +57,20 @@ pub fn evaluate(
                             .find_resource(&last.message["data"])
                             .map(|(_, r)| r)
                         {
+                            check_resource(&spec.resource, notified, &mut findings);
                             check_diff(case, obs, notified, &mut findings);
                             check_read_your_writes(&case.facts, obs, notified, &mut findings);
                         }
-                        let redacted = redact(&normalize(&case.facts, &last.message), redact_keys);
+                        let normalized = normalize(&case.facts, &last.message);
+                        let core = check_documented_shape(
+                            &case.facts,
+                            version,
+                            &normalized,
+                            &mut findings,
+                        );
+                        let redacted = redact(&normalized, redact_keys);
                         if scenario.wants_snapshot() {
-                            check_shape(reference, &redacted, &mut findings);
+                            check_shape(reference, core, &redacted, &mut findings);
                         }
                         notification_snapshot = Some(redacted);
                     }
@@ -127,10 +139,14 @@ fn default_response(facts: &MediaFacts) -> ResponseExpectation {
         Presence::Optional => {}
         Presence::Absent => entries.push(("referenceId".into(), Expected::Absent)),
     }
-    let partial = facts.reference_id.response == Presence::Optional;
+    // Success bodies are documented with `statusCode` (and `referenceId` where the media
+    // answers with one); nothing says other properties are forbidden there.
     ResponseExpectation {
         status: Some(Expected::Exact(json!(200))),
-        body: Some(Expected::Object { entries, partial }),
+        body: Some(Expected::Object {
+            entries,
+            partial: true,
+        }),
     }
 }
 
@@ -271,13 +287,34 @@ fn check_notification_count<'o>(
     obs.notifications.get(expected.min(got) - 1)
 }
 
-/// `referenceId`s of successive notifications must differ and grow: each links one request.
+/// `referenceId`s of successive notifications must differ, since each links one request (the
+/// documented purpose). That they grow is only how servers are seen to number them: `should`.
 fn check_reference_order(obs: &Observation, findings: &mut Vec<Finding>) {
     let ids: Vec<&Value> = obs
         .notifications
         .iter()
         .filter_map(|n| n.message["data"].get("referenceId"))
         .collect();
+    let shown = || {
+        ids.iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let repeated = ids
+        .iter()
+        .enumerate()
+        .any(|(i, a)| ids[..i].iter().any(|b| json_equal(a, b)));
+    if repeated {
+        findings.push(
+            Finding::new(
+                "notification.referenceId",
+                "two notifications of one scenario carry the same referenceId, so they cannot each be linked to their request",
+            )
+            .with("a distinct referenceId per request", shown()),
+        );
+        return;
+    }
     let increasing = ids
         .windows(2)
         .all(|w| match (w[0].as_i64(), w[1].as_i64()) {
@@ -285,13 +322,13 @@ fn check_reference_order(obs: &Observation, findings: &mut Vec<Finding>) {
             _ => true,
         });
     if !increasing {
-        let shown: Vec<String> = ids.iter().map(|v| v.to_string()).collect();
         findings.push(
             Finding::new(
-                "notification.referenceId",
+                "notification.referenceId.order",
                 "successive notifications do not carry increasing referenceIds",
             )
-            .with("strictly increasing", shown.join(", ")),
+            .with("increasing", shown())
+            .severity(Severity::Warning),
         );
     }
 }
@@ -461,9 +498,23 @@ fn is_volatile(facts: &MediaFacts, path: &str) -> bool {
         .any(|v| path == v || path.starts_with(&format!("{v}/")))
 }
 
-/// RFC 6902 operations from `before` to `after`, minus volatile paths.
+/// An interaction with no `userData` property has the same user data as one with `{}`; the
+/// docs fix that representation only for voice DeleteUserData, which has its own check.
+fn with_user_data(interaction: &Value) -> std::borrow::Cow<'_, Value> {
+    match interaction.as_object() {
+        Some(map) if !map.contains_key("userData") => {
+            let mut map = map.clone();
+            map.insert("userData".into(), Value::Object(Map::new()));
+            std::borrow::Cow::Owned(Value::Object(map))
+        }
+        _ => std::borrow::Cow::Borrowed(interaction),
+    }
+}
+
+/// RFC 6902 operations from `before` to `after`, minus volatile paths. Key order never
+/// matters, and an absent `userData` counts as `{}`.
 pub fn interaction_diff(facts: &MediaFacts, before: &Value, after: &Value) -> Vec<Value> {
-    let patch = json_patch::diff(before, after);
+    let patch = json_patch::diff(&with_user_data(before), &with_user_data(after));
     let ops = serde_json::to_value(&patch).unwrap_or(Value::Array(Vec::new()));
     ops.as_array()
         .cloned()
@@ -552,10 +603,39 @@ fn check_diff(case: &Case, obs: &Observation, notified: &Value, findings: &mut V
     }
 }
 
-/// Equality of two interaction objects, ignoring volatile fields.
-fn same_state(facts: &MediaFacts, a: &Value, b: &Value) -> Option<Vec<Value>> {
-    let diff = interaction_diff(facts, a, b);
-    (!diff.is_empty()).then_some(diff)
+/// The differences between two interaction states, ignoring volatile fields; empty when
+/// they hold the same data.
+fn state_difference(facts: &MediaFacts, a: &Value, b: &Value) -> Vec<Value> {
+    interaction_diff(facts, a, b)
+}
+
+/// A finding about two states that should be equal: the message names the differing paths,
+/// and expected/actual list only those paths, each with its value on either side.
+fn state_finding(
+    check: &str,
+    message: &str,
+    expected: &Value,
+    actual: &Value,
+    diff: &[Value],
+) -> Finding {
+    let expected = with_user_data(expected);
+    let actual = with_user_data(actual);
+    let side = |doc: &Value, op: &Value| {
+        let path = op["path"].as_str().unwrap_or("");
+        let value = doc
+            .pointer(path)
+            .map_or_else(|| "(absent)".to_string(), Value::to_string);
+        format!("{path}: {value}")
+    };
+    let lines = |doc: &Value| {
+        diff.iter()
+            .map(|op| side(doc, op))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Finding::new(check, message)
+        .with(lines(&expected), lines(&actual))
+        .with_detail(diff)
 }
 
 fn check_read_your_writes(
@@ -570,15 +650,15 @@ fn check_read_your_writes(
             format!("could not read the interaction after the notification: {why}"),
         )),
         Ok(after) => {
-            if let Some(diff) = same_state(facts, notified, after) {
-                findings.push(
-                    Finding::new(
-                        "read-after",
-                        "GET after the notification differs from the notified state",
-                    )
-                    .with(pretty(notified), pretty(after))
-                    .with_detail(&diff),
-                );
+            let diff = state_difference(facts, notified, after);
+            if !diff.is_empty() {
+                findings.push(state_finding(
+                    "read-after",
+                    "GET after the notification differs from the notified state",
+                    notified,
+                    after,
+                    &diff,
+                ));
             }
         }
     }
@@ -592,15 +672,15 @@ fn check_unchanged(facts: &MediaFacts, obs: &Observation, findings: &mut Vec<Fin
             format!("could not read the interaction afterwards: {why}"),
         )),
         Ok(after) => {
-            if let Some(diff) = same_state(facts, before, after) {
-                findings.push(
-                    Finding::new(
-                        "unchanged",
-                        "the interaction changed although the operation must fail",
-                    )
-                    .with(pretty(before), pretty(after))
-                    .with_detail(&diff),
-                );
+            let diff = state_difference(facts, before, after);
+            if !diff.is_empty() {
+                findings.push(state_finding(
+                    "unchanged",
+                    "the interaction changed although the operation must fail",
+                    before,
+                    after,
+                    &diff,
+                ));
             }
         }
     }
@@ -695,9 +775,128 @@ pub fn redact(value: &Value, keys: &[String]) -> Value {
     }
 }
 
-/// Every property of the reference must exist in the actual notification with the same JSON
-/// type; properties only in the actual one are informational.
-fn check_shape(reference: Option<&Value>, actual: &Value, findings: &mut Vec<Finding>) {
+/// Matchers on the notified interaction object itself, where the docs fix a representation
+/// (voice DeleteUserData: the call has no `userData` property).
+fn check_resource(expect: &[(String, Expected)], notified: &Value, findings: &mut Vec<Finding>) {
+    for (key, e) in expect {
+        let actual = notified.get(key);
+        if !e.matches(actual) {
+            findings.push(
+                Finding::new(
+                    &format!("notification.resource.{key}"),
+                    format!("the interaction's `{key}` does not match"),
+                )
+                .with(e.to_string(), show(actual)),
+            );
+        }
+    }
+}
+
+/// Where two shapes disagree.
+#[derive(Default)]
+struct ShapeGaps {
+    missing: Vec<String>,
+    retyped: Vec<String>,
+    extra: Vec<String>,
+}
+
+impl ShapeGaps {
+    fn of(reference: &Value, actual: &Value) -> ShapeGaps {
+        let mut gaps = ShapeGaps::default();
+        compare_shape(reference, actual, &mut String::new(), &mut gaps);
+        gaps
+    }
+
+    fn is_match(&self) -> bool {
+        self.missing.is_empty() && self.retyped.is_empty()
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("missing {}", self.missing.join(", ")));
+        }
+        if !self.retyped.is_empty() {
+            parts.push(format!("different type at {}", self.retyped.join(", ")));
+        }
+        parts.join("; ")
+    }
+
+    /// Expected and actual, one line per differing path.
+    fn sides(&self, reference: &Value, actual: &Value) -> (String, String) {
+        let mut expected = Vec::new();
+        let mut got = Vec::new();
+        for path in &self.missing {
+            expected.push(format!("{path}: {}", type_at(reference, path)));
+            got.push(format!("{path}: (absent)"));
+        }
+        for entry in &self.retyped {
+            let path = entry.split(" (").next().unwrap_or(entry);
+            expected.push(format!("{path}: {}", type_at(reference, path)));
+            got.push(format!("{path}: {}", type_at(actual, path)));
+        }
+        (expected.join("\n"), got.join("\n"))
+    }
+}
+
+fn type_at(doc: &Value, path: &str) -> &'static str {
+    let pointer = if path == "/" { "" } else { path };
+    doc.pointer(pointer).map_or("(absent)", type_name)
+}
+
+/// The first shape layer: every property the GWS pages show for this media (in `version`)
+/// must be there with its documented JSON type. Returns the core used, so the second layer
+/// can leave its paths alone.
+fn check_documented_shape<'f>(
+    facts: &'f MediaFacts,
+    version: GwsVersion,
+    message: &Value,
+    findings: &mut Vec<Finding>,
+) -> Option<&'f Value> {
+    let core = facts.documented_for(version)?;
+    let gaps = ShapeGaps::of(&core.shape, message);
+    if !gaps.is_match() {
+        // A notification that fits another version's documented shape is most likely that
+        // version, not a broken server: say so, so the vendor knows what to change.
+        let other = facts
+            .documented
+            .iter()
+            .filter(|d| !d.describes(version))
+            .find(|d| ShapeGaps::of(&d.shape, message).is_match());
+        let lacks = format!(
+            "the notification lacks the documented GWS {version} shape: {}",
+            gaps.describe()
+        );
+        let message_text = match other {
+            Some(other) => {
+                let versions: Vec<&str> = other.gws.iter().map(|v| v.as_str()).collect();
+                format!(
+                    "{}; the notification fits the documented GWS {} shape instead (certify with --gws-version {}): {lacks}",
+                    other
+                        .signature
+                        .as_deref()
+                        .unwrap_or("another version's format"),
+                    versions.join("/"),
+                    versions.last().copied().unwrap_or_default(),
+                )
+            }
+            None => lacks,
+        };
+        let (expected, actual) = gaps.sides(&core.shape, message);
+        findings.push(Finding::new("shape.documented", message_text).with(expected, actual));
+    }
+    Some(&core.shape)
+}
+
+/// The second shape layer: the pinned snapshot is what the reference server sends. Where it
+/// goes beyond the documented core, a difference is only a warning; properties the target
+/// adds are informational.
+fn check_shape(
+    reference: Option<&Value>,
+    core: Option<&Value>,
+    actual: &Value,
+    findings: &mut Vec<Finding>,
+) {
     let Some(reference) = reference else {
         findings.push(
             Finding::new("shape", "no pinned snapshot for this scenario")
@@ -705,41 +904,35 @@ fn check_shape(reference: Option<&Value>, actual: &Value, findings: &mut Vec<Fin
         );
         return;
     };
-    let mut missing = Vec::new();
-    let mut retyped = Vec::new();
-    let mut extra = Vec::new();
-    compare_shape(
-        reference,
-        actual,
-        &mut String::new(),
-        &mut missing,
-        &mut retyped,
-        &mut extra,
-    );
-    if !missing.is_empty() || !retyped.is_empty() {
-        let mut parts = Vec::new();
-        if !missing.is_empty() {
-            parts.push(format!("missing {}", missing.join(", ")));
-        }
-        if !retyped.is_empty() {
-            parts.push(format!("different type at {}", retyped.join(", ")));
-        }
+    let mut gaps = ShapeGaps::of(reference, actual);
+    let in_core = |path: &str| {
+        let path = path.split(" (").next().unwrap_or(path);
+        core.is_some_and(|c| c.pointer(path).is_some())
+    };
+    gaps.missing.retain(|p| !in_core(p));
+    gaps.retyped.retain(|p| !in_core(p));
+    if !gaps.is_match() {
+        let (expected, got) = gaps.sides(reference, actual);
         findings.push(
             Finding::new(
                 "shape",
                 format!(
-                    "the notification's shape differs from the pinned one: {}",
-                    parts.join("; ")
+                    "beyond the documented shape, the notification differs from the reference server's: {}",
+                    gaps.describe()
                 ),
             )
-            .with(pretty(reference), pretty(actual)),
+            .with(expected, got)
+            .severity(Severity::Warning),
         );
     }
-    if !extra.is_empty() {
+    if !gaps.extra.is_empty() {
         findings.push(
             Finding::new(
                 "shape.extra",
-                format!("properties beyond the pinned shape: {}", extra.join(", ")),
+                format!(
+                    "properties beyond the pinned shape: {}",
+                    gaps.extra.join(", ")
+                ),
             )
             .severity(Severity::Info),
         );
@@ -757,16 +950,11 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn compare_shape(
-    reference: &Value,
-    actual: &Value,
-    path: &mut String,
-    missing: &mut Vec<String>,
-    retyped: &mut Vec<String>,
-    extra: &mut Vec<String>,
-) {
+/// Walks `reference`: each of its properties must exist in `actual` with the same JSON type.
+/// Arrays compare their first elements. A missing `userData` is not a gap: it means `{}`.
+fn compare_shape(reference: &Value, actual: &Value, path: &mut String, gaps: &mut ShapeGaps) {
     if type_name(reference) != type_name(actual) {
-        retyped.push(format!(
+        gaps.retyped.push(format!(
             "{} ({} → {})",
             if path.is_empty() { "/" } else { path },
             type_name(reference),
@@ -779,22 +967,23 @@ fn compare_shape(
             for (k, rv) in r {
                 let len = path.len();
                 path.push('/');
-                path.push_str(k);
+                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
                 match a.get(k) {
-                    None => missing.push(path.clone()),
-                    Some(av) => compare_shape(rv, av, path, missing, retyped, extra),
+                    None if k == "userData" => {}
+                    None => gaps.missing.push(path.clone()),
+                    Some(av) => compare_shape(rv, av, path, gaps),
                 }
                 path.truncate(len);
             }
             for k in a.keys().filter(|k| !r.contains_key(*k)) {
-                extra.push(format!("{path}/{k}"));
+                gaps.extra.push(format!("{path}/{k}"));
             }
         }
         (Value::Array(r), Value::Array(a)) => {
             if let (Some(rv), Some(av)) = (r.first(), a.first()) {
                 let len = path.len();
                 path.push_str("/0");
-                compare_shape(rv, av, path, missing, retyped, extra);
+                compare_shape(rv, av, path, gaps);
                 path.truncate(len);
             }
         }
@@ -819,7 +1008,7 @@ mod tests {
         let reference = json!({"a": 1, "b": {"c": "x"}, "d": [1]});
         let actual = json!({"a": "1", "b": {}, "d": [2], "e": true});
         let mut f = Vec::new();
-        check_shape(Some(&reference), &actual, &mut f);
+        check_shape(Some(&reference), None, &actual, &mut f);
         assert_eq!(f.len(), 2, "{f:?}");
         assert!(f[0].message.contains("missing /b/c"), "{}", f[0].message);
         assert!(

@@ -8,7 +8,7 @@
 
 use crate::plan::Case;
 use crate::result::{Grade, ScenarioResult};
-use crate::spec::Level;
+use crate::spec::{GwsVersion, Level};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -58,6 +58,12 @@ pub struct Verdict {
     pub status: Status,
     pub required: usize,
     pub passed: usize,
+    /// Of the passed ones, those whose `must` expectations held but a `should` did not.
+    #[serde(default)]
+    pub passed_with_warnings: usize,
+    /// The GWS release whose documented shapes were required.
+    #[serde(default)]
+    pub gws_version: GwsVersion,
     /// Required scenarios that did not pass, with their grade.
     pub blocking: Vec<(String, Grade)>,
     /// Required scenarios without a result.
@@ -72,9 +78,12 @@ impl Verdict {
             Status::Incomplete => "INCOMPLETE",
         };
         let mut text = format!(
-            "{head} for profile `{}`: {}/{} required scenarios passed",
-            self.profile, self.passed, self.required
+            "{head} for profile `{}` (GWS {}): {}/{} required scenarios passed",
+            self.profile, self.gws_version, self.passed, self.required
         );
+        if self.passed_with_warnings > 0 {
+            text.push_str(&format!(" ({} with warnings)", self.passed_with_warnings));
+        }
         if !self.missing.is_empty() {
             text.push_str(&format!(", {} without a result", self.missing.len()));
         }
@@ -104,6 +113,7 @@ pub fn profile_media(profile: &Profile, groups: &BTreeMap<String, Vec<String>>) 
 pub fn judge(
     name: &str,
     media: &[String],
+    gws_version: GwsVersion,
     all_cases: &[Case],
     results: &[ScenarioResult],
 ) -> Verdict {
@@ -114,12 +124,19 @@ pub fn judge(
         .filter(|c| c.scenario.level == Level::Must && media.contains(&c.media))
         .collect();
     let mut passed = 0;
+    let mut passed_with_warnings = 0;
     let mut blocking = Vec::new();
     let mut missing = Vec::new();
     for case in &required {
         match by_id.get(case.id.as_str()) {
             None => missing.push(case.id.clone()),
             Some(r) if r.grade == Grade::Pass => passed += 1,
+            // A `must` scenario is graded warning only when every `must` expectation held and
+            // a `should` one (or a shape beyond the documented core) did not.
+            Some(r) if r.grade == Grade::Warning => {
+                passed += 1;
+                passed_with_warnings += 1;
+            }
             Some(r)
                 if r.grade == Grade::NotApplicable
                     && r.findings.iter().any(|f| f.check == "setup.optional") =>
@@ -141,6 +158,8 @@ pub fn judge(
         status,
         required: required.len(),
         passed,
+        passed_with_warnings,
+        gws_version,
         blocking,
         missing,
     }

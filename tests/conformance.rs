@@ -71,6 +71,7 @@ impl Harness {
             &observation,
             self.checker.snapshots.get(&case.snapshot_name()),
             &self.checker.redact_keys,
+            self.checker.gws_version,
         );
         // insta pins the exact redacted notification below, which is stricter than the
         // structural shape check the CLI does.
@@ -135,6 +136,7 @@ fn main() -> std::process::ExitCode {
             snapshots,
             redact_keys: suite.media.redact_keys.clone(),
             own_snapshots: None,
+            gws_version: Default::default(),
         },
     });
     let mut trials = Vec::new();

@@ -134,6 +134,16 @@ pub fn merge(args: MergeArgs) -> ExitCode {
                 first.suite_hash
             ));
         }
+        if let (Some(first), Some(p)) = (&provenance, p.as_ref())
+            && first.gws_version != p.gws_version
+        {
+            return error(format!(
+                "{} was run for GWS {} but an earlier directory for GWS {}; merge runs of one version",
+                d.display(),
+                p.gws_version,
+                first.gws_version
+            ));
+        }
         match (&mut provenance, p) {
             (None, Some(p)) => provenance = Some(p),
             (Some(first), Some(p)) => {
@@ -164,6 +174,7 @@ pub fn merge(args: MergeArgs) -> ExitCode {
         finished: String::new(),
         profile: None,
         shard: None,
+        gws_version: Default::default(),
     });
     provenance.shard = None;
     if args.profile.is_some() {
@@ -176,7 +187,13 @@ pub fn merge(args: MergeArgs) -> ExitCode {
             Some(p) => {
                 let media = verdict::profile_media(p, &suite.media.groups);
                 let all = plan::build(&suite, &plan::Selection::default());
-                Some(verdict::judge(name, &media, &all, &results))
+                Some(verdict::judge(
+                    name,
+                    &media,
+                    provenance.gws_version,
+                    &all,
+                    &results,
+                ))
             }
         },
     };

@@ -21,7 +21,7 @@ mod target_file;
 
 use clap::{Args, Parser, Subcommand};
 use gws_conformance::server::{self, Defect, ServerConfig};
-use gws_conformance::spec::{self, SpecErrors, Suite};
+use gws_conformance::spec::{self, GwsVersion, SpecErrors, Suite};
 use gws_conformance::{plan, suite};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -197,6 +197,9 @@ struct ServeArgs {
     /// List the injectable defects and exit.
     #[arg(long)]
     list_defects: bool,
+    /// Emit the notification shapes of this GWS release (8.5.1: voice participants as strings).
+    #[arg(long, value_name = "VERSION", default_value = "8.5.2")]
+    gws_version: GwsVersion,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -383,6 +386,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         Err(e) => return error(e),
     };
     config.bind = std::net::SocketAddr::new(args.bind, args.port);
+    config.gws_version = args.gws_version;
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return error(format!("cannot start the async runtime: {e}")),

@@ -130,6 +130,7 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
         snapshots: suite::builtin_snapshots(),
         redact_keys: suite.media.redact_keys.clone(),
         own_snapshots: None,
+        gws_version: Default::default(),
     };
     let config = RunConfig {
         jobs: args.jobs.max(1),

@@ -8,7 +8,7 @@ use gws_conformance::report::{self, Tally, json::Provenance, terminal};
 use gws_conformance::result::ScenarioResult;
 use gws_conformance::run::{self, Checker, Deadlines, RunConfig, RunNotes, Runner, Target};
 use gws_conformance::server::ServerConfig;
-use gws_conformance::spec::Suite;
+use gws_conformance::spec::{GwsVersion, Suite};
 use gws_conformance::{plan, server, snapshot::SnapshotStore, suite, verdict};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -29,6 +29,10 @@ pub struct RunArgs {
     /// certified.
     #[arg(long, value_name = "NAME")]
     profile: Option<String>,
+    /// The GWS release to certify against: its documented notification shapes are required
+    /// (8.5.1 or 8.5.2). The embedded server, when used, emits that release's shapes.
+    #[arg(long, value_name = "VERSION", default_value = "8.5.2")]
+    gws_version: GwsVersion,
     /// Run the K-th of N deterministic slices, e.g. 2/4.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
@@ -154,7 +158,10 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     };
     let target = match args.target.as_deref() {
         Some(path) => TargetChoice::File(super::target_file::load(path).map_err(error)?),
-        None => TargetChoice::Embedded(args.server.to_config().map_err(error)?),
+        None => TargetChoice::Embedded(ServerConfig {
+            gws_version: args.gws_version,
+            ..args.server.to_config().map_err(error)?
+        }),
     };
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)
@@ -174,6 +181,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         snapshots,
         redact_keys: suite.media.redact_keys.clone(),
         own_snapshots,
+        gws_version: args.gws_version,
     };
     Ok(Prepared {
         suite,
@@ -358,7 +366,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     );
     let verdict = prepared.profile.as_ref().map(|(name, media)| {
         let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
-        verdict::judge(name, media, &all_cases, &results)
+        verdict::judge(name, media, args.gws_version, &all_cases, &results)
     });
     if let Some(v) = &verdict {
         outln!("verdict: {}", v.summary());
@@ -389,6 +397,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             finished: now_rfc3339(),
             profile: args.profile.clone(),
             shard: args.shard.clone(),
+            gws_version: args.gws_version,
         };
         let record =
             report::json::RunRecord::new(provenance, verdict.clone(), results.clone(), notes);

@@ -43,6 +43,9 @@ pub struct Provenance {
     pub profile: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// The GWS release whose documented shapes the run required.
+    #[serde(default)]
+    pub gws_version: crate::spec::GwsVersion,
 }
 
 /// The whole run, as written to `results.json` and read back by `report`, `compare` and

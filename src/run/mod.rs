@@ -623,6 +623,8 @@ pub struct Checker {
     pub redact_keys: Vec<String>,
     /// The target's own accepted notifications, when its CI pins them (`--target-snapshots`).
     pub own_snapshots: Option<HashMap<String, Value>>,
+    /// Which GWS release's documented shapes the notifications are held to.
+    pub gws_version: crate::spec::GwsVersion,
 }
 
 /// Runs `cases` with up to `jobs` in flight and calls `sink` with each graded result as it
@@ -678,6 +680,7 @@ pub async fn execute_until(
                 &observation,
                 checker.snapshots.get(&case.snapshot_name()),
                 &checker.redact_keys,
+                checker.gws_version,
             );
             if let Some(own) = &checker.own_snapshots {
                 check::own_snapshot(&mut result, own.get(&case.snapshot_name()));

@@ -333,6 +333,53 @@ impl ServerMedia {
     }
 }
 
+impl ServerMedia {
+    /// Rewrites a call into the GWS 8.5.0/8.5.1 form seen in a real capture: participants are
+    /// phone-number strings with the details in `participantsInfo`, there is no `connId`,
+    /// `path` or monitoring flags, and `callUuid` differs from `id`. Other media are unchanged.
+    pub fn as_gws_8_5_1(&self, resource: &mut Value) {
+        if self.name != "voice" {
+            return;
+        }
+        let Some(call) = resource.as_object_mut() else {
+            return;
+        };
+        let participants = call
+            .remove("participants")
+            .and_then(|p| p.as_array().cloned())
+            .unwrap_or_default();
+        let numbers: Vec<Value> = participants
+            .iter()
+            .map(|p| p.get("phoneNumber").cloned().unwrap_or(Value::Null))
+            .collect();
+        let info: Vec<Value> = participants
+            .iter()
+            .map(|p| {
+                json!({
+                    "digits": p.get("digits"),
+                    "e164Number": p.get("e164Number"),
+                    "formattedPhoneNumber": p.get("formattedPhoneNumber"),
+                })
+            })
+            .collect();
+        for gone in [
+            "connId",
+            "path",
+            "supervisorListeningIn",
+            "monitoredUserMuted",
+            "monitoring",
+        ] {
+            call.remove(gone);
+        }
+        if let Some(id) = call.get("id").and_then(Value::as_str) {
+            let uuid = format!("00QEAG4KU4A5P78IG2DAHG{:010X}", fold(id) & 0xff_ffff_ffff);
+            call.insert("callUuid".into(), Value::String(uuid));
+        }
+        call.insert("participants".into(), Value::Array(numbers));
+        call.insert("participantsInfo".into(), Value::Array(info));
+    }
+}
+
 fn to_base36(mut n: u64) -> String {
     const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     let mut out = Vec::new();

@@ -31,6 +31,8 @@ pub struct ServerConfig {
     /// Announce the end of an interaction (`StatusChange`, state `Completed`) when the fixture
     /// contract deletes it, as production servers do when an interaction is released.
     pub notify_on_cleanup: bool,
+    /// The GWS release whose notification shapes the server emits (voice differs in 8.5.1).
+    pub gws_version: crate::spec::GwsVersion,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +49,7 @@ impl Default for ServerConfig {
             defect: None,
             late_delay: Duration::from_secs(10),
             notify_on_cleanup: false,
+            gws_version: crate::spec::GwsVersion::default(),
         }
     }
 }
@@ -223,6 +226,9 @@ impl ServerState {
         );
         if let Some(state) = &interaction.state_override {
             resource["state"] = Value::String(state.clone());
+        }
+        if self.config.gws_version == crate::spec::GwsVersion::V8_5_1 {
+            interaction.media.as_gws_8_5_1(&mut resource);
         }
         resource
     }

@@ -1239,7 +1239,7 @@ impl<'a> Cx<'a> {
             );
             return None;
         }
-        let f = self.fields(node, path, &["diff", "envelope"], &["diff"])?;
+        let f = self.fields(node, path, &["diff", "envelope", "resource"], &["diff"])?;
         let diff_node = f.get("diff")?;
         let NodeValue::Seq(items) = &diff_node.value else {
             self.wrong_type(diff_node, &join(path, "diff"), "a list of patch operations");
@@ -1253,20 +1253,27 @@ impl<'a> Cx<'a> {
                 None => ok = false,
             }
         }
-        let envelope = match f.get("envelope") {
-            Some(n) => match self.expected(n, &join(path, "envelope"))? {
-                Expected::Object { entries, .. } => entries,
-                _ => {
-                    self.wrong_type(n, &join(path, "envelope"), "a mapping");
-                    return None;
-                }
-            },
-            None => Vec::new(),
-        };
+        let envelope = self.key_matchers(f.get("envelope"), &join(path, "envelope"))?;
+        let resource = self.key_matchers(f.get("resource"), &join(path, "resource"))?;
         ok.then_some(NotificationExpectation::Expected(NotificationSpec {
             diff,
             envelope,
+            resource,
         }))
+    }
+
+    /// A mapping of key → matcher (`envelope`, `resource`); absent means none.
+    fn key_matchers(&mut self, node: Option<&Node>, path: &str) -> Option<Vec<(String, Expected)>> {
+        let Some(n) = node else {
+            return Some(Vec::new());
+        };
+        match self.expected(n, path)? {
+            Expected::Object { entries, .. } => Some(entries),
+            _ => {
+                self.wrong_type(n, path, "a mapping");
+                None
+            }
+        }
     }
 
     fn patch(&mut self, node: &Node, path: &str) -> Option<PatchExpectation> {

@@ -75,6 +75,75 @@ pub struct MediaFacts {
     /// JSON pointers (inside the interaction object) that may change without an operation.
     #[serde(default)]
     pub volatile: Vec<String>,
+    /// The documented core of the notification, per GWS version (the first shape layer).
+    #[serde(default)]
+    pub documented: Vec<DocumentedShape>,
+}
+
+/// A GWS release whose documented notification shapes the suite knows.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Deserialize, Serialize,
+)]
+pub enum GwsVersion {
+    /// 8.5.0/8.5.1: voice participants are strings with `participantsInfo` beside them.
+    #[serde(rename = "8.5.1")]
+    V8_5_1,
+    #[default]
+    #[serde(rename = "8.5.2")]
+    V8_5_2,
+}
+
+impl GwsVersion {
+    pub const ALL: [GwsVersion; 2] = [GwsVersion::V8_5_1, GwsVersion::V8_5_2];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GwsVersion::V8_5_1 => "8.5.1",
+            GwsVersion::V8_5_2 => "8.5.2",
+        }
+    }
+}
+
+impl std::str::FromStr for GwsVersion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        GwsVersion::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = GwsVersion::ALL.iter().map(|v| v.as_str()).collect();
+                format!("unknown GWS version `{s}`; known: {}", known.join(", "))
+            })
+    }
+}
+
+impl std::fmt::Display for GwsVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the GWS pages (or a real capture) show of a media's notification, and where.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentedShape {
+    /// The versions this shape describes; empty means every version.
+    #[serde(default)]
+    pub gws: Vec<GwsVersion>,
+    /// The page or capture the shape comes from.
+    pub basis: String,
+    /// What tells this version's shape apart, named in findings when a server matches it
+    /// while being certified under another version.
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// A sample notification: property names and JSON types count, values do not.
+    pub shape: serde_json::Value,
+}
+
+impl DocumentedShape {
+    pub fn describes(&self, version: GwsVersion) -> bool {
+        self.gws.is_empty() || self.gws.contains(&version)
+    }
 }
 
 impl MediaFacts {
@@ -89,6 +158,11 @@ impl MediaFacts {
             .iter()
             .find_map(|k| map.get_key_value(k.as_str()))
             .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The documented core shape for `version`, if the table records one.
+    pub fn documented_for(&self, version: GwsVersion) -> Option<&DocumentedShape> {
+        self.documented.iter().find(|d| d.describes(version))
     }
 
     pub fn canonical_resource_key(&self) -> &str {

@@ -13,5 +13,5 @@ pub use load::{
     SourceFile, SpecError, SpecErrors, Suite, load_suite, load_suite_with_profiles, read_dir,
 };
 pub use matcher::{Expected, JsonType, Mismatch};
-pub use media::{DeleteStyle, MediaFacts, MediaTable, Presence};
+pub use media::{DeleteStyle, DocumentedShape, GwsVersion, MediaFacts, MediaTable, Presence};
 pub use model::*;

@@ -235,6 +235,11 @@ pub struct NotificationSpec {
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Map<String, Value>>")]
     pub envelope: Vec<(String, Expected)>,
+    /// Matchers on the notified interaction object's own keys, for representations the docs
+    /// fix (e.g. `userData: !absent` after voice DeleteUserData).
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Map<String, Value>>")]
+    pub resource: Vec<(String, Expected)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
