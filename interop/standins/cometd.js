@@ -73,6 +73,15 @@ export function cometdBayeux({ timeoutMs = 20_000 } = {}) {
           }
           Object.defineProperty(m, AGENT, { value: agent, enumerable: false });
         }
+        // cometd-nodejs-server finds sessions through its BAYEUX_BROWSER cookie, while Bayeux
+        // identifies a client by its clientId alone; clients without a cookie store (the Node
+        // CometD client among them) would get 402 on every message after the handshake. The
+        // cookie is supplied from the session the clientId names (already checked to be the
+        // caller's).
+        const known = messages.map((m) => m.clientId !== undefined && owners.has(m.clientId) && server.getServerSession(m.clientId)).find(Boolean);
+        if (known?._browserId && !/(^|;\s*)BAYEUX_BROWSER=/.test(req.headers.cookie ?? "")) {
+          req.headers.cookie = [req.headers.cookie, `BAYEUX_BROWSER=${known._browserId}`].filter(Boolean).join("; ");
+        }
         // The CometD transport takes pre-parsed messages from request.body.
         req.body = messages;
         server.handle(req, res);

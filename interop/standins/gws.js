@@ -1,10 +1,15 @@
-// A small GWS stand-in: the part of the GWS API v2 the conformance harness uses (Basic auth,
-// /api/v2/me, /api/v2/features, chat and voice interactions with the user-data operations, the
-// fixture contract) on a Node http server bound to 127.0.0.1, with the Bayeux endpoint
-// /api/v2/notifications delegated to a third-party Bayeux server (see cometd.js, faye.js).
+// A GWS stand-in: the part of the GWS API v2 the conformance harness uses (Basic auth with a
+// JSESSIONID session, optional CSRF protection, /api/v2/me, /api/v2/features, the nine media
+// with their user-data operations, the fixture contract) on a Node http server bound to
+// 127.0.0.1, with the Bayeux endpoint /api/v2/notifications delegated to a third-party Bayeux
+// server (see cometd.js, faye.js).
 //
-// It is written from the GWS documentation and mirrors the reference server's resource shapes
-// (src/server/media.rs) so that the harness's pinned-shape check applies unchanged.
+// It is a second, independent implementation written from the GWS documentation
+// (shared/gws-api.md and the reference pages) alone. Where the documentation fixes a fact
+// (envelope fields, documented resource properties, delete semantics, status codes, CSRF) it
+// follows it; where the documentation is silent it deliberately chooses differently from the
+// project's reference server (ids, property order, undocumented properties, referenceId
+// numbering, ...). interop/README.md lists those choices side by side.
 //
 // The Bayeux adapter interface:
 //   adapter.handle(req, res, agent)            serve one POST to /api/v2/notifications
@@ -14,34 +19,163 @@
 //   adapter.stats                              counters for the tests
 
 import http from "node:http";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { Buffer } from "node:buffer";
 
 export const DEFAULT_AGENTS = { agent1: "agent1-pass", agent2: "agent2-pass" };
 const MAX_BODY = 1024 * 1024;
+const MAX_SESSIONS = 10_000;
+
+const USER_DATA_OPS = ["AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair"];
+
+// --- ids: formats of our own (the documentation shows several; none is normative) ----------
+
+const hex = (bytes) => randomBytes(bytes).toString("hex");
+const HEX16_UPPER = () => hex(8).toUpperCase();
+const DIGITS = (n) => Array.from(randomBytes(n), (b) => String(b % 10)).join("").replace(/^0/, "9");
+const BASE32 = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
+const CALL_UUID = () => Array.from(randomBytes(32), (b) => BASE32[b % 32]).join("");
+
+// receivedDate in the documented format "2014-03-26 16:02:22.000+0200" (here always UTC).
+function gwsDate(d) {
+  const p = (n, w = 2) => String(n).padStart(w, "0");
+  return (
+    `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +
+    `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}+0000`
+  );
+}
+
+// --- the nine media ------------------------------------------------------------------------
+//
+// `collections`: URL segments under /api/v2/me/ this stand-in serves (the first one is the one
+// the fixture contract returns). `delete`: "all" (voice: no parameter, everything), "keys" (an
+// array) or "key" (IM: one string). `referenceId`: where the referenceId appears.
 
 const MEDIA = {
-  chat: {
-    feature: "api-multimedia",
-    collection: "chats",
-    resourceKey: "chat",
-    channel: "/v2/me/chats",
-    capabilities: ["AttachUserData", "UpdateUserData", "DeleteUserData", "Complete"],
-    deletes: "keys",
-    idPrefix: "0000SC",
-  },
   voice: {
     feature: "api-voice",
-    collection: "calls",
+    collections: ["calls"],
     resourceKey: "call",
     channel: "/v2/me/calls",
-    capabilities: ["AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair", "Hangup"],
-    deletes: "all",
-    idPrefix: "01SV",
+    messageType: "CallStateChangeMessage",
+    notificationType: "AttachedDataChanged",
+    referenceId: { notification: false, response: false },
+    delete: "all",
+    // An established call (not the documented Dialing one): Hold and transfers are possible too.
+    capabilities: [
+      "Hangup",
+      "Hold",
+      "InitiateTransfer",
+      "SingleStepTransfer",
+      "SendDtmf",
+      "AttachUserData",
+      "UpdateUserData",
+      "DeleteUserData",
+      "DeleteUserDataPair",
+    ],
+    newId: () => hex(8), // connection-id like, as in the captured 8.5.1 event
+  },
+  chat: {
+    feature: "api-multimedia",
+    collections: ["chats"],
+    resourceKey: "chat",
+    channel: "/v2/me/chats",
+    messageType: "ChatStateChangeMessage",
+    notificationType: "PropertiesUpdated",
+    referenceId: { notification: true, response: false },
+    delete: "keys",
+    capabilities: ["AttachUserData", "UpdateUserData", "DeleteUserData", "SendMessage", "Leave", "Transfer", "Complete"],
+    newId: HEX16_UPPER,
+  },
+  sms: {
+    feature: "api-multimedia",
+    // The project's reference pages spell it smsessions/smsession; the web pages smssessions.
+    // This stand-in answers both URLs and uses the reference-page spelling everywhere else.
+    collections: ["smsessions", "smssessions"],
+    resourceKey: "smsession",
+    channel: "/v2/me/smsessions",
+    messageType: "SMSsessionStateChangeMessage",
+    notificationType: "PropertiesUpdated",
+    referenceId: { notification: true, response: false },
+    delete: "keys",
+    capabilities: ["AttachUserData", "UpdateUserData", "DeleteUserData", "Leave", "LeaveAndComplete", "Transfer", "Invite", "Consult"],
+    newId: HEX16_UPPER,
+  },
+  email: {
+    feature: "api-multimedia",
+    collections: ["emails"],
+    resourceKey: "email",
+    channel: "/v2/me/emails",
+    messageType: "EmailStateChangeMessage",
+    notificationType: "PropertiesUpdated",
+    referenceId: { notification: true, response: false },
+    delete: "keys",
+    capabilities: ["Reply", "AttachUserData", "UpdateUserData", "DeleteUserData", "SetDisposition", "Transfer", "Complete"],
+    newId: randomUUID,
+  },
+  openmedia: {
+    feature: "api-multimedia",
+    collections: ["openmedia"], // /api/v2/me/openmedia/{mediaType}/{id}
+    resourceKey: "openmedia",
+    channel: "/v2/me/openmedia",
+    messageType: "OpenmediaStateChangeMessage",
+    notificationType: "PropertiesUpdated",
+    referenceId: { notification: true, response: true },
+    delete: "keys",
+    capabilities: ["Transfer", "AttachUserData", "UpdateUserData", "DeleteUserData", "SetInFocus", "Complete"],
+    newId: randomUUID,
+  },
+  workitem: {
+    feature: "api-multimedia",
+    collections: ["workitems"],
+    resourceKey: "workitem",
+    channel: "/v2/me/workitems",
+    messageType: "WorkitemStateChangeMessage",
+    notificationType: "PropertiesUpdated",
+    referenceId: { notification: true, response: true },
+    delete: "keys",
+    capabilities: ["Transfer", "AttachUserData", "UpdateUserData", "DeleteUserData", "SetInFocus", "Complete"],
+    newId: randomUUID,
+  },
+  im: {
+    feature: "api-voice-instant-messaging",
+    collections: ["im-sessions"],
+    resourceKey: "imSession",
+    channel: "/v2/me/im-sessions",
+    messageType: "IMSessionStateChangeMessage",
+    notificationType: "AttachedDataChanged",
+    referenceId: { notification: false, response: false },
+    delete: "key",
+    capabilities: ["Complete", "AttachUserData", "DeleteUserData", "UpdateUserData", "SendMessage"],
+    newId: () => DIGITS(20),
+  },
+  "facebook-pm": {
+    feature: "api-multimedia",
+    collections: ["facebooksessions", "facebooksession"],
+    resourceKey: "facebooksession",
+    channel: "/v2/me/facebooksession",
+    messageType: "FacebooksessionStateChangeMessage",
+    notificationType: "PropertiesUpdated",
+    referenceId: { notification: true, response: false },
+    delete: "keys",
+    capabilities: ["SendMessage", "AttachUserData", "UpdateUserData", "DeleteUserData", "Complete"],
+    newId: () => `fb-${hex(6)}`,
+  },
+  twitter: {
+    feature: "api-multimedia",
+    collections: ["twitter"],
+    resourceKey: "twitter",
+    channel: "/v2/me/twitter",
+    messageType: "TwitterStateChangeMessage",
+    notificationType: "PropertiesUpdated",
+    referenceId: { notification: true, response: true },
+    delete: "keys",
+    capabilities: ["Reply", "AttachUserData", "UpdateUserData", "DeleteUserData", "Complete"],
+    newId: () => DIGITS(18), // tweet-id like
   },
 };
 
-const byCollection = Object.fromEntries(Object.entries(MEDIA).map(([name, m]) => [m.collection, name]));
+export const MEDIA_NAMES = Object.keys(MEDIA);
 
 /** Bayeux channel globbing: `*` is one segment, `**` any number. */
 export function channelMatches(pattern, channel) {
@@ -54,17 +188,19 @@ export function channelMatches(pattern, channel) {
 }
 
 class HttpError extends Error {
-  constructor(status, body) {
-    super(JSON.stringify(body));
+  constructor(status, body, headers = {}) {
+    super(typeof body === "string" ? body : JSON.stringify(body));
     this.status = status;
     this.body = body;
+    this.headers = headers;
   }
 }
 
 const gwsError = (status, statusCode, statusMessage) => new HttpError(status, { statusCode, statusMessage });
-const missing = (p) => gwsError(400, 1, `missing required parameter '${p}'`);
-const invalid = (p, what) => gwsError(400, 2, `parameter '${p}' must be ${what}`);
-const notFound = (id) => gwsError(404, 6, `interaction ${id} does not exist`);
+const missing = (p) => gwsError(400, 1, `Required parameter '${p}' is missing`);
+const invalid = (p, what) => gwsError(400, 2, `Parameter '${p}' is invalid: expected ${what}`);
+const notFound = (what) => gwsError(404, 6, `${what} not found`);
+const CSRF_REJECTED = "Missing or invalid Csrf token";
 
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
@@ -75,7 +211,7 @@ function readBody(req) {
     req.on("data", (c) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(gwsError(413, 2, "request body too large"));
+        reject(gwsError(413, 2, "Request body too large"));
         req.destroy();
       } else {
         chunks.push(c);
@@ -94,216 +230,422 @@ function parseBasic(header) {
   return colon < 0 ? null : { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
+function cookie(req, name) {
+  for (const part of (req.headers.cookie ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
 /**
- * Validates a user-data operation body (an already parsed JSON value) for a media type and
- * returns a function that applies it to a userData Map.
+ * Validates a user-data operation body (already parsed JSON) against the media's capabilities
+ * and parameters; returns the change to apply, as {kind, entries | keys}.
  */
 function validateOperation(media, body) {
-  if (!isObject(body)) throw gwsError(400, 1, "the request body must be a JSON object");
+  if (!isObject(body)) throw invalid("body", "a JSON object");
   const name = body.operationName;
   if (name === undefined || name === null) throw missing("operationName");
   if (typeof name !== "string") throw invalid("operationName", "a string");
   if (!media.capabilities.includes(name)) {
-    throw gwsError(400, 2, `operation '${name}' is not valid for this interaction`);
+    throw gwsError(400, 2, `Operation '${name}' is not available for this interaction (capabilities: ${media.capabilities.join(", ")})`);
+  }
+  if (!USER_DATA_OPS.includes(name)) {
+    throw gwsError(400, 2, `Operation '${name}' is not supported by this stand-in`);
   }
   const userData = () => {
     const v = body.userData;
     if (v === undefined || v === null) throw missing("userData");
-    if (!isObject(v)) throw invalid("userData", "an object");
+    if (!isObject(v)) throw invalid("userData", "a JSON object of key/value pairs");
     return Object.entries(v);
   };
-  switch (name) {
-    case "AttachUserData":
-    case "UpdateUserData": {
-      const entries = userData();
-      return (data) => entries.forEach(([k, v]) => data.set(k, v));
-    }
-    case "DeleteUserData": {
-      if (media.deletes === "all") return (data) => data.clear();
-      const keys = body.keys;
-      if (keys === undefined || keys === null) throw missing("keys");
-      if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
-        throw invalid("keys", "an array of strings");
-      }
-      return (data) => keys.forEach((k) => data.delete(k));
-    }
-    case "DeleteUserDataPair": {
-      const key = body.key;
-      if (key === undefined || key === null) throw missing("key");
-      if (typeof key !== "string") throw invalid("key", "a string");
-      return (data) => data.delete(key);
-    }
-    default:
-      throw gwsError(400, 2, `operation '${name}' is not a user-data operation`);
-  }
+  const key = () => {
+    const k = body.key;
+    if (k === undefined || k === null) throw missing("key");
+    if (typeof k !== "string") throw invalid("key", "a string");
+    return k;
+  };
+  if (name === "AttachUserData" || name === "UpdateUserData") return { kind: "put", entries: userData() };
+  if (name === "DeleteUserDataPair") return { kind: "remove", keys: [key()] };
+  // DeleteUserData
+  if (media.delete === "all") return { kind: "clear" };
+  if (media.delete === "key") return { kind: "remove", keys: [key()] };
+  const keys = body.keys;
+  if (keys === undefined || keys === null) throw missing("keys");
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw invalid("keys", "an array of strings");
+  return { kind: "remove", keys };
 }
 
 /**
- * Creates (but does not start) a stand-in. `bayeux` is an adapter factory; `start()` listens
- * on 127.0.0.1 and resolves with the base URL.
+ * Creates (but does not start) a stand-in. `bayeux` is an adapter factory; `csrf` turns on the
+ * documented CSRF protection; `offer` limits the media offered (fixture names). `start()`
+ * listens on 127.0.0.1 and resolves with the base URL.
  */
-export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port = 0 }) {
-  const interactions = new Map(); // id -> {owner, media, userData: Map, created}
-  const referenceIds = new Map(); // agent -> last referenceId
+export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port = 0, csrf = false, offer = MEDIA_NAMES }) {
+  for (const m of offer) if (!Object.hasOwn(MEDIA, m)) throw new Error(`unknown media ${m}; one of ${MEDIA_NAMES.join(", ")}`);
+  const offered = new Set(offer);
+  const interactions = new Map(); // id -> interaction
+  const sessions = new Map(); // JSESSIONID -> {agent, token}
+  // One referenceId counter for the whole server: unique per request, increasing for every
+  // agent (the documentation only says the server generates it).
+  let nextReferenceId = 1000;
+  const agentNames = Object.keys(agents);
+  const dn = (agent) => String(7001 + Math.max(0, agentNames.indexOf(agent)));
   let base = "";
   const adapter = bayeux();
+  const stats = { csrfRejected: 0 };
 
-  function render(id, i) {
+  const byCollection = new Map();
+  for (const [mediaName, m] of Object.entries(MEDIA)) for (const c of m.collections) byCollection.set(c, mediaName);
+
+  /** The interaction object, as GET and notifications show it. */
+  function render(i) {
     const m = MEDIA[i.media];
     const userData = Object.fromEntries(i.userData);
-    if (i.media === "chat") {
-      return {
-        id,
-        state: "Chatting",
-        capabilities: m.capabilities,
-        uri: `${base}/api/v2/chats/${id}`,
-        participants: [
-          { nickname: "Customer", type: "Customer", participantId: "00735CE00001" },
-          { nickname: "Agent", type: "Agent", participantId: "00735CE00002" },
-        ],
-        userData,
-      };
+    switch (i.media) {
+      case "voice": {
+        const call = {};
+        // Documented: after a voice DeleteUserData the call has no userData property.
+        if (i.hasUserData) call.userData = userData;
+        Object.assign(call, {
+          state: "Established",
+          callType: "Inbound",
+          connId: i.id,
+          callUuid: i.callUuid,
+          deviceUri: `${base}/api/v2/devices/${i.deviceId}`,
+          participants: [{ digits: "5551234", phoneNumber: "5551234", formattedPhoneNumber: "555-1234", e164Number: "+15551234" }],
+          dnis: dn(i.owner),
+          capabilities: m.capabilities,
+          duration: String(Math.floor((Date.now() - i.created.getTime()) / 1000)),
+          mute: "Off",
+          monitoring: false,
+          monitoredUserMuted: false,
+          supervisorListeningIn: false,
+          path: `/calls/${i.id}`,
+          uri: `${base}/api/v2/me/calls/${i.id}`,
+          id: i.id,
+        });
+        return call;
+      }
+      case "chat":
+      case "sms":
+        return {
+          userData,
+          state: "Chatting",
+          capabilities: m.capabilities,
+          uri: `${base}/api/v2/${m.collections[0]}/${i.id}`,
+          participants: [
+            { participantId: i.participantIds[0], nickname: "Chris", type: "Customer" },
+            { participantId: i.participantIds[1], nickname: i.owner, type: "Agent" },
+          ],
+          ...(i.media === "chat" ? { chatType: "Inbound" } : {}),
+          createdAt: i.created.toISOString(),
+          id: i.id,
+        };
+      case "email":
+        return {
+          userData,
+          state: "Processing",
+          subject: "Question about my order",
+          capabilities: m.capabilities,
+          uri: `${base}/api/v2/emails/${i.id}`,
+          id: i.id,
+        };
+      case "openmedia":
+        return {
+          userData,
+          receivedDate: gwsDate(i.created),
+          uri: `${base}/api/v2/openmedia/${i.openMediaType}/${i.id}`,
+          capabilities: m.capabilities,
+          state: "Processing",
+          mediaType: i.openMediaType,
+          openmediaType: "Inbound",
+          id: i.id,
+        };
+      case "workitem":
+        return {
+          userData,
+          receivedDate: gwsDate(i.created),
+          uri: `${base}/api/v2/workitems/${i.id}`,
+          capabilities: m.capabilities,
+          state: "Processing",
+          mediaType: "workitem",
+          id: i.id,
+        };
+      case "im":
+        return {
+          userData,
+          state: "Talking",
+          capabilities: m.capabilities,
+          // The other side of the agent-to-agent session, without an id.
+          participants: [{ type: "Agent", userName: i.peer }],
+          path: `/im-sessions/${i.id}`,
+          uri: `${base}/api/v2/me/im-sessions/${i.id}`,
+          id: i.id,
+        };
+      case "facebook-pm":
+        return {
+          comment: "",
+          userData,
+          state: "Chatting",
+          capabilities: m.capabilities,
+          uri: `${base}/api/v2/facebooksessions/${i.id}`,
+          id: i.id,
+        };
+      case "twitter":
+        return {
+          userData,
+          state: "Processing",
+          capabilities: m.capabilities,
+          uri: `${base}/api/v2/twitter/${i.id}`,
+          createdAt: i.created.toISOString(),
+          id: i.id,
+        };
+      default:
+        throw new Error(`no rendering for ${i.media}`);
     }
-    const call = {
-      id,
-      state: "Dialing",
-      callUuid: id,
-      connId: id.slice(-16).toLowerCase(),
-      deviceUri: `${base}/api/v2/devices/9f4e0c52-6d0c-4d39-9b55-000000000001`,
-      participants: [{ e164Number: "", formattedPhoneNumber: "15001", phoneNumber: "15001", digits: "15001" }],
-      dnis: "15001",
-      callType: "Internal",
-      capabilities: m.capabilities,
-      duration: String(Math.floor((Date.now() - i.created) / 1000)),
-      mute: "Off",
-      supervisorListeningIn: false,
-      monitoredUserMuted: false,
-      monitoring: false,
-      uri: `${base}/api/v2/me/calls/${id}`,
-      path: `/calls/${id}`,
-    };
-    // A call with nothing attached has no userData property (documented for DeleteUserData).
-    if (i.userData.size > 0) call.userData = userData;
-    return call;
   }
 
-  function notification(agent, id, i) {
-    if (i.media === "chat") {
-      const referenceId = (referenceIds.get(agent) ?? 0) + 1;
-      referenceIds.set(agent, referenceId);
-      return {
-        notificationType: "PropertiesUpdated",
-        messageType: "ChatStateChangeMessage",
-        referenceId,
-        chat: render(id, i),
-      };
+  /** The notification's data for interaction `i`; `referenceId` when the media carries one. */
+  function notification(i, referenceId) {
+    const m = MEDIA[i.media];
+    if (i.media === "voice") {
+      // Key order as in the captured 8.5.1 event.
+      return { messageType: m.messageType, notificationType: m.notificationType, call: render(i), phoneNumber: dn(i.owner) };
     }
-    return {
-      notificationType: "AttachedDataChanged",
-      call: render(id, i),
-      phoneNumber: "15000",
-      messageType: "CallStateChangeMessage",
-    };
+    if (i.media === "im") {
+      return { messageType: m.messageType, notificationType: m.notificationType, [m.resourceKey]: render(i) };
+    }
+    // Key order as in the documented email sample.
+    return { referenceId, notificationType: m.notificationType, messageType: m.messageType, [m.resourceKey]: render(i) };
   }
 
-  function ownInteraction(agent, media, id) {
+  function apply(i, change) {
+    switch (change.kind) {
+      case "put":
+        for (const [k, v] of change.entries) i.userData.set(k, v);
+        i.hasUserData = true;
+        break;
+      case "remove":
+        for (const k of change.keys) i.userData.delete(k);
+        break;
+      case "clear":
+        i.userData.clear();
+        i.hasUserData = false;
+        break;
+    }
+  }
+
+  /** The caller's own interaction of that media, or a 404 statusCode 6. */
+  function ownInteraction(agent, media, id, openMediaType) {
     const i = interactions.get(id);
-    if (!i || i.owner !== agent || i.media !== media) throw notFound(id);
+    if (!i || i.owner !== agent || i.media !== media || (openMediaType !== undefined && i.openMediaType !== openMediaType)) {
+      throw notFound(`Interaction '${id}'`);
+    }
     return i;
   }
 
-  async function route(req, agent, path) {
+  async function parseJson(req) {
+    const text = await readBody(req);
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw gwsError(400, 2, `The request body is not valid JSON (${e.message})`);
+    }
+  }
+
+  function createFixture(agent, request) {
+    if (!isObject(request) || typeof request.media !== "string") throw gwsError(400, 1, "Required parameter 'media' is missing");
+    const media = request.media;
+    if (!Object.hasOwn(MEDIA, media) || !offered.has(media)) {
+      throw gwsError(404, 6, `Media '${media}' is not offered by this server`);
+    }
+    const ud = request.userData ?? {};
+    if (!isObject(ud)) throw invalid("userData", "a JSON object");
+    const m = MEDIA[media];
+    const id = m.newId();
+    const i = {
+      id,
+      owner: agent,
+      media,
+      userData: new Map(Object.entries(ud)),
+      // Every new interaction carries userData, {} when nothing is attached.
+      hasUserData: true,
+      created: new Date(),
+    };
+    if (media === "voice") {
+      i.callUuid = CALL_UUID();
+      i.deviceId = randomUUID();
+    }
+    if (media === "chat" || media === "sms") i.participantIds = [HEX16_UPPER(), HEX16_UPPER()];
+    if (media === "im") i.peer = agentNames.find((a) => a !== agent) ?? "supervisor";
+    let path = `/api/v2/me/${m.collections[0]}/${id}`;
+    if (media === "openmedia") {
+      i.openMediaType = typeof request.mediaType === "string" && /^[\w-]+$/.test(request.mediaType) ? request.mediaType : "survey";
+      path = `/api/v2/me/openmedia/${i.openMediaType}/${id}`;
+    }
+    interactions.set(id, i);
+    return { status: 201, body: { path, id } };
+  }
+
+  /** GET or POST on an interaction URL. */
+  async function interaction(req, agent, media, id, openMediaType) {
+    if (!offered.has(media)) throw notFound(`Resource ${req.method} ${req.url}`);
+    if (req.method === "GET") {
+      const i = ownInteraction(agent, media, id, openMediaType);
+      return { status: 200, body: { [MEDIA[media].resourceKey]: render(i), statusCode: 0 } };
+    }
+    if (req.method !== "POST") throw gwsError(405, 2, `Method ${req.method} is not allowed here`);
+    const i = ownInteraction(agent, media, id, openMediaType);
+    const body = await parseJson(req);
+    const change = validateOperation(MEDIA[media], body);
+    // Rejected operations never get this far: nothing changed, nobody notified.
+    apply(i, change);
+    const m = MEDIA[media];
+    let referenceId;
+    if (m.referenceId.notification || m.referenceId.response) {
+      referenceId = nextReferenceId;
+      nextReferenceId += 7;
+    }
+    // Queued for the owner's Bayeux clients before the HTTP answer goes out.
+    await adapter.publish(agent, m.channel, notification(i, referenceId));
+    return { status: 200, body: m.referenceId.response ? { statusCode: 0, referenceId } : { statusCode: 0 } };
+  }
+
+  async function route(req, agent, path, query) {
     const method = req.method;
-    if (path === "/api/v2/notifications") {
-      if (method !== "POST") throw gwsError(405, 2, "the notification endpoint takes POST");
+    if (path === "/api/v2/notifications" || path.startsWith("/api/v2/notifications/")) {
+      if (method !== "POST") throw gwsError(405, 2, "The notification endpoint takes POST");
       return { bayeux: true };
     }
     if (path === "/api/v2/me" && method === "GET") {
-      return { status: 200, body: { statusCode: 0, user: { userName: agent, roles: ["ROLE_AGENT"], uri: `${base}/api/v2/me` } } };
+      return {
+        status: 200,
+        body: {
+          statusCode: 0,
+          user: {
+            userName: agent,
+            firstName: agent,
+            lastName: "Stand-in",
+            roles: ["ROLE_AGENT"],
+            id: `u-${Buffer.from(agent).toString("hex")}`,
+            path: "/me",
+            uri: `${base}/api/v2/me`,
+          },
+        },
+      };
     }
     if (path === "/api/v2/features" && method === "GET") {
-      return { status: 200, body: { statusCode: 0, features: [{ id: "api-multimedia" }, { id: "api-voice" }] } };
+      const features = [...new Set([...offered].map((m) => MEDIA[m].feature))].sort().reverse();
+      // The documented default of collection GETs is a list of URIs; fields=* gives objects.
+      if (query.get("fields") === "*") {
+        return { status: 200, body: { statusCode: 0, features: features.map((id) => ({ id, path: `/features/${id}` })) } };
+      }
+      return { status: 200, body: { statusCode: 0, uris: features.map((id) => `${base}/api/v2/features/${id}`) } };
     }
     if (path === "/conformance/v1/interactions" && method === "POST") {
       let request;
       try {
         request = JSON.parse(await readBody(req));
       } catch {
-        throw gwsError(400, 2, "the body is not JSON");
+        throw gwsError(400, 2, "The body is not JSON");
       }
-      if (!isObject(request) || typeof request.media !== "string") throw missing("media");
-      const media = request.media;
-      if (!Object.hasOwn(MEDIA, media)) throw gwsError(404, 6, `media '${media}' is not offered by this server`);
-      const ud = request.userData ?? {};
-      if (!isObject(ud)) throw invalid("userData", "an object");
-      const id = MEDIA[media].idPrefix + randomBytes(8).toString("hex").toUpperCase();
-      interactions.set(id, { owner: agent, media, userData: new Map(Object.entries(ud)), created: Date.now() });
-      return { status: 201, body: { id, path: `/api/v2/me/${MEDIA[media].collection}/${id}` } };
+      return createFixture(agent, request);
     }
     let m = /^\/conformance\/v1\/interactions\/([^/]+)$/.exec(path);
     if (m && method === "DELETE") {
       const id = decodeURIComponent(m[1]);
       const i = interactions.get(id);
-      if (!i || i.owner !== agent) throw notFound(id);
+      if (!i || i.owner !== agent) throw notFound(`Interaction '${id}'`);
       interactions.delete(id);
       return { status: 204 };
     }
+    m = /^\/api\/v2\/me\/openmedia\/([^/]+)\/([^/]+)$/.exec(path);
+    if (m) return interaction(req, agent, "openmedia", decodeURIComponent(m[2]), decodeURIComponent(m[1]));
     m = /^\/api\/v2\/me\/([^/]+)\/([^/]+)$/.exec(path);
-    if (m && Object.hasOwn(byCollection, m[1])) {
-      const media = byCollection[m[1]];
-      const id = decodeURIComponent(m[2]);
-      if (method === "GET") {
-        const i = ownInteraction(agent, media, id);
-        return { status: 200, body: { statusCode: 0, [MEDIA[media].resourceKey]: render(id, i) } };
-      }
-      if (method === "POST") {
-        const text = await readBody(req);
-        let body;
-        try {
-          body = JSON.parse(text);
-        } catch (e) {
-          throw gwsError(400, 2, `the request body is not valid JSON: ${e.message}`);
-        }
-        const i = ownInteraction(agent, media, id);
-        const apply = validateOperation(MEDIA[media], body);
-        apply(i.userData);
-        // Queued for the owner's Bayeux clients before the HTTP answer goes out.
-        await adapter.publish(agent, MEDIA[media].channel, notification(agent, id, i));
-        return { status: 200, body: { statusCode: 0 } };
-      }
+    if (m && byCollection.has(m[1]) && m[1] !== "openmedia") {
+      return interaction(req, agent, byCollection.get(m[1]), decodeURIComponent(m[2]));
     }
-    throw gwsError(404, 6, `no resource at ${method} ${path}`);
+    throw notFound(`Resource ${method} ${path}`);
   }
 
   function send(res, status, body, headers = {}) {
-    const payload = body === undefined ? "" : JSON.stringify(body);
+    const text = typeof body === "string";
+    const payload = body === undefined ? "" : text ? body : JSON.stringify(body);
     res.writeHead(status, {
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...(body === undefined ? {} : { "content-type": text ? "text/plain; charset=utf-8" : "application/json" }),
       "content-length": Buffer.byteLength(payload),
       ...headers,
     });
     res.end(payload);
   }
 
+  /**
+   * Authenticates the request: Basic credentials (wrong ones are always refused), or the
+   * JSESSIONID cookie alone. Returns {agent, session, isNew}, or null.
+   */
+  function authenticate(req) {
+    const header = req.headers.authorization;
+    const creds = header === undefined ? null : parseBasic(header);
+    if (header !== undefined && (!creds || !Object.hasOwn(agents, creds.user) || agents[creds.user] !== creds.password)) {
+      return null;
+    }
+    const sid = cookie(req, "JSESSIONID");
+    const existing = sid === undefined ? undefined : sessions.get(sid);
+    if (existing && (!creds || creds.user === existing.agent)) return { agent: existing.agent, sid, session: existing, isNew: false };
+    if (!creds) return null;
+    const session = { agent: creds.user, token: randomUUID() };
+    const newSid = hex(20).toUpperCase();
+    sessions.set(newSid, session);
+    // Clients without a cookie store open a session per request; keep the newest ones only.
+    if (sessions.size > MAX_SESSIONS) sessions.delete(sessions.keys().next().value);
+    return { agent: creds.user, sid: newSid, session, isNew: true };
+  }
+
   const server = http.createServer(async (req, res) => {
-    const path = new URL(req.url, "http://127.0.0.1").pathname;
-    const creds = parseBasic(req.headers.authorization);
-    if (!creds || !Object.hasOwn(agents, creds.user) || agents[creds.user] !== creds.password) {
+    const url = new URL(req.url, "http://127.0.0.1");
+    const path = url.pathname;
+    const caller = authenticate(req);
+    if (!caller) {
       req.resume();
-      send(res, 401, { statusCode: 20, statusMessage: "User is not authenticated" }, { "www-authenticate": 'Basic realm="gws"' });
+      send(res, 401, { statusCode: 20, statusMessage: "User is not authenticated" }, { "www-authenticate": 'Basic realm="Genesys Web Services"' });
       return;
     }
+    if (caller.isNew) {
+      // Bayeux servers set cookies of their own (BAYEUX_BROWSER): add to ours, never replace it.
+      const setHeader = res.setHeader.bind(res);
+      res.setHeader = (header, value) =>
+        header.toLowerCase() === "set-cookie"
+          ? setHeader(header, [res.getHeader("set-cookie") ?? [], value].flat())
+          : setHeader(header, value);
+      res.setHeader("set-cookie", `JSESSIONID=${caller.sid}; Path=/; HttpOnly`);
+    }
+    const modifying = !["GET", "HEAD", "OPTIONS"].includes(req.method);
+    if (csrf) {
+      if (!modifying) {
+        res.setHeader("X-CSRF-HEADER", "X-CSRF-TOKEN");
+        res.setHeader("X-CSRF-TOKEN", caller.session.token);
+      } else if (path.startsWith("/api/") && (caller.isNew || req.headers["x-csrf-token"] !== caller.session.token)) {
+        // Every modifying request of the API (Bayeux included) needs the token of its session;
+        // a request that opens a session cannot know it yet. The fixture contract is not part
+        // of the GWS API and is not protected.
+        stats.csrfRejected += 1;
+        req.resume();
+        send(res, 403, CSRF_REJECTED);
+        return;
+      }
+    }
     try {
-      const r = await route(req, creds.user, path);
-      if (r.bayeux) return adapter.handle(req, res, creds.user);
+      const r = await route(req, caller.agent, path, url.searchParams);
+      if (r.bayeux) return adapter.handle(req, res, caller.agent);
       send(res, r.status, r.body);
     } catch (e) {
       if (e instanceof HttpError) {
         req.resume();
-        send(res, e.status, e.body);
+        send(res, e.status, e.body, e.headers);
       } else {
         console.error(`[${name}]`, e);
-        if (!res.headersSent) send(res, 500, { statusCode: 2, statusMessage: String(e?.message ?? e) });
+        if (!res.headersSent) send(res, 500, { statusCode: 4, statusMessage: String(e?.message ?? e) });
       }
     }
   });
@@ -315,6 +657,9 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
   return {
     name,
     adapter,
+    csrf,
+    stats,
+    offered: [...offered],
     get url() {
       return base;
     },

@@ -9,11 +9,15 @@ export const STANDINS = {
   faye: { title: "Faye NodeAdapter stand-in", bayeux: fayeBayeux },
 };
 
-/** Creates and starts a stand-in; resolves with it once it listens (see `url`). */
-export async function startStandIn(kind, { port = 0 } = {}) {
+/**
+ * Creates and starts a stand-in; resolves with it once it listens (see `url`).
+ * Options: `port` (0 = any), `csrf` (the documented CSRF protection), `offer` (media names).
+ */
+export async function startStandIn(kind, { port = 0, csrf = false, offer } = {}) {
   const spec = STANDINS[kind];
   if (!spec) throw new Error(`unknown stand-in ${kind}; one of ${Object.keys(STANDINS).join(", ")}`);
-  const standIn = createGwsStandIn({ name: spec.title, bayeux: spec.bayeux, port });
+  const title = csrf ? `${spec.title} (CSRF on)` : spec.title;
+  const standIn = createGwsStandIn({ name: title, bayeux: spec.bayeux, port, csrf, ...(offer ? { offer } : {}) });
   await standIn.start();
   return standIn;
 }

@@ -1,15 +1,29 @@
 #!/usr/bin/env node
 // Runs one stand-in in the foreground, for trying the harness by hand:
-//   node interop/standins/serve.js cometd|faye [--port N]
+//   node interop/standins/serve.js cometd|faye [--port N] [--csrf] [--offer voice,chat]
 // then `gws-conformance run --target FILE` with a target file naming the printed URL.
 
+import { parseArgs } from "node:util";
 import { startStandIn } from "./index.js";
 
-const [kind = "cometd", ...rest] = process.argv.slice(2);
-const portAt = rest.indexOf("--port");
-const port = portAt >= 0 ? Number(rest[portAt + 1]) : 0;
-const standIn = await startStandIn(kind, { port });
-console.log(`${standIn.name} listening on ${standIn.url} (agents agent1/agent1-pass, agent2/agent2-pass)`);
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    port: { type: "string", default: "0" },
+    csrf: { type: "boolean", default: false },
+    offer: { type: "string" },
+  },
+});
+const kind = positionals[0] ?? "cometd";
+const standIn = await startStandIn(kind, {
+  port: Number(values.port),
+  csrf: values.csrf,
+  offer: values.offer?.split(",").map((s) => s.trim()).filter(Boolean),
+});
+console.log(
+  `${standIn.name} listening on ${standIn.url} (agents agent1/agent1-pass, agent2/agent2-pass; ` +
+    `media ${standIn.offered.join(", ")}; CSRF ${standIn.csrf ? "on" : "off"})`,
+);
 const stop = async () => {
   await standIn.stop();
   process.exit(0);

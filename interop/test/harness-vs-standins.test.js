@@ -1,12 +1,17 @@
 // Part B: OUR harness (its Bayeux client and runner) against THEIR Bayeux servers: GWS stand-ins
 // built on cometd-nodejs-server and on Faye's NodeAdapter (interop/standins/). The harness must
-// exit 0, and grade every chat/voice scenario exactly as it grades the reference server, so a
-// difference is either a stand-in infidelity or a Bayeux interop problem of the harness.
+// grade every scenario of every media as it grades the reference server, so a difference is
+// either a stand-in infidelity or a Bayeux interop problem of the harness. The one allowance:
+// the stand-ins choose differently from the reference server wherever the GWS documentation is
+// silent (interop/README.md, "Independent choices"), and findings caused only by those choices
+// (missing undocumented properties; `userData: {}` on a call with nothing attached) may change a
+// grade. Everything else - HTTP status, statusCode, userData semantics, envelopes, referenceIds,
+// isolation - must grade exactly the same.
 
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startStandIn, STANDINS } from "../standins/index.js";
-import { describeResults, listScenarioIds, runSuite } from "../lib/harness.js";
+import { describeResults, listScenarioIds, runSuite, unexplainedFindings } from "../lib/harness.js";
 
 describe("gws-conformance run against third-party Bayeux servers", () => {
   let ids;
@@ -17,14 +22,14 @@ describe("gws-conformance run against third-party Bayeux servers", () => {
     reference = await runSuite();
   });
 
-  test("the selected scenarios pass on the embedded reference server (the baseline)", () => {
-    assert.ok(ids.length > 0, "`list` selects chat and voice scenarios");
+  test("every scenario passes on the embedded reference server (the baseline)", () => {
+    assert.ok(ids.length > 0, "`list` selects scenarios");
     assert.equal(reference.code, 0, `reference run exited ${reference.code}:\n${reference.stdout}\n${reference.stderr}`);
     assert.deepEqual(reference.results.map((r) => r.id).sort(), [...ids].sort());
   });
 
   for (const kind of Object.keys(STANDINS)) {
-    test(`${STANDINS[kind].title}: the harness exits 0 and grades every scenario as on the reference server`, async () => {
+    test(`${STANDINS[kind].title}: the harness grades every scenario as on the reference server, independent choices aside`, async () => {
       const standIn = await startStandIn(kind);
       let run;
       try {
@@ -33,15 +38,26 @@ describe("gws-conformance run against third-party Bayeux servers", () => {
         await standIn.stop();
       }
       const details = `exit ${run.code}\n${run.stdout}\n${run.stderr}\n${describeResults(run.results)}`;
-      assert.equal(run.code, 0, `the harness failed against the ${kind} stand-in:\n${details}`);
-      assert.deepEqual(run.results.map((r) => r.id).sort(), [...ids].sort(), "one result per selected scenario");
-      const graded = Object.fromEntries(run.results.map((r) => [r.id, r.grade]));
+      assert.ok(run.code === 0 || run.code === 1, `the harness could not run against the ${kind} stand-in:\n${details}`);
+      assert.deepEqual(run.results.map((r) => r.id).sort(), [...ids].sort(), "one result per scenario");
+      const graded = Object.fromEntries(run.results.map((r) => [r.id, r]));
       const baseline = Object.fromEntries(reference.results.map((r) => [r.id, r.grade]));
       const differences = ids
-        .filter((id) => graded[id] !== baseline[id])
-        .map((id) => `${id}: ${graded[id]} here, ${baseline[id]} on the reference server`);
+        .filter((id) => graded[id].grade !== baseline[id])
+        .filter((id) => !(baseline[id] === "pass" && unexplainedFindings(graded[id]).length === 0))
+        .map((id) => {
+          const why = unexplainedFindings(graded[id]).map((f) => `[${f.check}] ${f.message}`);
+          return `${id}: ${graded[id].grade} here, ${baseline[id]} on the reference server ${why.join("; ")}`;
+        });
       assert.deepEqual(differences, [], `grades differ from the reference run:\n${details}`);
+      // Every scenario that passes here passes on the reference server too.
       assert.ok(run.results.some((r) => r.grade === "pass" && r.latency_ms !== null), "some notification was received");
+      for (const media of ["voice", "chat", "sms", "email", "openmedia", "workitem", "im", "facebook-pm", "twitter"]) {
+        assert.ok(
+          run.results.some((r) => r.media === media && r.grade === "pass" && r.latency_ms !== null),
+          `some ${media} notification was received and judged`,
+        );
+      }
 
       // The harness really went through this Bayeux server: both agents handshook on it, and
       // notifications were delivered to agent1's clients through it.
