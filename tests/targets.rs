@@ -101,6 +101,63 @@ fn a_csrf_protected_server_still_passes() {
 }
 
 #[test]
+fn a_gws_8_5_1_server_is_certified_under_8_5_1_only() {
+    let served = serve(&["--gws-version", "8.5.1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = target_file(
+        dir.path(),
+        &served.base_url,
+        &format!("url: {}/conformance/v1", served.base_url),
+    );
+    let passwords = ("agent1-pass", "agent2-pass");
+
+    let old = run_target(
+        &target,
+        passwords,
+        &["--profile", "full", "--gws-version", "8.5.1"],
+    );
+    let stdout = text(&old.stdout);
+    assert_eq!(
+        old.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&old.stderr)
+    );
+    assert!(
+        stdout.contains("verdict: CERTIFIED for profile `full` (GWS 8.5.1)"),
+        "{stdout}"
+    );
+
+    let out = dir.path().join("under-8.5.2");
+    let new = run_target(&target, passwords, &["--profile", "full", "--out", s(&out)]);
+    let stdout = text(&new.stdout);
+    assert_eq!(new.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("verdict: NOT CERTIFIED for profile `full` (GWS 8.5.2)"),
+        "{stdout}"
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let results = record["results"].as_array().unwrap();
+    let failed: Vec<&serde_json::Value> = results.iter().filter(|r| r["grade"] == "fail").collect();
+    assert!(!failed.is_empty());
+    for r in &failed {
+        assert!(
+            r["id"].as_str().unwrap().starts_with("voice/"),
+            "only voice differs between the versions: {r}"
+        );
+        let named = r["findings"].as_array().unwrap().iter().any(|f| {
+            f["check"] == "shape.documented"
+                && f["message"].as_str().unwrap().starts_with(
+                    "participants are strings, with details in participantsInfo: the GWS 8.5.0/8.5.1 format",
+                )
+                && f["message"].as_str().unwrap().contains("--gws-version 8.5.1")
+        });
+        assert!(named, "the version is named as the cause: {r}");
+    }
+}
+
+#[test]
 fn an_exec_provisioner_provides_interactions_and_declines_media() {
     let served = serve(&[]);
     let dir = tempfile::tempdir().unwrap();

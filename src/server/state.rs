@@ -227,6 +227,12 @@ impl ServerState {
         if let Some(state) = &interaction.state_override {
             resource["state"] = Value::String(state.clone());
         }
+        if self.defect(Defect::DurationAsNumber)
+            && let Some(duration) = resource.get_mut("duration")
+        {
+            let seconds = duration.as_str().and_then(|d| d.parse::<u64>().ok());
+            *duration = seconds.map_or(Value::Null, Value::from);
+        }
         if self.config.gws_version == crate::spec::GwsVersion::V8_5_1 {
             interaction.media.as_gws_8_5_1(&mut resource);
         }
