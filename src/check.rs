@@ -77,10 +77,18 @@ pub fn evaluate(
                 }
                 NotificationExpectation::None(_) => {
                     for n in &obs.notifications {
-                        findings.push(
-                            Finding::new("notification.none", "a notification arrived for an operation that must not change anything")
-                                .with("no notification", n.message.to_string()),
-                        );
+                        // GWS documents error notifications for operations that failed, so one
+                        // is no change; anything else announces a state that must not exist.
+                        let finding = if is_error_notification(&n.message) {
+                            Finding::new("notification.error", "an error notification followed the rejected operation (documented for failed operations)")
+                                .severity(Severity::Info)
+                        } else {
+                            Finding::new(
+                                "notification.none",
+                                "a notification arrived for an operation that must not change anything",
+                            )
+                        };
+                        findings.push(finding.with("no notification", n.message.to_string()));
                     }
                 }
             }
@@ -190,6 +198,12 @@ fn check_response(case: &Case, obs: &Observation, findings: &mut Vec<Finding>) {
             .with("an integer", r.to_string()),
         );
     }
+}
+
+/// `notificationType: Error` (multimedia) or `messageType: ErrorMessage` (voice).
+fn is_error_notification(message: &Value) -> bool {
+    let data = &message["data"];
+    data["notificationType"] == "Error" || data["messageType"] == "ErrorMessage"
 }
 
 fn is_success(reply: &crate::run::observation::Reply) -> bool {
@@ -470,15 +484,18 @@ fn check_reference_id(
         .notifications
         .first()
         .and_then(|n| n.message["data"].get("referenceId"));
+    // The open media and workitem samples show the same value in both; the Twitter sample
+    // shows two different ones, so equality is only `should`.
     if let (Some(r), Some(n)) = (from_response, first)
         && !json_equal(r, n)
     {
         findings.push(
             Finding::new(
-                "notification.referenceId",
+                "notification.referenceId.link",
                 "the notification's `referenceId` differs from the one in the HTTP response",
             )
-            .with(r.to_string(), n.to_string()),
+            .with(r.to_string(), n.to_string())
+            .severity(Severity::Warning),
         );
     }
 }
@@ -1265,5 +1282,47 @@ mod tests {
         check_resource(&absent, &json!({"id": "a", "userData": {}}), &mut f);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].check, "notification.resource.userData");
+    }
+
+    /// A case of the built-in suite, by id.
+    fn builtin_case(id: &str) -> Case {
+        let suite = crate::suite::builtin().expect("the built-in suite loads");
+        crate::plan::build(&suite, &crate::plan::Selection::default())
+            .into_iter()
+            .find(|c| c.id == id)
+            .expect("the case exists")
+    }
+
+    #[test]
+    fn an_error_notification_after_a_rejected_operation_is_no_failure() {
+        let case = builtin_case("chat/UpdateUserData/unknown-operation");
+        let seeded = json!({"id": "c", "userData": {"Seed": "value"}});
+        let rejected_with = |data: Value| {
+            let obs = Observation {
+                before: Some(seeded.clone()),
+                after: Ok(seeded.clone()),
+                response: Ok(crate::run::observation::Reply {
+                    status: 400,
+                    body: crate::run::observation::Body::Json(
+                        json!({"statusCode": 2, "statusMessage": "no such operation"}),
+                    ),
+                }),
+                notifications: vec![Delivered {
+                    agent: 0,
+                    message: json!({"channel": "/v2/me/chats", "data": data}),
+                    after_post: std::time::Duration::ZERO,
+                }],
+                ..Observation::not_started(Setup::Ready, Vec::new(), std::time::Duration::ZERO)
+            };
+            evaluate(&case, &obs, None, &[], GwsVersion::default()).grade
+        };
+        assert_eq!(
+            rejected_with(json!({"notificationType": "Error"})),
+            Grade::Pass
+        );
+        assert_eq!(
+            rejected_with(json!({"notificationType": "PropertiesUpdated", "chat": seeded.clone()})),
+            Grade::Fail
+        );
     }
 }
