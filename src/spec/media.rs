@@ -75,6 +75,10 @@ pub struct MediaFacts {
     /// JSON pointers (inside the interaction object) that may change without an operation.
     #[serde(default)]
     pub volatile: Vec<String>,
+    /// Documented: a GET shows the interaction exactly as its notifications do (every
+    /// property, not only `userData`).
+    #[serde(default)]
+    pub get_equals_notification: bool,
     /// The documented core of the notification, per GWS version (the first shape layer).
     #[serde(default)]
     pub documented: Vec<DocumentedShape>,
