@@ -17,6 +17,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::util::{ReadError, error_chain, lock, read_capped, truncate};
+
 /// What the server advised about reconnecting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Advice {
@@ -69,9 +71,6 @@ pub enum BayeuxEvent {
     Closed(String),
 }
 
-/// Records every Bayeux request and reply for the wire log.
-pub type WireHook = Box<dyn Fn(&str, &Value) + Send + Sync>;
-
 pub struct BayeuxClient {
     http: reqwest::Client,
     endpoint: String,
@@ -81,7 +80,6 @@ pub struct BayeuxClient {
     advice: Mutex<Advice>,
     subscriptions: Mutex<Vec<String>>,
     next_id: AtomicU64,
-    wire: Option<WireHook>,
     /// Data messages that arrived on handshake or subscribe replies, delivered by `run`.
     stray: Mutex<Vec<Value>>,
     /// Most bytes accepted in one reply, so a hostile server cannot exhaust memory.
@@ -105,15 +103,9 @@ impl BayeuxClient {
             advice: Mutex::new(Advice::default()),
             subscriptions: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
-            wire: None,
             stray: Mutex::new(Vec::new()),
             max_body: 16 * 1024 * 1024,
         }
-    }
-
-    pub fn with_wire_hook(mut self, hook: WireHook) -> Self {
-        self.wire = Some(hook);
-        self
     }
 
     pub fn with_max_body(mut self, bytes: usize) -> Self {
@@ -142,9 +134,6 @@ impl BayeuxClient {
     async fn exchange(&self, message: Value, timeout: Duration) -> Result<Vec<Value>, BayeuxError> {
         let channel = message["channel"].as_str().unwrap_or("").to_string();
         let body = Value::Array(vec![message]);
-        if let Some(hook) = &self.wire {
-            hook("send", &body);
-        }
         let request = self
             .http
             .post(&self.endpoint)
@@ -173,9 +162,6 @@ impl BayeuxClient {
             });
         }
         let replies = parse_replies(&text)?;
-        if let Some(hook) = &self.wire {
-            hook("receive", &Value::Array(replies.clone()));
-        }
         Ok(replies)
     }
 
@@ -458,68 +444,6 @@ pub fn refusal(reply: &Value, channel: &str) -> Option<BayeuxError> {
             .unwrap_or("unsuccessful, no error given")
             .to_string(),
     })
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &s[..end], s.len())
-}
-
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
-pub(crate) enum ReadError {
-    Timeout,
-    Other(String),
-}
-
-/// Reads a body up to `max` bytes; a larger body is an error, not an allocation.
-pub(crate) async fn read_capped(
-    mut response: reqwest::Response,
-    max: usize,
-) -> Result<Vec<u8>, ReadError> {
-    if response.content_length().is_some_and(|n| n as usize > max) {
-        return Err(ReadError::Other(format!(
-            "body larger than the {max}-byte limit"
-        )));
-    }
-    let mut out = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if out.len() + chunk.len() > max {
-                    return Err(ReadError::Other(format!(
-                        "body larger than the {max}-byte limit"
-                    )));
-                }
-                out.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(out),
-            Err(e) if e.is_timeout() => return Err(ReadError::Timeout),
-            Err(e) => return Err(ReadError::Other(error_chain(&e))),
-        }
-    }
 }
 
 #[cfg(test)]

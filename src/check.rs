@@ -361,15 +361,16 @@ fn one_of(list: &[String]) -> String {
     }
 }
 
+/// The envelope of the notification that carries the final state (the last one expected).
 fn check_envelope(
     case: &Case,
     obs: &Observation,
-    first: &Delivered,
+    last: &Delivered,
     overrides: &[(String, Expected)],
     findings: &mut Vec<Finding>,
 ) {
     let facts = &case.facts;
-    let message = &first.message;
+    let message = &last.message;
     let channel = message.get("channel").and_then(Value::as_str).unwrap_or("");
     if !facts.channel.iter().any(|c| c == channel) {
         findings.push(

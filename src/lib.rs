@@ -13,4 +13,5 @@ pub mod server;
 pub mod snapshot;
 pub mod spec;
 pub mod suite;
+pub mod util;
 pub mod verdict;

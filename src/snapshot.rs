@@ -51,14 +51,6 @@ impl SnapshotStore {
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.shapes.get(name)
     }
-
-    pub fn len(&self) -> usize {
-        self.shapes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.shapes.is_empty()
-    }
 }
 
 /// Reads a target's accepted snapshots: `<name>.json` files holding redacted notifications.

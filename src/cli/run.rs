@@ -312,6 +312,9 @@ fn apply_notes(notes: &RunNotes, results: &mut [ScenarioResult]) {
     for stream in &notes.closed_streams {
         eprintln!("warning: notification stream closed during the run: {stream}");
     }
+    for stream in &notes.rehandshakes {
+        eprintln!("warning: {stream}");
+    }
     for (scenario, message) in &notes.late_notifications {
         if let Some(r) = results.iter_mut().find(|r| &r.id == scenario) {
             gws_conformance::check::late_notification(r, message);

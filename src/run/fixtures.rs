@@ -43,7 +43,7 @@ fn parse_provisioned(body: &Value) -> Result<Provisioned, String> {
         }),
         _ => Err(format!(
             "the fixture answer lacks a string `id` and a `path` starting with `/`: {}",
-            crate::bayeux::truncate(&body.to_string(), 200)
+            crate::util::truncate(&body.to_string(), 200)
         )),
     }
 }
@@ -138,13 +138,13 @@ async fn run_provisioner(
         return Err(ProvisionError::NotOffered(format!(
             "provisioner exited with {}: {}",
             output.status,
-            crate::bayeux::truncate(stderr.trim(), 300)
+            crate::util::truncate(stderr.trim(), 300)
         )));
     }
     let body: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
         ProvisionError::Failed(format!(
             "provisioner output is not JSON ({e}): {}",
-            crate::bayeux::truncate(&String::from_utf8_lossy(&output.stdout), 200)
+            crate::util::truncate(&String::from_utf8_lossy(&output.stdout), 200)
         ))
     })?;
     parse_provisioned(&body).map_err(ProvisionError::Failed)

@@ -88,6 +88,9 @@ pub struct RunNotes {
     pub unclaimed_notifications: Vec<Value>,
     /// Notification streams that ended during the run, with the reason.
     pub closed_streams: Vec<String>,
+    /// Streams the server forgot, so that they re-handshook: notifications may have been lost.
+    #[serde(default)]
+    pub rehandshakes: Vec<String>,
 }
 
 impl Runner {
@@ -126,7 +129,7 @@ impl Runner {
                 while let Some(event) = rx.recv().await {
                     match event {
                         crate::bayeux::BayeuxEvent::Message(m) => router.deliver(agent, m),
-                        crate::bayeux::BayeuxEvent::Rehandshook => {}
+                        crate::bayeux::BayeuxEvent::Rehandshook => router.rehandshook(agent),
                         crate::bayeux::BayeuxEvent::Closed(reason) => router.close(agent, reason),
                     }
                 }
@@ -156,6 +159,12 @@ impl Runner {
                     .closed_streams
                     .push(format!("agent {}: {reason}", s.username));
             }
+        }
+        for agent in self.router.rehandshakes() {
+            notes.rehandshakes.push(format!(
+                "agent {}: the server forgot the Bayeux client, which handshook again; notifications sent in between may be lost",
+                self.sessions[agent].username
+            ));
         }
         // A last barrier on every stream that had one flushes what servers sent before the end,
         // so late extras are attributed rather than lost.
@@ -199,10 +208,6 @@ impl Runner {
             }
         }
         notes
-    }
-
-    pub fn agent_count(&self) -> usize {
-        self.sessions.len()
     }
 
     /// Executes one case and returns what was observed.
@@ -305,7 +310,7 @@ impl Runner {
                 format!(
                     "GET {path} has no interaction object under {:?}: {}",
                     case.facts.resource_key,
-                    crate::bayeux::truncate(&body.to_string(), 300)
+                    crate::util::truncate(&body.to_string(), 300)
                 )
             })
     }
@@ -492,7 +497,7 @@ impl Runner {
                 agent: Some(self.sessions[n.agent].username.clone()),
                 status: None,
                 request: None,
-                response: Some(crate::bayeux::truncate(&n.message.to_string(), 8 * 1024)),
+                response: Some(crate::util::truncate(&n.message.to_string(), 8 * 1024)),
             },
         );
     }

@@ -37,7 +37,7 @@ impl Body {
     pub fn describe(&self) -> String {
         match self {
             Body::Json(v) => v.to_string(),
-            Body::Text(t) => format!("(not JSON) {}", crate::bayeux::truncate(t, 300)),
+            Body::Text(t) => format!("(not JSON) {}", crate::util::truncate(t, 300)),
         }
     }
 }

@@ -41,6 +41,8 @@ struct Inner {
     /// Why an agent's stream ended, if it did.
     closed: HashMap<usize, String>,
     unattributed: Vec<(usize, Value)>,
+    /// Agents whose stream had to re-handshake, once per time it happened.
+    rehandshakes: Vec<usize>,
 }
 
 #[derive(Default)]
@@ -84,6 +86,15 @@ impl Router {
     pub fn close(&self, agent: usize, reason: String) {
         self.lock().closed.insert(agent, reason);
         self.closed_changed.notify_waiters();
+    }
+
+    /// The server forgot the agent's Bayeux client; what it sent meanwhile may be lost.
+    pub fn rehandshook(&self, agent: usize) {
+        self.lock().rehandshakes.push(agent);
+    }
+
+    pub fn rehandshakes(&self) -> Vec<usize> {
+        self.lock().rehandshakes.clone()
     }
 
     pub fn closed_reason(&self, agent: usize) -> Option<String> {

@@ -11,7 +11,8 @@
 use super::observation::{Body, Reply};
 use super::target::{Credentials, RunConfig, Target};
 use super::wire::WireLog;
-use crate::bayeux::{BayeuxClient, error_chain, read_capped};
+use crate::bayeux::BayeuxClient;
+use crate::util::{error_chain, read_capped};
 use base64::Engine;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -224,11 +225,11 @@ impl AgentSession {
             let bytes = read_capped(response, self.max_body)
                 .await
                 .map_err(|e| match e {
-                    crate::bayeux::ReadError::Timeout => format!(
+                    crate::util::ReadError::Timeout => format!(
                         "the body did not arrive within {:.1}s",
                         self.request_timeout.as_secs_f64()
                     ),
-                    crate::bayeux::ReadError::Other(m) => m,
+                    crate::util::ReadError::Other(m) => m,
                 })?;
             let body = match serde_json::from_slice(&bytes) {
                 Ok(v) => Body::Json(v),
@@ -236,7 +237,7 @@ impl AgentSession {
             };
             // The wire log shows the body as it came, which also spares a re-serialisation.
             let raw =
-                wire.map(|_| crate::bayeux::truncate(&String::from_utf8_lossy(&bytes), 8 * 1024));
+                wire.map(|_| crate::util::truncate(&String::from_utf8_lossy(&bytes), 8 * 1024));
             Ok::<_, String>((Reply { status, body }, csrf, raw))
         }
         .await;

@@ -37,8 +37,8 @@ impl WireLog {
             summary,
             agent: agent.map(str::to_string),
             status,
-            request: request.map(|r| crate::bayeux::truncate(r, MAX_LOGGED_BODY)),
-            response: response.map(|r| crate::bayeux::truncate(r, MAX_LOGGED_BODY)),
+            request: request.map(|r| crate::util::truncate(r, MAX_LOGGED_BODY)),
+            response: response.map(|r| crate::util::truncate(r, MAX_LOGGED_BODY)),
         };
         self.push_at(Instant::now(), entry);
     }
@@ -50,10 +50,6 @@ impl WireLog {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let position = entries.partition_point(|e| e.t_ms <= entry.t_ms);
         entries.insert(position, entry);
-    }
-
-    pub fn start(&self) -> Instant {
-        self.start
     }
 
     pub fn take(&self) -> Vec<WireEntry> {

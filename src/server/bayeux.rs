@@ -6,7 +6,7 @@
 //! Publishing from clients is refused: GWS channels are server-to-client only.
 
 use super::http::{AppState, authenticate, finish, json_response};
-use super::state::{BayeuxClient, ServerState};
+use super::state::{ConnectedClient, ServerState};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -111,7 +111,7 @@ fn handshake(state: &ServerState, agent: &str, message: &Value) -> Value {
         let id = ServerState::random_id();
         inner.clients.insert(
             id.clone(),
-            BayeuxClient {
+            ConnectedClient {
                 agent: agent.to_string(),
                 subscriptions: Vec::new(),
                 queue: VecDeque::new(),

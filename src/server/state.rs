@@ -70,7 +70,8 @@ pub struct Session {
     pub csrf_token: String,
 }
 
-pub struct BayeuxClient {
+/// A Bayeux client the server has handshaken: its agent, subscriptions and undelivered queue.
+pub struct ConnectedClient {
     pub agent: String,
     pub subscriptions: Vec<String>,
     pub queue: VecDeque<Value>,
@@ -88,7 +89,7 @@ pub struct BayeuxClient {
 pub struct Inner {
     pub interactions: HashMap<String, Interaction>,
     pub sessions: HashMap<String, Session>,
-    pub clients: HashMap<String, BayeuxClient>,
+    pub clients: HashMap<String, ConnectedClient>,
     pub reference_ids: HashMap<String, u64>,
     pub serial: u64,
 }
