@@ -1,0 +1,138 @@
+//! Notifications of the reference server: the CometD message announcing an interaction's new
+//! state (envelope per media, reference ids, defects that distort it) and its delivery to the
+//! owner's subscribed clients.
+//!
+//! It does not apply operations and does not serve the Bayeux protocol itself.
+
+use super::{Inner, ServerState};
+use crate::server::defect::Defect;
+use crate::server::media::ServerMedia;
+use serde_json::{Map, Value, json};
+
+impl ServerState {
+    /// The notification announcing that interaction `id` ended, for `notify_on_cleanup`:
+    /// `(owner, channel, data)`.
+    pub fn completion_notification(&self, id: &str) -> Option<(String, String, Value)> {
+        let mut inner = self.lock();
+        let interaction = inner.interactions.get_mut(id)?;
+        interaction.state_override = Some("Completed".into());
+        let owner = interaction.owner.clone();
+        let (channel, mut data) = self.notification(&mut inner, id);
+        data["notificationType"] = json!("StatusChange");
+        Some((owner, channel, data))
+    }
+
+    /// Builds the notification for interaction `id` and takes a fresh reference id.
+    pub(super) fn notification(&self, inner: &mut Inner, id: &str) -> (String, Value) {
+        let interaction = &inner.interactions[id];
+        let media = interaction.media;
+        let owner = interaction.owner.clone();
+        let mut resource = self.render(interaction, id, false);
+        if media.name == "voice"
+            && self.defect(Defect::VoiceDeleteLeavesEmpty)
+            && resource.get("userData").is_none()
+        {
+            resource["userData"] = json!({});
+        }
+        let counter = inner.reference_ids.entry(owner).or_insert(0);
+        *counter += 1;
+        let reference_id = if self.defect(Defect::ConstantReferenceId) {
+            1
+        } else {
+            *counter
+        };
+        let mut data = Map::new();
+        let message_type = if self.defect(Defect::WrongMessageType) {
+            "InteractionStateChangeMessage"
+        } else {
+            media.message_type
+        };
+        let notification_type = if self.defect(Defect::WrongNotificationType) {
+            "StatusChange"
+        } else {
+            media.notification_type
+        };
+        data.insert("notificationType".into(), json!(notification_type));
+        data.insert(resource_key(self, media).into(), resource);
+        if media.name == "voice" {
+            data.insert("phoneNumber".into(), json!("15000"));
+        }
+        data.insert("messageType".into(), json!(message_type));
+        if media.reference_id_in_notification && !self.defect(Defect::MissingReferenceId) {
+            data.insert("referenceId".into(), json!(reference_id));
+        }
+        let channel = if self.defect(Defect::WrongChannel) {
+            "/v2/me/interactions"
+        } else {
+            media.channel
+        };
+        (channel.to_string(), Value::Object(data))
+    }
+
+    /// Queues a notification for every Bayeux client of `owner` subscribed to `channel`.
+    pub fn publish(&self, owner: &str, channel: &str, data: &Value) {
+        let message = json!({"channel": channel, "data": data});
+        let mut inner = self.lock();
+        let everyone = self.defect(Defect::CrossAgentNotifications);
+        let copies = if self.defect(Defect::DuplicateNotification) {
+            2
+        } else {
+            1
+        };
+        for client in inner.clients.values_mut() {
+            if client.disconnected || !(everyone || client.agent == owner) {
+                continue;
+            }
+            if client
+                .subscriptions
+                .iter()
+                .any(|s| channel_matches(s, channel))
+            {
+                for _ in 0..copies {
+                    client.queue.push_back(message.clone());
+                }
+                client.wake.notify_one();
+            }
+        }
+    }
+}
+
+pub(super) fn current_reference_id(inner: &Inner, owner: &str) -> u64 {
+    inner.reference_ids.get(owner).copied().unwrap_or(0)
+}
+
+pub(super) fn resource_key(state: &ServerState, media: &ServerMedia) -> &'static str {
+    if state.defect(Defect::WrongResourceKey) {
+        "interaction"
+    } else {
+        media.resource_key
+    }
+}
+
+/// Bayeux channel globbing: `*` matches one segment, `**` any number of segments.
+pub fn channel_matches(pattern: &str, channel: &str) -> bool {
+    if let Some(prefix) = pattern.strip_suffix("/**") {
+        return channel.starts_with(prefix) && channel[prefix.len()..].starts_with('/');
+    }
+    if let Some(prefix) = pattern.strip_suffix("/*") {
+        return channel
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+    }
+    pattern == channel
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_globs() {
+        assert!(channel_matches("/v2/me/*", "/v2/me/calls"));
+        assert!(!channel_matches("/v2/me/*", "/v2/me/calls/x"));
+        assert!(channel_matches("/**", "/v2/me/calls/x"));
+        assert!(channel_matches("/v2/me/calls", "/v2/me/calls"));
+        assert!(!channel_matches("/v2/me/calls", "/v2/me/chats"));
+    }
+}

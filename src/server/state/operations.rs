@@ -1,0 +1,258 @@
+//! The four user-data operations of the reference server: request validation per media, their
+//! effect on the interaction's user data (and the defects that distort it), and the answer.
+//!
+//! It neither speaks HTTP nor delivers notifications; it returns what to answer and what to
+//! publish.
+
+use super::notifications::{current_reference_id, resource_key};
+use super::{Interaction, ServerState};
+use crate::server::defect::Defect;
+use crate::server::media::{DeleteParam, ServerMedia};
+use serde_json::{Map, Value, json};
+
+/// A failed operation: GWS status code, message, and the HTTP status paired with it.
+#[derive(Debug)]
+pub struct OpError {
+    pub http: u16,
+    pub status_code: u32,
+    pub message: String,
+}
+
+impl OpError {
+    fn new(http: u16, status_code: u32, message: impl Into<String>) -> Self {
+        OpError {
+            http,
+            status_code,
+            message: message.into(),
+        }
+    }
+}
+
+/// What an operation produced: the HTTP answer and the notification to publish, if any.
+pub struct OpResult {
+    pub http: u16,
+    pub body: Value,
+    pub notification: Option<(String, Value)>,
+    pub owner: String,
+}
+
+impl ServerState {
+    /// Applies one user-data operation POSTed by `agent` to interaction `id`.
+    pub fn apply_operation(
+        &self,
+        agent: &str,
+        media: &'static ServerMedia,
+        id: &str,
+        body: &Value,
+    ) -> OpResult {
+        let mut inner = self.lock();
+        let accessible = inner
+            .interactions
+            .get(id)
+            .is_some_and(|i| std::ptr::eq(i.media, media) && self.can_access(i, agent));
+        if !accessible {
+            let (http, body) = self.error_body(404, 6, &format!("interaction {id} does not exist"));
+            return OpResult {
+                http,
+                body,
+                notification: None,
+                owner: agent.to_string(),
+            };
+        }
+        let owner = inner.interactions[id].owner.clone();
+        let op = match validate(media, body) {
+            Ok(op) => op,
+            Err(e) => {
+                if self.defect(Defect::FailedOpMutates)
+                    && let Some(Value::Object(extra)) = body.get("userData")
+                    && let Some(i) = inner.interactions.get_mut(id)
+                {
+                    i.user_data.extend(extra.clone());
+                }
+                let notification = self
+                    .defect(Defect::FailedOpNotifies)
+                    .then(|| self.notification(&mut inner, id));
+                let (http, body) = self.error_body(e.http, e.status_code, &e.message);
+                return OpResult {
+                    http,
+                    body,
+                    notification,
+                    owner,
+                };
+            }
+        };
+        let Some(interaction) = inner.interactions.get_mut(id) else {
+            let (http, body) = self.error_body(404, 6, &format!("interaction {id} does not exist"));
+            return OpResult {
+                http,
+                body,
+                notification: None,
+                owner,
+            };
+        };
+        interaction.previous_user_data = interaction.user_data.clone();
+        self.mutate(interaction, op);
+        if self.defect(Defect::TouchesOtherFields) {
+            interaction.state_override = Some("Invited".into());
+        }
+        let before = interaction.previous_user_data.clone();
+        let (channel, mut note) = self.notification(&mut inner, id);
+        if self.defect(Defect::NotificationOmitsChange)
+            && let Some(obj) = note.get_mut(resource_key(self, media))
+        {
+            obj["userData"] = Value::Object(before);
+        }
+        let mut response = json!({"statusCode": 0});
+        if media.reference_id_in_response {
+            let reference_id = note
+                .get("referenceId")
+                .cloned()
+                .unwrap_or_else(|| json!(current_reference_id(&inner, &owner)));
+            response["referenceId"] = reference_id;
+        }
+        let notification = (!self.defect(Defect::NoNotification)).then_some((channel, note));
+        OpResult {
+            http: 200,
+            body: response,
+            notification,
+            owner,
+        }
+    }
+
+    fn mutate(&self, interaction: &mut Interaction, op: Operation) {
+        let data = &mut interaction.user_data;
+        match op {
+            Operation::Attach(new) => {
+                let new = self.damage(new);
+                if self.defect(Defect::AttachDropsOthers) {
+                    data.clear();
+                }
+                data.extend(new);
+            }
+            Operation::Update(new) => {
+                let new = self.damage(new);
+                if self.defect(Defect::UpdateReplacesAll) {
+                    data.clear();
+                }
+                for (k, v) in new {
+                    if self.defect(Defect::UpdateKeepsOld) && data.contains_key(&k) {
+                        continue;
+                    }
+                    data.insert(k, v);
+                }
+            }
+            Operation::DeleteAll => {
+                data.clear();
+            }
+            Operation::DeleteKeys(keys) => {
+                if self.defect(Defect::DeleteTooMuch) {
+                    data.clear();
+                } else {
+                    let take = if self.defect(Defect::DeleteFirstKeyOnly) {
+                        1
+                    } else {
+                        keys.len()
+                    };
+                    for k in keys.iter().take(take) {
+                        data.shift_remove(k);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Value damage a defective server would do on the way in.
+    fn damage(&self, data: Map<String, Value>) -> Map<String, Value> {
+        let numbers = self.defect(Defect::NumbersAsStrings);
+        let unicode = self.defect(Defect::UnicodeDamage);
+        if !numbers && !unicode {
+            return data;
+        }
+        data.into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::Number(n) if numbers && n.is_i64() => Value::String(n.to_string()),
+                    Value::String(s) if unicode => Value::String(
+                        s.chars()
+                            .map(|c| if c.is_ascii() { c } else { '?' })
+                            .collect(),
+                    ),
+                    other => other,
+                };
+                (k, v)
+            })
+            .collect()
+    }
+}
+
+enum Operation {
+    Attach(Map<String, Value>),
+    Update(Map<String, Value>),
+    DeleteAll,
+    DeleteKeys(Vec<String>),
+}
+
+fn missing(param: &str) -> OpError {
+    OpError::new(400, 1, format!("missing required parameter '{param}'"))
+}
+
+fn invalid(param: &str, what: &str) -> OpError {
+    OpError::new(400, 2, format!("parameter '{param}' must be {what}"))
+}
+
+fn validate(media: &ServerMedia, body: &Value) -> Result<Operation, OpError> {
+    let Some(obj) = body.as_object() else {
+        return Err(OpError::new(
+            400,
+            1,
+            "the request body must be a JSON object",
+        ));
+    };
+    let name = match obj.get("operationName") {
+        None | Some(Value::Null) => return Err(missing("operationName")),
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err(invalid("operationName", "a string")),
+    };
+    if !media.capabilities.contains(&name) {
+        return Err(OpError::new(
+            400,
+            2,
+            format!("operation '{name}' is not valid for this interaction"),
+        ));
+    }
+    let user_data = || match obj.get("userData") {
+        None | Some(Value::Null) => Err(missing("userData")),
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(_) => Err(invalid("userData", "an object")),
+    };
+    let key = || match obj.get("key") {
+        None | Some(Value::Null) => Err(missing("key")),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(invalid("key", "a string")),
+    };
+    match (name, media.delete) {
+        ("AttachUserData", _) => user_data().map(Operation::Attach),
+        ("UpdateUserData", _) => user_data().map(Operation::Update),
+        ("DeleteUserData", DeleteParam::All) => Ok(Operation::DeleteAll),
+        ("DeleteUserDataPair", DeleteParam::All) | ("DeleteUserData", DeleteParam::Key) => {
+            key().map(|k| Operation::DeleteKeys(vec![k]))
+        }
+        ("DeleteUserData", DeleteParam::Keys) => match obj.get("keys") {
+            None | Some(Value::Null) => Err(missing("keys")),
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                Ok(Operation::DeleteKeys(
+                    items
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect(),
+                ))
+            }
+            Some(_) => Err(invalid("keys", "an array of strings")),
+        },
+        (other, _) => Err(OpError::new(
+            400,
+            2,
+            format!("operation '{other}' is not a user-data operation"),
+        )),
+    }
+}
