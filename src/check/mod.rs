@@ -1,0 +1,188 @@
+//! Check stage: an observation and its scenario → findings and a grade.
+//!
+//! Pure functions only: no IO, no clocks, no async. Every failed expectation becomes a
+//! [`Finding`] carrying expected and actual values; nothing here returns `Err`. The
+//! notification diff is computed with RFC 6902 (`json-patch`) between the interaction read
+//! before the request and the interaction inside the notification, minus the media's volatile
+//! fields, and compared with the scenario's expected operations through matchers.
+
+use crate::plan::Case;
+use crate::result::{Finding, Grade, ScenarioResult, Severity};
+use crate::run::observation::{Delivered, Observation, Setup};
+use crate::spec::matcher::{Expected, JsonType, json_equal};
+use crate::spec::{
+    GwsVersion, MediaFacts, NotificationExpectation, PatchOp, Presence, ResponseExpectation,
+};
+use serde_json::{Map, Value, json};
+
+mod notification;
+mod response;
+mod shape;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use notification::*;
+use response::*;
+pub use shape::redact;
+use shape::*;
+pub use state::interaction_diff;
+use state::*;
+
+/// Judges one observation. `reference` is the pinned notification shape, if any; `version`
+/// picks the documented core shape the notification is held to.
+pub fn evaluate(
+    case: &Case,
+    obs: &Observation,
+    reference: Option<&Value>,
+    redact_keys: &[String],
+    version: GwsVersion,
+) -> ScenarioResult {
+    let scenario = &case.scenario;
+    let mut findings = Vec::new();
+    let mut notification_snapshot = None;
+    let grade = match &obs.setup {
+        Setup::NotOffered(why) => {
+            findings.push(
+                Finding::new("setup", format!("not offered: {why}")).severity(Severity::Info),
+            );
+            Grade::NotApplicable
+        }
+        Setup::OptionalFeatureAbsent(why) => {
+            findings.push(Finding::new("setup.optional", why.clone()).severity(Severity::Info));
+            Grade::NotApplicable
+        }
+        Setup::Failed(why) => {
+            findings.push(Finding::new("setup", why.clone()));
+            Grade::CouldNotTest
+        }
+        Setup::Ready => {
+            check_response(case, obs, &mut findings);
+            match &scenario.expect.notification {
+                NotificationExpectation::Expected(spec) => {
+                    let expected = scenario.request_count();
+                    if expected > 1 {
+                        check_reference_order(obs, &mut findings);
+                    }
+                    if let Some(last) = check_notification_count(expected, obs, &mut findings) {
+                        check_envelope(case, obs, last, &spec.envelope, &mut findings);
+                        if let Some(notified) = case
+                            .facts
+                            .find_resource(&last.message["data"])
+                            .map(|(_, r)| r)
+                        {
+                            check_resource(&spec.resource, notified, &mut findings);
+                            check_diff(case, obs, notified, &mut findings);
+                            check_read_your_writes(&case.facts, obs, notified, &mut findings);
+                        }
+                        let normalized = normalize(&case.facts, &last.message);
+                        let core = check_documented_shape(
+                            &case.facts,
+                            version,
+                            &normalized,
+                            &mut findings,
+                        );
+                        let redacted = redact(&normalized, redact_keys);
+                        if scenario.wants_snapshot() {
+                            check_shape(reference, core, &redacted, &mut findings);
+                        }
+                        notification_snapshot = Some(redacted);
+                    }
+                }
+                NotificationExpectation::None(_) => {
+                    for n in &obs.notifications {
+                        // GWS documents error notifications for operations that failed, so one
+                        // is no change; anything else announces a state that must not exist.
+                        let finding = if is_error_notification(&n.message) {
+                            Finding::new("notification.error", "an error notification followed the rejected operation (documented for failed operations)")
+                                .severity(Severity::Info)
+                        } else {
+                            Finding::new(
+                                "notification.none",
+                                "a notification arrived for an operation that must not change anything",
+                            )
+                        };
+                        findings.push(finding.with("no notification", n.message.to_string()));
+                    }
+                }
+            }
+            if scenario.expect.unchanged {
+                check_unchanged(&case.facts, obs, &mut findings);
+            }
+            for leak in &obs.leaked {
+                findings.push(
+                    Finding::new(
+                        "isolation",
+                        format!(
+                            "agent #{} received a notification about another agent's interaction",
+                            leak.agent + 1
+                        ),
+                    )
+                    .with("nothing", leak.message.to_string()),
+                );
+            }
+            if let Some(problem) = &obs.barrier_problem {
+                findings.push(
+                    Finding::new(
+                        "barrier",
+                        format!("extra notifications could not be ruled out: {problem}"),
+                    )
+                    .severity(Severity::Info),
+                );
+            }
+            Grade::from_findings(scenario.level, &findings)
+        }
+    };
+    ScenarioResult {
+        id: case.id.clone(),
+        media: case.media.clone(),
+        operation: scenario.operation.clone(),
+        level: scenario.level,
+        grade,
+        findings,
+        duration_ms: obs.duration.as_secs_f64() * 1000.0,
+        latency_ms: obs
+            .notifications
+            .first()
+            .map(|n| n.after_post.as_secs_f64() * 1000.0),
+        notification: notification_snapshot,
+        source: format!("{}:{}", scenario.source.file, scenario.source.location.line),
+        wire: obs.wire.clone(),
+    }
+}
+pub(super) fn show(v: Option<&Value>) -> String {
+    v.map_or_else(|| "(absent)".into(), Value::to_string)
+}
+pub(super) fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+/// Compares a result's redacted notification with the target's own accepted one: any change
+/// is a failure, a missing accepted snapshot a warning. Regrades the result.
+pub fn own_snapshot(result: &mut ScenarioResult, accepted: Option<&Value>) {
+    let Some(actual) = &result.notification else {
+        return;
+    };
+    match accepted {
+        None => result.findings.push(
+            Finding::new("target-snapshot", "no accepted snapshot of this notification for this target (run with --accept-snapshots)")
+                .severity(Severity::Warning),
+        ),
+        Some(accepted) if !json_equal(accepted, actual) => result.findings.push(
+            Finding::new("target-snapshot", "the notification differs from the one accepted for this target")
+                .with(pretty(accepted), pretty(actual)),
+        ),
+        Some(_) => return,
+    }
+    if !matches!(result.grade, Grade::NotApplicable | Grade::CouldNotTest) {
+        result.grade = Grade::from_findings(result.level, &result.findings);
+    }
+}
+/// Adds a notification that arrived after the scenario had finished. It is informational: a
+/// server may legitimately notify when the fixture cleanup ends the interaction.
+pub fn late_notification(result: &mut ScenarioResult, message: &Value) {
+    result.findings.push(
+        Finding::new("notification.late", "a notification about this interaction arrived after the scenario had finished (after its barrier and cleanup)")
+            .with("nothing after the barrier", message.to_string())
+            .severity(Severity::Info),
+    );
+}

@@ -1,0 +1,241 @@
+//! States compared: the RFC 6902 change between the interaction before and in the
+//! notification against the expected one, read-your-writes, and "unchanged" after a rejected
+//! operation. An absent `userData` counts as `{}`, key order never counts, and findings show
+//! only the differing paths.
+//!
+//! It does not judge shapes or envelopes.
+
+use super::*;
+
+pub(super) fn is_volatile(facts: &MediaFacts, path: &str) -> bool {
+    facts
+        .volatile
+        .iter()
+        .any(|v| path == v || path.starts_with(&format!("{v}/")))
+}
+/// An interaction with no `userData` property has the same user data as one with `{}`; the
+/// docs fix that representation only for voice DeleteUserData, which has its own check.
+pub(super) fn with_user_data(interaction: &Value) -> std::borrow::Cow<'_, Value> {
+    match interaction.as_object() {
+        Some(map) if !map.contains_key("userData") => {
+            let mut map = map.clone();
+            map.insert("userData".into(), Value::Object(Map::new()));
+            std::borrow::Cow::Owned(Value::Object(map))
+        }
+        _ => std::borrow::Cow::Borrowed(interaction),
+    }
+}
+/// RFC 6902 operations from `before` to `after`, minus volatile paths. Key order never
+/// matters, and an absent `userData` counts as `{}`.
+pub fn interaction_diff(facts: &MediaFacts, before: &Value, after: &Value) -> Vec<Value> {
+    let patch = json_patch::diff(&with_user_data(before), &with_user_data(after));
+    let ops = serde_json::to_value(&patch).unwrap_or(Value::Array(Vec::new()));
+    ops.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|op| {
+            !op.get("path")
+                .and_then(Value::as_str)
+                .is_some_and(|p| is_volatile(facts, p))
+        })
+        .collect()
+}
+pub(super) fn check_diff(
+    case: &Case,
+    obs: &Observation,
+    notified: &Value,
+    findings: &mut Vec<Finding>,
+) {
+    let NotificationExpectation::Expected(spec) = &case.scenario.expect.notification else {
+        return;
+    };
+    let Some(before) = &obs.before else { return };
+    let actual = interaction_diff(&case.facts, before, notified);
+    let mut problems = Vec::new();
+    let mut matched = vec![false; actual.len()];
+    for expected in &spec.diff {
+        let found = actual.iter().enumerate().find(|(i, op)| {
+            !matched[*i]
+                && op["path"] == json!(expected.path)
+                && op["op"] == json!(expected.op.as_str())
+        });
+        match found {
+            None => problems.push(format!(
+                "missing: {} {}",
+                expected.op.as_str(),
+                expected.path
+            )),
+            Some((i, op)) => {
+                matched[i] = true;
+                if let (PatchOp::Add | PatchOp::Replace, Some(value)) =
+                    (expected.op, &expected.value)
+                {
+                    for m in value.check(op.get("value")) {
+                        let at = if m.path == "/" {
+                            String::new()
+                        } else {
+                            m.path.clone()
+                        };
+                        problems.push(format!(
+                            "wrong value at {}{at}: expected {}, got {}",
+                            expected.path, m.expected, m.actual
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for (op, _) in actual.iter().zip(&matched).filter(|(_, m)| !**m) {
+        problems.push(format!(
+            "unexpected: {} {}",
+            op["op"].as_str().unwrap_or("?"),
+            op["path"].as_str().unwrap_or("?")
+        ));
+    }
+    if !problems.is_empty() {
+        let expected: Vec<Value> = spec
+            .diff
+            .iter()
+            .map(|p| {
+                let mut o = json!({"op": p.op.as_str(), "path": p.path});
+                if let Some(v) = &p.value {
+                    o["value"] = v.to_display_json();
+                }
+                o
+            })
+            .collect();
+        findings.push(
+            Finding::new(
+                "notification.diff",
+                format!(
+                    "the change in the notification is not the expected one ({})",
+                    problems.join("; ")
+                ),
+            )
+            .with(
+                pretty(&Value::Array(expected)),
+                pretty(&Value::Array(actual)),
+            ),
+        );
+    }
+}
+/// The differences between two interaction states, ignoring volatile fields; empty when
+/// they hold the same data.
+pub(super) fn state_difference(facts: &MediaFacts, a: &Value, b: &Value) -> Vec<Value> {
+    interaction_diff(facts, a, b)
+}
+/// A finding about two states that should be equal: the message names the differing paths,
+/// and expected/actual list only those paths, each with its value on either side.
+pub(super) fn state_finding(
+    check: &str,
+    message: &str,
+    expected: &Value,
+    actual: &Value,
+    diff: &[Value],
+) -> Finding {
+    let expected = with_user_data(expected);
+    let actual = with_user_data(actual);
+    let side = |doc: &Value, op: &Value| {
+        let path = op["path"].as_str().unwrap_or("");
+        let value = doc
+            .pointer(path)
+            .map_or_else(|| "(absent)".to_string(), Value::to_string);
+        format!("{path}: {value}")
+    };
+    let lines = |doc: &Value| {
+        diff.iter()
+            .map(|op| side(doc, op))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Finding::new(check, message)
+        .with(lines(&expected), lines(&actual))
+        .with_detail(diff)
+}
+pub(super) fn check_read_your_writes(
+    facts: &MediaFacts,
+    obs: &Observation,
+    notified: &Value,
+    findings: &mut Vec<Finding>,
+) {
+    match &obs.after {
+        Err(why) => findings.push(Finding::new(
+            "read-after",
+            format!("could not read the interaction after the notification: {why}"),
+        )),
+        Ok(after) => {
+            // The user data is what the operation wrote, so it must read back. For the other
+            // properties only the call resource is documented as identical in GET and
+            // notifications; elsewhere a difference is a warning.
+            let (user_data, other): (Vec<Value>, Vec<Value>) =
+                state_difference(facts, notified, after)
+                    .into_iter()
+                    .partition(|op| {
+                        op["path"]
+                            .as_str()
+                            .is_some_and(|p| p == "/userData" || p.starts_with("/userData/"))
+                    });
+            if !user_data.is_empty() {
+                findings.push(state_finding(
+                    "read-after",
+                    "GET after the notification shows other user data than the notification",
+                    notified,
+                    after,
+                    &user_data,
+                ));
+            }
+            if !other.is_empty() {
+                let finding = state_finding(
+                    "read-after.properties",
+                    "GET after the notification differs from the notified interaction outside userData",
+                    notified,
+                    after,
+                    &other,
+                );
+                findings.push(if facts.get_equals_notification {
+                    finding
+                } else {
+                    finding.severity(Severity::Warning)
+                });
+            }
+        }
+    }
+}
+pub(super) fn check_unchanged(facts: &MediaFacts, obs: &Observation, findings: &mut Vec<Finding>) {
+    let Some(before) = &obs.before else { return };
+    match &obs.after {
+        Err(why) => findings.push(Finding::new(
+            "unchanged",
+            format!("could not read the interaction afterwards: {why}"),
+        )),
+        Ok(after) => {
+            let diff = state_difference(facts, before, after);
+            if !diff.is_empty() {
+                findings.push(state_finding(
+                    "unchanged",
+                    "the interaction changed although the operation must fail",
+                    before,
+                    after,
+                    &diff,
+                ));
+            }
+        }
+    }
+}
+impl Finding {
+    fn with_detail(mut self, diff: &[Value]) -> Finding {
+        let ops: Vec<String> = diff
+            .iter()
+            .map(|op| {
+                format!(
+                    "{} {}",
+                    op["op"].as_str().unwrap_or("?"),
+                    op["path"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        self.message = format!("{} ({})", self.message, ops.join("; "));
+        self
+    }
+}
