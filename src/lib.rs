@@ -5,6 +5,7 @@ pub mod bayeux;
 pub mod bench;
 pub mod check;
 pub mod mutants;
+pub mod observation;
 pub mod plan;
 pub mod report;
 pub mod result;

@@ -6,9 +6,9 @@
 //! before the request and the interaction inside the notification, minus the media's volatile
 //! fields, and compared with the scenario's expected operations through matchers.
 
+use crate::observation::{Delivered, Observation, Setup};
 use crate::plan::Case;
 use crate::result::{Finding, Grade, ScenarioResult, Severity};
-use crate::run::observation::{Delivered, Observation, Setup};
 use crate::spec::matcher::{Expected, JsonType, json_equal};
 use crate::spec::{
     GwsVersion, MediaFacts, NotificationExpectation, PatchOp, Presence, ResponseExpectation,

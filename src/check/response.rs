@@ -67,12 +67,12 @@ pub(super) fn check_response(case: &Case, obs: &Observation, findings: &mut Vec<
         );
     }
 }
-pub(super) fn is_success(reply: &crate::run::observation::Reply) -> bool {
+pub(super) fn is_success(reply: &crate::observation::Reply) -> bool {
     reply.body.json().and_then(|b| b.get("statusCode")) == Some(&json!(0))
 }
 pub(super) fn response_findings(
     expect: &ResponseExpectation,
-    reply: &crate::run::observation::Reply,
+    reply: &crate::observation::Reply,
     severity: Severity,
     findings: &mut Vec<Finding>,
 ) {

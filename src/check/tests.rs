@@ -291,9 +291,9 @@ fn an_error_notification_after_a_rejected_operation_is_no_failure() {
         let obs = Observation {
             before: Some(seeded.clone()),
             after: Ok(seeded.clone()),
-            response: Ok(crate::run::observation::Reply {
+            response: Ok(crate::observation::Reply {
                 status: 400,
-                body: crate::run::observation::Body::Json(
+                body: crate::observation::Body::Json(
                     json!({"statusCode": 2, "statusMessage": "no such operation"}),
                 ),
             }),

@@ -18,20 +18,20 @@
 //! runner falls back to waiting out the notification deadline and says so in the result.
 
 pub mod fixtures;
-pub mod observation;
+
 pub mod router;
 pub mod session;
 pub mod target;
 pub mod wire;
 
 use crate::check;
+use crate::observation::{Delivered, Observation, Reply, Setup};
 use crate::plan::Case;
 use crate::result::{ScenarioResult, WireEntry};
 use crate::snapshot::SnapshotStore;
 use crate::spec::{AgentRole, AuthMode, CsrfMode, InteractionRef, SendMethod};
 use fixtures::{ProvisionError, Provisioned};
 use futures::StreamExt;
-use observation::{Delivered, Observation, Reply, Setup};
 use reqwest::Method;
 use router::{BARRIER_KEY, Router};
 use serde_json::{Value, json};

@@ -9,7 +9,7 @@
 //! Every filing slot has its own wake-up, so a notification wakes only the scenario waiting
 //! for that interaction, not every scenario in flight; a closing stream wakes everyone.
 
-use super::observation::Delivered;
+use crate::observation::Delivered;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

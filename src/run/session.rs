@@ -8,10 +8,10 @@
 //!
 //! Sessions know HTTP and Bayeux, not scenarios: they return raw replies and never judge them.
 
-use super::observation::{Body, Reply};
 use super::target::{Credentials, RunConfig, Target};
 use super::wire::WireLog;
 use crate::bayeux::BayeuxClient;
+use crate::observation::{Body, Reply};
 use crate::util::{error_chain, read_capped};
 use base64::Engine;
 use reqwest::Method;
