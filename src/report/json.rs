@@ -54,6 +54,10 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<crate::verdict::Verdict>,
     pub tally: Tally,
+    /// Findings grouped by root cause across scenarios (see [`super::groups`]); derived from
+    /// `results`, absent from files written before it existed.
+    #[serde(default)]
+    pub root_causes: Vec<super::groups::RootCause>,
     pub results: Vec<ScenarioResult>,
     #[serde(default)]
     pub notes: crate::run::RunNotes,
@@ -73,6 +77,7 @@ impl RunRecord {
             provenance,
             verdict,
             tally: Tally::of(&results),
+            root_causes: super::groups::root_causes(&results),
             results,
             notes,
         }
@@ -98,5 +103,39 @@ impl RunRecord {
             ));
         }
         Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provenance() -> Provenance {
+        Provenance {
+            tool: "gws-conformance".into(),
+            tool_version: "0".into(),
+            suite_hash: "h".into(),
+            target_name: "t".into(),
+            target_url: "http://127.0.0.1:9".into(),
+            started: "s".into(),
+            finished: "f".into(),
+            profile: None,
+            shard: None,
+        }
+    }
+
+    #[test]
+    fn a_record_from_before_root_causes_still_reads() {
+        let mut value = serde_json::to_value(RunRecord::new(
+            provenance(),
+            None,
+            Vec::new(),
+            Default::default(),
+        ))
+        .unwrap();
+        let object = value.as_object_mut().unwrap();
+        assert!(object.remove("root_causes").is_some());
+        let record: RunRecord = serde_json::from_value(value).unwrap();
+        assert!(record.root_causes.is_empty());
     }
 }
