@@ -354,7 +354,11 @@ pub fn run(args: RunArgs) -> ExitCode {
     apply_notes(&notes, &mut results);
     out!(
         "{}",
-        terminal::summary(&Tally::of(&results), started.elapsed().as_secs_f64())
+        terminal::summary(
+            &Tally::of(&results),
+            &report::groups::root_causes(&results),
+            started.elapsed().as_secs_f64()
+        )
     );
     let verdict = prepared.profile.as_ref().map(|(name, media)| {
         let all_cases = plan::build(&prepared.suite, &plan::Selection::default());

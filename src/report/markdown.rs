@@ -4,7 +4,7 @@
 //! backslash- or entity-escaped, and code blocks use a fence longer than any backtick run in
 //! their content, so a hostile server cannot break out of either.
 
-use super::view::ReportView;
+use super::view::{CauseView, ReportView};
 use std::fmt::Write;
 
 /// Escapes text for inline Markdown (and the HTML many renderers allow inside it).
@@ -60,6 +60,7 @@ pub fn render(view: &ReportView) -> String {
         }
         None => out.push_str("No certification profile was requested.\n\n"),
     }
+    causes(&mut out, &view.causes, "Root causes", true);
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(
         out,
@@ -150,7 +151,50 @@ pub fn render(view: &ReportView) -> String {
         }
         out.push_str("\n</details>\n\n");
     }
+    if !view.info_causes.is_empty() {
+        causes(
+            &mut out,
+            &view.info_causes,
+            "Informational findings by cause",
+            false,
+        );
+    }
     out
+}
+
+/// A numbered list of root causes, each with its scenarios folded away.
+fn causes(out: &mut String, causes: &[CauseView], title: &str, explain: bool) {
+    let _ = writeln!(out, "## {title}\n");
+    if explain {
+        out.push_str(
+            "The same check with the same message, once per-scenario values are replaced by \
+             `{id}`, `{duration}`, `{n}` (a referenceId) and `{resource}` (the media's resource \
+             key), is one entry.\n\n",
+        );
+    }
+    if causes.is_empty() {
+        out.push_str("No errors or warnings.\n\n");
+    }
+    for (i, c) in causes.iter().enumerate() {
+        let media: Vec<String> = c.media.iter().map(|m| escape(m)).collect();
+        let _ = writeln!(
+            out,
+            "{}. **{}** \\[{}\\] {} — **{}** (media: {})",
+            i + 1,
+            escape(&c.severity),
+            escape(&c.check),
+            escape(&c.message),
+            escape(&c.count_text),
+            media.join(", ")
+        );
+        let ids: Vec<String> = c.scenarios.iter().map(|s| escape(&s.id)).collect();
+        let _ = writeln!(
+            out,
+            "   <details><summary>Scenarios</summary>\n\n   {}\n\n   </details>\n",
+            ids.join(", ")
+        );
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]

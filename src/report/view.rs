@@ -1,5 +1,7 @@
-//! The report view: a run record arranged for reading (verdict, matrix, failures with diffs
-//! and wire logs). Both the HTML and the Markdown report render this one structure.
+//! The report view: a run record arranged for reading (verdict, root causes, matrix, failures
+//! with diffs and wire logs). Both the HTML and the Markdown report render this one structure.
+//! Root causes are recomputed from the results, so a `results.json` written before they
+//! existed renders the same way.
 
 use super::json::RunRecord;
 use super::terminal;
@@ -23,7 +25,30 @@ pub struct ReportView {
     pub total: usize,
     pub operations: Vec<String>,
     pub matrix: Vec<MatrixRow>,
+    /// Errors and warnings grouped by root cause, most scenarios first.
+    pub causes: Vec<CauseView>,
+    /// Informational findings grouped the same way, shown after everything else.
+    pub info_causes: Vec<CauseView>,
     pub problems: Vec<ProblemView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseView {
+    pub severity: String,
+    pub check: String,
+    pub message: String,
+    pub count: usize,
+    /// e.g. `13 scenarios` or `1 scenario`.
+    pub count_text: String,
+    pub media: Vec<String>,
+    pub scenarios: Vec<ScenarioLink>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioLink {
+    pub id: String,
+    /// Whether the scenario has its own entry under Problems to link to.
+    pub listed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,6 +194,31 @@ impl ReportView {
             .map(problem)
             .collect();
         problems.sort_by(|a, b| a.id.cmp(&b.id));
+        let listed: std::collections::BTreeSet<&str> =
+            problems.iter().map(|p| p.id.as_str()).collect();
+        let (info_causes, causes): (Vec<CauseView>, Vec<CauseView>) =
+            super::groups::root_causes(&record.results)
+                .into_iter()
+                .map(|c| CauseView {
+                    severity: format!("{:?}", c.severity).to_lowercase(),
+                    check: c.check,
+                    message: c.message,
+                    count: c.count,
+                    count_text: match c.count {
+                        1 => "1 scenario".into(),
+                        n => format!("{n} scenarios"),
+                    },
+                    media: c.media,
+                    scenarios: c
+                        .scenarios
+                        .into_iter()
+                        .map(|id| ScenarioLink {
+                            listed: listed.contains(id.as_str()),
+                            id,
+                        })
+                        .collect(),
+                })
+                .partition(|c| c.severity == "info");
         ReportView {
             title: format!("GWS conformance: {}", p.target_name),
             target_name: p.target_name.clone(),
@@ -201,6 +251,8 @@ impl ReportView {
             total: record.tally.total,
             operations,
             matrix,
+            causes,
+            info_causes,
             problems,
         }
     }
