@@ -47,6 +47,11 @@ pub fn fenced(text: &str) -> String {
 pub fn render(view: &ReportView) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", escape(&view.title));
+    if let Some(cause) = &view.harness_error {
+        out.push_str("**The run could not start: no scenario ran.** Cause:\n\n");
+        out.push_str(&fenced(cause));
+        out.push('\n');
+    }
     match &view.verdict {
         Some(v) => {
             let _ = writeln!(out, "**Verdict: {}**\n", escape(&v.summary));
@@ -60,7 +65,9 @@ pub fn render(view: &ReportView) -> String {
         }
         None => out.push_str("No certification profile was requested.\n\n"),
     }
-    causes(&mut out, &view.causes, "Root causes", true);
+    if view.harness_error.is_none() {
+        causes(&mut out, &view.causes, "Root causes", true);
+    }
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(
         out,
@@ -85,6 +92,10 @@ pub fn render(view: &ReportView) -> String {
         "| Scenarios | {}: {} |\n",
         view.total, view.counts_text
     );
+    if view.harness_error.is_some() {
+        // Nothing ran: an empty matrix and "no problems" would only mislead.
+        return out;
+    }
     let _ = writeln!(out, "## Matrix\n");
     let _ = writeln!(
         out,

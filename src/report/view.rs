@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportView {
     pub title: String,
+    /// Why the run could not start; when set, no scenario ran and the rest is empty.
+    pub harness_error: Option<String>,
     pub target_name: String,
     pub target_url: String,
     pub tool_version: String,
@@ -221,6 +223,7 @@ impl ReportView {
                 .partition(|c| c.severity == "info");
         ReportView {
             title: format!("GWS conformance: {}", p.target_name),
+            harness_error: record.harness_error.as_ref().map(|h| h.cause.clone()),
             target_name: p.target_name.clone(),
             target_url: p.target_url.clone(),
             tool_version: p.tool_version.clone(),
@@ -236,18 +239,25 @@ impl ReportView {
                     .iter()
                     .map(|(id, g)| format!("{id} ({})", g.as_str()))
                     .collect(),
-                missing: v.missing.clone(),
+                // When nothing ran, every required scenario is missing: the cause says it all.
+                missing: match record.harness_error {
+                    Some(_) => Vec::new(),
+                    None => v.missing.clone(),
+                },
             }),
             counts: Grade::ALL
                 .iter()
                 .map(|g| (g.as_str().to_string(), record.tally.get(*g)))
                 .collect(),
-            counts_text: Grade::ALL
-                .iter()
-                .filter(|g| record.tally.get(**g) > 0)
-                .map(|g| format!("{} {}", record.tally.get(*g), g.as_str()))
-                .collect::<Vec<_>>()
-                .join(", "),
+            counts_text: match record.tally.total {
+                0 => "none ran".into(),
+                _ => Grade::ALL
+                    .iter()
+                    .filter(|g| record.tally.get(**g) > 0)
+                    .map(|g| format!("{} {}", record.tally.get(*g), g.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
             total: record.tally.total,
             operations,
             matrix,
