@@ -68,6 +68,10 @@ pub struct Verdict {
     pub blocking: Vec<(String, Grade)>,
     /// Required scenarios without a result.
     pub missing: Vec<String>,
+    /// Why no scenario ran at all (target unreachable, login refused…); absent otherwise.
+    /// Not part of [`Verdict::summary`]: whoever shows the summary shows the cause on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 impl Verdict {
@@ -162,5 +166,6 @@ pub fn judge(
         gws_version,
         blocking,
         missing,
+        cause: None,
     }
 }

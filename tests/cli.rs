@@ -562,3 +562,102 @@ fn late_notifications_are_attributed_to_their_scenario() {
         assert_eq!(r["grade"], "pass");
     }
 }
+
+#[test]
+fn one_defect_failing_many_scenarios_is_one_root_cause_in_every_report() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let out = run(&[
+        "run",
+        "--quiet",
+        "--defect",
+        "wrong-message-type",
+        "--out",
+        path(dir.path()),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    // `must` scenarios fail, `should` ones warn, `may` ones are informational: one cause.
+    let failed: Vec<String> = grades(dir.path())
+        .into_iter()
+        .filter(|(_, g)| ["fail", "warning", "informational"].contains(&g.as_str()))
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        failed.len() > 100,
+        "the defect fails most scenarios: {failed:?}"
+    );
+
+    // results.json: one error-or-warning cause, naming every failed scenario.
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("results.json")).expect("results.json"),
+    )
+    .expect("JSON");
+    let causes: Vec<&serde_json::Value> = doc["root_causes"]
+        .as_array()
+        .expect("root_causes")
+        .iter()
+        .filter(|c| c["severity"] != "info")
+        .collect();
+    assert_eq!(causes.len(), 1, "{causes:#?}");
+    assert_eq!(causes[0]["check"], "notification.messageType");
+    assert_eq!(causes[0]["count"], failed.len());
+    let listed: Vec<String> = causes[0]["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .map(|s| s.as_str().expect("an id").to_string())
+        .collect();
+    assert_eq!(listed, failed);
+
+    // report.md: the causes come first, as one entry listing those scenarios.
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
+    let start = md.find("## Root causes").expect("a root-cause section");
+    assert!(start < md.find("## Matrix").expect("matrix"), "{md}");
+    let section = &md[start..md.find("## Matrix").expect("matrix")];
+    let entries: Vec<&str> = section
+        .lines()
+        .filter(|l| {
+            l.split_once(". **")
+                .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+        })
+        .collect();
+    assert_eq!(entries.len(), 1, "{section}");
+    assert!(
+        entries[0].contains("\\[notification.messageType\\]")
+            && entries[0].contains(&format!("**{} scenarios**", failed.len())),
+        "{}",
+        entries[0]
+    );
+    for id in &failed {
+        assert!(
+            section.contains(id.as_str()),
+            "{id} is not listed:\n{section}"
+        );
+    }
+
+    // report.html: one row in the root-cause table, linking every scenario to its details.
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
+    let table = html
+        .split("<table id=\"root-causes\">")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("a root-cause table");
+    assert!(
+        html.find("id=\"root-causes\"") < html.find("id=\"matrix\""),
+        "causes come first"
+    );
+    assert_eq!(table.matches("<tr class=\"cause").count(), 1, "{table}");
+    for id in &failed {
+        let link = format!("href=\"#{}\"", id.replace('/', "&#x2f;"));
+        assert!(table.contains(&link), "no link {link}");
+    }
+
+    // The terminal summary names it in one short line.
+    assert!(
+        stdout.contains(&format!(
+            "{:>5}  error [notification.messageType] unexpected `data.messageType`",
+            failed.len()
+        )),
+        "{stdout}"
+    );
+}

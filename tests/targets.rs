@@ -1,7 +1,7 @@
 //! Real targets and outputs: a standalone `serve` process driven through a target file,
 //! certification, wrong passwords, CSRF, the exec provisioner, the report bundle in a real
 //! headless browser, comparison, sharding and merge, accepted target snapshots, a killed run,
-//! and secrets that never reach any output.
+//! secrets that never reach any output, and the bundle of a run that could not start.
 
 mod support;
 
@@ -665,4 +665,116 @@ fn ctrl_c_stops_starting_scenarios_and_writes_what_finished() {
         "{stderr}"
     );
     assert!(out_dir.join("report.html").exists());
+}
+
+/// Asserts the bundle of a run that could not start: every file, the cause in each.
+fn assert_not_started_bundle(out: &Output, out_dir: &Path, cause: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(cause), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("results.jsonl")).expect("results.jsonl"),
+        "",
+        "no scenario ran"
+    );
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("results.json")).expect("results.json"),
+    )
+    .unwrap();
+    assert_eq!(doc["harness_error"]["status"], "incomplete");
+    assert!(
+        doc["harness_error"]["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains(cause)),
+        "{doc:#}"
+    );
+    assert_eq!(doc["verdict"]["status"], "incomplete");
+    assert!(
+        doc["verdict"]["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains(cause))
+    );
+    assert_eq!(doc["results"].as_array().map(Vec::len), Some(0));
+
+    let junit = std::fs::read_to_string(out_dir.join("junit.xml")).expect("junit.xml");
+    assert_eq!(junit.matches("<testcase ").count(), 1, "{junit}");
+    assert_eq!(junit.matches("<error ").count(), 1, "{junit}");
+    assert!(junit.contains(cause), "{junit}");
+
+    let md = std::fs::read_to_string(out_dir.join("report.md")).expect("report.md");
+    let banner = md
+        .find("The run could not start: no scenario ran")
+        .expect(&md);
+    assert!(banner < md.find("Verdict: INCOMPLETE").expect(&md), "{md}");
+    assert!(md.contains(cause), "{md}");
+    let html = std::fs::read_to_string(out_dir.join("report.html")).expect("report.html");
+    assert!(html.contains("id=\"harness-error\""), "{html}");
+    assert!(
+        html.contains("The run could not start: no scenario ran."),
+        "{html}"
+    );
+    assert!(html.contains(&cause.replace('/', "&#x2f;")), "{html}");
+}
+
+#[test]
+fn an_unreachable_target_still_gets_a_bundle_saying_why() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let target = target_file(
+        dir.path(),
+        &base_url,
+        &format!("url: {base_url}/conformance/v1"),
+    );
+    let out_dir = dir.path().join("out");
+    let out = run_target(
+        &target,
+        ("agent1-pass", "agent2-pass"),
+        &["--profile", "full", "--out", s(&out_dir)],
+    );
+    assert_not_started_bundle(&out, &out_dir, "target `Standalone reference server`");
+    let doc = std::fs::read_to_string(out_dir.join("results.json")).unwrap();
+    assert!(doc.contains(&format!("{base_url}/api/v2/me")), "{doc}");
+}
+
+#[test]
+fn a_refused_login_still_gets_a_bundle_naming_the_agent() {
+    let served = serve(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = target_file(
+        dir.path(),
+        &served.base_url,
+        &format!("url: {}/conformance/v1", served.base_url),
+    );
+    let out_dir = dir.path().join("out");
+    let out = run_target(
+        &target,
+        ("wrong", "agent2-pass"),
+        &["--profile", "voice", "--out", s(&out_dir)],
+    );
+    assert_not_started_bundle(&out, &out_dir, "login as `agent1` was refused (HTTP 401)");
+
+    // Without a profile there is no verdict, but the record still says incomplete and why.
+    let out_dir = dir.path().join("no-profile");
+    let out = run_target(&target, ("wrong", "agent2-pass"), &["--out", s(&out_dir)]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert!(doc.get("verdict").is_none(), "{doc:#}");
+    assert_eq!(doc["harness_error"]["status"], "incomplete");
+    assert!(
+        doc["harness_error"]["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains("login as `agent1` was refused")),
+        "{doc:#}"
+    );
+    for file in ["results.jsonl", "junit.xml", "report.md", "report.html"] {
+        assert!(out_dir.join(file).exists(), "{file} is missing");
+    }
 }

@@ -110,6 +110,19 @@ struct Prepared {
     config: RunConfig,
 }
 
+/// Why `execute` returned without results.
+enum Stopped {
+    /// No scenario ran: the embedded server did not start, or the target could not be reached
+    /// or logged into. The bundle still gets written, saying so.
+    NotStarted {
+        cause: String,
+        target_name: String,
+        target_url: String,
+    },
+    /// Results could not be written.
+    Fault(String),
+}
+
 /// What the run produced.
 struct Finished {
     /// Ctrl-C stopped the run early: no new scenario was started after it.
@@ -229,17 +242,29 @@ async fn execute(
     prepared: &Prepared,
     args: &RunArgs,
     style: terminal::Style,
-) -> Result<Finished, String> {
+) -> Result<Finished, Stopped> {
+    // Created first, so even a run that cannot start leaves its (empty) results.jsonl.
+    let jsonl = match &args.out {
+        Some(dir) => Some(
+            report::json::JsonLines::create(&dir.join("results.jsonl"))
+                .map_err(|e| Stopped::Fault(format!("cannot write results.jsonl: {e}")))?,
+        ),
+        None => None,
+    };
     let (target, embedded) = match &prepared.target {
         TargetChoice::File(t) => (t.clone(), None),
         TargetChoice::Embedded(config) => {
-            let server = server::start(config.clone())
-                .await
-                .map_err(|e| format!("cannot start the embedded server: {e}"))?;
             let name = match &config.defect {
                 Some(d) => format!("embedded reference server (defect {d})"),
                 None => "embedded reference server".into(),
             };
+            let server = server::start(config.clone())
+                .await
+                .map_err(|e| Stopped::NotStarted {
+                    cause: format!("cannot start the embedded server: {e}"),
+                    target_name: name.clone(),
+                    target_url: String::new(),
+                })?;
             (
                 Target::embedded(name, &server.base_url, &config.agents),
                 Some(server),
@@ -247,15 +272,18 @@ async fn execute(
         }
     };
     let (target_name, target_url) = (target.name.clone(), target.base_url.clone());
-    let runner = Runner::connect(target, prepared.config.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    let jsonl = match &args.out {
-        Some(dir) => Some(
-            report::json::JsonLines::create(&dir.join("results.jsonl"))
-                .map_err(|e| format!("cannot write results.jsonl: {e}"))?,
-        ),
-        None => None,
+    let runner = match Runner::connect(target, prepared.config.clone()).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(s) = embedded {
+                s.shutdown().await;
+            }
+            return Err(Stopped::NotStarted {
+                cause: e.to_string(),
+                target_name,
+                target_url,
+            });
+        }
     };
     let progress = (style.color && !args.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(prepared.cases.len() as u64);
@@ -296,7 +324,7 @@ async fn execute(
         s.shutdown().await;
     }
     match sink.write_error {
-        Some(e) => Err(e),
+        Some(e) => Err(Stopped::Fault(e)),
         None => Ok(Finished {
             interrupted: stop.is_cancelled(),
             results: sink.results,
@@ -360,12 +388,24 @@ pub fn run(args: RunArgs) -> ExitCode {
         target_url,
     } = match runtime.block_on(execute(&prepared, &args, style)) {
         Ok(f) => f,
-        Err(e) => return error(e),
+        Err(Stopped::Fault(e)) => return error(e),
+        Err(Stopped::NotStarted {
+            cause,
+            target_name,
+            target_url,
+        }) => {
+            let provenance = provenance(&prepared, &args, target_name, target_url, started_wall);
+            return not_started(&prepared, &args, provenance, cause);
+        }
     };
     apply_notes(&notes, &mut results);
     out!(
         "{}",
-        terminal::summary(&Tally::of(&results), started.elapsed().as_secs_f64())
+        terminal::summary(
+            &Tally::of(&results),
+            &report::groups::root_causes(&results),
+            started.elapsed().as_secs_f64()
+        )
     );
     let verdict = prepared.profile.as_ref().map(|(name, media)| {
         let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
@@ -390,18 +430,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
     }
     if let Some(dir) = &args.out {
-        let provenance = Provenance {
-            tool: "gws-conformance".into(),
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            suite_hash: prepared.suite.hash.clone(),
-            target_name,
-            target_url,
-            started: started_wall,
-            finished: now_rfc3339(),
-            profile: args.profile.clone(),
-            shard: args.shard.clone(),
-            gws_version: args.gws_version,
-        };
+        let provenance = provenance(&prepared, &args, target_name, target_url, started_wall);
         let record =
             report::json::RunRecord::new(provenance, verdict.clone(), results.clone(), notes);
         if let Err(e) = report::write_bundle(dir, &record) {
@@ -424,6 +453,56 @@ pub fn run(args: RunArgs) -> ExitCode {
         None => EXIT_FAIL,
     };
     ExitCode::from(code)
+}
+
+fn provenance(
+    prepared: &Prepared,
+    args: &RunArgs,
+    target_name: String,
+    target_url: String,
+    started: String,
+) -> Provenance {
+    Provenance {
+        tool: "gws-conformance".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        suite_hash: prepared.suite.hash.clone(),
+        target_name,
+        target_url,
+        started,
+        finished: now_rfc3339(),
+        profile: args.profile.clone(),
+        shard: args.shard.clone(),
+        gws_version: args.gws_version,
+    }
+}
+
+/// A run that could not start: says why on stderr, still writes the whole bundle (no results,
+/// the cause, an incomplete verdict when a profile was requested), and exits 2.
+fn not_started(
+    prepared: &Prepared,
+    args: &RunArgs,
+    provenance: Provenance,
+    cause: String,
+) -> ExitCode {
+    let code = error(&cause);
+    let verdict = prepared.profile.as_ref().map(|(name, media)| {
+        let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
+        verdict::judge(name, media, args.gws_version, &all_cases, &[])
+    });
+    let record = report::json::RunRecord::not_started(provenance, verdict, cause);
+    if let Some(v) = &record.verdict {
+        outln!("verdict: {}", v.summary());
+    }
+    if let Some(dir) = &args.out {
+        match report::write_bundle(dir, &record) {
+            Ok(()) => eprintln!(
+                "the run could not start; this is recorded in {}",
+                dir.display()
+            ),
+            Err(e) => return error(e),
+        }
+    }
+    code
 }
 
 fn now_rfc3339() -> String {

@@ -1,5 +1,6 @@
 //! Machine-readable results: `results.jsonl` (one line per finished scenario, flushed as each
-//! finishes) and `results.json` (the whole run with provenance).
+//! finishes) and `results.json` (the whole run with provenance, root causes, and — when the run
+//! could not start — the harness error that stopped it).
 
 use super::Tally;
 use crate::result::ScenarioResult;
@@ -57,9 +58,26 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<crate::verdict::Verdict>,
     pub tally: Tally,
+    /// Findings grouped by root cause across scenarios (see [`super::groups`]); derived from
+    /// `results`, absent from files written before it existed.
+    #[serde(default)]
+    pub root_causes: Vec<super::groups::RootCause>,
     pub results: Vec<ScenarioResult>,
     #[serde(default)]
     pub notes: crate::run::RunNotes,
+    /// Set when the run stopped before its first scenario; absent for every run that started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness_error: Option<HarnessError>,
+}
+
+/// Why a run could not start (target unreachable, login refused, `GET /api/v2/me` broken…).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct HarnessError {
+    /// Always `incomplete`: nothing was tested, so nothing is certified or failed. Present even
+    /// when no profile was requested, so one field tells every reader.
+    pub status: crate::verdict::Status,
+    /// The error, as printed on stderr.
+    pub cause: String,
 }
 
 pub const FORMAT: &str = "gws-conformance/results/v1";
@@ -76,8 +94,31 @@ impl RunRecord {
             provenance,
             verdict,
             tally: Tally::of(&results),
+            root_causes: super::groups::root_causes(&results),
             results,
             notes,
+            harness_error: None,
+        }
+    }
+
+    /// The record of a run that could not start: no results, the cause, and the verdict
+    /// (`incomplete`, with the cause) when a profile was requested.
+    pub fn not_started(
+        provenance: Provenance,
+        verdict: Option<crate::verdict::Verdict>,
+        cause: String,
+    ) -> RunRecord {
+        let verdict = verdict.map(|mut v| {
+            v.status = crate::verdict::Status::Incomplete;
+            v.cause = Some(cause.clone());
+            v
+        });
+        RunRecord {
+            harness_error: Some(HarnessError {
+                status: crate::verdict::Status::Incomplete,
+                cause,
+            }),
+            ..RunRecord::new(provenance, verdict, Vec::new(), Default::default())
         }
     }
 
@@ -101,5 +142,55 @@ impl RunRecord {
             ));
         }
         Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provenance() -> Provenance {
+        Provenance {
+            tool: "gws-conformance".into(),
+            tool_version: "0".into(),
+            suite_hash: "h".into(),
+            target_name: "t".into(),
+            target_url: "http://127.0.0.1:9".into(),
+            started: "s".into(),
+            finished: "f".into(),
+            profile: None,
+            shard: None,
+            gws_version: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_record_from_before_root_causes_and_harness_errors_still_reads() {
+        let mut value = serde_json::to_value(RunRecord::new(
+            provenance(),
+            None,
+            Vec::new(),
+            Default::default(),
+        ))
+        .unwrap();
+        let object = value.as_object_mut().unwrap();
+        assert!(object.remove("root_causes").is_some());
+        assert!(
+            !object.contains_key("harness_error"),
+            "absent when the run started"
+        );
+        let record: RunRecord = serde_json::from_value(value).unwrap();
+        assert!(record.root_causes.is_empty() && record.harness_error.is_none());
+    }
+
+    #[test]
+    fn a_run_that_could_not_start_is_incomplete_with_its_cause() {
+        let record = RunRecord::not_started(provenance(), None, "login refused".into());
+        let value = serde_json::to_value(&record).unwrap();
+        assert_eq!(value["harness_error"]["status"], "incomplete");
+        assert_eq!(value["harness_error"]["cause"], "login refused");
+        assert_eq!(value["tally"]["total"], 0);
+        let back: RunRecord = serde_json::from_value(value).unwrap();
+        assert_eq!(back.harness_error, record.harness_error);
     }
 }

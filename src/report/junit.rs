@@ -1,7 +1,8 @@
 //! `junit.xml` for CI systems. Grades map as conformance suites such as NMOS and Bowtie map
 //! theirs: pass → success; fail → failure; could-not-test → error; not-applicable → skipped;
 //! warning and informational → success with the grade and findings in `system-out` (they do
-//! not fail a build, but stay visible).
+//! not fail a build, but stay visible). A run that could not start has one error case, in suite
+//! `harness`, naming the cause.
 
 use super::json::RunRecord;
 use crate::result::Grade;
@@ -56,6 +57,22 @@ pub fn render(record: &RunRecord) -> Result<String, String> {
             .entry(r.media.as_str())
             .or_insert_with(|| TestSuite::new(r.media.clone()))
             .add_test_case(case);
+    }
+    if let Some(h) = &record.harness_error {
+        // One error case, so a CI test view shows why there are no others.
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status
+            .set_message(h.cause.clone())
+            .set_type("harness-error")
+            .set_description(format!(
+                "the run could not start; no scenario ran: {}",
+                h.cause
+            ));
+        let mut case = TestCase::new("the run could not start", status);
+        case.set_classname("gws-conformance.harness");
+        let mut suite = TestSuite::new("harness");
+        suite.add_test_case(case);
+        suites.insert("harness", suite);
     }
     report.add_test_suites(suites.into_values());
     report

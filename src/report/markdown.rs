@@ -4,7 +4,7 @@
 //! backslash- or entity-escaped, and code blocks use a fence longer than any backtick run in
 //! their content, so a hostile server cannot break out of either.
 
-use super::view::ReportView;
+use super::view::{CauseView, ReportView};
 use std::fmt::Write;
 
 /// Escapes text for inline Markdown (and the HTML many renderers allow inside it).
@@ -47,6 +47,11 @@ pub fn fenced(text: &str) -> String {
 pub fn render(view: &ReportView) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", escape(&view.title));
+    if let Some(cause) = &view.harness_error {
+        out.push_str("**The run could not start: no scenario ran.** Cause:\n\n");
+        out.push_str(&fenced(cause));
+        out.push('\n');
+    }
     match &view.verdict {
         Some(v) => {
             let _ = writeln!(out, "**Verdict: {}**\n", escape(&v.summary));
@@ -59,6 +64,9 @@ pub fn render(view: &ReportView) -> String {
             out.push('\n');
         }
         None => out.push_str("No certification profile was requested.\n\n"),
+    }
+    if view.harness_error.is_none() {
+        causes(&mut out, &view.causes, "Root causes", true);
     }
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(
@@ -84,6 +92,10 @@ pub fn render(view: &ReportView) -> String {
         "| Scenarios | {}: {} |\n",
         view.total, view.counts_text
     );
+    if view.harness_error.is_some() {
+        // Nothing ran: an empty matrix and "no problems" would only mislead.
+        return out;
+    }
     let _ = writeln!(out, "## Matrix\n");
     let _ = writeln!(
         out,
@@ -150,7 +162,50 @@ pub fn render(view: &ReportView) -> String {
         }
         out.push_str("\n</details>\n\n");
     }
+    if !view.info_causes.is_empty() {
+        causes(
+            &mut out,
+            &view.info_causes,
+            "Informational findings by cause",
+            false,
+        );
+    }
     out
+}
+
+/// A numbered list of root causes, each with its scenarios folded away.
+fn causes(out: &mut String, causes: &[CauseView], title: &str, explain: bool) {
+    let _ = writeln!(out, "## {title}\n");
+    if explain {
+        out.push_str(
+            "The same check with the same message, once per-scenario values are replaced by \
+             `{id}`, `{duration}`, `{n}` (a referenceId) and `{resource}` (the media's resource \
+             key), is one entry.\n\n",
+        );
+    }
+    if causes.is_empty() {
+        out.push_str("No errors or warnings.\n\n");
+    }
+    for (i, c) in causes.iter().enumerate() {
+        let media: Vec<String> = c.media.iter().map(|m| escape(m)).collect();
+        let _ = writeln!(
+            out,
+            "{}. **{}** \\[{}\\] {} — **{}** (media: {})",
+            i + 1,
+            escape(&c.severity),
+            escape(&c.check),
+            escape(&c.message),
+            escape(&c.count_text),
+            media.join(", ")
+        );
+        let ids: Vec<String> = c.scenarios.iter().map(|s| escape(&s.id)).collect();
+        let _ = writeln!(
+            out,
+            "   <details><summary>Scenarios</summary>\n\n   {}\n\n   </details>\n",
+            ids.join(", ")
+        );
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! runner or the checks.
 
 pub mod compare;
+pub mod groups;
 pub mod html;
 pub mod json;
 pub mod junit;

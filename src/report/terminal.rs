@@ -1,9 +1,11 @@
 //! Terminal output: one line per scenario, details and diffs for failures, a summary.
 //!
-//! Colour is optional (off when not a terminal). The closing line has the form
+//! Colour is optional (off when not a terminal). The summary names the most common root causes
+//! (at most ten lines; the reports have them all), and its closing line has the form
 //! `result: N passed, M failed` so that CI tooling can read it.
 
 use super::Tally;
+use super::groups::RootCause;
 use crate::result::{Finding, Grade, ScenarioResult, Severity};
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
@@ -120,8 +122,12 @@ pub fn scenario(style: Style, r: &ScenarioResult) -> String {
     out
 }
 
-/// The closing summary.
-pub fn summary(tally: &Tally, elapsed_secs: f64) -> String {
+/// Root-cause lines in the terminal summary, at most (the reports list them all).
+const CAUSE_LINES: usize = 8;
+
+/// The closing summary: counts, the most common root causes of errors and warnings, and the
+/// `result:` line.
+pub fn summary(tally: &Tally, causes: &[RootCause], elapsed_secs: f64) -> String {
     let mut out = String::new();
     let parts: Vec<String> = crate::result::Grade::ALL
         .iter()
@@ -134,6 +140,33 @@ pub fn summary(tally: &Tally, elapsed_secs: f64) -> String {
         tally.total,
         parts.join(", ")
     );
+    let shown: Vec<&RootCause> = causes
+        .iter()
+        .filter(|c| c.severity != Severity::Info)
+        .collect();
+    if !shown.is_empty() {
+        let _ = writeln!(out, "root causes (scenarios affected):");
+        for c in shown.iter().take(CAUSE_LINES) {
+            let _ = writeln!(
+                out,
+                "  {:>5}  {} [{}] {}",
+                c.count,
+                match c.severity {
+                    Severity::Error => "error",
+                    _ => "warning",
+                },
+                c.check,
+                truncate_chars(&sanitize(&c.message).replace('\n', " "), 140)
+            );
+        }
+        if shown.len() > CAUSE_LINES {
+            let _ = writeln!(
+                out,
+                "  … and {} more (all of them in report.md with --out)",
+                shown.len() - CAUSE_LINES
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "result: {} passed, {} failed",
@@ -141,4 +174,71 @@ pub fn summary(tally: &Tally, elapsed_secs: f64) -> String {
         tally.get(Grade::Fail) + tally.get(Grade::CouldNotTest)
     );
     out
+}
+
+/// `text` cut to at most `max` characters, with `…` when cut.
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cause(severity: Severity, n: usize) -> RootCause {
+        RootCause {
+            severity,
+            check: "notification".into(),
+            message: format!("cause with \x1b[31m{n}\nlines"),
+            count: n,
+            media: vec!["chat".into()],
+            scenarios: (0..n).map(|i| format!("chat/X/{i}")).collect(),
+        }
+    }
+
+    #[test]
+    fn the_summary_shows_at_most_ten_cause_lines_and_no_info() {
+        let causes: Vec<RootCause> = (1..=20)
+            .rev()
+            .map(|n| cause(Severity::Error, n))
+            .chain([cause(Severity::Info, 99)])
+            .collect();
+        let text = summary(&Tally::default(), &causes, 1.0);
+        let lines: Vec<&str> = text.lines().collect();
+        let first = lines
+            .iter()
+            .position(|l| l.starts_with("root causes"))
+            .unwrap();
+        let last = lines.iter().position(|l| l.starts_with("result:")).unwrap();
+        assert!(last - first <= 10, "{text}");
+        assert!(
+            text.contains("     20  error [notification] cause with"),
+            "{text}"
+        );
+        assert!(text.contains("and 12 more"), "{text}");
+        assert!(
+            !text.contains("99"),
+            "info causes stay in the reports: {text}"
+        );
+        assert!(
+            !text.contains('\x1b'),
+            "server text cannot drive the terminal"
+        );
+        assert_eq!(lines.last(), Some(&"result: 0 passed, 0 failed"));
+    }
+
+    #[test]
+    fn no_causes_no_cause_lines() {
+        let text = summary(&Tally::default(), &[cause(Severity::Info, 3)], 1.0);
+        assert!(!text.contains("root causes"), "{text}");
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        assert_eq!(truncate_chars("ééé", 2), "éé…");
+        assert_eq!(truncate_chars("abc", 3), "abc");
+    }
 }

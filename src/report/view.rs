@@ -1,5 +1,7 @@
-//! The report view: a run record arranged for reading (verdict, matrix, failures with diffs
-//! and wire logs). Both the HTML and the Markdown report render this one structure.
+//! The report view: a run record arranged for reading (verdict, root causes, matrix, failures
+//! with diffs and wire logs). Both the HTML and the Markdown report render this one structure.
+//! Root causes are recomputed from the results, so a `results.json` written before they
+//! existed renders the same way.
 
 use super::json::RunRecord;
 use super::terminal;
@@ -10,6 +12,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportView {
     pub title: String,
+    /// Why the run could not start; when set, no scenario ran and the rest is empty.
+    pub harness_error: Option<String>,
     pub target_name: String,
     pub target_url: String,
     pub tool_version: String,
@@ -23,7 +27,30 @@ pub struct ReportView {
     pub total: usize,
     pub operations: Vec<String>,
     pub matrix: Vec<MatrixRow>,
+    /// Errors and warnings grouped by root cause, most scenarios first.
+    pub causes: Vec<CauseView>,
+    /// Informational findings grouped the same way, shown after everything else.
+    pub info_causes: Vec<CauseView>,
     pub problems: Vec<ProblemView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseView {
+    pub severity: String,
+    pub check: String,
+    pub message: String,
+    pub count: usize,
+    /// e.g. `13 scenarios` or `1 scenario`.
+    pub count_text: String,
+    pub media: Vec<String>,
+    pub scenarios: Vec<ScenarioLink>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioLink {
+    pub id: String,
+    /// Whether the scenario has its own entry under Problems to link to.
+    pub listed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,8 +196,34 @@ impl ReportView {
             .map(problem)
             .collect();
         problems.sort_by(|a, b| a.id.cmp(&b.id));
+        let listed: std::collections::BTreeSet<&str> =
+            problems.iter().map(|p| p.id.as_str()).collect();
+        let (info_causes, causes): (Vec<CauseView>, Vec<CauseView>) =
+            super::groups::root_causes(&record.results)
+                .into_iter()
+                .map(|c| CauseView {
+                    severity: format!("{:?}", c.severity).to_lowercase(),
+                    check: c.check,
+                    message: c.message,
+                    count: c.count,
+                    count_text: match c.count {
+                        1 => "1 scenario".into(),
+                        n => format!("{n} scenarios"),
+                    },
+                    media: c.media,
+                    scenarios: c
+                        .scenarios
+                        .into_iter()
+                        .map(|id| ScenarioLink {
+                            listed: listed.contains(id.as_str()),
+                            id,
+                        })
+                        .collect(),
+                })
+                .partition(|c| c.severity == "info");
         ReportView {
             title: format!("GWS conformance: {}", p.target_name),
+            harness_error: record.harness_error.as_ref().map(|h| h.cause.clone()),
             target_name: p.target_name.clone(),
             target_url: p.target_url.clone(),
             tool_version: p.tool_version.clone(),
@@ -186,21 +239,30 @@ impl ReportView {
                     .iter()
                     .map(|(id, g)| format!("{id} ({})", g.as_str()))
                     .collect(),
-                missing: v.missing.clone(),
+                // When nothing ran, every required scenario is missing: the cause says it all.
+                missing: match record.harness_error {
+                    Some(_) => Vec::new(),
+                    None => v.missing.clone(),
+                },
             }),
             counts: Grade::ALL
                 .iter()
                 .map(|g| (g.as_str().to_string(), record.tally.get(*g)))
                 .collect(),
-            counts_text: Grade::ALL
-                .iter()
-                .filter(|g| record.tally.get(**g) > 0)
-                .map(|g| format!("{} {}", record.tally.get(*g), g.as_str()))
-                .collect::<Vec<_>>()
-                .join(", "),
+            counts_text: match record.tally.total {
+                0 => "none ran".into(),
+                _ => Grade::ALL
+                    .iter()
+                    .filter(|g| record.tally.get(**g) > 0)
+                    .map(|g| format!("{} {}", record.tally.get(*g), g.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
             total: record.tally.total,
             operations,
             matrix,
+            causes,
+            info_causes,
             problems,
         }
     }
