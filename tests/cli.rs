@@ -99,7 +99,7 @@ fn a_notification_that_lacks_the_change_fails() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("GET after the notification differs from the notified state"),
+        stdout.contains("GET after the notification shows other user data than the notification"),
         "{stdout}"
     );
 }
