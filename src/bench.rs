@@ -5,11 +5,12 @@
 //! This module measures and reports figures as data; it asserts nothing. Targets are compared
 //! by the `bench` command, never by a timed test.
 
-use crate::check;
+use crate::check::Checker;
+use crate::orchestrator::{Event, Orchestrator, Retention};
 use crate::plan::Case;
 use crate::result::Grade;
 use crate::run::router::BARRIER_KEY;
-use crate::run::{Checker, RunConfig, Runner, Target};
+use crate::run::{RunConfig, Runner, Target};
 use crate::server::{self, ServerConfig};
 use crate::spec::{
     self, Expectation, Given, Level, MediaTable, NotificationExpectation, NotificationSpec,
@@ -23,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 /// One measured run (harness or baseline).
 #[derive(Debug, Clone, Serialize)]
@@ -250,7 +252,7 @@ pub async fn harness(
     .await
     .map_err(|e| e.to_string())?;
     let checker = Checker {
-        snapshots: Default::default(),
+        snapshots: None,
         redact_keys: redact_keys.to_vec(),
         own_snapshots: None,
         gws_version: Default::default(),
@@ -258,36 +260,28 @@ pub async fn harness(
     let busy_before = server.state.stats.busy();
     let cpu_before = cpu_time();
     let started = Instant::now();
-    let check_nanos = AtomicU64::new(0);
+    let mut check_time = Duration::ZERO;
     let mut latencies = Vec::with_capacity(cases.len());
     let mut failures = 0;
-    let mut stream = futures::stream::iter(cases)
-        .map(|case| {
-            let (runner, checker, check_nanos) = (&runner, &checker, &check_nanos);
-            async move {
-                let observation = runner.run_case(case).await;
-                let t = Instant::now();
-                let result = check::evaluate(
-                    case,
-                    &observation,
-                    None,
-                    &checker.redact_keys,
-                    checker.gws_version,
-                );
-                check_nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                result
+    // Results are counted as they finish and dropped, so memory stays what the harness needs.
+    let orchestrator = Orchestrator::new(runner, &checker, Retention::DropResults);
+    orchestrator
+        .run(cases, &CancellationToken::new(), |event| {
+            if let Event::CaseFinished {
+                result,
+                check_time: t,
+            } = event
+            {
+                check_time += t;
+                if let Some(l) = result.latency_ms {
+                    latencies.push(l);
+                }
+                if result.grade != Grade::Pass {
+                    failures += 1;
+                }
             }
         })
-        .buffer_unordered(jobs.max(1));
-    while let Some(r) = stream.next().await {
-        if let Some(l) = r.latency_ms {
-            latencies.push(l);
-        }
-        if r.grade != Grade::Pass {
-            failures += 1;
-        }
-    }
-    drop(stream);
+        .await;
     let m = measurement(
         cases.len(),
         started,
@@ -295,9 +289,9 @@ pub async fn harness(
         latencies,
         failures,
         server.state.stats.busy() - busy_before,
-        Duration::from_nanos(check_nanos.load(Ordering::Relaxed)),
+        check_time,
     );
-    runner.close().await;
+    orchestrator.finish(|_| {}).await;
     server.shutdown().await;
     Ok(m)
 }

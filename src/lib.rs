@@ -6,6 +6,7 @@ pub mod bench;
 pub mod check;
 pub mod mutants;
 pub mod observation;
+pub mod orchestrator;
 pub mod plan;
 pub mod report;
 pub mod result;

@@ -6,13 +6,16 @@
 //! everything. This module orchestrates runs and summarises results; it does not judge
 //! scenarios (that is `check`) nor print (that is the CLI).
 
+use crate::check::Checker;
+use crate::orchestrator::{Orchestrator, Retention};
 use crate::plan::Case;
-use crate::result::{Grade, ScenarioResult};
-use crate::run::{self, Checker, RunConfig, Runner, Target};
+use crate::result::Grade;
+use crate::run::{RunConfig, Runner, Target};
 use crate::server::{self, Defect, ServerConfig};
 use crate::spec::Level;
 use futures::StreamExt;
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 /// How one server variant fared.
 #[derive(Debug, Clone, Serialize)]
@@ -109,9 +112,11 @@ async fn run_variant(
     match Runner::connect(target, config.clone()).await {
         Err(e) => outcome.error = Some(e.to_string()),
         Ok(runner) => {
-            let mut results: Vec<ScenarioResult> = Vec::new();
-            run::execute(&runner, cases, checker, |r| results.push(r)).await;
-            runner.close().await;
+            let orchestrator = Orchestrator::new(runner, checker, Retention::KeepResults);
+            orchestrator
+                .run(cases, &CancellationToken::new(), |_| {})
+                .await;
+            let mut results = orchestrator.finish(|_| {}).await.results;
             results.sort_by(|a, b| a.id.cmp(&b.id));
             for r in results {
                 if r.level == Level::Must && r.grade == Grade::Fail {

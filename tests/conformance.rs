@@ -8,19 +8,19 @@
 //!
 //! Each process starts its servers lazily, so this works under nextest's process-per-test too.
 
-use gws_conformance::check;
+use gws_conformance::check::Checker;
+use gws_conformance::orchestrator::{Event, Orchestrator, Retention};
 use gws_conformance::plan::{self, Case};
 use gws_conformance::result::Grade;
-use gws_conformance::run::{Checker, RunConfig, Runner, Target};
+use gws_conformance::run::{RunConfig, Runner, Target};
 use gws_conformance::server::{self, RunningServer, ServerConfig};
-use gws_conformance::snapshot::SnapshotStore;
 use gws_conformance::suite;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 struct Env {
-    runner: Runner,
+    orchestrator: Orchestrator<'static>,
     _server: RunningServer,
 }
 
@@ -28,7 +28,8 @@ struct Harness {
     runtime: tokio::runtime::Runtime,
     plain: OnceLock<Result<Env, String>>,
     csrf: OnceLock<Result<Env, String>>,
-    checker: Checker,
+    /// Lives as long as the test process, like the orchestrators that borrow it.
+    checker: &'static Checker,
 }
 
 fn root() -> PathBuf {
@@ -54,7 +55,7 @@ impl Harness {
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(Env {
-                    runner,
+                    orchestrator: Orchestrator::new(runner, self.checker, Retention::DropResults),
                     _server: server,
                 })
             })
@@ -65,18 +66,19 @@ impl Harness {
 
     fn trial(&self, case: &Case, csrf: bool) -> Result<(), Failed> {
         let env = self.env(csrf)?;
-        let observation = self.runtime.block_on(env.runner.run_case(case));
-        let mut result = check::evaluate(
-            case,
-            &observation,
-            self.checker.snapshots.get(&case.snapshot_name()),
-            &self.checker.redact_keys,
-            self.checker.gws_version,
+        let mut finished = None;
+        let stop = tokio_util::sync::CancellationToken::new();
+        self.runtime.block_on(
+            env.orchestrator
+                .run(std::slice::from_ref(case), &stop, |event| {
+                    if let Event::CaseFinished { result, .. } = event {
+                        finished = Some(result.clone());
+                    }
+                }),
         );
-        // insta pins the exact redacted notification below, which is stricter than the
-        // structural shape check the CLI does.
-        result.findings.retain(|f| f.check != "shape");
-        result.grade = Grade::from_findings(result.level, &result.findings);
+        let Some(result) = finished else {
+            return Err("the orchestrator finished no case".into());
+        };
         // Omitting a CSRF token tests nothing on a server that issues none.
         let csrf_scenario_without_csrf =
             !csrf && case.scenario.send.csrf == gws_conformance::spec::CsrfMode::Omit;
@@ -126,18 +128,19 @@ fn main() -> std::process::ExitCode {
     };
     let cases = plan::build(&suite, &plan::Selection::default());
     assert!(!cases.is_empty(), "the suite has no scenarios");
-    let snapshots =
-        SnapshotStore::from_dir(Path::new(&root().join("snapshots"))).unwrap_or_default();
+    // insta pins the exact redacted notification below, which is stricter than the pinned
+    // shape layer of the checks, so that layer is left out.
+    let checker = Box::leak(Box::new(Checker {
+        snapshots: None,
+        redact_keys: suite.media.redact_keys.clone(),
+        own_snapshots: None,
+        gws_version: Default::default(),
+    }));
     let harness = Arc::new(Harness {
         runtime: tokio::runtime::Runtime::new().expect("a tokio runtime"),
         plain: OnceLock::new(),
         csrf: OnceLock::new(),
-        checker: Checker {
-            snapshots,
-            redact_keys: suite.media.redact_keys.clone(),
-            own_snapshots: None,
-            gws_version: Default::default(),
-        },
+        checker,
     });
     let mut trials = Vec::new();
     for csrf in [false, true] {

@@ -9,11 +9,13 @@
 use crate::observation::{Delivered, Observation, Setup};
 use crate::plan::Case;
 use crate::result::{Finding, Grade, ScenarioResult, Severity};
+use crate::snapshot::SnapshotStore;
 use crate::spec::matcher::{Expected, JsonType, json_equal};
 use crate::spec::{
     GwsVersion, MediaFacts, NotificationExpectation, PatchOp, Presence, ResponseExpectation,
 };
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 
 mod notification;
 mod response;
@@ -29,12 +31,48 @@ use shape::*;
 pub use state::interaction_diff;
 use state::*;
 
-/// Judges one observation. `reference` is the pinned notification shape, if any; `version`
+/// What judging needs besides the case and its observation: the pinned snapshots, redaction,
+/// the target's own accepted notifications, and the GWS release whose shapes are required.
+pub struct Checker {
+    /// Pinned notification shapes (the second shape layer); `None` leaves that layer out, for
+    /// callers that pin the exact notification themselves.
+    pub snapshots: Option<SnapshotStore>,
+    pub redact_keys: Vec<String>,
+    /// The target's own accepted notifications, when its CI pins them (`--target-snapshots`).
+    pub own_snapshots: Option<HashMap<String, Value>>,
+    pub gws_version: GwsVersion,
+}
+
+impl Checker {
+    /// Judges one case's observation into its result.
+    pub fn judge(&self, case: &Case, obs: &Observation) -> ScenarioResult {
+        let pinned = match &self.snapshots {
+            Some(store) => Pinned::Store(store.get(&case.snapshot_name())),
+            None => Pinned::NotCompared,
+        };
+        let mut result = evaluate(case, obs, pinned, &self.redact_keys, self.gws_version);
+        if let Some(own) = &self.own_snapshots {
+            own_snapshot(&mut result, own.get(&case.snapshot_name()));
+        }
+        result
+    }
+}
+
+/// The pinned snapshot a notification is compared with in the second shape layer.
+#[derive(Clone, Copy)]
+pub enum Pinned<'a> {
+    /// From the store; `None` when it has no snapshot for this case (a warning).
+    Store(Option<&'a Value>),
+    /// The layer is left out.
+    NotCompared,
+}
+
+/// Judges one observation. `pinned` is the snapshot for the second shape layer; `version`
 /// picks the documented core shape the notification is held to.
 pub fn evaluate(
     case: &Case,
     obs: &Observation,
-    reference: Option<&Value>,
+    pinned: Pinned<'_>,
     redact_keys: &[String],
     version: GwsVersion,
 ) -> ScenarioResult {
@@ -83,7 +121,9 @@ pub fn evaluate(
                             &mut findings,
                         );
                         let redacted = redact(&normalized, redact_keys);
-                        if scenario.wants_snapshot() {
+                        if let (true, Pinned::Store(reference)) =
+                            (scenario.wants_snapshot(), pinned)
+                        {
                             check_shape(reference, core, &redacted, &mut findings);
                         }
                         notification_snapshot = Some(redacted);

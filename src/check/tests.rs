@@ -304,7 +304,7 @@ fn an_error_notification_after_a_rejected_operation_is_no_failure() {
             }],
             ..Observation::not_started(Setup::Ready, Vec::new(), std::time::Duration::ZERO)
         };
-        evaluate(&case, &obs, None, &[], GwsVersion::default()).grade
+        evaluate(&case, &obs, Pinned::NotCompared, &[], GwsVersion::default()).grade
     };
     assert_eq!(
         rejected_with(json!({"notificationType": "Error"})),

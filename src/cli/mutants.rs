@@ -2,8 +2,9 @@
 
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, SuiteArgs, error, parse_duration};
 use clap::Args;
+use gws_conformance::check::Checker;
 use gws_conformance::mutants::{KillMatrix, VariantOutcome, kill_matrix};
-use gws_conformance::run::{Checker, Deadlines, RunConfig};
+use gws_conformance::run::{Deadlines, RunConfig};
 use gws_conformance::server::Defect;
 use gws_conformance::suite;
 use std::process::ExitCode;
@@ -127,7 +128,7 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
         out
     };
     let checker = Checker {
-        snapshots: suite::builtin_snapshots(),
+        snapshots: Some(suite::builtin_snapshots()),
         redact_keys: suite.media.redact_keys.clone(),
         own_snapshots: None,
         gws_version: Default::default(),

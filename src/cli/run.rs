@@ -3,10 +3,12 @@
 
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, ServerArgs, SuiteArgs, error, parse_duration};
 use clap::Args;
+use gws_conformance::check::Checker;
+use gws_conformance::orchestrator::{Event, Orchestrator, Retention};
 use gws_conformance::plan::Case;
 use gws_conformance::report::{self, Tally, json::Provenance, terminal};
 use gws_conformance::result::ScenarioResult;
-use gws_conformance::run::{self, Checker, Deadlines, RunConfig, RunNotes, Runner, Target};
+use gws_conformance::run::{Deadlines, RunConfig, RunNotes, Runner, StreamChange, Target};
 use gws_conformance::server::ServerConfig;
 use gws_conformance::spec::{GwsVersion, Suite};
 use gws_conformance::{plan, server, snapshot::SnapshotStore, suite, verdict};
@@ -191,7 +193,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         ..RunConfig::default()
     };
     let checker = Checker {
-        snapshots,
+        snapshots: Some(snapshots),
         redact_keys: suite.media.redact_keys.clone(),
         own_snapshots,
         gws_version: args.gws_version,
@@ -206,26 +208,71 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     })
 }
 
-/// Streams each finished result to disk first, then to the terminal.
+/// The run's consumer of orchestrator events: each finished result goes to disk first, then to
+/// the terminal; what happens to the streams and to late notifications is said on stderr.
 struct Sink {
     jsonl: Option<report::json::JsonLines>,
     progress: Option<indicatif::ProgressBar>,
     style: terminal::Style,
     quiet: bool,
-    results: Vec<ScenarioResult>,
     write_error: Option<String>,
+    late: usize,
+    first_late: Option<String>,
+    unclaimed: usize,
 }
 
 impl Sink {
-    fn accept(&mut self, r: ScenarioResult) {
+    fn on_event(&mut self, event: Event<'_>) {
+        match event {
+            Event::CaseStarted { .. } => {}
+            Event::CaseFinished { result, .. } => self.finished(result),
+            Event::Stream(note) => {
+                let text = match &note.change {
+                    StreamChange::Closed(reason) => format!(
+                        "warning: notification stream closed during the run: agent {}: {reason}",
+                        note.agent
+                    ),
+                    StreamChange::Rehandshook => format!(
+                        "warning: the server forgot agent {}'s Bayeux client, which handshook again; notifications sent in between may be lost",
+                        note.agent
+                    ),
+                };
+                match &self.progress {
+                    Some(bar) => bar.suspend(|| eprintln!("{text}")),
+                    None => eprintln!("{text}"),
+                }
+            }
+            Event::LateNotification { scenario, .. } => {
+                self.late += 1;
+                self.first_late.get_or_insert_with(|| scenario.to_string());
+            }
+            Event::UnclaimedNotification(_) => self.unclaimed += 1,
+            Event::RunFinished(_) => {
+                if let Some(first) = &self.first_late {
+                    eprintln!(
+                        "note: {} notification(s) arrived after their scenario had finished (first: {first}); they are informational findings in the results",
+                        self.late
+                    );
+                }
+                if self.unclaimed > 0 {
+                    eprintln!(
+                        "note: {} notification(s) arrived that no scenario claimed (late extras or unknown interactions)",
+                        self.unclaimed
+                    );
+                }
+            }
+        }
+    }
+
+    fn finished(&mut self, r: &ScenarioResult) {
         // Results reach disk before anyone is told, so what was reported is never lost.
         if let Some(j) = self.jsonl.as_mut()
-            && let Err(e) = j.write(&r)
+            && let Err(e) = j.write(r)
         {
             self.write_error
                 .get_or_insert(format!("cannot write results.jsonl: {e}"));
         }
-        let line = terminal::scenario(self.style, &r);
+        let line = terminal::scenario(self.style, r);
         match &self.progress {
             Some(bar) => {
                 bar.println(line.trim_end());
@@ -234,7 +281,6 @@ impl Sink {
             None if !self.quiet => out!("{line}"),
             None => {}
         }
-        self.results.push(r);
     }
 }
 
@@ -298,8 +344,10 @@ async fn execute(
         progress,
         style,
         quiet: args.quiet,
-        results: Vec::new(),
         write_error: None,
+        late: 0,
+        first_late: None,
+        unclaimed: 0,
     };
     let stop = tokio_util::sync::CancellationToken::new();
     let on_interrupt = {
@@ -311,54 +359,27 @@ async fn execute(
             }
         })
     };
-    run::execute_until(&runner, &prepared.cases, &prepared.checker, &stop, |r| {
-        sink.accept(r)
-    })
-    .await;
+    let orchestrator = Orchestrator::new(runner, &prepared.checker, Retention::KeepResults);
+    orchestrator
+        .run(&prepared.cases, &stop, |e| sink.on_event(e))
+        .await;
     on_interrupt.abort();
     if let Some(bar) = &sink.progress {
         bar.finish_and_clear();
     }
-    let notes = runner.close().await;
+    let outcome = orchestrator.finish(|e| sink.on_event(e)).await;
     if let Some(s) = embedded {
         s.shutdown().await;
     }
     match sink.write_error {
         Some(e) => Err(Stopped::Fault(e)),
         None => Ok(Finished {
-            interrupted: stop.is_cancelled(),
-            results: sink.results,
-            notes,
+            interrupted: outcome.interrupted,
+            results: outcome.results,
+            notes: outcome.notes,
             target_name,
             target_url,
         }),
-    }
-}
-
-/// Attributes late notifications and says what the run saw outside the scenarios.
-fn apply_notes(notes: &RunNotes, results: &mut [ScenarioResult]) {
-    for stream in &notes.closed_streams {
-        eprintln!("warning: notification stream closed during the run: {stream}");
-    }
-    for stream in &notes.rehandshakes {
-        eprintln!("warning: {stream}");
-    }
-    for (scenario, message) in &notes.late_notifications {
-        if let Some(r) = results.iter_mut().find(|r| &r.id == scenario) {
-            gws_conformance::check::late_notification(r, message);
-        }
-    }
-    if let Some((first, _)) = notes.late_notifications.first() {
-        eprintln!(
-            "note: {} notification(s) arrived after their scenario had finished (first: {first}); they are informational findings in the results",
-            notes.late_notifications.len()
-        );
-    }
-    if !notes.unclaimed_notifications.is_empty() {
-        eprintln!(
-            "note: {} notification(s) arrived that no scenario claimed (late extras or unknown interactions)",
-            notes.unclaimed_notifications.len()
-        );
     }
 }
 
@@ -382,7 +403,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     let started = Instant::now();
     let Finished {
         interrupted,
-        mut results,
+        results,
         notes,
         target_name,
         target_url,
@@ -398,7 +419,6 @@ pub fn run(args: RunArgs) -> ExitCode {
             return not_started(&prepared, &args, provenance, cause);
         }
     };
-    apply_notes(&notes, &mut results);
     out!(
         "{}",
         terminal::summary(

@@ -1,0 +1,221 @@
+//! The orchestrator: the one run loop. It drives the runner over cases (up to `jobs` at once,
+//! each bounded by its scenario deadline and the run deadline), judges every observation with
+//! the checker, and tells consumers what happens as typed [`Event`]s: a case started, a case
+//! finished with its result, a notification stream closed or re-handshook, a notification came
+//! late or was never claimed, the run finished.
+//!
+//! The terminal reporter, the results files, `bench`, `mutants` and the conformance tests are
+//! all consumers of these events; none of them runs or checks cases itself. Late notifications
+//! are attributed to their scenario's result here, before the run is declared finished, so no
+//! consumer patches results afterwards.
+//!
+//! It does not print, write files, or know about the CLI; it neither opens sessions (the runner
+//! does) nor decides verdicts (the verdict module does).
+
+use crate::check::{self, Checker};
+use crate::observation::{Observation, Setup};
+use crate::plan::Case;
+use crate::result::ScenarioResult;
+use crate::run::{RunNotes, Runner, StreamNote};
+use futures::StreamExt;
+use serde_json::Value;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+
+/// What consumers hear, in the order it happens.
+#[derive(Debug)]
+pub enum Event<'a> {
+    CaseStarted {
+        case: &'a Case,
+    },
+    CaseFinished {
+        result: &'a ScenarioResult,
+        /// Time spent judging the observation (the check stage alone).
+        check_time: Duration,
+    },
+    /// An agent's notification stream closed or had to re-handshake.
+    Stream(&'a StreamNote),
+    /// A notification about a scenario's interaction arrived after that scenario had finished.
+    LateNotification {
+        scenario: &'a str,
+        message: &'a Value,
+    },
+    /// A notification about an interaction no scenario used.
+    UnclaimedNotification(&'a Value),
+    RunFinished(&'a Outcome),
+}
+
+/// Everything a run produced, once the streams are closed.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Every result, in finishing order, late notifications attributed; empty when the
+    /// orchestrator was told not to keep results.
+    pub results: Vec<ScenarioResult>,
+    pub notes: RunNotes,
+    /// Cases started (fewer than given when the run was stopped).
+    pub started: usize,
+    /// A stop was requested before every case had started.
+    pub interrupted: bool,
+}
+
+/// Whether the orchestrator keeps every result until the run finishes (reports need them; a
+/// benchmark of many thousand cases does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    KeepResults,
+    DropResults,
+}
+
+pub struct Orchestrator<'c> {
+    runner: Runner,
+    checker: &'c Checker,
+    retention: Retention,
+    kept: Mutex<Vec<ScenarioResult>>,
+    stream_notes: tokio::sync::Mutex<Option<UnboundedReceiver<StreamNote>>>,
+    started: std::sync::atomic::AtomicUsize,
+    interrupted: std::sync::atomic::AtomicBool,
+}
+
+enum Progress<'c> {
+    Started(&'c Case),
+}
+
+impl<'c> Orchestrator<'c> {
+    pub fn new(runner: Runner, checker: &'c Checker, retention: Retention) -> Orchestrator<'c> {
+        let stream_notes = runner.take_stream_notes();
+        Orchestrator {
+            runner,
+            checker,
+            retention,
+            kept: Mutex::new(Vec::new()),
+            stream_notes: tokio::sync::Mutex::new(stream_notes),
+            started: Default::default(),
+            interrupted: Default::default(),
+        }
+    }
+
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    /// Runs and judges `cases`, emitting events as they happen, and starts no new case once
+    /// `stop` is cancelled (cases in flight finish). Can be called several times before
+    /// [`Orchestrator::finish`].
+    pub async fn run(
+        &self,
+        cases: &[Case],
+        stop: &CancellationToken,
+        mut on_event: impl FnMut(Event<'_>),
+    ) {
+        let deadlines = self.runner.config.deadlines;
+        let run_deadline = Instant::now() + deadlines.run;
+        let (progress_tx, mut progress) = tokio::sync::mpsc::unbounded_channel();
+        let mut work = futures::stream::iter(cases.iter())
+            .take_while(|_| std::future::ready(!stop.is_cancelled()))
+            .map(move |case| {
+                let progress_tx = progress_tx.clone();
+                async move {
+                    // The receiver lives as long as this loop, so the send cannot fail.
+                    let _ = progress_tx.send(Progress::Started(case));
+                    self.one_case(case, run_deadline).await
+                }
+            })
+            .buffer_unordered(self.runner.config.jobs.max(1));
+        // Concurrent calls (a test harness running cases one by one on many threads) must not
+        // wait for each other: only one of them reports stream news.
+        let mut stream_notes = self.stream_notes.try_lock().ok();
+        let emit_progress = |progress: &mut UnboundedReceiver<Progress>,
+                             on_event: &mut dyn FnMut(Event<'_>)| {
+            while let Ok(Progress::Started(case)) = progress.try_recv() {
+                self.started
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                on_event(Event::CaseStarted { case });
+            }
+        };
+        loop {
+            tokio::select! {
+                biased;
+                Some(Progress::Started(case)) = progress.recv() => {
+                    self.started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    on_event(Event::CaseStarted { case });
+                }
+                Some(note) = async {
+                    match stream_notes.as_mut().and_then(|guard| guard.as_mut()) {
+                        Some(rx) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => on_event(Event::Stream(&note)),
+                finished = work.next() => match finished {
+                    Some((result, check_time)) => {
+                        // A case that ended while being started reports its start first.
+                        emit_progress(&mut progress, &mut on_event);
+                        on_event(Event::CaseFinished { result: &result, check_time });
+                        if self.retention == Retention::KeepResults {
+                            self.kept.lock().unwrap_or_else(|p| p.into_inner()).push(result);
+                        }
+                    }
+                    None => break,
+                },
+            }
+        }
+        emit_progress(&mut progress, &mut on_event);
+        if stop.is_cancelled() {
+            self.interrupted
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Runs and judges one case within the scenario and run deadlines.
+    async fn one_case(&self, case: &Case, run_deadline: Instant) -> (ScenarioResult, Duration) {
+        let deadlines = self.runner.config.deadlines;
+        let remaining = run_deadline.saturating_duration_since(Instant::now());
+        let limit = deadlines.scenario.min(remaining);
+        let started = Instant::now();
+        let observation = match tokio::time::timeout(limit, self.runner.run_case(case)).await {
+            Ok(o) => o,
+            Err(_) => {
+                let why = if remaining <= deadlines.scenario {
+                    format!(
+                        "the run deadline ({:.0}s) passed before the scenario finished",
+                        deadlines.run.as_secs_f64()
+                    )
+                } else {
+                    format!(
+                        "the scenario did not finish within its deadline of {:.1}s",
+                        deadlines.scenario.as_secs_f64()
+                    )
+                };
+                Observation::not_started(Setup::Failed(why), Vec::new(), started.elapsed())
+            }
+        };
+        let judging = Instant::now();
+        let result = self.checker.judge(case, &observation);
+        (result, judging.elapsed())
+    }
+
+    /// Closes the streams (a final barrier flushes what the server sent before the end),
+    /// attributes late notifications to their scenarios, and emits the last events.
+    pub async fn finish(self, mut on_event: impl FnMut(Event<'_>)) -> Outcome {
+        let notes = self.runner.close().await;
+        let mut results = self.kept.into_inner().unwrap_or_else(|p| p.into_inner());
+        for (scenario, message) in &notes.late_notifications {
+            if let Some(r) = results.iter_mut().find(|r| &r.id == scenario) {
+                check::late_notification(r, message);
+            }
+            on_event(Event::LateNotification { scenario, message });
+        }
+        for message in &notes.unclaimed_notifications {
+            on_event(Event::UnclaimedNotification(message));
+        }
+        let outcome = Outcome {
+            results,
+            notes,
+            started: self.started.into_inner(),
+            interrupted: self.interrupted.into_inner(),
+        };
+        on_event(Event::RunFinished(&outcome));
+        outcome
+    }
+}

@@ -1,0 +1,301 @@
+//! The per-case flow of the runner: provision an interaction, read it, send the operation
+//! (and any follow-ups), wait for the notification event, pass the barrier, read it again and
+//! clean up, recording every exchange in the case's wire log.
+//!
+//! It observes; it does not judge. What it returns is an [`Observation`].
+
+use super::*;
+
+impl Runner {
+    /// Executes one case and returns what was observed.
+    pub async fn run_case(&self, case: &Case) -> Observation {
+        let start = Instant::now();
+        let wire = WireLog::new(start);
+        let setup = |why: Setup, wire: &WireLog| {
+            Observation::not_started(why, wire.take(), start.elapsed())
+        };
+        let scenario = &case.scenario;
+        let actor_index = match scenario.send.agent {
+            AgentRole::First => 0,
+            AgentRole::Second => 1,
+        };
+        if actor_index >= self.sessions.len() {
+            return setup(
+                Setup::Failed("this scenario needs a second agent; the target names one".into()),
+                &wire,
+            );
+        }
+        if let Some(features) = &self.features
+            && !features.iter().any(|f| f == &case.facts.feature)
+        {
+            return setup(
+                Setup::NotOffered(format!(
+                    "feature `{}` is not in GET /api/v2/features",
+                    case.facts.feature
+                )),
+                &wire,
+            );
+        }
+        let owner = &self.sessions[0];
+        let timeout = self.config.deadlines.request;
+        let interaction = match fixtures::provision(
+            &self.target.fixtures,
+            owner,
+            &case.media,
+            &case.user_data,
+            timeout,
+            &wire,
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(ProvisionError::NotOffered(why)) => return setup(Setup::NotOffered(why), &wire),
+            Err(ProvisionError::Failed(why)) => return setup(Setup::Failed(why), &wire),
+        };
+        self.owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(interaction.id.clone(), case.id.clone());
+        let observation = self
+            .operate(case, &interaction, actor_index, &wire, start)
+            .await;
+        if let Some(problem) =
+            fixtures::cleanup(&self.target.fixtures, owner, &interaction.id, &wire).await
+        {
+            wire.record(
+                "note",
+                format!("cleanup: {problem}"),
+                None,
+                None,
+                None,
+                None,
+            );
+        }
+        Observation {
+            wire: wire.take(),
+            duration: start.elapsed(),
+            ..observation
+        }
+    }
+
+    async fn read_interaction(
+        &self,
+        case: &Case,
+        path: &str,
+        wire: &WireLog,
+    ) -> Result<Value, String> {
+        let (reply, _) = self.sessions[0]
+            .request(Method::GET, path, None, Auth::Session, true, Some(wire))
+            .await?;
+        if reply.status != 200 {
+            return Err(format!(
+                "GET {path} answered HTTP {}: {}",
+                reply.status,
+                reply.body.describe()
+            ));
+        }
+        let body = reply.body.json().ok_or_else(|| {
+            format!(
+                "GET {path} answered a body that is not JSON: {}",
+                reply.body.describe()
+            )
+        })?;
+        case.facts
+            .find_resource(body)
+            .map(|(_, r)| r.clone())
+            .ok_or_else(|| {
+                format!(
+                    "GET {path} has no interaction object under {:?}: {}",
+                    case.facts.resource_key,
+                    crate::util::truncate(&body.to_string(), 300)
+                )
+            })
+    }
+
+    async fn operate(
+        &self,
+        case: &Case,
+        interaction: &Provisioned,
+        actor_index: usize,
+        wire: &WireLog,
+        start: Instant,
+    ) -> Observation {
+        let scenario = &case.scenario;
+        let deadlines = self.config.deadlines;
+        let before = match self.read_interaction(case, &interaction.path, wire).await {
+            Ok(v) => v,
+            Err(why) => {
+                return Observation::not_started(
+                    Setup::Failed(format!(
+                        "reading the interaction before the request failed: {why}"
+                    )),
+                    Vec::new(),
+                    start.elapsed(),
+                );
+            }
+        };
+        let path = match scenario.send.interaction {
+            InteractionRef::Own => interaction.path.clone(),
+            InteractionRef::Unknown => {
+                let n = self.unknown_ids.fetch_add(1, Ordering::Relaxed);
+                let parent = interaction
+                    .path
+                    .rsplit_once('/')
+                    .map_or(interaction.path.as_str(), |(p, _)| p);
+                format!("{parent}/GWSC0NOSUCH{n:08}")
+            }
+        };
+        let actor = &self.sessions[actor_index];
+        if scenario.send.csrf == CsrfMode::Omit && !actor.has_csrf_token() {
+            return Observation::not_started(
+                Setup::OptionalFeatureAbsent(
+                    "the server issued no CSRF token, so omitting it tests nothing".into(),
+                ),
+                Vec::new(),
+                start.elapsed(),
+            );
+        }
+        let posted_at = Instant::now();
+        let response = self.send(case, actor, &path, wire).await;
+        let expected = if scenario.expects_notification() {
+            scenario.request_count()
+        } else {
+            0
+        };
+        let mut barrier_problem = self
+            .settle(
+                case,
+                &interaction.id,
+                actor_index,
+                expected,
+                posted_at,
+                wire,
+            )
+            .await;
+        let stream_closed = self.router.closed_reason(0);
+        if let Some(reason) = &stream_closed {
+            barrier_problem = Some(format!("the notification stream closed: {reason}"));
+        }
+        let notifications = self.router.take(0, &interaction.id, posted_at);
+        let leaked: Vec<Delivered> = (1..self.sessions.len())
+            .flat_map(|a| self.router.take(a, &interaction.id, posted_at))
+            .collect();
+        for n in notifications.iter().chain(&leaked) {
+            self.log_notification(wire, posted_at, n);
+        }
+        let after = self.read_interaction(case, &interaction.path, wire).await;
+        Observation {
+            setup: Setup::Ready,
+            before: Some(before),
+            response,
+            notifications,
+            leaked,
+            notification_deadline: deadlines.notification,
+            barrier_problem,
+            stream_closed,
+            after,
+            wire: Vec::new(),
+            duration: start.elapsed(),
+        }
+    }
+
+    /// Sends the scenario's request, then its `then` requests back to back (each waits for its
+    /// HTTP answer, none for its notification). Returns the first request's reply.
+    async fn send(
+        &self,
+        case: &Case,
+        actor: &AgentSession,
+        path: &str,
+        wire: &WireLog,
+    ) -> Result<Reply, String> {
+        let scenario = &case.scenario;
+        let auth = match scenario.send.auth {
+            AuthMode::Agent => Auth::Session,
+            AuthMode::None => Auth::Anonymous,
+            AuthMode::WrongPassword => Auth::WrongPassword,
+        };
+        let csrf = scenario.send.csrf == CsrfMode::Send;
+        let body: Vec<u8> = match (&scenario.send.raw_body, &scenario.request) {
+            (Some(raw), _) => raw.clone().into_bytes(),
+            (None, Some(json)) => json.to_string().into_bytes(),
+            (None, None) => Vec::new(),
+        };
+        let response = match scenario.send.method {
+            SendMethod::Get => {
+                actor
+                    .request(Method::GET, path, None, auth, csrf, Some(wire))
+                    .await
+            }
+            SendMethod::Post => {
+                actor
+                    .request(Method::POST, path, Some(&body), auth, csrf, Some(wire))
+                    .await
+            }
+        }
+        .map(|(reply, _)| reply);
+        for next in &scenario.then {
+            let bytes = next.to_string().into_bytes();
+            let _ = actor
+                .request(Method::POST, path, Some(&bytes), auth, csrf, Some(wire))
+                .await;
+        }
+        response
+    }
+
+    /// Waits for the `expected` notifications (bounded by the notification deadline), then
+    /// passes the barriers that rule out extras. Returns why extras could not be ruled out.
+    async fn settle(
+        &self,
+        case: &Case,
+        id: &str,
+        actor_index: usize,
+        expected: usize,
+        posted_at: Instant,
+        wire: &WireLog,
+    ) -> Option<String> {
+        let deadline =
+            tokio::time::Instant::from_std(posted_at + self.config.deadlines.notification);
+        let arrived = expected > 0 && self.router.wait_for(0, id, expected, deadline).await;
+        if expected > 0 && !arrived {
+            return None;
+        }
+        let agents: Vec<usize> = if case.scenario.send.watch_all_agents {
+            (0..self.sessions.len()).collect()
+        } else if actor_index != 0 {
+            vec![0, actor_index]
+        } else {
+            vec![0]
+        };
+        let mut problem = None;
+        for agent in agents {
+            if let Err(why) = self.barrier(agent, &case.media, wire).await {
+                if expected == 0 {
+                    // Without a barrier, absence can only be shown by waiting out the deadline.
+                    self.router.wait_for(0, id, 1, deadline).await;
+                }
+                problem = Some(why);
+            }
+        }
+        problem
+    }
+
+    fn log_notification(&self, wire: &WireLog, posted_at: Instant, n: &Delivered) {
+        let channel = n
+            .message
+            .get("channel")
+            .and_then(Value::as_str)
+            .unwrap_or("(no channel)");
+        wire.push_at(
+            posted_at + n.after_post,
+            WireEntry {
+                t_ms: 0.0,
+                kind: "bayeux".into(),
+                summary: channel.to_string(),
+                agent: Some(self.sessions[n.agent].username.clone()),
+                status: None,
+                request: None,
+                response: Some(crate::util::truncate(&n.message.to_string(), 8 * 1024)),
+            },
+        );
+    }
+}
