@@ -3,6 +3,8 @@
 
 mod support;
 
+use support::results::Results;
+use support::target::TargetFile;
 use support::{bin, serve, text};
 
 use std::path::{Path, PathBuf};
@@ -197,33 +199,12 @@ fn results_are_written_as_jsonl_and_json() {
         path(dir.path()),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let lines = std::fs::read_to_string(dir.path().join("results.jsonl")).expect("results.jsonl");
-    let parsed: Vec<serde_json::Value> = lines
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
-        .collect();
+    let results = Results::read(dir.path());
+    let parsed = results.lines();
     assert_eq!(parsed.len(), 3);
     assert!(parsed.iter().all(|r| r["grade"] == "pass"));
-    let doc: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("results.json")).expect("results.json"),
-    )
-    .expect("JSON");
-    assert_eq!(doc["provenance"]["tool"], "gws-conformance");
-    assert_eq!(doc["results"].as_array().map(Vec::len), Some(3));
-}
-
-fn grades(dir: &Path) -> std::collections::BTreeMap<String, String> {
-    std::fs::read_to_string(dir.join("results.jsonl"))
-        .expect("results.jsonl")
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
-            (
-                v["id"].as_str().unwrap().to_string(),
-                v["grade"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    assert_eq!(results.record()["provenance"]["tool"], "gws-conformance");
+    assert_eq!(results.record_results().len(), 3);
 }
 
 #[test]
@@ -258,7 +239,7 @@ fn every_grade_is_produced() {
         "a must scenario failed: {}",
         text(&out.stdout)
     );
-    let g = grades(out_dir.path());
+    let g = Results::read(out_dir.path()).grades();
     assert_eq!(g["sms/UpdateUserData/passes"], "pass");
     assert_eq!(g["sms/UpdateUserData/fails"], "fail");
     assert_eq!(g["sms/UpdateUserData/warns"], "warning");
@@ -267,12 +248,10 @@ fn every_grade_is_produced() {
 
     // A target whose fixture endpoint is unreachable: setup fails, the scenario is could-not-test.
     let served = serve(&[]);
-    let target = out_dir.path().join("target.yaml");
-    std::fs::write(
-        &target,
-        format!("name: broken fixtures\nbase_url: {}\nagents:\n  - {{username: agent1, password_env: GWSC_TEST_PASSWORD}}\nfixtures:\n  url: http://127.0.0.1:1/conformance/v1\n", served.base_url),
-    )
-    .unwrap();
+    let target = TargetFile::new("broken fixtures", &served.base_url)
+        .agents(&[("agent1", "GWSC_TEST_PASSWORD")])
+        .fixtures_url("http://127.0.0.1:1/conformance/v1")
+        .write(out_dir.path());
     let out_dir2 = tempfile::tempdir().unwrap();
     let out = bin()
         .args([
@@ -292,7 +271,7 @@ fn every_grade_is_produced() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     assert_eq!(
-        grades(out_dir2.path())["sms/UpdateUserData/passes"],
+        Results::read(out_dir2.path()).grades()["sms/UpdateUserData/passes"],
         "could-not-test"
     );
 }
@@ -316,7 +295,7 @@ fn a_voice_only_target_is_certified_for_the_voice_profile_only() {
         stdout.contains("verdict: CERTIFIED for profile `voice`"),
         "{stdout}"
     );
-    let g = grades(out_dir.path());
+    let g = Results::read(out_dir.path()).grades();
     assert!(
         g.iter()
             .filter(|(id, _)| !id.starts_with("voice/"))
@@ -327,10 +306,8 @@ fn a_voice_only_target_is_certified_for_the_voice_profile_only() {
             .filter(|(id, _)| id.starts_with("voice/"))
             .any(|(_, grade)| grade == "pass")
     );
-    let doc: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out_dir.path().join("results.json")).unwrap(),
-    )
-    .unwrap();
+    let doc = Results::read(out_dir.path());
+    let doc = doc.record();
     assert_eq!(doc["verdict"]["status"], "certified");
     assert_eq!(doc["provenance"]["profile"], "voice");
 
@@ -537,14 +514,15 @@ fn late_notifications_are_attributed_to_their_scenario() {
         "{}",
         text(&out.stderr)
     );
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
-            .unwrap();
+    let results = Results::read(dir.path());
     assert_eq!(
-        doc["notes"]["late_notifications"].as_array().unwrap().len(),
+        results.record()["notes"]["late_notifications"]
+            .as_array()
+            .unwrap()
+            .len(),
         3
     );
-    for r in doc["results"].as_array().unwrap() {
+    for r in results.record_results() {
         let late: Vec<&serde_json::Value> = r["findings"]
             .as_array()
             .unwrap()

@@ -5,22 +5,17 @@
 
 mod support;
 
+use support::results::Results;
+use support::target::TargetFile;
 use support::{bin, serve, text};
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn target_file(dir: &Path, base_url: &str, fixtures: &str) -> PathBuf {
-    let path = dir.join("target.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "name: Standalone reference server\nbase_url: {base_url}\nagents:\n  - username: agent1\n    password_env: GWS_AGENT1_PASSWORD\n  - username: agent2\n    password_env: GWS_AGENT2_PASSWORD\nfixtures:\n  {fixtures}\n"
-        ),
-    )
-    .unwrap();
-    path
+/// The target file of a standalone `serve` process, with its own fixture endpoint.
+fn standalone(base_url: &str) -> TargetFile {
+    TargetFile::new("Standalone reference server", base_url)
 }
 
 fn run_target(target: &Path, passwords: (&str, &str), args: &[&str]) -> Output {
@@ -41,11 +36,7 @@ fn s(p: &Path) -> &str {
 fn a_standalone_server_is_certified_through_a_target_file() {
     let served = serve(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let target = target_file(
-        dir.path(),
-        &served.base_url,
-        &format!("url: {}/conformance/v1", served.base_url),
-    );
+    let target = standalone(&served.base_url).write(dir.path());
     let out = run_target(
         &target,
         ("agent1-pass", "agent2-pass"),
@@ -86,11 +77,7 @@ fn a_standalone_server_is_certified_through_a_target_file() {
 fn a_csrf_protected_server_still_passes() {
     let served = serve(&["--csrf"]);
     let dir = tempfile::tempdir().unwrap();
-    let target = target_file(
-        dir.path(),
-        &served.base_url,
-        &format!("url: {}/conformance/v1", served.base_url),
-    );
+    let target = standalone(&served.base_url).write(dir.path());
     let out = run_target(
         &target,
         ("agent1-pass", "agent2-pass"),
@@ -104,11 +91,7 @@ fn a_csrf_protected_server_still_passes() {
 fn a_gws_8_5_1_server_is_certified_under_8_5_1_only() {
     let served = serve(&["--gws-version", "8.5.1"]);
     let dir = tempfile::tempdir().unwrap();
-    let target = target_file(
-        dir.path(),
-        &served.base_url,
-        &format!("url: {}/conformance/v1", served.base_url),
-    );
+    let target = standalone(&served.base_url).write(dir.path());
     let passwords = ("agent1-pass", "agent2-pass");
 
     let old = run_target(
@@ -136,10 +119,12 @@ fn a_gws_8_5_1_server_is_certified_under_8_5_1_only() {
         stdout.contains("verdict: NOT CERTIFIED for profile `full` (GWS 8.5.2)"),
         "{stdout}"
     );
-    let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
-    let results = record["results"].as_array().unwrap();
-    let failed: Vec<&serde_json::Value> = results.iter().filter(|r| r["grade"] == "fail").collect();
+    let results = Results::read(&out);
+    let failed: Vec<&serde_json::Value> = results
+        .record_results()
+        .iter()
+        .filter(|r| r["grade"] == "fail")
+        .collect();
     assert!(!failed.is_empty());
     for r in &failed {
         assert!(
@@ -178,11 +163,9 @@ print(urllib.request.urlopen(r).read().decode())
 "#,
     )
     .unwrap();
-    let target = target_file(
-        dir.path(),
-        &served.base_url,
-        &format!("exec: [python3, {}, {}]", s(&script), served.base_url),
-    );
+    let target = standalone(&served.base_url)
+        .fixtures_exec(&["python3", s(&script), &served.base_url])
+        .write(dir.path());
     let out_dir = dir.path().join("out");
     let out = run_target(
         &target,
@@ -196,11 +179,8 @@ print(urllib.request.urlopen(r).read().decode())
         text(&out.stdout),
         text(&out.stderr)
     );
-    let lines = std::fs::read_to_string(out_dir.join("results.jsonl")).unwrap();
-    let results: Vec<serde_json::Value> = lines
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let results = Results::read(&out_dir);
+    let results = results.lines();
     assert!(
         results
             .iter()
@@ -424,10 +404,7 @@ fn shards_merge_into_the_whole_run() {
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
-        total += std::fs::read_to_string(out.join("results.jsonl"))
-            .unwrap()
-            .lines()
-            .count();
+        total += Results::read(&out).lines().len();
         dirs.push(out);
     }
     let listed = bin().args(["list", "--json"]).output().unwrap();
@@ -449,10 +426,7 @@ fn shards_merge_into_the_whole_run() {
         "{}",
         text(&o.stdout)
     );
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(merged.join("results.json")).unwrap())
-            .unwrap();
-    assert_eq!(doc["results"].as_array().unwrap().len(), total);
+    assert_eq!(Results::read(&merged).record_results().len(), total);
     assert!(merged.join("report.html").exists() && merged.join("junit.xml").exists());
 }
 
@@ -552,11 +526,9 @@ fn a_killed_run_leaves_every_finished_result_on_disk() {
     child.wait().unwrap();
     let mut rest = String::new();
     let _ = reader.read_to_string(&mut rest);
-    let lines = std::fs::read_to_string(out_dir.join("results.jsonl")).unwrap();
-    let parsed: Vec<serde_json::Value> = lines
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every line is complete JSON"))
-        .collect();
+    // Every line is complete JSON: the reader fails the test on one that is not.
+    let results = Results::read(&out_dir);
+    let parsed = results.lines();
     assert!(parsed.len() >= 3, "{} results on disk", parsed.len());
     assert!(
         !out_dir.join("results.json").exists(),
@@ -575,11 +547,7 @@ fn passwords_cookies_and_tokens_never_reach_any_output() {
         &format!("agent2:{SENTINEL}-2"),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let target = target_file(
-        dir.path(),
-        &served.base_url,
-        &format!("url: {}/conformance/v1", served.base_url),
-    );
+    let target = standalone(&served.base_url).write(dir.path());
     let out_dir = dir.path().join("out");
     // A failing run, so reports carry details and wire logs.
     let out = bin()
@@ -647,13 +615,11 @@ fn ctrl_c_stops_starting_scenarios_and_writes_what_finished() {
         stderr.contains("interrupted: finishing the scenarios in flight"),
         "{stderr}"
     );
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let results = Results::read(&out_dir);
     let total = text(&bin().args(["list", "--json"]).output().unwrap().stdout)
         .lines()
         .count();
-    let written = doc["results"].as_array().unwrap().len();
+    let written = results.record_results().len();
     assert!(
         written >= 2 && written < total,
         "{written} of {total} results"

@@ -7,6 +7,7 @@ mod support;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use std::path::Path;
 use std::sync::Arc;
+use support::target::{AGENT_PASSWORDS, TargetFile};
 use support::{bin, serve, text};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -68,16 +69,6 @@ async fn tls_proxy(pki: &Pki, upstream: std::net::SocketAddr) -> std::net::Socke
     addr
 }
 
-fn target(dir: &Path, base_url: &str, extra: &str) -> std::path::PathBuf {
-    let path = dir.join("target.yaml");
-    std::fs::write(
-        &path,
-        format!("name: TLS target\nbase_url: {base_url}\nagents:\n  - {{username: agent1, password_env: GWS_AGENT1_PASSWORD}}\n  - {{username: agent2, password_env: GWS_AGENT2_PASSWORD}}\nfixtures:\n  url: {base_url}/conformance/v1\n{extra}"),
-    )
-    .unwrap();
-    path
-}
-
 fn run(target: &Path) -> std::process::Output {
     bin()
         .args([
@@ -90,8 +81,7 @@ fn run(target: &Path) -> std::process::Output {
             "--filter",
             "voice/DeleteUserData/documented-sample",
         ])
-        .env("GWS_AGENT1_PASSWORD", "agent1-pass")
-        .env("GWS_AGENT2_PASSWORD", "agent2-pass")
+        .envs(AGENT_PASSWORDS)
         .output()
         .unwrap()
 }
@@ -109,8 +99,9 @@ fn certificates_are_verified_unless_the_target_file_says_otherwise() {
     let proxy = runtime.block_on(tls_proxy(&pki, upstream));
     let base_url = format!("https://127.0.0.1:{}", proxy.port());
     let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("TLS target", &base_url);
 
-    let untrusted = run(&target(dir.path(), &base_url, ""));
+    let untrusted = run(&target.write(dir.path()));
     assert_eq!(
         untrusted.status.code(),
         Some(2),
@@ -124,7 +115,7 @@ fn certificates_are_verified_unless_the_target_file_says_otherwise() {
     );
 
     std::fs::write(dir.path().join("lab-ca.pem"), &pki.ca_pem).unwrap();
-    let trusted = run(&target(dir.path(), &base_url, "ca_cert: lab-ca.pem\n"));
+    let trusted = run(&target.clone().ca_cert("lab-ca.pem").write(dir.path()));
     assert_eq!(
         trusted.status.code(),
         Some(0),
@@ -138,7 +129,7 @@ fn certificates_are_verified_unless_the_target_file_says_otherwise() {
         text(&trusted.stdout)
     );
 
-    let insecure = run(&target(dir.path(), &base_url, "insecure: true\n"));
+    let insecure = run(&target.insecure().write(dir.path()));
     assert_eq!(
         insecure.status.code(),
         Some(0),

@@ -1,0 +1,135 @@
+//! The one writer of target files (README "Target files") for the binary-level tests.
+//!
+//! [`TargetFile`] starts from what nearly every test wants — both built-in agents of the
+//! reference server, their passwords in `GWS_AGENT1_PASSWORD` and `GWS_AGENT2_PASSWORD`, and the
+//! embedded fixture endpoint under `base_url` — and says only what differs: a fixture URL or an
+//! exec provisioner, other agents, `ca_cert`, `insecure`. It writes block-style YAML as a vendor
+//! would, with every string double-quoted, so URLs, paths and names need no escaping thought.
+//!
+//! It deliberately does not validate (the binary's loader is what the tests exercise), and it
+//! writes no broken files: a test about a malformed target file writes its text itself.
+
+use std::path::{Path, PathBuf};
+
+/// The environment variables the default agents' passwords come from, with the reference
+/// server's passwords: `Command::envs(AGENT_PASSWORDS)` lets a run log in.
+pub const AGENT_PASSWORDS: [(&str, &str); 2] = [
+    ("GWS_AGENT1_PASSWORD", "agent1-pass"),
+    ("GWS_AGENT2_PASSWORD", "agent2-pass"),
+];
+
+#[derive(Clone)]
+enum Fixtures {
+    Url(String),
+    Exec(Vec<String>),
+}
+
+/// A target file to write; see the module documentation for the defaults.
+#[derive(Clone)]
+pub struct TargetFile {
+    name: String,
+    base_url: String,
+    /// `(username, password_env)` pairs.
+    agents: Vec<(String, String)>,
+    fixtures: Fixtures,
+    ca_cert: Option<String>,
+    insecure: bool,
+}
+
+impl TargetFile {
+    /// Target `name` at `base_url`, with the two built-in agents and fixtures at
+    /// `{base_url}/conformance/v1` (where the embedded server serves the contract).
+    pub fn new(name: &str, base_url: &str) -> TargetFile {
+        TargetFile {
+            name: name.to_string(),
+            base_url: base_url.to_string(),
+            agents: [
+                ("agent1", AGENT_PASSWORDS[0].0),
+                ("agent2", AGENT_PASSWORDS[1].0),
+            ]
+            .map(|(u, e)| (u.to_string(), e.to_string()))
+            .to_vec(),
+            fixtures: Fixtures::Url(format!("{base_url}/conformance/v1")),
+            ca_cert: None,
+            insecure: false,
+        }
+    }
+
+    /// `fixtures: {url: URL}` instead of the embedded endpoint.
+    pub fn fixtures_url(mut self, url: &str) -> TargetFile {
+        self.fixtures = Fixtures::Url(url.to_string());
+        self
+    }
+
+    /// `fixtures: {exec: ARGV}`: an exec provisioner.
+    pub fn fixtures_exec(mut self, argv: &[&str]) -> TargetFile {
+        self.fixtures = Fixtures::Exec(argv.iter().map(|a| a.to_string()).collect());
+        self
+    }
+
+    /// Replaces the agents with these `(username, password_env)` pairs.
+    pub fn agents(mut self, agents: &[(&str, &str)]) -> TargetFile {
+        self.agents = agents
+            .iter()
+            .map(|(u, e)| (u.to_string(), e.to_string()))
+            .collect();
+        self
+    }
+
+    /// `ca_cert: PATH` (relative to the target file's directory).
+    pub fn ca_cert(mut self, path: &str) -> TargetFile {
+        self.ca_cert = Some(path.to_string());
+        self
+    }
+
+    /// `insecure: true`.
+    pub fn insecure(mut self) -> TargetFile {
+        self.insecure = true;
+        self
+    }
+
+    /// The file's text.
+    pub fn yaml(&self) -> String {
+        let mut y = format!(
+            "name: {}\nbase_url: {}\nagents:\n",
+            q(&self.name),
+            q(&self.base_url)
+        );
+        for (username, password_env) in &self.agents {
+            y += &format!(
+                "  - username: {}\n    password_env: {}\n",
+                q(username),
+                q(password_env)
+            );
+        }
+        y += "fixtures:\n";
+        match &self.fixtures {
+            Fixtures::Url(url) => y += &format!("  url: {}\n", q(url)),
+            Fixtures::Exec(argv) => {
+                y += "  exec:\n";
+                for arg in argv {
+                    y += &format!("    - {}\n", q(arg));
+                }
+            }
+        }
+        if let Some(path) = &self.ca_cert {
+            y += &format!("ca_cert: {}\n", q(path));
+        }
+        if self.insecure {
+            y += "insecure: true\n";
+        }
+        y
+    }
+
+    /// Writes `target.yaml` in `dir` (replacing an earlier one) and returns its path.
+    pub fn write(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("target.yaml");
+        std::fs::write(&path, self.yaml()).expect("the target file is written");
+        path
+    }
+}
+
+/// A YAML double-quoted scalar: JSON's string syntax is valid YAML and escapes all that needs it.
+fn q(text: &str) -> String {
+    serde_json::to_string(text).expect("a string serialises")
+}
