@@ -555,7 +555,8 @@ fn one_defect_failing_many_scenarios_is_one_root_cause_in_every_report() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
     // `must` scenarios fail, `should` ones warn, `may` ones are informational: one cause.
-    let failed: Vec<String> = grades(dir.path())
+    let failed: Vec<String> = Results::read(dir.path())
+        .grades()
         .into_iter()
         .filter(|(_, g)| ["fail", "warning", "informational"].contains(&g.as_str()))
         .map(|(id, _)| id)
@@ -566,10 +567,8 @@ fn one_defect_failing_many_scenarios_is_one_root_cause_in_every_report() {
     );
 
     // results.json: one error-or-warning cause, naming every failed scenario.
-    let doc: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("results.json")).expect("results.json"),
-    )
-    .expect("JSON");
+    let results = Results::read(dir.path());
+    let doc = results.record();
     let causes: Vec<&serde_json::Value> = doc["root_causes"]
         .as_array()
         .expect("root_causes")

@@ -638,15 +638,9 @@ fn assert_not_started_bundle(out: &Output, out_dir: &Path, cause: &str) {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     let stderr = text(&out.stderr);
     assert!(stderr.contains(cause), "{stderr}");
-    assert_eq!(
-        std::fs::read_to_string(out_dir.join("results.jsonl")).expect("results.jsonl"),
-        "",
-        "no scenario ran"
-    );
-    let doc: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out_dir.join("results.json")).expect("results.json"),
-    )
-    .unwrap();
+    let results = Results::read(out_dir);
+    assert!(results.lines().is_empty(), "no scenario ran");
+    let doc = results.record();
     assert_eq!(doc["harness_error"]["status"], "incomplete");
     assert!(
         doc["harness_error"]["cause"]
@@ -692,11 +686,7 @@ fn an_unreachable_target_still_gets_a_bundle_saying_why() {
         .port();
     let base_url = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
-    let target = target_file(
-        dir.path(),
-        &base_url,
-        &format!("url: {base_url}/conformance/v1"),
-    );
+    let target = standalone(&base_url).write(dir.path());
     let out_dir = dir.path().join("out");
     let out = run_target(
         &target,
@@ -712,11 +702,7 @@ fn an_unreachable_target_still_gets_a_bundle_saying_why() {
 fn a_refused_login_still_gets_a_bundle_naming_the_agent() {
     let served = serve(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let target = target_file(
-        dir.path(),
-        &served.base_url,
-        &format!("url: {}/conformance/v1", served.base_url),
-    );
+    let target = standalone(&served.base_url).write(dir.path());
     let out_dir = dir.path().join("out");
     let out = run_target(
         &target,
@@ -729,9 +715,8 @@ fn a_refused_login_still_gets_a_bundle_naming_the_agent() {
     let out_dir = dir.path().join("no-profile");
     let out = run_target(&target, ("wrong", "agent2-pass"), &["--out", s(&out_dir)]);
     assert_eq!(out.status.code(), Some(2));
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let results = Results::read(&out_dir);
+    let doc = results.record();
     assert!(doc.get("verdict").is_none(), "{doc:#}");
     assert_eq!(doc["harness_error"]["status"], "incomplete");
     assert!(
