@@ -315,3 +315,201 @@ fn an_error_notification_after_a_rejected_operation_is_no_failure() {
         Grade::Fail
     );
 }
+
+/// A chat that conforms to `chat/UpdateUserData/add-new-key`: the observation of a correct
+/// server, which each test below breaks in one way.
+struct Chat {
+    before: Value,
+    notified: Value,
+    message: Value,
+    response: (u16, Value),
+    after: Value,
+}
+
+impl Chat {
+    fn conforming() -> Chat {
+        let chat = |user_data: Value| {
+            json!({
+                "id": "c1", "state": "Chatting", "uri": "http://gws/api/v2/chats/c1",
+                "capabilities": ["UpdateUserData"],
+                "participants": [{"nickname": "N", "type": "Customer", "participantId": "p"}],
+                "userData": user_data,
+            })
+        };
+        let before = chat(json!({"Existing": "kept", "Other": 7}));
+        let notified = chat(json!({"Existing": "kept", "Other": 7, "NewKey": "new value"}));
+        Chat {
+            message: json!({"channel": "/v2/me/chats", "data": {
+                "notificationType": "PropertiesUpdated", "messageType": "ChatStateChangeMessage",
+                "referenceId": 5, "chat": notified.clone()}}),
+            after: notified.clone(),
+            before,
+            notified,
+            response: (200, json!({"statusCode": 0})),
+        }
+    }
+
+    fn observation(&self) -> Observation {
+        Observation {
+            before: Some(self.before.clone()),
+            response: Ok(crate::observation::Reply {
+                status: self.response.0,
+                body: crate::observation::Body::Json(self.response.1.clone()),
+            }),
+            notifications: vec![Delivered {
+                agent: 0,
+                message: self.message.clone(),
+                after_post: std::time::Duration::from_millis(3),
+            }],
+            after: Ok(self.after.clone()),
+            ..Observation::not_started(Setup::Ready, Vec::new(), std::time::Duration::ZERO)
+        }
+    }
+
+    fn judged(&self) -> ScenarioResult {
+        self.judged_with(&self.observation())
+    }
+
+    fn judged_with(&self, obs: &Observation) -> ScenarioResult {
+        let case = builtin_case("chat/UpdateUserData/add-new-key");
+        evaluate(&case, obs, Pinned::NotCompared, &[], GwsVersion::default())
+    }
+}
+
+/// The checks that produced error findings.
+fn failed_checks(result: &ScenarioResult) -> Vec<&str> {
+    result
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.check.as_str())
+        .collect()
+}
+
+#[test]
+fn a_conforming_observation_passes_every_check() {
+    let result = Chat::conforming().judged();
+    assert_eq!(result.grade, Grade::Pass, "{:?}", result.findings);
+    assert_eq!(result.latency_ms, Some(3.0));
+}
+
+#[test]
+fn the_response_status_and_body_are_checked() {
+    let mut chat = Chat::conforming();
+    chat.response = (500, json!({"statusCode": 4, "statusMessage": "down"}));
+    let result = chat.judged();
+    assert_eq!(result.grade, Grade::Fail);
+    assert_eq!(failed_checks(&result), ["response.status", "response.body"]);
+    let mut extra = Chat::conforming();
+    extra.response.1 = json!({"statusCode": 0, "requestId": "r-1"});
+    assert_eq!(
+        extra.judged().grade,
+        Grade::Pass,
+        "extra success properties are allowed"
+    );
+}
+
+#[test]
+fn the_envelope_names_channel_types_and_resource() {
+    let mut chat = Chat::conforming();
+    chat.message["channel"] = json!("/v2/me/interactions");
+    chat.message["data"]["messageType"] = json!("InteractionStateChangeMessage");
+    assert_eq!(
+        failed_checks(&chat.judged()),
+        ["notification.channel", "notification.messageType"]
+    );
+    let mut chat = Chat::conforming();
+    let resource = chat.message["data"]["chat"].take();
+    chat.message["data"]["interaction"] = resource;
+    chat.message["data"].as_object_mut().unwrap().remove("chat");
+    assert!(failed_checks(&chat.judged()).contains(&"notification.resource"));
+}
+
+#[test]
+fn a_multimedia_notification_needs_an_integer_reference_id() {
+    let mut chat = Chat::conforming();
+    chat.message["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("referenceId");
+    assert_eq!(failed_checks(&chat.judged()), ["notification.referenceId"]);
+    chat.message["data"]["referenceId"] = json!("5");
+    assert_eq!(failed_checks(&chat.judged()), ["notification.referenceId"]);
+}
+
+#[test]
+fn the_diff_must_be_exactly_the_expected_change() {
+    let mut chat = Chat::conforming();
+    chat.message["data"]["chat"]["userData"]["NewKey"] = json!(42);
+    chat.message["data"]["chat"]["state"] = json!("Completed");
+    chat.after = chat.message["data"]["chat"].clone();
+    let result = chat.judged();
+    assert_eq!(failed_checks(&result), ["notification.diff"]);
+    let message = &result.findings[0].message;
+    assert!(
+        message.contains("wrong value at /userData/NewKey"),
+        "{message}"
+    );
+    assert!(message.contains("unexpected: replace /state"), "{message}");
+}
+
+#[test]
+fn read_your_writes_needs_the_user_data_and_warns_on_the_rest() {
+    let mut chat = Chat::conforming();
+    chat.after = chat.before.clone();
+    assert_eq!(failed_checks(&chat.judged()), ["read-after"]);
+    let mut chat = Chat::conforming();
+    chat.after["state"] = json!("Chatting, read later");
+    let result = chat.judged();
+    assert_eq!(result.grade, Grade::Warning, "{:?}", result.findings);
+    assert_eq!(result.findings[0].check, "read-after.properties");
+    let chat = Chat::conforming();
+    let obs = Observation {
+        after: Err("connection reset".into()),
+        ..chat.observation()
+    };
+    assert_eq!(failed_checks(&chat.judged_with(&obs)), ["read-after"]);
+}
+
+#[test]
+fn another_agent_hearing_of_the_interaction_fails_isolation() {
+    let chat = Chat::conforming();
+    let obs = Observation {
+        leaked: vec![Delivered {
+            agent: 1,
+            message: chat.message.clone(),
+            after_post: std::time::Duration::ZERO,
+        }],
+        ..chat.observation()
+    };
+    let result = chat.judged_with(&obs);
+    assert_eq!(failed_checks(&result), ["isolation"]);
+    assert!(result.findings[0].message.contains("agent #2"));
+}
+
+#[test]
+fn duplicates_and_silence_are_counted() {
+    let chat = Chat::conforming();
+    let mut obs = chat.observation();
+    let twice = obs.notifications[0].clone();
+    obs.notifications.push(twice);
+    assert_eq!(
+        failed_checks(&chat.judged_with(&obs)),
+        ["notification.count"]
+    );
+    obs.notifications.clear();
+    assert_eq!(failed_checks(&chat.judged_with(&obs)), ["notification"]);
+}
+
+#[test]
+fn a_late_notification_is_informational_only() {
+    let mut result = Chat::conforming().judged();
+    late_notification(&mut result, &json!({"data": {"chat": {"id": "c1"}}}));
+    assert_eq!(result.findings.len(), 1);
+    assert_eq!(result.findings[0].check, "notification.late");
+    assert_eq!(result.findings[0].severity, Severity::Info);
+    assert_eq!(
+        Grade::from_findings(result.level, &result.findings),
+        Grade::Pass
+    );
+}
