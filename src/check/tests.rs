@@ -320,7 +320,6 @@ fn an_error_notification_after_a_rejected_operation_is_no_failure() {
 /// server, which each test below breaks in one way.
 struct Chat {
     before: Value,
-    notified: Value,
     message: Value,
     response: (u16, Value),
     after: Value,
@@ -342,9 +341,8 @@ impl Chat {
             message: json!({"channel": "/v2/me/chats", "data": {
                 "notificationType": "PropertiesUpdated", "messageType": "ChatStateChangeMessage",
                 "referenceId": 5, "chat": notified.clone()}}),
-            after: notified.clone(),
+            after: notified,
             before,
-            notified,
             response: (200, json!({"statusCode": 0})),
         }
     }
