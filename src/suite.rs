@@ -27,14 +27,10 @@ pub fn builtin() -> Result<Suite, SpecErrors> {
         .into_iter()
         .partition(|f| f.path.ends_with("media.yaml") && !f.path.contains("scenarios"));
     let Some(media) = media.into_iter().next() else {
-        return Err(SpecErrors(vec![spec::SpecError {
-            file: "specs/media.yaml".into(),
-            location: None,
-            key_path: String::new(),
-            message: "the binary was built without specs/media.yaml".into(),
-            hint: None,
-            source_line: None,
-        }]));
+        return Err(SpecErrors(vec![spec::SpecError::new(
+            "specs/media.yaml",
+            "the binary was built without specs/media.yaml",
+        )]));
     };
     let scenarios: Vec<SourceFile> = scenarios
         .into_iter()

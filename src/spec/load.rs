@@ -7,13 +7,13 @@
 //!
 //! Loading does no IO beyond what [`read_dir`] is asked to read, and never touches a network.
 
+use super::error::{SpecError, SpecErrors, suggest};
 use super::matcher::{Expected, JsonType};
 use super::media::MediaTable;
 use super::model::*;
 use super::yaml::{self, Location, Node, NodeValue};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
 /// One source file: its display path and its text.
@@ -34,63 +34,6 @@ pub struct Suite {
     pub hash: String,
 }
 
-/// One problem in a spec file.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct SpecError {
-    pub file: String,
-    pub location: Option<Location>,
-    /// Where in the document, e.g. `scenarios[2].expect.response.status`.
-    pub key_path: String,
-    pub message: String,
-    pub hint: Option<String>,
-    /// The source line the location points at, for display.
-    #[serde(skip)]
-    pub source_line: Option<String>,
-}
-
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
-        match self.location {
-            Some(loc) => writeln!(f, "  --> {}:{}:{}", self.file, loc.line, loc.column)?,
-            None => writeln!(f, "  --> {}", self.file)?,
-        }
-        if let (Some(line), Some(loc)) = (&self.source_line, self.location) {
-            let gutter = loc.line.to_string();
-            writeln!(f, "{:width$} |", "", width = gutter.len())?;
-            writeln!(f, "{gutter} | {line}")?;
-            let caret_pad: String = line
-                .chars()
-                .take(loc.column.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            writeln!(f, "{:width$} | {caret_pad}^", "", width = gutter.len())?;
-        }
-        if !self.key_path.is_empty() {
-            writeln!(f, "   = at: {}", self.key_path)?;
-        }
-        if let Some(hint) = &self.hint {
-            writeln!(f, "   = hint: {hint}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Every problem found while loading, in file order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpecErrors(pub Vec<SpecError>);
-
-impl fmt::Display for SpecErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for e in &self.0 {
-            writeln!(f, "{e}")?;
-        }
-        write!(f, "{} problem(s) in the spec files", self.0.len())
-    }
-}
-
-impl std::error::Error for SpecErrors {}
-
 /// Reads `dir/media.yaml` and every `*.yaml` below `dir/scenarios`, sorted by path.
 pub fn read_dir(
     dir: &Path,
@@ -102,14 +45,10 @@ pub fn read_dir(
                 text,
             })
             .map_err(|e| {
-                Box::new(SpecError {
-                    file: path.display().to_string(),
-                    location: None,
-                    key_path: String::new(),
-                    message: format!("cannot read the file: {e}"),
-                    hint: None,
-                    source_line: None,
-                })
+                Box::new(SpecError::new(
+                    path.display().to_string(),
+                    format!("cannot read the file: {e}"),
+                ))
             })
     };
     let mut errors = Vec::new();
@@ -125,14 +64,13 @@ pub fn read_dir(
         }
     }
     if files.is_empty() && errors.is_empty() {
-        errors.push(SpecError {
-            file: dir.join("scenarios").display().to_string(),
-            location: None,
-            key_path: String::new(),
-            message: "no scenario files found".into(),
-            hint: Some("scenario files are `*.yaml` files under `<specs>/scenarios/`".into()),
-            source_line: None,
-        });
+        errors.push(
+            SpecError::new(
+                dir.join("scenarios").display().to_string(),
+                "no scenario files found",
+            )
+            .with_hint("scenario files are `*.yaml` files under `<specs>/scenarios/`"),
+        );
     }
     let profiles_path = dir.join("profiles.yaml");
     let profiles = if profiles_path.exists() {
@@ -157,14 +95,10 @@ fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>, errors: &mut Vec<
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            errors.push(SpecError {
-                file: dir.display().to_string(),
-                location: None,
-                key_path: String::new(),
-                message: format!("cannot read the directory: {e}"),
-                hint: None,
-                source_line: None,
-            });
+            errors.push(SpecError::new(
+                dir.display().to_string(),
+                format!("cannot read the directory: {e}"),
+            ));
             return;
         }
     };
@@ -221,23 +155,18 @@ pub fn load_suite_with_profiles(
     }
     check_duplicate_ids(&scenarios, scenario_files, &mut errors);
     if scenario_files.is_empty() {
-        errors.push(SpecError {
-            file: "(scenarios)".into(),
-            location: None,
-            key_path: String::new(),
-            message: "no scenario files were given".into(),
-            hint: None,
-            source_line: None,
-        });
+        errors.push(SpecError::new(
+            "(scenarios)",
+            "no scenario files were given",
+        ));
     } else if scenarios.is_empty() && errors.is_empty() {
-        errors.push(SpecError {
-            file: scenario_files[0].path.clone(),
-            location: None,
-            key_path: String::new(),
-            message: "the files define no scenarios".into(),
-            hint: Some("a scenario file is a mapping with a `scenarios:` list".into()),
-            source_line: None,
-        });
+        errors.push(
+            SpecError::new(
+                scenario_files[0].path.clone(),
+                "the files define no scenarios",
+            )
+            .with_hint("a scenario file is a mapping with a `scenarios:` list"),
+        );
     }
     match (media, errors.is_empty()) {
         (Some(media), true) => Ok(Suite {
@@ -274,14 +203,7 @@ fn load_media(file: &SourceFile) -> Result<MediaTable, Box<SpecError>> {
             .next()
             .unwrap_or("invalid media table")
             .to_string();
-        Box::new(SpecError {
-            file: file.path.clone(),
-            location,
-            key_path: String::new(),
-            source_line: location.and_then(|l| line_of(&file.text, l.line)),
-            message,
-            hint: None,
-        })
+        Box::new(SpecError::in_source(file, location, message))
     })?;
     let mut problems = Vec::new();
     for (group, members) in &table.groups {
@@ -306,14 +228,7 @@ fn load_media(file: &SourceFile) -> Result<MediaTable, Box<SpecError>> {
     }
     match problems.first() {
         None => Ok(table),
-        Some(p) => Err(Box::new(SpecError {
-            file: file.path.clone(),
-            location: None,
-            key_path: String::new(),
-            message: p.clone(),
-            hint: None,
-            source_line: None,
-        })),
+        Some(p) => Err(Box::new(SpecError::new(file.path.clone(), p.clone()))),
     }
 }
 
@@ -322,14 +237,7 @@ fn load_profiles(
     table: &MediaTable,
 ) -> Result<crate::verdict::Profiles, Box<SpecError>> {
     let error = |location: Option<Location>, message: String| {
-        Box::new(SpecError {
-            file: file.path.clone(),
-            location,
-            key_path: String::new(),
-            source_line: location.and_then(|l| line_of(&file.text, l.line)),
-            message,
-            hint: None,
-        })
+        Box::new(SpecError::in_source(file, location, message))
     };
     let profiles: crate::verdict::Profiles = serde_saphyr::from_str(&file.text).map_err(|e| {
         let location = e.location().map(|l| Location {
@@ -368,28 +276,27 @@ fn check_duplicate_ids(scenarios: &[Scenario], files: &[SourceFile], errors: &mu
                     .iter()
                     .find(|f| f.path == s.source.file)
                     .map(|f| f.text.as_str());
-                errors.push(SpecError {
-                    file: s.source.file.clone(),
-                    location: Some(s.source.location),
-                    key_path: format!("scenario `{}`", s.name),
-                    message: format!("duplicate scenario id `{id}`"),
-                    hint: Some(format!(
-                        "first defined at {}:{}; ids are <media>/<operation>/<name>, so rename one",
-                        first.source.file, first.source.location
-                    )),
-                    source_line: text.and_then(|t| line_of(t, s.source.location.line)),
+                let error = SpecError::new(
+                    s.source.file.clone(),
+                    format!("duplicate scenario id `{id}`"),
+                )
+                .located(Some(s.source.location))
+                .with_key_path(format!("scenario `{}`", s.name))
+                .with_hint(format!(
+                    "first defined at {}:{}; ids are <media>/<operation>/<name>, so rename one",
+                    first.source.file, first.source.location
+                ));
+                // The file is always among the sources; without it the error loses only
+                // its quoted line.
+                errors.push(match text {
+                    Some(t) => error.quoting(t),
+                    None => error,
                 });
             } else {
                 seen.insert(id, s);
             }
         }
     }
-}
-
-fn line_of(text: &str, line: usize) -> Option<String> {
-    text.lines()
-        .nth(line.checked_sub(1)?)
-        .map(|l| l.to_string())
 }
 
 /// Parses one expectation (JSON with matcher tags) from YAML text, as scenario files write
@@ -403,25 +310,13 @@ pub fn expected_from_yaml(text: &str) -> Result<Expected, SpecErrors> {
     let docs = match yaml::parse(text) {
         Ok(d) => d,
         Err(e) => {
-            return Err(SpecErrors(vec![SpecError {
-                file: file.path.clone(),
-                location: Some(e.location),
-                key_path: String::new(),
-                message: e.message,
-                hint: None,
-                source_line: None,
-            }]));
+            return Err(SpecErrors(vec![
+                SpecError::new(file.path.clone(), e.message).located(Some(e.location)),
+            ]));
         }
     };
     let Some(node) = docs.first() else {
-        return Err(SpecErrors(vec![SpecError {
-            file: file.path.clone(),
-            location: None,
-            key_path: String::new(),
-            message: "empty".into(),
-            hint: None,
-            source_line: None,
-        }]));
+        return Err(SpecErrors(vec![SpecError::new(file.path.clone(), "empty")]));
     };
     let mut cx = Cx {
         file: &file,
@@ -432,31 +327,6 @@ pub fn expected_from_yaml(text: &str) -> Result<Expected, SpecErrors> {
         Some(e) if errors.is_empty() => Ok(e),
         _ => Err(SpecErrors(errors)),
     }
-}
-
-/// Levenshtein distance, for "did you mean" hints on short keys.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    candidates
-        .into_iter()
-        .map(|c| (distance(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| format!("did you mean `{c}`?"))
 }
 
 /// Largest scenario file accepted; a suite is many small files, so anything bigger is a mistake
@@ -500,14 +370,10 @@ impl<'a> Cx<'a> {
         message: impl Into<String>,
         hint: Option<String>,
     ) {
-        self.errors.push(SpecError {
-            file: self.file.path.clone(),
-            location: Some(location),
-            key_path: path.to_string(),
-            message: message.into(),
-            hint,
-            source_line: line_of(&self.file.text, location.line),
-        });
+        let mut error =
+            SpecError::in_source(self.file, Some(location), message).with_key_path(path);
+        error.hint = hint;
+        self.errors.push(error);
     }
 
     fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
@@ -843,17 +709,16 @@ impl<'a> Cx<'a> {
 
     fn scenario_file(&mut self) -> Vec<Scenario> {
         if self.file.text.len() > MAX_SCENARIO_FILE {
-            self.errors.push(SpecError {
-                file: self.file.path.clone(),
-                location: None,
-                key_path: String::new(),
-                message: format!(
-                    "the file is {} bytes; scenario files are limited to {MAX_SCENARIO_FILE} bytes",
-                    self.file.text.len()
-                ),
-                hint: Some("split it into several files under scenarios/".into()),
-                source_line: None,
-            });
+            self.errors.push(
+                SpecError::new(
+                    self.file.path.clone(),
+                    format!(
+                        "the file is {} bytes; scenario files are limited to {MAX_SCENARIO_FILE} bytes",
+                        self.file.text.len()
+                    ),
+                )
+                .with_hint("split it into several files under scenarios/"),
+            );
             return Vec::new();
         }
         let docs = match yaml::parse(&self.file.text) {
@@ -869,14 +734,12 @@ impl<'a> Cx<'a> {
             }
         };
         let Some(root) = docs.first() else {
-            self.errors.push(SpecError {
-                file: self.file.path.clone(),
-                location: Some(Location { line: 1, column: 1 }),
-                key_path: String::new(),
-                message: "the file is empty".into(),
-                hint: Some("a scenario file is a mapping with a `scenarios:` list".into()),
-                source_line: None,
-            });
+            // An empty file has no line to quote.
+            self.errors.push(
+                SpecError::new(self.file.path.clone(), "the file is empty")
+                    .located(Some(Location { line: 1, column: 1 }))
+                    .with_hint("a scenario file is a mapping with a `scenarios:` list"),
+            );
             return Vec::new();
         };
         if docs.len() > 1 {

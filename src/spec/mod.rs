@@ -3,15 +3,15 @@
 //! Everything here is synchronous and free of network IO; the output is plain data
 //! ([`Suite`]) or a list of located [`SpecError`]s.
 
+pub mod error;
 pub mod load;
 pub mod matcher;
 pub mod media;
 pub mod model;
 pub mod yaml;
 
-pub use load::{
-    SourceFile, SpecError, SpecErrors, Suite, load_suite, load_suite_with_profiles, read_dir,
-};
+pub use error::{SpecError, SpecErrors};
+pub use load::{SourceFile, Suite, load_suite, load_suite_with_profiles, read_dir};
 pub use matcher::{Expected, JsonType, Mismatch};
 pub use media::{DeleteStyle, DocumentedShape, GwsVersion, MediaFacts, MediaTable, Presence};
 pub use model::*;
