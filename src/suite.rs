@@ -1,10 +1,12 @@
-//! The default suite built into the binary, and loading a suite from a directory.
+//! The default suite built into the binary, and loading a suite from a directory: finding
+//! `media.yaml`, `profiles.yaml` and `scenarios/**.yaml` and reading them into sources.
 //!
-//! This module only finds sources; parsing and validation are the spec stage's.
+//! This module only finds and reads sources; parsing and validation are the spec stage's
+//! (`crate::spec`), which does no file IO of its own.
 
 use crate::snapshot::SnapshotStore;
-use crate::spec::{self, SourceFile, SpecErrors, Suite};
-use std::path::Path;
+use crate::spec::{self, SourceFile, SpecError, SpecErrors, Suite};
+use std::path::{Path, PathBuf};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_suite.rs"));
@@ -45,7 +47,7 @@ pub fn builtin_snapshots() -> SnapshotStore {
 
 /// Loads `dir/media.yaml` and `dir/scenarios/**.yaml`.
 pub fn from_dir(dir: &Path) -> Result<Suite, SpecErrors> {
-    let (media, profiles, files) = spec::read_dir(dir)?;
+    let (media, profiles, files) = read_dir(dir)?;
     spec::load_suite_with_profiles(&media, profiles.as_ref(), &files)
 }
 
@@ -62,4 +64,82 @@ pub fn builtin_media_file() -> SourceFile {
             path: "specs/media.yaml".into(),
             text: String::new(),
         })
+}
+
+/// Reads `dir/media.yaml` and every `*.yaml` below `dir/scenarios`, sorted by path.
+pub fn read_dir(
+    dir: &Path,
+) -> Result<(SourceFile, Option<SourceFile>, Vec<SourceFile>), SpecErrors> {
+    let read = |path: &Path| -> Result<SourceFile, Box<SpecError>> {
+        std::fs::read_to_string(path)
+            .map(|text| SourceFile {
+                path: path.display().to_string(),
+                text,
+            })
+            .map_err(|e| {
+                Box::new(SpecError::new(
+                    path.display().to_string(),
+                    format!("cannot read the file: {e}"),
+                ))
+            })
+    };
+    let mut errors = Vec::new();
+    let media = read(&dir.join("media.yaml")).map_err(|e| SpecErrors(vec![*e]))?;
+    let mut paths = Vec::new();
+    collect_yaml(&dir.join("scenarios"), &mut paths, &mut errors);
+    paths.sort();
+    let mut files = Vec::new();
+    for p in paths {
+        match read(&p) {
+            Ok(f) => files.push(f),
+            Err(e) => errors.push(*e),
+        }
+    }
+    if files.is_empty() && errors.is_empty() {
+        errors.push(
+            SpecError::new(
+                dir.join("scenarios").display().to_string(),
+                "no scenario files found",
+            )
+            .with_hint("scenario files are `*.yaml` files under `<specs>/scenarios/`"),
+        );
+    }
+    let profiles_path = dir.join("profiles.yaml");
+    let profiles = if profiles_path.exists() {
+        match read(&profiles_path) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                errors.push(*e);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if errors.is_empty() {
+        Ok((media, profiles, files))
+    } else {
+        Err(SpecErrors(errors))
+    }
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<SpecError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(SpecError::new(
+                dir.display().to_string(),
+                format!("cannot read the directory: {e}"),
+            ));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_yaml(&path, out, errors);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
 }

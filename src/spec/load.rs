@@ -5,7 +5,8 @@
 //! duplicate id with `file:line:column`, the key path and a hint. The media table is small and
 //! regular, so it goes through serde-saphyr directly.
 //!
-//! Loading does no IO beyond what [`read_dir`] is asked to read, and never touches a network.
+//! Loading does no IO at all: the sources arrive as text (finding them on disk is
+//! `crate::suite`'s job).
 
 use super::error::{SpecError, SpecErrors, suggest};
 use super::matcher::{Expected, JsonType};
@@ -14,7 +15,6 @@ use super::model::*;
 use super::yaml::{self, Location, Node, NodeValue};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// One source file: its display path and its text.
 #[derive(Debug, Clone)]
@@ -32,84 +32,6 @@ pub struct Suite {
     pub scenarios: Vec<Scenario>,
     /// A content hash of every source, for provenance in results.
     pub hash: String,
-}
-
-/// Reads `dir/media.yaml` and every `*.yaml` below `dir/scenarios`, sorted by path.
-pub fn read_dir(
-    dir: &Path,
-) -> Result<(SourceFile, Option<SourceFile>, Vec<SourceFile>), SpecErrors> {
-    let read = |path: &Path| -> Result<SourceFile, Box<SpecError>> {
-        std::fs::read_to_string(path)
-            .map(|text| SourceFile {
-                path: path.display().to_string(),
-                text,
-            })
-            .map_err(|e| {
-                Box::new(SpecError::new(
-                    path.display().to_string(),
-                    format!("cannot read the file: {e}"),
-                ))
-            })
-    };
-    let mut errors = Vec::new();
-    let media = read(&dir.join("media.yaml")).map_err(|e| SpecErrors(vec![*e]))?;
-    let mut paths = Vec::new();
-    collect_yaml(&dir.join("scenarios"), &mut paths, &mut errors);
-    paths.sort();
-    let mut files = Vec::new();
-    for p in paths {
-        match read(&p) {
-            Ok(f) => files.push(f),
-            Err(e) => errors.push(*e),
-        }
-    }
-    if files.is_empty() && errors.is_empty() {
-        errors.push(
-            SpecError::new(
-                dir.join("scenarios").display().to_string(),
-                "no scenario files found",
-            )
-            .with_hint("scenario files are `*.yaml` files under `<specs>/scenarios/`"),
-        );
-    }
-    let profiles_path = dir.join("profiles.yaml");
-    let profiles = if profiles_path.exists() {
-        match read(&profiles_path) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                errors.push(*e);
-                None
-            }
-        }
-    } else {
-        None
-    };
-    if errors.is_empty() {
-        Ok((media, profiles, files))
-    } else {
-        Err(SpecErrors(errors))
-    }
-}
-
-fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>, errors: &mut Vec<SpecError>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(SpecError::new(
-                dir.display().to_string(),
-                format!("cannot read the directory: {e}"),
-            ));
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect_yaml(&path, out, errors);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
 }
 
 /// Validates the media table and every scenario file, reporting all problems at once.

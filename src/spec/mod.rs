@@ -11,7 +11,7 @@ pub mod model;
 pub mod yaml;
 
 pub use error::{SpecError, SpecErrors};
-pub use load::{SourceFile, Suite, load_suite, load_suite_with_profiles, read_dir};
+pub use load::{SourceFile, Suite, load_suite, load_suite_with_profiles};
 pub use matcher::{Expected, JsonType, Mismatch};
 pub use media::{DeleteStyle, DocumentedShape, GwsVersion, MediaFacts, MediaTable, Presence};
 pub use model::*;
