@@ -8,6 +8,7 @@
 //! Loading does no IO at all: the sources arrive as text (finding them on disk is
 //! `crate::suite`'s job).
 
+use super::convert::{Converter, Keys, join};
 use super::error::{SpecError, SpecErrors, suggest};
 use super::matcher::{Expected, JsonType};
 use super::media::MediaTable;
@@ -68,12 +69,11 @@ pub fn load_suite_with_profiles(
     };
     let mut scenarios = Vec::new();
     for file in scenario_files {
-        let mut cx = Cx {
-            file,
-            errors: &mut errors,
+        let mut reader = ScenarioReader {
+            cx: Converter::new(file, &mut errors),
             media: media.as_ref(),
         };
-        scenarios.extend(cx.scenario_file());
+        scenarios.extend(reader.scenario_file());
     }
     check_duplicate_ids(&scenarios, scenario_files, &mut errors);
     if scenario_files.is_empty() {
@@ -240,11 +240,7 @@ pub fn expected_from_yaml(text: &str) -> Result<Expected, SpecErrors> {
     let Some(node) = docs.first() else {
         return Err(SpecErrors(vec![SpecError::new(file.path.clone(), "empty")]));
     };
-    let mut cx = Cx {
-        file: &file,
-        errors: &mut errors,
-        media: None,
-    };
+    let mut cx = Converter::new(&file, &mut errors);
     match cx.expected(node, "") {
         Some(e) if errors.is_empty() => Ok(e),
         _ => Err(SpecErrors(errors)),
@@ -255,255 +251,101 @@ pub fn expected_from_yaml(text: &str) -> Result<Expected, SpecErrors> {
 /// (or an attack) and should not cost seconds of parsing.
 const MAX_SCENARIO_FILE: usize = 8 * 1024 * 1024;
 
-/// Conversion context: the file being read and the error sink.
-struct Cx<'a> {
-    file: &'a SourceFile,
-    errors: &'a mut Vec<SpecError>,
+/// The keys of each mapping in the format. `model.rs` declares the same keys through serde for
+/// the JSON Schema; a test keeps the two equal.
+mod keys {
+    use super::Keys;
+
+    /// A scenario file.
+    pub const FILE: Keys = Keys {
+        allowed: &["scenarios"],
+        required: &["scenarios"],
+    };
+    pub const SCENARIO: Keys = Keys {
+        allowed: &[
+            "name",
+            "operation",
+            "media",
+            "level",
+            "description",
+            "given",
+            "request",
+            "then",
+            "send",
+            "expect",
+        ],
+        required: &["name", "operation", "media", "expect"],
+    };
+    pub const GIVEN: Keys = Keys {
+        allowed: &["preset", "userData"],
+        required: &[],
+    };
+    pub const SEND: Keys = Keys {
+        allowed: &[
+            "as",
+            "auth",
+            "csrf",
+            "interaction",
+            "raw_body",
+            "method",
+            "watch_all_agents",
+        ],
+        required: &[],
+    };
+    pub const EXPECT: Keys = Keys {
+        allowed: &[
+            "response",
+            "notification",
+            "unchanged",
+            "snapshot",
+            "should",
+        ],
+        required: &["notification"],
+    };
+    /// `expect.should`.
+    pub const SHOULD: Keys = Keys {
+        allowed: &["response"],
+        required: &["response"],
+    };
+    /// `expect.response` and `expect.should.response`.
+    pub const RESPONSE: Keys = Keys {
+        allowed: &["status", "body"],
+        required: &[],
+    };
+    /// `expect.notification` when it is not `none`.
+    pub const NOTIFICATION: Keys = Keys {
+        allowed: &["diff", "envelope", "resource"],
+        required: &["diff"],
+    };
+    /// One operation of `expect.notification.diff`.
+    pub const PATCH: Keys = Keys {
+        allowed: &["op", "path", "value"],
+        required: &["op", "path"],
+    };
+}
+
+/// Reads scenarios: the generic conversion plus the media table that `media` lists and
+/// presets are checked against (absent when the table itself failed to load).
+struct ScenarioReader<'a> {
+    cx: Converter<'a>,
     media: Option<&'a MediaTable>,
 }
 
-/// A mapping's entries by key, after unknown and duplicate keys were reported.
-struct Fields<'n> {
-    entries: Vec<(&'n str, &'n Node)>,
-}
-
-impl<'n> Fields<'n> {
-    fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
+// Deref so the format code reads as conversion calls (`self.string(..)`), which is what it is.
+impl<'a> std::ops::Deref for ScenarioReader<'a> {
+    type Target = Converter<'a>;
+    fn deref(&self) -> &Converter<'a> {
+        &self.cx
     }
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
+impl<'a> std::ops::DerefMut for ScenarioReader<'a> {
+    fn deref_mut(&mut self) -> &mut Converter<'a> {
+        &mut self.cx
     }
 }
 
-impl<'a> Cx<'a> {
-    fn error(
-        &mut self,
-        location: Location,
-        path: &str,
-        message: impl Into<String>,
-        hint: Option<String>,
-    ) {
-        let mut error =
-            SpecError::in_source(self.file, Some(location), message).with_key_path(path);
-        error.hint = hint;
-        self.errors.push(error);
-    }
-
-    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
-        self.error(
-            node.location,
-            path,
-            format!("expected {expected}, found {}", node.type_name()),
-            None,
-        );
-    }
-
-    fn no_tag(&mut self, node: &Node, path: &str) -> bool {
-        if let Some(tag) = &node.tag {
-            self.error(
-                node.location,
-                path,
-                format!("the tag `{tag}` is not allowed here"),
-                Some("matchers (`!any`, `!type`, `!regex`, `!not`, `!absent`, `!partial`) belong in expectations".into()),
-            );
-            return false;
-        }
-        true
-    }
-
-    fn fields<'n>(
-        &mut self,
-        node: &'n Node,
-        path: &str,
-        allowed: &[&str],
-        required: &[&str],
-    ) -> Option<Fields<'n>> {
-        let NodeValue::Map(entries) = &node.value else {
-            self.wrong_type(node, path, "a mapping");
-            return None;
-        };
-        let mut out: Vec<(&'n str, &'n Node)> = Vec::new();
-        for (k, v) in entries {
-            let Some(key) = k.as_str() else {
-                self.error(
-                    k.location,
-                    path,
-                    format!("keys must be strings, found {}", k.type_name()),
-                    None,
-                );
-                continue;
-            };
-            if out.iter().any(|(seen, _)| *seen == key) {
-                self.error(
-                    k.location,
-                    &join(path, key),
-                    format!("duplicate key `{key}`"),
-                    None,
-                );
-                continue;
-            }
-            if !allowed.contains(&key) {
-                let hint = suggest(key, allowed.iter().copied())
-                    .or_else(|| Some(format!("allowed keys: {}", allowed.join(", "))));
-                self.error(
-                    k.location,
-                    &join(path, key),
-                    format!("unknown key `{key}`"),
-                    hint,
-                );
-                continue;
-            }
-            out.push((key, v));
-        }
-        for req in required {
-            if !out.iter().any(|(k, _)| k == req) {
-                self.error(
-                    node.location,
-                    path,
-                    format!("missing required key `{req}`"),
-                    None,
-                );
-            }
-        }
-        Some(Fields { entries: out })
-    }
-
-    fn string(&mut self, node: &Node, path: &str) -> Option<String> {
-        if !self.no_tag(node, path) {
-            return None;
-        }
-        match node.as_str() {
-            Some(s) => Some(s.to_string()),
-            None => {
-                self.wrong_type(node, path, "a string");
-                None
-            }
-        }
-    }
-
-    fn string_list(&mut self, node: &Node, path: &str) -> Option<Vec<(String, Location)>> {
-        match &node.value {
-            NodeValue::Str(s) => Some(vec![(s.clone(), node.location)]),
-            NodeValue::Seq(items) => {
-                let mut out = Vec::new();
-                for (i, item) in items.iter().enumerate() {
-                    out.push((self.string(item, &format!("{path}[{i}]"))?, item.location));
-                }
-                Some(out)
-            }
-            _ => {
-                self.wrong_type(node, path, "a string or a list of strings");
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
-        match node.value {
-            NodeValue::Bool(b) if node.tag.is_none() => Some(b),
-            _ => {
-                self.wrong_type(node, path, "true or false");
-                None
-            }
-        }
-    }
-
-    fn keyword<T: Copy>(&mut self, node: &Node, path: &str, options: &[(&str, T)]) -> Option<T> {
-        let text = self.string(node, path)?;
-        match options.iter().find(|(k, _)| *k == text) {
-            Some((_, v)) => Some(*v),
-            None => {
-                let names: Vec<&str> = options.iter().map(|(k, _)| *k).collect();
-                let hint = suggest(&text, names.iter().copied())
-                    .or_else(|| Some(format!("expected one of: {}", names.join(", "))));
-                self.error(node.location, path, format!("unknown value `{text}`"), hint);
-                None
-            }
-        }
-    }
-
-    /// Plain JSON, no matchers.
-    fn json(&mut self, node: &Node, path: &str) -> Option<Value> {
-        if !self.no_tag(node, path) {
-            return None;
-        }
-        Some(match &node.value {
-            NodeValue::Null => Value::Null,
-            NodeValue::Bool(b) => Value::Bool(*b),
-            NodeValue::Int(i) => Value::from(*i),
-            NodeValue::Float(x) => match serde_json::Number::from_f64(*x) {
-                Some(n) => Value::Number(n),
-                None => {
-                    self.error(node.location, path, "JSON has no infinity or NaN", None);
-                    return None;
-                }
-            },
-            NodeValue::Str(s) => Value::String(s.clone()),
-            NodeValue::Seq(items) => {
-                let mut out = Vec::new();
-                let mut ok = true;
-                for (i, item) in items.iter().enumerate() {
-                    match self.json(item, &format!("{path}[{i}]")) {
-                        Some(v) => out.push(v),
-                        None => ok = false,
-                    }
-                }
-                if !ok {
-                    return None;
-                }
-                Value::Array(out)
-            }
-            NodeValue::Map(entries) => {
-                let mut out = serde_json::Map::new();
-                let mut ok = true;
-                for (k, v) in entries {
-                    let Some(key) = k.scalar_text().filter(|_| k.tag.is_none()) else {
-                        self.error(k.location, path, "JSON object keys must be scalars", None);
-                        ok = false;
-                        continue;
-                    };
-                    if out.contains_key(&key) {
-                        self.error(
-                            k.location,
-                            &join(path, &key),
-                            format!("duplicate key `{key}`"),
-                            None,
-                        );
-                        ok = false;
-                        continue;
-                    }
-                    match self.json(v, &join(path, &key)) {
-                        Some(val) => {
-                            out.insert(key, val);
-                        }
-                        None => ok = false,
-                    }
-                }
-                if !ok {
-                    return None;
-                }
-                Value::Object(out)
-            }
-        })
-    }
-
-    fn json_object(&mut self, node: &Node, path: &str) -> Option<Value> {
-        if !matches!(node.value, NodeValue::Map(_)) {
-            self.wrong_type(node, path, "a mapping");
-            return None;
-        }
-        self.json(node, path)
-    }
-
+impl Converter<'_> {
     /// An expectation: JSON with matcher tags at any depth.
     fn expected(&mut self, node: &Node, path: &str) -> Option<Expected> {
         let arg = |node: &Node| node.scalar_text().unwrap_or_default();
@@ -628,19 +470,20 @@ impl<'a> Cx<'a> {
             _ => self.json(node, path).map(Expected::Exact),
         }
     }
+}
 
+impl ScenarioReader<'_> {
     fn scenario_file(&mut self) -> Vec<Scenario> {
         if self.file.text.len() > MAX_SCENARIO_FILE {
-            self.errors.push(
-                SpecError::new(
-                    self.file.path.clone(),
-                    format!(
-                        "the file is {} bytes; scenario files are limited to {MAX_SCENARIO_FILE} bytes",
-                        self.file.text.len()
-                    ),
-                )
-                .with_hint("split it into several files under scenarios/"),
-            );
+            let error = SpecError::new(
+                self.file.path.clone(),
+                format!(
+                    "the file is {} bytes; scenario files are limited to {MAX_SCENARIO_FILE} bytes",
+                    self.file.text.len()
+                ),
+            )
+            .with_hint("split it into several files under scenarios/");
+            self.errors.push(error);
             return Vec::new();
         }
         let docs = match yaml::parse(&self.file.text) {
@@ -657,11 +500,10 @@ impl<'a> Cx<'a> {
         };
         let Some(root) = docs.first() else {
             // An empty file has no line to quote.
-            self.errors.push(
-                SpecError::new(self.file.path.clone(), "the file is empty")
-                    .located(Some(Location { line: 1, column: 1 }))
-                    .with_hint("a scenario file is a mapping with a `scenarios:` list"),
-            );
+            let error = SpecError::new(self.file.path.clone(), "the file is empty")
+                .located(Some(Location { line: 1, column: 1 }))
+                .with_hint("a scenario file is a mapping with a `scenarios:` list");
+            self.errors.push(error);
             return Vec::new();
         };
         if docs.len() > 1 {
@@ -672,7 +514,7 @@ impl<'a> Cx<'a> {
                 None,
             );
         }
-        let Some(fields) = self.fields(root, "", &["scenarios"], &["scenarios"]) else {
+        let Some(fields) = self.fields(root, "", &keys::FILE) else {
             return Vec::new();
         };
         let Some(list) = fields.get("scenarios") else {
@@ -698,19 +540,7 @@ impl<'a> Cx<'a> {
     }
 
     fn scenario(&mut self, node: &Node, path: &str) -> Option<Scenario> {
-        const KEYS: &[&str] = &[
-            "name",
-            "operation",
-            "media",
-            "level",
-            "description",
-            "given",
-            "request",
-            "then",
-            "send",
-            "expect",
-        ];
-        let f = self.fields(node, path, KEYS, &["name", "operation", "media", "expect"])?;
+        let f = self.fields(node, path, &keys::SCENARIO)?;
         let before = self.errors.len();
         let name = f
             .get("name")
@@ -843,7 +673,7 @@ impl<'a> Cx<'a> {
     }
 
     fn given(&mut self, node: &Node, path: &str) -> Option<Given> {
-        let f = self.fields(node, path, &["preset", "userData"], &[])?;
+        let f = self.fields(node, path, &keys::GIVEN)?;
         let preset = match f.get("preset") {
             Some(n) => {
                 let name = self.string(n, &join(path, "preset"))?;
@@ -887,20 +717,7 @@ impl<'a> Cx<'a> {
     }
 
     fn send(&mut self, node: &Node, path: &str) -> Option<Send> {
-        let f = self.fields(
-            node,
-            path,
-            &[
-                "as",
-                "auth",
-                "csrf",
-                "interaction",
-                "raw_body",
-                "method",
-                "watch_all_agents",
-            ],
-            &[],
-        )?;
+        let f = self.fields(node, path, &keys::SEND)?;
         let mut send = Send::default();
         if let Some(n) = f.get("as") {
             send.agent = self.keyword(
@@ -954,7 +771,7 @@ impl<'a> Cx<'a> {
     }
 
     fn response(&mut self, node: &Node, path: &str) -> Option<ResponseExpectation> {
-        let f = self.fields(node, path, &["status", "body"], &[])?;
+        let f = self.fields(node, path, &keys::RESPONSE)?;
         let status = match f.get("status") {
             Some(n) => Some(self.expected(n, &join(path, "status"))?),
             None => None,
@@ -967,18 +784,7 @@ impl<'a> Cx<'a> {
     }
 
     fn expectation(&mut self, node: &Node, path: &str) -> Option<Expectation> {
-        let f = self.fields(
-            node,
-            path,
-            &[
-                "response",
-                "notification",
-                "unchanged",
-                "snapshot",
-                "should",
-            ],
-            &["notification"],
-        )?;
+        let f = self.fields(node, path, &keys::EXPECT)?;
         let response = match f.get("response") {
             Some(n) => Some(self.response(n, &join(path, "response"))?),
             None => None,
@@ -986,7 +792,7 @@ impl<'a> Cx<'a> {
         let should = match f.get("should") {
             Some(n) => {
                 let path = join(path, "should");
-                let g = self.fields(n, &path, &["response"], &["response"])?;
+                let g = self.fields(n, &path, &keys::SHOULD)?;
                 let response = self.response(g.get("response")?, &join(&path, "response"))?;
                 Some(ShouldExpectation { response })
             }
@@ -1024,7 +830,7 @@ impl<'a> Cx<'a> {
             );
             return None;
         }
-        let f = self.fields(node, path, &["diff", "envelope", "resource"], &["diff"])?;
+        let f = self.fields(node, path, &keys::NOTIFICATION)?;
         let diff_node = f.get("diff")?;
         let NodeValue::Seq(items) = &diff_node.value else {
             self.wrong_type(diff_node, &join(path, "diff"), "a list of patch operations");
@@ -1062,7 +868,7 @@ impl<'a> Cx<'a> {
     }
 
     fn patch(&mut self, node: &Node, path: &str) -> Option<PatchExpectation> {
-        let f = self.fields(node, path, &["op", "path", "value"], &["op", "path"])?;
+        let f = self.fields(node, path, &keys::PATCH)?;
         let op = self.keyword(
             f.get("op")?,
             &join(path, "op"),

@@ -3,6 +3,7 @@
 //! Everything here is synchronous and free of network IO; the output is plain data
 //! ([`Suite`]) or a list of located [`SpecError`]s.
 
+mod convert;
 pub mod error;
 pub mod load;
 pub mod matcher;
