@@ -45,10 +45,25 @@ pub fn builtin_snapshots() -> SnapshotStore {
     SnapshotStore::from_files(embedded::SNAPSHOT_FILES.iter().copied())
 }
 
-/// Loads `dir/media.yaml` and `dir/scenarios/**.yaml`.
+/// Loads `dir/media.yaml` (or the built-in table when the directory has none),
+/// `dir/profiles.yaml` when present and `dir/scenarios/**.yaml`, dropping the notes
+/// [`load_dir`] would give: for callers with no one to tell.
 pub fn from_dir(dir: &Path) -> Result<Suite, SpecErrors> {
-    let (media, profiles, files) = read_dir(dir)?;
-    spec::load_suite_with_profiles(&media, profiles.as_ref(), &files)
+    load_dir(dir, &mut Vec::new())
+}
+
+/// Like [`from_dir`], adding to `notes` what the user should be told about how the suite was
+/// found (e.g. that the built-in media table stands in for a missing one). The notes are
+/// added whether or not the suite loads, since they can explain its errors; showing them is
+/// the caller's business (the library never prints).
+pub fn load_dir(dir: &Path, notes: &mut Vec<String>) -> Result<Suite, SpecErrors> {
+    let sources = read_dir(dir)?;
+    notes.extend(sources.notes);
+    spec::load_suite_with_profiles(
+        &sources.media,
+        sources.profiles.as_ref(),
+        &sources.scenarios,
+    )
 }
 
 /// The built-in media table as a source file, for validating loose scenario files.
@@ -66,10 +81,21 @@ pub fn builtin_media_file() -> SourceFile {
         })
 }
 
-/// Reads `dir/media.yaml` and every `*.yaml` below `dir/scenarios`, sorted by path.
-pub fn read_dir(
-    dir: &Path,
-) -> Result<(SourceFile, Option<SourceFile>, Vec<SourceFile>), SpecErrors> {
+/// A spec directory's sources, found and read but not validated.
+#[derive(Debug, Clone)]
+pub struct DirSources {
+    pub media: SourceFile,
+    pub profiles: Option<SourceFile>,
+    /// Every `*.yaml` (or `*.yml`) below `scenarios/`, sorted by path.
+    pub scenarios: Vec<SourceFile>,
+    /// What the user should be told about how the sources were found.
+    pub notes: Vec<String>,
+}
+
+/// Reads `dir/media.yaml`, `dir/profiles.yaml` when present, and every `*.yaml` below
+/// `dir/scenarios`, sorted by path. A directory without `media.yaml` gets the built-in media
+/// table, and a note saying so: scenarios written for the built-in media need no copy of it.
+pub fn read_dir(dir: &Path) -> Result<DirSources, SpecErrors> {
     let read = |path: &Path| -> Result<SourceFile, Box<SpecError>> {
         std::fs::read_to_string(path)
             .map(|text| SourceFile {
@@ -84,7 +110,19 @@ pub fn read_dir(
             })
     };
     let mut errors = Vec::new();
-    let media = read(&dir.join("media.yaml")).map_err(|e| SpecErrors(vec![*e]))?;
+    let mut notes = Vec::new();
+    let media_path = dir.join("media.yaml");
+    // Only a directory that exists and surely lacks the file falls back; a mistyped `--specs`
+    // or an unreadable media.yaml stays an error naming media.yaml, as it always was.
+    let media = if dir.is_dir() && matches!(media_path.try_exists(), Ok(false)) {
+        notes.push(format!(
+            "{} has no media.yaml; using the built-in media table",
+            dir.display()
+        ));
+        builtin_media_file()
+    } else {
+        read(&media_path).map_err(|e| SpecErrors(vec![*e]))?
+    };
     let mut paths = Vec::new();
     collect_yaml(&dir.join("scenarios"), &mut paths, &mut errors);
     paths.sort();
@@ -117,7 +155,12 @@ pub fn read_dir(
         None
     };
     if errors.is_empty() {
-        Ok((media, profiles, files))
+        Ok(DirSources {
+            media,
+            profiles,
+            scenarios: files,
+            notes,
+        })
     } else {
         Err(SpecErrors(errors))
     }
