@@ -3,7 +3,7 @@
 //! [`SpecError`] with its key path, and conversion goes on, so one pass finds them all.
 //!
 //! This module knows nothing of the scenario format (which keys a scenario has is
-//! `format.rs`'s business) nor of matchers (`matcher_parse.rs`); it also never reads files.
+//! `format/`'s business) nor of matchers (`matcher_parse.rs`); it also never reads files.
 
 use super::error::{SpecError, suggest};
 use super::load::SourceFile;

@@ -1,7 +1,7 @@
 //! Loading: YAML sources → a validated [`Suite`], or every problem found, each located.
 //!
 //! This module assembles a suite: the media table and `profiles.yaml` (small and regular, so
-//! they go through serde-saphyr directly), every scenario file (converted by `format.rs`, so
+//! they go through serde-saphyr directly), every scenario file (converted by `format/`, so
 //! that one pass reports every problem with `file:line:column`, key path and hint), ids
 //! checked for duplicates across files, and a content hash for provenance.
 //!

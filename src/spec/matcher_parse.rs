@@ -3,7 +3,7 @@
 //! name or invalid regular expression.
 //!
 //! What the matchers mean, and how they match, is [`super::matcher`]'s; this module only reads
-//! them. Where expectations may appear in a scenario is the format's business (`format.rs`).
+//! them. Where expectations may appear in a scenario is the format's business (`format/`).
 
 use super::convert::{Converter, join};
 use super::error::{SpecError, SpecErrors, suggest};
