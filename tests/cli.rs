@@ -638,3 +638,53 @@ fn one_defect_failing_many_scenarios_is_one_root_cause_in_every_report() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_spec_directory_without_media_yaml_uses_the_built_in_table_and_says_so_once() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    std::fs::create_dir_all(dir.path().join("scenarios")).expect("mkdir");
+    // `keys-delete` is a group of the built-in media table: it resolves only with that table.
+    std::fs::write(
+        dir.path().join("scenarios/extra.yaml"),
+        "scenarios:\n  - name: extra\n    operation: DeleteUserData\n    media: keys-delete\n    request: {operationName: DeleteUserData, keys: [A]}\n    expect: {notification: none}\n",
+    )
+    .expect("write scenario");
+    let note = format!(
+        "note: {} has no media.yaml; using the built-in media table",
+        path(dir.path())
+    );
+
+    let out = run(&["check", path(dir.path())]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("ok: 1 scenario definitions"), "{stdout}");
+    assert_eq!(stderr.matches(&note).count(), 1, "{stderr}");
+    assert!(
+        !stdout.contains("note:"),
+        "notes belong on stderr: {stdout}"
+    );
+
+    let out = run(&["list", "--specs", path(dir.path())]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("sms/DeleteUserData/extra"), "{stdout}");
+    assert_eq!(stderr.matches(&note).count(), 1, "{stderr}");
+    assert!(
+        !stdout.contains("note:"),
+        "notes belong on stderr: {stdout}"
+    );
+
+    // With its own media.yaml a directory gets no note.
+    std::fs::copy(
+        root().join("specs/media.yaml"),
+        dir.path().join("media.yaml"),
+    )
+    .expect("copy media.yaml");
+    let out = run(&["check", path(dir.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("note:"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -2,7 +2,7 @@
 //! byte: compiling and matching never panic, and a value matches its own exact expectation.
 #![no_main]
 
-use gws_conformance::spec::load::expected_from_yaml;
+use gws_conformance::spec::expected_from_yaml;
 use gws_conformance::spec::matcher::Expected;
 use libfuzzer_sys::fuzz_target;
 

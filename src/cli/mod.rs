@@ -80,7 +80,7 @@ pub struct SuiteArgs {
 impl SuiteArgs {
     pub fn load(&self) -> Result<Suite, SpecErrors> {
         match &self.specs {
-            Some(dir) => suite::from_dir(dir),
+            Some(dir) => load_dir(dir),
             None => suite::builtin(),
         }
     }
@@ -246,6 +246,17 @@ pub fn error(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_ERROR)
 }
 
+/// Loads a spec directory, printing its notes (e.g. "DIR has no media.yaml; using the built-in
+/// media table") on stderr, before any errors they may explain.
+fn load_dir(dir: &std::path::Path) -> Result<Suite, SpecErrors> {
+    let mut notes = Vec::new();
+    let loaded = suite::load_dir(dir, &mut notes);
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    loaded
+}
+
 fn spec_errors(errors: &SpecErrors) -> ExitCode {
     eprintln!("{errors}");
     ExitCode::from(EXIT_ERROR)
@@ -340,7 +351,7 @@ fn check_paths(paths: &[PathBuf]) -> Result<Suite, SpecErrors> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            match suite::from_dir(p) {
+            match load_dir(p) {
                 Ok(s) => last = Some(s),
                 Err(e) => errors.extend(e.0),
             }

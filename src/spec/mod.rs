@@ -1,17 +1,24 @@
-//! Spec stage: scenario files and the media table, read and validated.
+//! Spec stage: scenario files and the media table, validated from their text.
 //!
-//! Everything here is synchronous and free of network IO; the output is plain data
-//! ([`Suite`]) or a list of located [`SpecError`]s.
+//! Everything here is synchronous and free of IO: sources arrive as text (`crate::suite` finds
+//! and reads them), and the output is plain data ([`Suite`]) or a list of located
+//! [`SpecError`]s. The layers, bottom up: `yaml` (located tree), `convert` (generic node →
+//! value conversion), `matcher_parse` (matcher tags), `format` (the scenario format), `load`
+//! (the whole suite); `error` is shared by all of them.
 
+mod convert;
+pub mod error;
+mod format;
 pub mod load;
 pub mod matcher;
+mod matcher_parse;
 pub mod media;
 pub mod model;
 pub mod yaml;
 
-pub use load::{
-    SourceFile, SpecError, SpecErrors, Suite, load_suite, load_suite_with_profiles, read_dir,
-};
+pub use error::{SpecError, SpecErrors};
+pub use load::{SourceFile, Suite, load_suite, load_suite_with_profiles};
 pub use matcher::{Expected, JsonType, Mismatch};
+pub use matcher_parse::expected_from_yaml;
 pub use media::{DeleteStyle, DocumentedShape, GwsVersion, MediaFacts, MediaTable, Presence};
 pub use model::*;

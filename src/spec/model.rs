@@ -2,8 +2,10 @@
 //!
 //! These types are the v1 scenario format. `schemars` derives `specs/scenario.schema.json`
 //! from them (`gws-conformance schema`), so the field names and docs here are the format's
-//! reference. They hold no behaviour beyond small accessors; loading is in `load`, running in
-//! `run`, judging in `check`.
+//! reference. The loader does not use serde to read them (it converts by hand, to locate every
+//! problem), so its key and keyword tables in `format/vocabulary.rs` repeat what the attributes
+//! here say; a test there fails when the two differ. They hold no behaviour beyond small
+//! accessors; loading is in `load`, running in `run`, judging in `check`.
 
 use super::matcher::Expected;
 use super::yaml::Location;
