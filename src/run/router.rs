@@ -34,8 +34,9 @@ struct BarrierSlot {
     wake: Arc<Notify>,
 }
 
+/// Notifications filed by agent and interaction, barrier counts, and closed streams.
 #[derive(Default)]
-struct Inner {
+struct Routes {
     filed: HashMap<Key, Slot>,
     barriers: HashMap<Key, BarrierSlot>,
     /// Why an agent's stream ended, if it did.
@@ -47,7 +48,7 @@ struct Inner {
 
 #[derive(Default)]
 pub struct Router {
-    inner: Mutex<Inner>,
+    inner: Mutex<Routes>,
     /// Wakes every waiter when a stream closes.
     closed_changed: Notify,
 }
@@ -61,7 +62,7 @@ pub fn interaction_id(message: &Value) -> Option<String> {
 }
 
 impl Router {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Routes> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -114,7 +115,7 @@ impl Router {
         &self,
         wake: Arc<Notify>,
         deadline: tokio::time::Instant,
-        condition: impl Fn(&Inner) -> bool,
+        condition: impl Fn(&Routes) -> bool,
     ) -> bool {
         loop {
             let changed = wake.notified();

@@ -156,7 +156,7 @@ fn touch(state: &ServerState, agent: &str, messages: &[Value]) {
 
 /// Forgets clients that stopped polling: neither holding a connect nor heard from for longer
 /// than a long poll plus a grace period (what CometD calls `maxInterval`).
-fn expire_idle_clients(state: &ServerState, inner: &mut super::state::Inner) {
+fn expire_idle_clients(state: &ServerState, inner: &mut super::state::Tables) {
     let limit = state.config.long_poll + std::time::Duration::from_secs(10);
     inner
         .clients

@@ -93,8 +93,9 @@ pub struct ConnectedClient {
     pub last_seen: Instant,
 }
 
+/// Everything the server knows, behind its one mutex.
 #[derive(Default)]
-pub struct Inner {
+pub struct Tables {
     pub interactions: HashMap<String, Interaction>,
     pub sessions: HashMap<String, Session>,
     pub clients: HashMap<String, ConnectedClient>,
@@ -106,7 +107,7 @@ pub struct ServerState {
     pub config: ServerConfig,
     /// Scheme, host and port as clients reach the server, for `uri` fields.
     pub base_url: String,
-    inner: Mutex<Inner>,
+    inner: Mutex<Tables>,
     pub stats: ServerStats,
 }
 
@@ -137,12 +138,12 @@ impl ServerState {
         ServerState {
             config,
             base_url,
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Tables::default()),
             stats: ServerStats::default(),
         }
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub fn lock(&self) -> MutexGuard<'_, Tables> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters to a test server, so a poisoned lock is still used.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -187,7 +188,7 @@ impl ServerState {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    pub fn next_serial(inner: &mut Inner) -> u64 {
+    pub fn next_serial(inner: &mut Tables) -> u64 {
         inner.serial += 1;
         // Spread serials so ids do not look sequential, as real ids do not.
         inner.serial.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 24

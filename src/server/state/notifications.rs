@@ -4,7 +4,7 @@
 //!
 //! It does not apply operations and does not serve the Bayeux protocol itself.
 
-use super::{Inner, ServerState};
+use super::{Tables, ServerState};
 use crate::server::defect::Defect;
 use crate::server::media::ServerMedia;
 use serde_json::{Map, Value, json};
@@ -23,7 +23,7 @@ impl ServerState {
     }
 
     /// Builds the notification for interaction `id` and takes a fresh reference id.
-    pub(super) fn notification(&self, inner: &mut Inner, id: &str) -> (String, Value) {
+    pub(super) fn notification(&self, inner: &mut Tables, id: &str) -> (String, Value) {
         let interaction = &inner.interactions[id];
         let media = interaction.media;
         let owner = interaction.owner.clone();
@@ -97,7 +97,7 @@ impl ServerState {
     }
 }
 
-pub(super) fn current_reference_id(inner: &Inner, owner: &str) -> u64 {
+pub(super) fn current_reference_id(inner: &Tables, owner: &str) -> u64 {
     inner.reference_ids.get(owner).copied().unwrap_or(0)
 }
 
