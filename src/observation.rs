@@ -78,6 +78,9 @@ pub struct Observation {
     pub stream_closed: Option<String>,
     /// The interaction object read after the notification (or after the barrier).
     pub after: Result<Value, String>,
+    /// For operations sent concurrently: whether they were provably in flight together (each
+    /// later one sent before the first one's answer arrived), or why not.
+    pub in_flight_together: Option<Result<(), String>>,
     pub wire: Vec<WireEntry>,
     pub duration: Duration,
 }
@@ -95,6 +98,7 @@ impl Observation {
             barrier_problem: None,
             stream_closed: None,
             after: Err("not read".into()),
+            in_flight_together: None,
             wire,
             duration,
         }

@@ -102,7 +102,14 @@ pub fn evaluate(
                     if expected > 1 {
                         check_reference_order(obs, &mut findings);
                     }
-                    if let Some(last) = check_notification_count(expected, obs, &mut findings) {
+                    let counted = check_notification_count(expected, obs, &mut findings);
+                    // Concurrent operations may be announced in either order: the final state
+                    // is the one the GET after them shows.
+                    let last = match scenario.send.concurrently {
+                        true => counted.map(|fallback| final_notification(case, obs, fallback)),
+                        false => counted,
+                    };
+                    if let Some(last) = last {
                         check_envelope(case, obs, last, &spec.envelope, &mut findings);
                         if let Some(notified) = case
                             .facts
@@ -170,7 +177,20 @@ pub fn evaluate(
                     .severity(Severity::Info),
                 );
             }
-            Grade::from_findings(scenario.level, &findings)
+            match &obs.in_flight_together {
+                // Operations that did not overlap did not test the race the scenario is about.
+                Some(Err(why)) => {
+                    findings.push(
+                        Finding::new(
+                            "concurrency",
+                            format!("the operations were not in flight together: {why}"),
+                        )
+                        .severity(Severity::Info),
+                    );
+                    Grade::CouldNotTest
+                }
+                _ => Grade::from_findings(scenario.level, &findings),
+            }
         }
     };
     ScenarioResult {
@@ -217,6 +237,27 @@ pub fn own_snapshot(result: &mut ScenarioResult, accepted: Option<&Value>) {
         result.grade = Grade::from_findings(result.level, &result.findings);
     }
 }
+/// Of concurrent operations' notifications, the one announcing the state a GET shows after
+/// them; `fallback` (the last to arrive) when none does, so the diff names what is missing.
+fn final_notification<'o>(
+    case: &Case,
+    obs: &'o Observation,
+    fallback: &'o Delivered,
+) -> &'o Delivered {
+    let Ok(after) = &obs.after else {
+        return fallback;
+    };
+    obs.notifications
+        .iter()
+        .rev()
+        .find(|n| {
+            case.facts
+                .find_resource(&n.message["data"])
+                .is_some_and(|(_, r)| interaction_diff(&case.facts, r, after).is_empty())
+        })
+        .unwrap_or(fallback)
+}
+
 /// Adds a notification that arrived after the scenario had finished. It is informational: a
 /// server may legitimately notify when the fixture cleanup ends the interaction.
 pub fn late_notification(result: &mut ScenarioResult, message: &Value) {

@@ -231,11 +231,20 @@ pub(super) fn check_reference_id(
         .ok()
         .and_then(|r| r.body.json())
         .and_then(|b| b.get("referenceId"));
-    // The response answers the first request, so it links to the first notification.
-    let first = obs
+    // The response answers the first request, so it links to the first notification; sent
+    // concurrently, that one may arrive in any position.
+    let ids = obs
         .notifications
-        .first()
-        .and_then(|n| n.message["data"].get("referenceId"));
+        .iter()
+        .filter_map(|n| n.message["data"].get("referenceId"));
+    let first = match case.scenario.send.concurrently {
+        false => ids.take(1).next(),
+        true => {
+            let mut ids: Vec<&Value> = ids.collect();
+            let linked = from_response.and_then(|r| ids.iter().position(|n| json_equal(r, n)));
+            linked.map_or(ids.first().copied(), |i| Some(ids.swap_remove(i)))
+        }
+    };
     // The open media and workitem samples show the same value in both; the Twitter sample
     // shows two different ones, so equality is only `should`.
     if let (Some(r), Some(n)) = (from_response, first)
@@ -251,6 +260,7 @@ pub(super) fn check_reference_id(
         );
     }
 }
+
 /// Matchers on the notified interaction object itself, where the docs fix a representation
 /// (voice DeleteUserData: the call has no `userData` property).
 pub(super) fn check_resource(

@@ -511,3 +511,57 @@ fn a_late_notification_is_informational_only() {
         Grade::Pass
     );
 }
+
+#[test]
+fn concurrent_operations_may_be_announced_in_either_order_but_must_overlap() {
+    let case = builtin_case("chat/UpdateUserData/disjoint-updates-at-once");
+    let chat = |user_data: Value| {
+        json!({"id": "c1", "state": "Chatting", "uri": "u", "capabilities": [],
+               "participants": [{"nickname": "N", "type": "Customer", "participantId": "p"}],
+               "userData": user_data})
+    };
+    let announce = |reference_id: i64, user_data: Value| Delivered {
+        agent: 0,
+        message: json!({"channel": "/v2/me/chats", "data": {"notificationType": "PropertiesUpdated",
+            "messageType": "ChatStateChangeMessage", "referenceId": reference_id,
+            "chat": chat(user_data)}}),
+        after_post: std::time::Duration::ZERO,
+    };
+    let both = json!({"Kept": "kept", "First": "1", "Second": "2"});
+    let obs = Observation {
+        before: Some(chat(json!({"Kept": "kept"}))),
+        response: Ok(crate::observation::Reply {
+            status: 200,
+            body: crate::observation::Body::Json(json!({"statusCode": 0})),
+        }),
+        // The final state arrives first: the order of concurrent notifications is free.
+        notifications: vec![
+            announce(8, both.clone()),
+            announce(9, json!({"Kept": "kept", "First": "1"})),
+        ],
+        after: Ok(chat(both)),
+        in_flight_together: Some(Ok(())),
+        ..Observation::not_started(Setup::Ready, Vec::new(), std::time::Duration::ZERO)
+    };
+    let judge =
+        |obs: &Observation| evaluate(&case, obs, Pinned::NotCompared, &[], GwsVersion::default());
+    assert_eq!(judge(&obs).grade, Grade::Pass, "{:?}", judge(&obs).findings);
+
+    let lost = Observation {
+        after: Ok(chat(json!({"Kept": "kept", "Second": "2"}))),
+        notifications: vec![
+            announce(8, json!({"Kept": "kept", "First": "1"})),
+            announce(9, json!({"Kept": "kept", "Second": "2"})),
+        ],
+        ..obs.clone()
+    };
+    assert_eq!(failed_checks(&judge(&lost)), ["notification.diff"]);
+
+    let sequential = Observation {
+        in_flight_together: Some(Err(
+            "operation(s) [2] were sent only after the first one was answered".into(),
+        )),
+        ..obs
+    };
+    assert_eq!(judge(&sequential).grade, Grade::CouldNotTest);
+}

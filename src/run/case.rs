@@ -156,7 +156,11 @@ impl Runner {
             );
         }
         let posted_at = Instant::now();
-        let response = self.send(case, actor, &path, wire).await;
+        let (response, in_flight_together) = if scenario.send.concurrently {
+            self.send_concurrently(case, actor, &path, wire).await
+        } else {
+            (self.send(case, actor, &path, wire).await, None)
+        };
         let expected = if scenario.expects_notification() {
             scenario.request_count()
         } else {
@@ -194,9 +198,57 @@ impl Runner {
             barrier_problem,
             stream_closed,
             after,
+            in_flight_together,
             wire: Vec::new(),
             duration: start.elapsed(),
         }
+    }
+
+    /// Sends the scenario's request and its `then` requests all at once, and proves that they
+    /// were in flight together: each later one was sent before the first one was answered.
+    /// Returns the first request's reply and that proof (or why it failed).
+    async fn send_concurrently(
+        &self,
+        case: &Case,
+        actor: &AgentSession,
+        path: &str,
+        wire: &WireLog,
+    ) -> (Result<Reply, String>, Option<Result<(), String>>) {
+        let scenario = &case.scenario;
+        let (auth, csrf) = send_mode(scenario);
+        let bodies: Vec<Vec<u8>> = scenario
+            .request
+            .iter()
+            .chain(&scenario.then)
+            .map(|json| json.to_string().into_bytes())
+            .collect();
+        let sent = bodies.iter().map(|body| async move {
+            let sent_at = Instant::now();
+            let reply = actor
+                .request(Method::POST, path, Some(body), auth, csrf, Some(wire))
+                .await
+                .map(|(reply, _)| reply);
+            (sent_at, Instant::now(), reply)
+        });
+        let mut outcomes = futures::future::join_all(sent).await;
+        if outcomes.is_empty() {
+            return (Err("the scenario has no request to send".into()), None);
+        }
+        let (_, first_answered, first_reply) = outcomes.remove(0);
+        let late: Vec<usize> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(_, (sent_at, _, _))| *sent_at >= first_answered)
+            .map(|(i, _)| i + 2)
+            .collect();
+        let proof = if late.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "operation(s) {late:?} were sent only after the first one was answered"
+            ))
+        };
+        (first_reply, Some(proof))
     }
 
     /// Sends the scenario's request, then its `then` requests back to back (each waits for its
@@ -209,12 +261,7 @@ impl Runner {
         wire: &WireLog,
     ) -> Result<Reply, String> {
         let scenario = &case.scenario;
-        let auth = match scenario.send.auth {
-            AuthMode::Agent => Auth::Session,
-            AuthMode::None => Auth::Anonymous,
-            AuthMode::WrongPassword => Auth::WrongPassword,
-        };
-        let csrf = scenario.send.csrf == CsrfMode::Send;
+        let (auth, csrf) = send_mode(scenario);
         let body: Vec<u8> = match (&scenario.send.raw_body, &scenario.request) {
             (Some(raw), _) => raw.clone().into_bytes(),
             (None, Some(json)) => json.to_string().into_bytes(),
@@ -298,4 +345,14 @@ impl Runner {
             },
         );
     }
+}
+
+/// How a scenario's requests authenticate, and whether they carry the CSRF token.
+fn send_mode(scenario: &crate::spec::Scenario) -> (Auth, bool) {
+    let auth = match scenario.send.auth {
+        AuthMode::Agent => Auth::Session,
+        AuthMode::None => Auth::Anonymous,
+        AuthMode::WrongPassword => Auth::WrongPassword,
+    };
+    (auth, scenario.send.csrf == CsrfMode::Send)
 }

@@ -54,6 +54,7 @@ defects! {
     WrongResourceKey = "wrong-resource-key": "the interaction object is sent under \"interaction\"",
     NotificationOmitsChange = "notification-omits-change": "the notification carries the interaction as it was before the change",
     DurationAsNumber = "duration-as-number": "a call's duration is a JSON number, not the documented string of seconds",
+    LostConcurrentUpdate = "lost-concurrent-update": "of two operations on one interaction that overlap, the later write loses the earlier one's change",
 }
 
 impl Defect {

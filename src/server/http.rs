@@ -306,6 +306,13 @@ async fn post_operation(
             return finish(&state, &caller, json_response(status, &body));
         }
     };
+    if state.defect(Defect::LostConcurrentUpdate)
+        && let Some(stale) = state.user_data_of(&id)
+    {
+        // Read, wait, write back, then apply: an operation that lands meanwhile is lost.
+        tokio::time::sleep(state.config.race_window).await;
+        state.write_back_user_data(&id, stale);
+    }
     let outcome = state.apply_operation(&caller.agent, media, &id, &parsed);
     if let Some((channel, data)) = outcome.notification {
         if state.defect(Defect::LateNotification) {

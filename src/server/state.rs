@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub defect: Option<Defect>,
     /// Delay used by the `late-notification` defect.
     pub late_delay: Duration,
+    /// How long the `lost-concurrent-update` defect holds its stale copy of the user data.
+    pub race_window: Duration,
     /// Announce the end of an interaction (`StatusChange`, state `Completed`) when the fixture
     /// contract deletes it, as production servers do when an interaction is released.
     pub notify_on_cleanup: bool,
@@ -56,6 +58,7 @@ impl Default for ServerConfig {
             offered_media: None,
             defect: None,
             late_delay: Duration::from_secs(10),
+            race_window: Duration::from_millis(50),
             notify_on_cleanup: false,
             gws_version: crate::spec::GwsVersion::default(),
         }
@@ -221,6 +224,22 @@ impl ServerState {
             interaction.media.as_gws_8_5_1(&mut resource);
         }
         resource
+    }
+
+    /// The interaction's user data as it is now (for the `lost-concurrent-update` defect).
+    pub fn user_data_of(&self, id: &str) -> Option<Map<String, Value>> {
+        self.lock()
+            .interactions
+            .get(id)
+            .map(|i| i.user_data.clone())
+    }
+
+    /// Puts back a user data copy taken earlier, losing whatever changed since: the
+    /// read-modify-write race of the `lost-concurrent-update` defect.
+    pub fn write_back_user_data(&self, id: &str, stale: Map<String, Value>) {
+        if let Some(i) = self.lock().interactions.get_mut(id) {
+            i.user_data = stale;
+        }
     }
 
     pub fn can_access(&self, interaction: &Interaction, agent: &str) -> bool {

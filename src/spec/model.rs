@@ -125,6 +125,10 @@ pub struct Send {
     /// Also prove, with a barrier on every agent's stream, that no other agent was notified.
     #[serde(default)]
     pub watch_all_agents: bool,
+    /// Send `request` and every `then` operation at once instead of one after another; the
+    /// notifications may come in either order.
+    #[serde(default)]
+    pub concurrently: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]

@@ -316,6 +316,9 @@ impl ScenarioReader<'_> {
         if let Some(n) = f.get("watch_all_agents") {
             send.watch_all_agents = self.boolean(n, &join(path, "watch_all_agents"))?;
         }
+        if let Some(n) = f.get("concurrently") {
+            send.concurrently = self.boolean(n, &join(path, "concurrently"))?;
+        }
         if let Some(n) = f.get("raw_body") {
             send.raw_body = Some(self.string(n, &join(path, "raw_body"))?);
         }

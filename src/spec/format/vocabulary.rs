@@ -46,6 +46,7 @@ pub(super) mod keys {
             "raw_body",
             "method",
             "watch_all_agents",
+            "concurrently",
         ],
         required: &[],
     };
