@@ -100,7 +100,9 @@ pub fn evaluate(
                 NotificationExpectation::Expected(spec) => {
                     let expected = scenario.request_count();
                     if expected > 1 {
-                        check_reference_order(obs, &mut findings);
+                        // Concurrent operations may be announced in any order.
+                        let ordered = !scenario.send.concurrently;
+                        check_reference_order(obs, ordered, &mut findings);
                     }
                     let counted = check_notification_count(expected, obs, &mut findings);
                     // Concurrent operations may be announced in either order: the final state

@@ -254,12 +254,20 @@ fn reference_ids_must_differ_and_should_grow() {
         ..Observation::not_started(Setup::Ready, Vec::new(), std::time::Duration::ZERO)
     };
     let mut f = Vec::new();
-    check_reference_order(&with(&[1007, 1014]), &mut f);
+    check_reference_order(&with(&[1007, 1014]), true, &mut f);
     assert!(f.is_empty(), "{f:?}");
-    check_reference_order(&with(&[9, 3]), &mut f);
+    check_reference_order(&with(&[9, 3]), true, &mut f);
     assert_eq!((f.len(), f[0].severity), (1, Severity::Warning));
     let mut f = Vec::new();
-    check_reference_order(&with(&[4, 4]), &mut f);
+    check_reference_order(&with(&[4, 4]), true, &mut f);
+    assert_eq!((f.len(), f[0].severity), (1, Severity::Error));
+    let mut f = Vec::new();
+    check_reference_order(&with(&[9, 3]), false, &mut f);
+    assert!(
+        f.is_empty(),
+        "concurrent operations may be announced in any order: {f:?}"
+    );
+    check_reference_order(&with(&[4, 4]), false, &mut f);
     assert_eq!((f.len(), f[0].severity), (1, Severity::Error));
 }
 
