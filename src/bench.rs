@@ -139,9 +139,13 @@ pub fn synthetic_cases(table: &MediaTable, k: usize) -> Vec<Case> {
                         Some(json!(format!("value-{i}"))),
                     )],
                 ),
+                // No userData and {} are the same state, so deleting everything removes the keys.
                 ("DeleteUserData", spec::DeleteStyle::All) => (
                     json!({"operationName": operation}),
-                    vec![(PatchOp::Remove, "/userData".to_string(), None)],
+                    vec![
+                        (PatchOp::Remove, "/userData/Seed".to_string(), None),
+                        (PatchOp::Remove, "/userData/Index".to_string(), None),
+                    ],
                 ),
                 ("DeleteUserData", spec::DeleteStyle::Keys) => (
                     json!({"operationName": operation, "keys": ["Seed"]}),
@@ -426,4 +430,20 @@ pub async fn baseline(cases: &[Case], jobs: usize) -> Result<Measurement, String
     let _ = poller.await;
     server.shutdown().await;
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figures mean nothing if the synthetic scenarios do not pass on the clean server.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_synthetic_scenario_passes_on_the_reference_server() {
+        let suite = crate::suite::builtin().expect("the built-in suite loads");
+        let cases = synthetic_cases(&suite.media, 2 * 28);
+        let m = harness(&cases, 8, &suite.media.redact_keys)
+            .await
+            .expect("the harness runs");
+        assert_eq!(m.failures, 0, "{m:?}");
+    }
 }
