@@ -53,6 +53,7 @@ defects! {
     LateNotification = "late-notification": "notifications are sent only after a long delay",
     WrongResourceKey = "wrong-resource-key": "the interaction object is sent under \"interaction\"",
     NotificationOmitsChange = "notification-omits-change": "the notification carries the interaction as it was before the change",
+    RefusalCarriesInteraction = "refusal-carries-interaction": "a GET refused for missing credentials answers 401 with the interaction in the body",
     DurationAsNumber = "duration-as-number": "a call's duration is a JSON number, not the documented string of seconds",
 }
 

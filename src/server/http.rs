@@ -232,6 +232,9 @@ fn get_resource(
 ) -> Response {
     let caller = match authenticate(state, headers) {
         Ok(c) => c,
+        Err(_) if state.defect(Defect::RefusalCarriesInteraction) => {
+            return refusal_with_interaction(state, media, id);
+        }
         Err(r) => return *r,
     };
     let found = media.and_then(|media| {
@@ -249,6 +252,23 @@ fn get_resource(
         }
     };
     finish(state, &caller, response)
+}
+
+/// The `refusal-carries-interaction` defect: the status says 401, but the body was rendered
+/// before the refusal was decided, as a filter that sets the status too late would do.
+fn refusal_with_interaction(
+    state: &ServerState,
+    media: Option<&'static ServerMedia>,
+    id: &str,
+) -> Response {
+    let (status, mut body) = state.error_body(401, 20, "User is not authenticated");
+    if let Some(media) = media {
+        let inner = state.lock();
+        if let Some(interaction) = inner.interactions.get(id) {
+            body[media.resource_key] = state.render(interaction, id, true);
+        }
+    }
+    json_response(status, &body)
 }
 
 pub async fn post_interaction(

@@ -188,6 +188,10 @@ pub struct Expectation {
     /// The interaction read after the request equals the one read before.
     #[serde(default)]
     pub unchanged: bool,
+    /// The response body carries nothing of the interaction: neither the interaction object
+    /// (an object with its `id`) nor any of its string `userData` values, wherever they sit.
+    #[serde(default)]
+    pub undisclosed: bool,
     /// Pin the notification's shape in `snapshots/` (default: true when a notification is expected).
     #[serde(default)]
     pub snapshot: Option<bool>,

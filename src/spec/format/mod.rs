@@ -354,6 +354,10 @@ impl ScenarioReader<'_> {
             Some(n) => self.boolean(n, &join(path, "unchanged"))?,
             None => false,
         };
+        let undisclosed = match f.get("undisclosed") {
+            Some(n) => self.boolean(n, &join(path, "undisclosed"))?,
+            None => false,
+        };
         let snapshot = match f.get("snapshot") {
             Some(n) => Some(self.boolean(n, &join(path, "snapshot"))?),
             None => None,
@@ -364,6 +368,7 @@ impl ScenarioReader<'_> {
             response,
             notification,
             unchanged,
+            undisclosed,
             snapshot,
             should,
         })

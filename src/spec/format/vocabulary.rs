@@ -54,6 +54,7 @@ pub(super) mod keys {
             "response",
             "notification",
             "unchanged",
+            "undisclosed",
             "snapshot",
             "should",
         ],
