@@ -307,6 +307,9 @@ impl ScenarioReader<'_> {
         if let Some(n) = f.get("csrf") {
             send.csrf = self.keyword(n, &join(path, "csrf"), words::CSRF)?;
         }
+        if let Some(n) = f.get("cookie") {
+            send.cookie = Some(self.keyword(n, &join(path, "cookie"), words::COOKIE)?);
+        }
         if let Some(n) = f.get("interaction") {
             send.interaction = self.keyword(n, &join(path, "interaction"), words::INTERACTION)?;
         }
