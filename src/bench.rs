@@ -184,6 +184,7 @@ pub fn synthetic_cases(table: &MediaTable, k: usize) -> Vec<Case> {
                         resource: Vec::new(),
                     }),
                     unchanged: false,
+                    undisclosed: false,
                     snapshot: Some(false),
                     should: None,
                 },

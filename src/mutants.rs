@@ -86,6 +86,8 @@ async fn run_variant(
     };
     let server_config = ServerConfig {
         defect,
+        // A defect in the CSRF check can only act on a server that checks CSRF tokens.
+        csrf: defect.is_some_and(Defect::needs_csrf),
         // Late enough to miss any notification deadline of the run.
         late_delay: config.deadlines.notification * 3,
         ..ServerConfig::default()

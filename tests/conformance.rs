@@ -79,9 +79,10 @@ impl Harness {
         let Some(result) = finished else {
             return Err("the orchestrator finished no case".into());
         };
-        // Omitting a CSRF token tests nothing on a server that issues none.
+        // Omitting a CSRF token, or presenting another session's, tests nothing on a server
+        // that issues none.
         let csrf_scenario_without_csrf =
-            !csrf && case.scenario.send.csrf == gws_conformance::spec::CsrfMode::Omit;
+            !csrf && case.scenario.send.csrf != gws_conformance::spec::CsrfMode::Send;
         if csrf_scenario_without_csrf && result.grade == Grade::NotApplicable {
             return Ok(());
         }

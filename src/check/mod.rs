@@ -158,6 +158,9 @@ pub fn evaluate(
             if scenario.expect.unchanged {
                 check_unchanged(&case.facts, obs, &mut findings);
             }
+            if scenario.expect.undisclosed {
+                check_undisclosed(obs, &mut findings);
+            }
             for leak in &obs.leaked {
                 findings.push(
                     Finding::new(

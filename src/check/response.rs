@@ -4,6 +4,7 @@
 //! It does not look at notifications.
 
 use super::*;
+use crate::observation::Body;
 
 /// The response expectation: the scenario's own, or the success default for the media.
 pub(super) fn default_response(facts: &MediaFacts) -> ResponseExpectation {
@@ -114,4 +115,86 @@ pub(super) fn response_findings(
             }
         }
     }
+}
+
+/// String `userData` values shorter than this are not searched for: a short value ("1", "yes")
+/// can appear in any body by chance, so only values that identify the data count as leaked.
+const DISCLOSURE_MIN_LEN: usize = 4;
+
+/// A refused request must not hand out what it was refused: the response body may carry
+/// neither the interaction object (any object whose `id` is the interaction's) nor any string
+/// `userData` value of the interaction as read before the request, in JSON or plain text.
+/// Each finding names what leaked: the object and its JSON pointer, or the key whose value
+/// appeared.
+pub(super) fn check_undisclosed(obs: &Observation, findings: &mut Vec<Finding>) {
+    let (Some(before), Ok(reply)) = (&obs.before, &obs.response) else {
+        return;
+    };
+    let id = before.get("id").and_then(Value::as_str);
+    let mut leaked = Vec::new();
+    let text = match &reply.body {
+        Body::Json(body) => {
+            if let Some(id) = id {
+                for pointer in objects_with_id(body, id, String::new()) {
+                    leaked.push(format!(
+                        "the interaction object (id {id}) at {}",
+                        if pointer.is_empty() { "/" } else { &pointer }
+                    ));
+                }
+            }
+            body.to_string()
+        }
+        Body::Text(t) => t.clone(),
+    };
+    if let Some(user_data) = before.get("userData").and_then(Value::as_object) {
+        for (key, value) in user_data {
+            let Some(value) = value.as_str().filter(|v| v.len() >= DISCLOSURE_MIN_LEN) else {
+                continue;
+            };
+            // Compare with the value both as it is and as JSON escapes it.
+            let escaped = Value::String(value.to_string()).to_string();
+            let escaped = &escaped[1..escaped.len() - 1];
+            if text.contains(value) || text.contains(escaped) {
+                leaked.push(format!("the value of userData key `{key}`"));
+            }
+        }
+    }
+    if !leaked.is_empty() {
+        findings.push(
+            Finding::new(
+                "response.disclosure",
+                format!(
+                    "the refused request's response body discloses interaction data: {}",
+                    leaked.join("; ")
+                ),
+            )
+            .with(
+                "no interaction data",
+                crate::util::truncate(&reply.body.describe(), 2000),
+            ),
+        );
+    }
+}
+
+/// JSON pointers of every object in `v` whose `id` is `id`.
+fn objects_with_id(v: &Value, id: &str, at: String) -> Vec<String> {
+    let mut found = Vec::new();
+    match v {
+        Value::Object(map) => {
+            if map.get("id").and_then(Value::as_str) == Some(id) {
+                found.push(at.clone());
+            }
+            for (k, child) in map {
+                let key = k.replace('~', "~0").replace('/', "~1");
+                found.extend(objects_with_id(child, id, format!("{at}/{key}")));
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                found.extend(objects_with_id(child, id, format!("{at}/{i}")));
+            }
+        }
+        _ => {}
+    }
+    found
 }

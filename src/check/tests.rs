@@ -573,3 +573,51 @@ fn concurrent_operations_may_be_announced_in_either_order_but_must_overlap() {
     };
     assert_eq!(judge(&sequential).grade, Grade::CouldNotTest);
 }
+
+/// An observation of a refused request whose reply had `body`, for an interaction seeded with
+/// an account number.
+fn refused_with(body: crate::observation::Body) -> Observation {
+    Observation {
+        before: Some(
+            json!({"id": "c1", "state": "Chatting", "userData": {"Account": "ACCT-7741", "Flag": "y"}}),
+        ),
+        response: Ok(crate::observation::Reply { status: 401, body }),
+        ..Observation::not_started(Setup::Ready, Vec::new(), std::time::Duration::ZERO)
+    }
+}
+
+#[test]
+fn a_refusal_that_carries_nothing_of_the_interaction_discloses_nothing() {
+    use crate::observation::Body;
+    let mut f = Vec::new();
+    let error = json!({"statusCode": 20, "statusMessage": "User is not authenticated"});
+    check_undisclosed(&refused_with(Body::Json(error)), &mut f);
+    check_undisclosed(&refused_with(Body::Text("Unauthorized".into())), &mut f);
+    // A short value such as "y" appears in any text by chance and is not searched for.
+    check_undisclosed(&refused_with(Body::Text("you may not".into())), &mut f);
+    assert!(f.is_empty(), "{f:?}");
+}
+
+#[test]
+fn a_refusal_that_carries_the_interaction_or_a_value_names_what_leaked() {
+    use crate::observation::Body;
+    let mut f = Vec::new();
+    let leak = json!({"statusCode": 20, "chat": {"id": "c1", "userData": {}}});
+    check_undisclosed(&refused_with(Body::Json(leak)), &mut f);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].check, "response.disclosure");
+    assert!(
+        f[0].message.contains("interaction object (id c1) at /chat"),
+        "{}",
+        f[0].message
+    );
+    let mut f = Vec::new();
+    let html = "<html>401: account ACCT-7741 is not yours</html>".to_string();
+    check_undisclosed(&refused_with(Body::Text(html)), &mut f);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].message.contains("userData key `Account`"),
+        "{}",
+        f[0].message
+    );
+}

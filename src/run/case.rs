@@ -163,20 +163,16 @@ impl Runner {
             }
         };
         let actor = &self.sessions[actor_index];
-        if scenario.send.csrf == CsrfMode::Omit && !actor.has_csrf_token() {
-            return Observation::not_started(
-                Setup::OptionalFeatureAbsent(
-                    "the server issued no CSRF token, so omitting it tests nothing".into(),
-                ),
-                Vec::new(),
-                start.elapsed(),
-            );
-        }
+        let presented = match self.presented(scenario, actor_index) {
+            Ok(p) => p,
+            Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
+        };
         let posted_at = Instant::now();
         let (response, in_flight_together) = if scenario.send.concurrently {
-            self.send_concurrently(case, actor, &path, wire).await
+            self.send_concurrently(case, actor, &presented, &path, wire)
+                .await
         } else {
-            (self.send(case, actor, &path, wire).await, None)
+            (self.send(case, actor, &presented, &path, wire).await, None)
         };
         let expected = if scenario.expects_notification() {
             scenario.request_count()
@@ -228,11 +224,11 @@ impl Runner {
         &self,
         case: &Case,
         actor: &AgentSession,
+        presented: &Presented,
         path: &str,
         wire: &WireLog,
     ) -> (Result<Reply, String>, Option<Result<(), String>>) {
         let scenario = &case.scenario;
-        let (auth, csrf) = send_mode(scenario);
         let bodies: Vec<Vec<u8>> = scenario
             .request
             .iter()
@@ -242,7 +238,7 @@ impl Runner {
         let sent = bodies.iter().map(|body| async move {
             let sent_at = Instant::now();
             let reply = actor
-                .request(Method::POST, path, Some(body), auth, csrf, Some(wire))
+                .send(Method::POST, path, Some(body), presented, Some(wire))
                 .await
                 .map(|(reply, _)| reply);
             (sent_at, Instant::now(), reply)
@@ -268,17 +264,80 @@ impl Runner {
         (first_reply, Some(proof))
     }
 
+    /// What the scenario's request presents: credentials, cookie and CSRF token, taking the
+    /// other agent's cookie or token where `send` asks for them. A token or cookie the server
+    /// never issued makes the scenario not applicable: presenting it tests nothing.
+    fn presented(&self, scenario: &Scenario, actor_index: usize) -> Result<Presented, Setup> {
+        let actor = &self.sessions[actor_index];
+        let other = || {
+            self.sessions
+                .get(if actor_index == 0 { 1 } else { 0 })
+                .ok_or_else(|| {
+                    Setup::Failed("this scenario needs a second agent; the target names one".into())
+                })
+        };
+        let absent = |what: &str| Setup::OptionalFeatureAbsent(what.to_string());
+        let auth = match scenario.send.auth {
+            AuthMode::Agent => Auth::Session,
+            AuthMode::None => Auth::Anonymous,
+            AuthMode::WrongPassword => Auth::WrongPassword,
+        };
+        let csrf = match scenario.send.csrf {
+            // The token goes with the session it was issued to: another agent's cookie is
+            // presented with that agent's token, as a client holding both would send them.
+            CsrfMode::Send if scenario.send.cookie == Some(CookieMode::OtherAgent) => {
+                match other()?.csrf_token() {
+                    Some((name, value)) => CsrfChoice::Pair(name, value),
+                    None => CsrfChoice::Omit,
+                }
+            }
+            CsrfMode::Send => CsrfChoice::Own,
+            CsrfMode::Omit if !actor.has_csrf_token() => {
+                return Err(absent(
+                    "the server issued no CSRF token, so omitting it tests nothing",
+                ));
+            }
+            CsrfMode::Omit => CsrfChoice::Omit,
+            CsrfMode::OtherAgent => match (actor.csrf_token(), other()?.csrf_token()) {
+                (Some(_), Some((name, value))) => CsrfChoice::Pair(name, value),
+                _ => {
+                    return Err(absent(
+                        "the server issued no CSRF tokens, so presenting another session's tests nothing",
+                    ));
+                }
+            },
+        };
+        let cookie = match scenario.send.cookie {
+            None => CookieChoice::Implied,
+            Some(CookieMode::None) => CookieChoice::None,
+            Some(CookieMode::Own) => match actor.cookie_header() {
+                Some(v) => CookieChoice::Header(v),
+                None => return Err(absent("the server set no session cookie")),
+            },
+            Some(CookieMode::OtherAgent) => match other()?.cookie_header() {
+                Some(v) => CookieChoice::Header(v),
+                None => {
+                    return Err(absent(
+                        "the server set no session cookie, so presenting another agent's tests nothing",
+                    ));
+                }
+            },
+            Some(CookieMode::Forged) => CookieChoice::Header(forged_session_cookie()),
+        };
+        Ok(Presented { auth, cookie, csrf })
+    }
+
     /// Sends the scenario's request, then its `then` requests back to back (each waits for its
     /// HTTP answer, none for its notification). Returns the first request's reply.
     async fn send(
         &self,
         case: &Case,
         actor: &AgentSession,
+        presented: &Presented,
         path: &str,
         wire: &WireLog,
     ) -> Result<Reply, String> {
         let scenario = &case.scenario;
-        let (auth, csrf) = send_mode(scenario);
         let body: Vec<u8> = match (&scenario.send.raw_body, &scenario.request) {
             (Some(raw), _) => raw.clone().into_bytes(),
             (None, Some(json)) => json.to_string().into_bytes(),
@@ -287,12 +346,12 @@ impl Runner {
         let response = match scenario.send.method {
             SendMethod::Get => {
                 actor
-                    .request(Method::GET, path, None, auth, csrf, Some(wire))
+                    .send(Method::GET, path, None, presented, Some(wire))
                     .await
             }
             SendMethod::Post => {
                 actor
-                    .request(Method::POST, path, Some(&body), auth, csrf, Some(wire))
+                    .send(Method::POST, path, Some(&body), presented, Some(wire))
                     .await
             }
         }
@@ -300,7 +359,7 @@ impl Runner {
         for next in &scenario.then {
             let bytes = next.to_string().into_bytes();
             let _ = actor
-                .request(Method::POST, path, Some(&bytes), auth, csrf, Some(wire))
+                .send(Method::POST, path, Some(&bytes), presented, Some(wire))
                 .await;
         }
         response
@@ -364,12 +423,15 @@ impl Runner {
     }
 }
 
-/// How a scenario's requests authenticate, and whether they carry the CSRF token.
-fn send_mode(scenario: &crate::spec::Scenario) -> (Auth, bool) {
-    let auth = match scenario.send.auth {
-        AuthMode::Agent => Auth::Session,
-        AuthMode::None => Auth::Anonymous,
-        AuthMode::WrongPassword => Auth::WrongPassword,
-    };
-    (auth, scenario.send.csrf == CsrfMode::Send)
+/// A `JSESSIONID` cookie no server issued: 128 random bits in hex, the form servlet containers
+/// use, so that it reads as a plausible (expired or forged) session id.
+fn forged_session_cookie() -> reqwest::header::HeaderValue {
+    let mut bytes = [0u8; 16];
+    // Without OS randomness the zero id is still one no server issued.
+    let _ = getrandom::fill(&mut bytes);
+    let id: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("JSESSIONID={id}"))
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("JSESSIONID=0"));
+    value.set_sensitive(true);
+    value
 }

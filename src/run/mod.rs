@@ -29,13 +29,15 @@ pub mod wire;
 use crate::observation::{Delivered, Observation, Reply, Setup};
 use crate::plan::Case;
 use crate::result::WireEntry;
-use crate::spec::{AgentRole, AuthMode, CsrfMode, InteractionRef, SendMethod};
+use crate::spec::{
+    AgentRole, AuthMode, CookieMode, CsrfMode, InteractionRef, Scenario, SendMethod,
+};
 use barrier::{Barrier, BarrierCell};
 use fixtures::{ProvisionError, Provisioned};
 use reqwest::Method;
 use router::{BARRIER_KEY, Router};
 use serde_json::{Value, json};
-use session::{AgentSession, Auth};
+use session::{AgentSession, Auth, CookieChoice, CsrfChoice, Presented};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

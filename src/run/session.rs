@@ -15,7 +15,7 @@ use crate::observation::{Body, Reply};
 use crate::util::{error_chain, read_capped};
 use base64::Engine;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderMap, HeaderName, HeaderValue};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,10 +34,57 @@ pub enum Auth {
     WrongPassword,
 }
 
+/// The session cookie a request presents.
+#[derive(Debug, Clone)]
+pub enum CookieChoice {
+    /// The session's own cookies when it sends its own credentials (`Auth::Session`), none
+    /// otherwise.
+    Implied,
+    /// No cookies at all.
+    None,
+    /// Exactly this `Cookie` header (another session's, or a forged one) and nothing else.
+    Header(HeaderValue),
+}
+
+/// The CSRF token a modifying request presents.
+#[derive(Debug, Clone)]
+pub enum CsrfChoice {
+    /// The session's own, when the server issued one.
+    Own,
+    Omit,
+    /// This header and token (another session's).
+    Pair(HeaderName, HeaderValue),
+}
+
+/// Everything a request presents to identify its sender: credentials, cookie, CSRF token.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    pub auth: Auth,
+    pub cookie: CookieChoice,
+    pub csrf: CsrfChoice,
+}
+
+impl Presented {
+    /// What `auth` presents by itself: the session's cookies with its own credentials.
+    pub fn auth(auth: Auth, send_csrf: bool) -> Presented {
+        Presented {
+            auth,
+            cookie: CookieChoice::Implied,
+            csrf: if send_csrf {
+                CsrfChoice::Own
+            } else {
+                CsrfChoice::Omit
+            },
+        }
+    }
+}
+
 pub struct AgentSession {
     pub index: usize,
     pub username: String,
     http: reqwest::Client,
+    /// The cookies `http` keeps, readable so a scenario can present them on another request.
+    jar: Arc<reqwest::cookie::Jar>,
     /// A cookie-less client for requests that must not carry the session.
     bare: reqwest::Client,
     basic: HeaderValue,
@@ -51,9 +98,25 @@ pub struct AgentSession {
 
 /// Builds an HTTP client with the target's TLS settings.
 pub fn http_client(target: &Target, cookies: bool) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
-        .cookie_store(cookies)
-        .pool_max_idle_per_host(64);
+    client_builder(target, reqwest::Client::builder().cookie_store(cookies))
+}
+
+/// An HTTP client whose cookies live in `jar`.
+fn http_client_with(
+    target: &Target,
+    jar: &Arc<reqwest::cookie::Jar>,
+) -> Result<reqwest::Client, String> {
+    client_builder(
+        target,
+        reqwest::Client::builder().cookie_provider(Arc::clone(jar)),
+    )
+}
+
+fn client_builder(
+    target: &Target,
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::Client, String> {
+    let mut builder = builder.pool_max_idle_per_host(64);
     if target.insecure {
         builder = builder.danger_accept_invalid_certs(true);
     }
@@ -83,7 +146,8 @@ impl AgentSession {
         target: &Target,
         config: &RunConfig,
     ) -> Result<AgentSession, String> {
-        let http = http_client(target, true)?;
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let http = http_client_with(target, &jar)?;
         let bare = http_client(target, false)?;
         let base_url = target.base_url.trim_end_matches('/').to_string();
         let basic_value = basic(&credentials.username, credentials.password.expose());
@@ -99,6 +163,7 @@ impl AgentSession {
                 config.deadlines.request,
             )),
             http,
+            jar,
             bare,
             basic: basic_value,
             wrong_basic: basic(
@@ -164,6 +229,20 @@ impl AgentSession {
             .is_some()
     }
 
+    /// The CSRF header and token the server issued to this session, if any.
+    pub fn csrf_token(&self) -> Option<(HeaderName, HeaderValue)> {
+        self.csrf.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The `Cookie` header this session sends to the target (its `JSESSIONID`), if any.
+    pub fn cookie_header(&self) -> Option<HeaderValue> {
+        use reqwest::cookie::CookieStore;
+        let url = reqwest::Url::parse(&self.url("/api/v2/me")).ok()?;
+        let mut value = self.jar.cookies(&url)?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()
@@ -172,8 +251,8 @@ impl AgentSession {
         }
     }
 
-    /// Sends one request. Returns the reply and, if the response announced one, the CSRF
-    /// header/token pair. `Err` means no HTTP reply at all (transport, deadline, size cap).
+    /// Sends one request with the session's own cookies (for `Auth::Session`) and, when
+    /// `send_csrf`, its CSRF token. See [`AgentSession::send`].
     pub async fn request(
         &self,
         method: Method,
@@ -183,11 +262,25 @@ impl AgentSession {
         send_csrf: bool,
         wire: Option<&WireLog>,
     ) -> Result<(Reply, Option<(HeaderName, HeaderValue)>), String> {
-        let client = if auth == Auth::Session {
-            &self.http
-        } else {
-            &self.bare
-        };
+        self.send(method, path, body, &Presented::auth(auth, send_csrf), wire)
+            .await
+    }
+
+    /// Sends one request presenting exactly `presented`. Returns the reply and, if the
+    /// response announced one, the CSRF header/token pair. `Err` means no HTTP reply at all
+    /// (transport, deadline, size cap).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
+        presented: &Presented,
+        wire: Option<&WireLog>,
+    ) -> Result<(Reply, Option<(HeaderName, HeaderValue)>), String> {
+        let auth = presented.auth;
+        let own_cookies =
+            matches!(presented.cookie, CookieChoice::Implied) && auth == Auth::Session;
+        let client = if own_cookies { &self.http } else { &self.bare };
         let mut req = client
             .request(method.clone(), self.url(path))
             .timeout(self.request_timeout);
@@ -196,11 +289,18 @@ impl AgentSession {
             Auth::WrongPassword => req = req.header(AUTHORIZATION, self.wrong_basic.clone()),
             Auth::Anonymous => {}
         }
-        if send_csrf
-            && method != Method::GET
-            && let Some((name, value)) = self.csrf.lock().unwrap_or_else(|p| p.into_inner()).clone()
-        {
-            req = req.header(name, value);
+        if let CookieChoice::Header(value) = &presented.cookie {
+            req = req.header(COOKIE, value.clone());
+        }
+        if method != Method::GET {
+            let csrf = match &presented.csrf {
+                CsrfChoice::Own => self.csrf_token(),
+                CsrfChoice::Omit => None,
+                CsrfChoice::Pair(name, value) => Some((name.clone(), value.clone())),
+            };
+            if let Some((name, value)) = csrf {
+                req = req.header(name, value);
+            }
         }
         if let Some(b) = body {
             req = req

@@ -53,11 +53,21 @@ defects! {
     LateNotification = "late-notification": "notifications are sent only after a long delay",
     WrongResourceKey = "wrong-resource-key": "the interaction object is sent under \"interaction\"",
     NotificationOmitsChange = "notification-omits-change": "the notification carries the interaction as it was before the change",
+    RefusalCarriesInteraction = "refusal-carries-interaction": "a GET refused for missing credentials answers 401 with the interaction in the body",
+    CsrfTokenUnbound = "csrf-token-unbound": "a CSRF token issued to any session is accepted on every session",
+    ForgedSessionAdopted = "forged-session-adopted": "a JSESSIONID the server never issued is served as the first agent's session instead of re-authenticating from the Basic credentials",
+    CookieOverridesBasic = "cookie-overrides-basic": "a valid session cookie wins over another user's Basic credentials",
     DurationAsNumber = "duration-as-number": "a call's duration is a JSON number, not the documented string of seconds",
     LostConcurrentUpdate = "lost-concurrent-update": "of two operations on one interaction that overlap, the later write loses the earlier one's change",
 }
 
 impl Defect {
+    /// Whether the defect lives in the CSRF check, so that a server showing it must protect
+    /// against CSRF (with protection off, the defect could not act).
+    pub fn needs_csrf(self) -> bool {
+        self == Defect::CsrfTokenUnbound
+    }
+
     pub fn parse(name: &str) -> Option<Defect> {
         Defect::ALL.iter().copied().find(|d| d.name() == name)
     }

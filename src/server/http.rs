@@ -86,8 +86,22 @@ pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, 
     }
     if let Some(sid) = session_cookie(headers) {
         let inner = state.lock();
+        let adopted =
+            !inner.sessions.contains_key(&sid) && state.defect(Defect::ForgedSessionAdopted);
+        if adopted
+            && let Some(first) = state.config.agents.first()
+            && let Some((id, session)) = inner.sessions.iter().find(|(_, s)| s.agent == first.0)
+        {
+            return Ok(Caller {
+                agent: session.agent.clone(),
+                session_id: id.clone(),
+                csrf_token: session.csrf_token.clone(),
+                new_session: false,
+            });
+        }
         if let Some(session) = inner.sessions.get(&sid) {
-            let same_user = basic.as_ref().is_none_or(|(u, _)| *u == session.agent);
+            let same_user = basic.as_ref().is_none_or(|(u, _)| *u == session.agent)
+                || state.defect(Defect::CookieOverridesBasic);
             if same_user {
                 return Ok(Caller {
                     agent: session.agent.clone(),
@@ -151,6 +165,10 @@ fn csrf_ok(state: &ServerState, caller: &Caller, method: &Method, headers: &Head
         return true;
     }
     let sent = headers.get("X-CSRF-TOKEN").and_then(|v| v.to_str().ok());
+    if state.defect(Defect::CsrfTokenUnbound) {
+        return !caller.new_session
+            && sent.is_some_and(|t| state.lock().sessions.values().any(|s| s.csrf_token == t));
+    }
     // A token only exists once the session does, so a request that creates the session
     // cannot carry it: that is the documented 403 for clients without a cookie store.
     !caller.new_session && sent == Some(caller.csrf_token.as_str())
@@ -232,6 +250,9 @@ fn get_resource(
 ) -> Response {
     let caller = match authenticate(state, headers) {
         Ok(c) => c,
+        Err(_) if state.defect(Defect::RefusalCarriesInteraction) => {
+            return refusal_with_interaction(state, media, id);
+        }
         Err(r) => return *r,
     };
     let found = media.and_then(|media| {
@@ -249,6 +270,23 @@ fn get_resource(
         }
     };
     finish(state, &caller, response)
+}
+
+/// The `refusal-carries-interaction` defect: the status says 401, but the body was rendered
+/// before the refusal was decided, as a filter that sets the status too late would do.
+fn refusal_with_interaction(
+    state: &ServerState,
+    media: Option<&'static ServerMedia>,
+    id: &str,
+) -> Response {
+    let (status, mut body) = state.error_body(401, 20, "User is not authenticated");
+    if let Some(media) = media {
+        let inner = state.lock();
+        if let Some(interaction) = inner.interactions.get(id) {
+            body[media.resource_key] = state.render(interaction, id, true);
+        }
+    }
+    json_response(status, &body)
 }
 
 pub async fn post_interaction(

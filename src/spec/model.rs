@@ -114,6 +114,10 @@ pub struct Send {
     pub auth: AuthMode,
     #[serde(default)]
     pub csrf: CsrfMode,
+    /// The session cookie presented; omitted, `auth` decides (the agent's own with `agent`,
+    /// none otherwise).
+    #[serde(default)]
+    pub cookie: Option<CookieMode>,
     #[serde(default)]
     pub interaction: InteractionRef,
     /// Sent verbatim instead of `request` (for bodies that are not JSON).
@@ -162,11 +166,28 @@ pub enum AuthMode {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CsrfMode {
-    /// Send the CSRF token when the server issued one.
+    /// Send the CSRF token when the server issued one: the token of the session whose cookie
+    /// is presented (the other agent's with `cookie: other-agent`).
     #[default]
     Send,
     /// Never send the CSRF token.
     Omit,
+    /// Send the token the server issued to the other agent's session (not applicable when the
+    /// server issues no tokens).
+    OtherAgent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CookieMode {
+    /// The sending agent's own session cookie.
+    Own,
+    /// No cookies.
+    None,
+    /// A `JSESSIONID` the server never issued.
+    Forged,
+    /// The other agent's session cookie, and only that.
+    OtherAgent,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
@@ -192,6 +213,10 @@ pub struct Expectation {
     /// The interaction read after the request equals the one read before.
     #[serde(default)]
     pub unchanged: bool,
+    /// The response body carries nothing of the interaction: neither the interaction object
+    /// (an object with its `id`) nor any of its string `userData` values, wherever they sit.
+    #[serde(default)]
+    pub undisclosed: bool,
     /// Pin the notification's shape in `snapshots/` (default: true when a notification is expected).
     #[serde(default)]
     pub snapshot: Option<bool>,

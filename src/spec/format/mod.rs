@@ -307,6 +307,9 @@ impl ScenarioReader<'_> {
         if let Some(n) = f.get("csrf") {
             send.csrf = self.keyword(n, &join(path, "csrf"), words::CSRF)?;
         }
+        if let Some(n) = f.get("cookie") {
+            send.cookie = Some(self.keyword(n, &join(path, "cookie"), words::COOKIE)?);
+        }
         if let Some(n) = f.get("interaction") {
             send.interaction = self.keyword(n, &join(path, "interaction"), words::INTERACTION)?;
         }
@@ -357,6 +360,10 @@ impl ScenarioReader<'_> {
             Some(n) => self.boolean(n, &join(path, "unchanged"))?,
             None => false,
         };
+        let undisclosed = match f.get("undisclosed") {
+            Some(n) => self.boolean(n, &join(path, "undisclosed"))?,
+            None => false,
+        };
         let snapshot = match f.get("snapshot") {
             Some(n) => Some(self.boolean(n, &join(path, "snapshot"))?),
             None => None,
@@ -367,6 +374,7 @@ impl ScenarioReader<'_> {
             response,
             notification,
             unchanged,
+            undisclosed,
             snapshot,
             should,
         })

@@ -42,6 +42,7 @@ pub(super) mod keys {
             "as",
             "auth",
             "csrf",
+            "cookie",
             "interaction",
             "raw_body",
             "method",
@@ -55,6 +56,7 @@ pub(super) mod keys {
             "response",
             "notification",
             "unchanged",
+            "undisclosed",
             "snapshot",
             "should",
         ],
@@ -99,7 +101,18 @@ pub(super) mod words {
         ("none", AuthMode::None),
         ("wrong-password", AuthMode::WrongPassword),
     ];
-    pub const CSRF: &[(&str, CsrfMode)] = &[("send", CsrfMode::Send), ("omit", CsrfMode::Omit)];
+    pub const CSRF: &[(&str, CsrfMode)] = &[
+        ("send", CsrfMode::Send),
+        ("omit", CsrfMode::Omit),
+        ("other-agent", CsrfMode::OtherAgent),
+    ];
+    /// `send.cookie`.
+    pub const COOKIE: &[(&str, CookieMode)] = &[
+        ("own", CookieMode::Own),
+        ("none", CookieMode::None),
+        ("forged", CookieMode::Forged),
+        ("other-agent", CookieMode::OtherAgent),
+    ];
     pub const INTERACTION: &[(&str, InteractionRef)] = &[
         ("own", InteractionRef::Own),
         ("unknown", InteractionRef::Unknown),
@@ -219,6 +232,7 @@ mod tests {
             ("AgentRole", words(words::AGENT)),
             ("AuthMode", words(words::AUTH)),
             ("CsrfMode", words(words::CSRF)),
+            ("CookieMode", words(words::COOKIE)),
             ("InteractionRef", words(words::INTERACTION)),
             ("SendMethod", words(words::METHOD)),
             ("PatchOp", words(words::PATCH_OP)),
