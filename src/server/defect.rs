@@ -54,6 +54,9 @@ defects! {
     WrongResourceKey = "wrong-resource-key": "the interaction object is sent under \"interaction\"",
     NotificationOmitsChange = "notification-omits-change": "the notification carries the interaction as it was before the change",
     DurationAsNumber = "duration-as-number": "a call's duration is a JSON number, not the documented string of seconds",
+    TruncateLongValues = "truncate-long-values": "string values longer than 1,000 bytes are cut to 1,000 bytes",
+    TrimKeys = "trim-keys": "keys are stored with leading and trailing whitespace trimmed",
+    CaseInsensitiveKeys = "case-insensitive-keys": "keys that differ only by case are the same key (the first spelling stays)",
 }
 
 impl Defect {

@@ -4,7 +4,7 @@
 //!
 //! It does not apply operations and does not serve the Bayeux protocol itself.
 
-use super::{Tables, ServerState};
+use super::{ServerState, Tables};
 use crate::server::defect::Defect;
 use crate::server::media::ServerMedia;
 use serde_json::{Map, Value, json};
