@@ -59,6 +59,9 @@ defects! {
     CookieOverridesBasic = "cookie-overrides-basic": "a valid session cookie wins over another user's Basic credentials",
     DurationAsNumber = "duration-as-number": "a call's duration is a JSON number, not the documented string of seconds",
     LostConcurrentUpdate = "lost-concurrent-update": "of two operations on one interaction that overlap, the later write loses the earlier one's change",
+    TruncateLongValues = "truncate-long-values": "string values longer than 1,000 bytes are cut to 1,000 bytes",
+    TrimKeys = "trim-keys": "keys are stored with leading and trailing whitespace trimmed",
+    CaseInsensitiveKeys = "case-insensitive-keys": "keys that differ only by case are the same key (the first spelling stays)",
 }
 
 impl Defect {

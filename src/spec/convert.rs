@@ -6,6 +6,7 @@
 //! `format/`'s business) nor of matchers (`matcher_parse.rs`); it also never reads files.
 
 use super::error::{SpecError, suggest};
+use super::generate::is_generator;
 use super::load::SourceFile;
 use super::yaml::{Location, Node, NodeValue};
 use serde_json::Value;
@@ -18,6 +19,8 @@ pub(super) struct Converter<'a> {
     /// Where problems go. Conversion continues after one, so a file's problems are all
     /// reported in one run; a `None` result only means "this value is unusable".
     pub(super) errors: &'a mut Vec<SpecError>,
+    /// Bytes the file's value generators produced so far (`generate.rs` bounds it).
+    pub(super) generated_bytes: usize,
 }
 
 /// The keys one kind of mapping may have, and those it must have.
@@ -52,7 +55,11 @@ pub(super) fn join(path: &str, key: &str) -> String {
 
 impl<'a> Converter<'a> {
     pub(super) fn new(file: &'a SourceFile, errors: &'a mut Vec<SpecError>) -> Self {
-        Converter { file, errors }
+        Converter {
+            file,
+            errors,
+            generated_bytes: 0,
+        }
     }
 
     pub(super) fn error(
@@ -83,7 +90,7 @@ impl<'a> Converter<'a> {
                 node.location,
                 path,
                 format!("the tag `{tag}` is not allowed here"),
-                Some("matchers (`!any`, `!type`, `!regex`, `!not`, `!absent`, `!partial`) belong in expectations".into()),
+                Some("matchers (`!any`, `!type`, `!regex`, `!not`, `!absent`, `!partial`) belong in expectations; generators (`!repeat`, `!keys`) in JSON values".into()),
             );
             return false;
         }
@@ -210,8 +217,11 @@ impl<'a> Converter<'a> {
         }
     }
 
-    /// Plain JSON, no matchers.
+    /// Plain JSON, no matchers; value generators (`!repeat`, `!keys`) are expanded.
     pub(super) fn json(&mut self, node: &Node, path: &str) -> Option<Value> {
+        if is_generator(node) {
+            return self.generated(node, path);
+        }
         if !self.no_tag(node, path) {
             return None;
         }
@@ -276,6 +286,20 @@ impl<'a> Converter<'a> {
     }
 
     pub(super) fn json_object(&mut self, node: &Node, path: &str) -> Option<Value> {
+        if is_generator(node) {
+            let value = self.generated(node, path)?;
+            if !value.is_object() {
+                let tag = node.tag.as_deref().unwrap_or_default();
+                self.error(
+                    node.location,
+                    path,
+                    format!("expected a mapping, but `{tag}` generates a string"),
+                    Some("`!keys` generates a mapping".into()),
+                );
+                return None;
+            }
+            return Some(value);
+        }
         if !matches!(node.value, NodeValue::Map(_)) {
             self.wrong_type(node, path, "a mapping");
             return None;

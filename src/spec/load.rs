@@ -301,4 +301,49 @@ mod tests {
             "{errs}"
         );
     }
+
+    #[test]
+    fn generators_expand_in_requests_and_each_expands_the_diff() {
+        let suite = load("scenarios:\n  - name: many\n    operation: AttachUserData\n    media: chat\n    given: {userData: !keys {prefix: G, count: 2, value: g}}\n    request: {operationName: AttachUserData, userData: !keys {prefix: K, count: 3, value: !repeat {text: ab, times: 2}}}\n    expect:\n      notification:\n        diff:\n          - {op: add, path: /userData, each: true, value: !keys {prefix: K, count: 3, value: abab}}\n          - {op: remove, path: /userData, each: true, value: {a/b: 1}}\n").unwrap();
+        let s = &suite.scenarios[0];
+        assert_eq!(
+            s.given.user_data,
+            Some(serde_json::json!({"G1": "g", "G2": "g"}))
+        );
+        assert_eq!(s.request.as_ref().unwrap()["userData"]["K3"], "abab");
+        let paths: Vec<&str> = s.expect_diff().iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/userData/K1",
+                "/userData/K2",
+                "/userData/K3",
+                "/userData/a~1b"
+            ]
+        );
+        assert!(s.expect_diff()[3].value.is_none());
+    }
+
+    #[test]
+    fn each_needs_a_mapping_and_generators_stay_located() {
+        let errs = load("scenarios:\n  - name: a\n    operation: X\n    media: voice\n    given: {userData: !repeat {text: a, times: 2}}\n    request: {operationName: X}\n    expect:\n      notification:\n        diff:\n          - {op: add, path: /userData, each: true, value: 3}\n          - {op: add, path: /userData, each: true}\n          - {op: add, path: /userData/L, value: !repeat {text: ab, times: 600000}}\n").unwrap_err();
+        let text = errs.to_string();
+        assert!(
+            text.contains("expected a mapping, but `!repeat` generates a string"),
+            "{text}"
+        );
+        assert!(text.contains("s.yaml:5:23"), "{text}");
+        assert!(text.contains("scenarios[0].given.userData"), "{text}");
+        assert!(text.contains("with `each: true`"), "{text}");
+        assert!(
+            text.contains("`each: true` needs a `value` mapping"),
+            "{text}"
+        );
+        assert!(text.contains("would produce 1200000 bytes"), "{text}");
+        assert!(
+            text.contains("scenarios[0].expect.notification.diff[2].value.times"),
+            "{text}"
+        );
+        assert_eq!(errs.0.len(), 4, "{text}");
+    }
 }

@@ -44,6 +44,8 @@ impl Converter<'_> {
         match node.tag.as_deref() {
             None => {}
             Some("!any") => return Some(Expected::Any),
+            // A generated value is matched exactly, like the plain value it stands for.
+            Some("!repeat" | "!keys") => return self.generated(node, path).map(Expected::Exact),
             Some("!absent") => return Some(Expected::Absent),
             Some("!type") => {
                 let name = arg(node);
@@ -106,9 +108,11 @@ impl Converter<'_> {
                 };
             }
             Some(other) => {
-                let known = ["!any", "!absent", "!type", "!regex", "!not", "!partial"];
+                let known = [
+                    "!any", "!absent", "!type", "!regex", "!not", "!partial", "!repeat", "!keys",
+                ];
                 let hint = suggest(other, known)
-                    .or_else(|| Some(format!("matchers: {}", known.join(", "))));
+                    .or_else(|| Some(format!("matchers and generators: {}", known.join(", "))));
                 self.error(
                     node.location,
                     path,

@@ -3,12 +3,13 @@
 //! Everything here is synchronous and free of IO: sources arrive as text (`crate::suite` finds
 //! and reads them), and the output is plain data ([`Suite`]) or a list of located
 //! [`SpecError`]s. The layers, bottom up: `yaml` (located tree), `convert` (generic node →
-//! value conversion), `matcher_parse` (matcher tags), `format` (the scenario format), `load`
+//! value conversion), `generate` (value generators), `matcher_parse` (matcher tags), `format` (the scenario format), `load`
 //! (the whole suite); `error` is shared by all of them.
 
 mod convert;
 pub mod error;
 mod format;
+mod generate;
 pub mod load;
 pub mod matcher;
 mod matcher_parse;

@@ -261,6 +261,7 @@ pub enum NoneKeyword {
 pub struct NotificationSpec {
     /// What differs between the interaction read before the request and the one in the
     /// notification, as RFC 6902 operations (`add`, `remove`, `replace`).
+    #[schemars(with = "Vec<PatchEntry>")]
     pub diff: Vec<PatchExpectation>,
     /// Matchers on `data` keys, overriding the media table (`notificationType` ...).
     #[serde(default)]
@@ -291,15 +292,33 @@ impl PatchOp {
     }
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// One expected operation of a loaded scenario (an `each` entry is expanded into several).
+#[derive(Debug, Clone, Serialize)]
 pub struct PatchExpectation {
     pub op: PatchOp,
     /// JSON pointer inside the interaction object, e.g. `/userData/AccountNumber`.
     pub path: String,
     /// Required for `add` and `replace`; may use matchers.
+    pub value: Option<Expected>,
+}
+
+/// One entry of `expect.notification.diff` as written (the schema's view of
+/// [`PatchExpectation`], plus `each`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "PatchExpectation")]
+pub struct PatchEntry {
+    pub op: PatchOp,
+    /// JSON pointer inside the interaction object, e.g. `/userData/AccountNumber`.
+    pub path: String,
+    /// Required for `add` and `replace` (and with `each`); may use matchers and generators
+    /// (`!repeat`, `!keys`).
     #[schemars(with = "Option<Value>")]
     pub value: Option<Expected>,
+    /// `true`: one operation per entry of `value` (a mapping, e.g. `!keys {...}`), at
+    /// `path/<key>` with that entry's value (`remove` uses only the keys).
+    #[serde(default)]
+    pub each: bool,
 }
 
 impl serde::Serialize for Expected {
@@ -312,6 +331,14 @@ impl Scenario {
     /// How many requests the scenario sends.
     pub fn request_count(&self) -> usize {
         1 + self.then.len()
+    }
+
+    /// The expected diff (empty when no notification is expected).
+    pub fn expect_diff(&self) -> &[PatchExpectation] {
+        match &self.expect.notification {
+            NotificationExpectation::Expected(spec) => &spec.diff,
+            NotificationExpectation::None(_) => &[],
+        }
     }
 
     /// Whether the scenario expects a notification.

@@ -127,7 +127,10 @@ impl ServerState {
                 if self.defect(Defect::AttachDropsOthers) {
                     data.clear();
                 }
-                data.extend(new);
+                for (k, v) in new {
+                    let k = self.stored_key(data, k);
+                    data.insert(k, v);
+                }
             }
             Operation::Update(new) => {
                 let new = self.damage(new);
@@ -135,6 +138,7 @@ impl ServerState {
                     data.clear();
                 }
                 for (k, v) in new {
+                    let k = self.stored_key(data, k);
                     if self.defect(Defect::UpdateKeepsOld) && data.contains_key(&k) {
                         continue;
                     }
@@ -153,19 +157,34 @@ impl ServerState {
                     } else {
                         keys.len()
                     };
-                    for k in keys.iter().take(take) {
-                        data.shift_remove(k);
+                    for k in keys.into_iter().take(take) {
+                        let k = self.stored_key(data, k);
+                        data.shift_remove(&k);
                     }
                 }
             }
         }
     }
 
-    /// Value damage a defective server would do on the way in.
+    /// The key an operation's key lands on. Faithfully the key as sent; a server with a
+    /// case-insensitive store finds an existing key of any case (keeping its first spelling).
+    fn stored_key(&self, data: &Map<String, Value>, key: String) -> String {
+        if self.defect(Defect::CaseInsensitiveKeys) {
+            let lower = key.to_lowercase();
+            if let Some(existing) = data.keys().find(|k| k.to_lowercase() == lower) {
+                return existing.clone();
+            }
+        }
+        key
+    }
+
+    /// Value and key damage a defective server would do on the way in.
     fn damage(&self, data: Map<String, Value>) -> Map<String, Value> {
         let numbers = self.defect(Defect::NumbersAsStrings);
         let unicode = self.defect(Defect::UnicodeDamage);
-        if !numbers && !unicode {
+        let truncate = self.defect(Defect::TruncateLongValues);
+        let trim = self.defect(Defect::TrimKeys);
+        if !numbers && !unicode && !truncate && !trim {
             return data;
         }
         data.into_iter()
@@ -177,12 +196,29 @@ impl ServerState {
                             .map(|c| if c.is_ascii() { c } else { '?' })
                             .collect(),
                     ),
+                    Value::String(s) if truncate && s.len() > LONG_VALUE => {
+                        Value::String(truncated(s, LONG_VALUE))
+                    }
                     other => other,
                 };
+                let k = if trim { k.trim().to_string() } else { k };
                 (k, v)
             })
             .collect()
     }
+}
+
+/// Where the `truncate-long-values` defect cuts: a fixed column size a back end might have.
+const LONG_VALUE: usize = 1000;
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+fn truncated(mut s: String, max: usize) -> String {
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s
 }
 
 enum Operation {

@@ -79,7 +79,7 @@ pub(super) mod keys {
     };
     /// One operation of `expect.notification.diff`.
     pub const PATCH: Keys = Keys {
-        allowed: &["op", "path", "value"],
+        allowed: &["op", "path", "value", "each"],
         required: &["op", "path"],
     };
 }
