@@ -8,7 +8,7 @@ use super::*;
 
 /// How often a case whose operations must overlap is tried on a fresh interaction before the
 /// runner gives up proving the overlap.
-const OVERLAP_ATTEMPTS: usize = 3;
+const OVERLAP_ATTEMPTS: usize = 5;
 
 impl Runner {
     /// Executes one case and returns what was observed. A case that sends its operations
@@ -217,13 +217,14 @@ impl Runner {
         }
     }
 
-    /// Sends the scenario's request and its `then` requests all at once, and proves that they
-    /// were in flight together: each later one was sent before the first one was answered.
-    /// Returns the first request's reply and that proof (or why it failed).
+    /// Sends the scenario's request and its `then` requests all at once, each from its own
+    /// task released by one barrier, and proves that they were in flight together: every one
+    /// was sent before any was answered. Returns the first request's reply and that proof (or
+    /// why it failed).
     async fn send_concurrently(
         &self,
         case: &Case,
-        actor: &AgentSession,
+        actor: &Arc<AgentSession>,
         presented: &Presented,
         path: &str,
         wire: &WireLog,
@@ -235,32 +236,48 @@ impl Runner {
             .chain(&scenario.then)
             .map(|json| json.to_string().into_bytes())
             .collect();
-        let sent = bodies.iter().map(|body| async move {
-            let sent_at = Instant::now();
-            let reply = actor
-                .send(Method::POST, path, Some(body), presented, Some(wire))
-                .await
-                .map(|(reply, _)| reply);
-            (sent_at, Instant::now(), reply)
-        });
-        let mut outcomes = futures::future::join_all(sent).await;
-        if outcomes.is_empty() {
+        if bodies.is_empty() {
             return (Err("the scenario has no request to send".into()), None);
         }
-        let (_, first_answered, first_reply) = outcomes.remove(0);
-        let late: Vec<usize> = outcomes
-            .iter()
-            .enumerate()
-            .filter(|(_, (sent_at, _, _))| *sent_at >= first_answered)
-            .map(|(i, _)| i + 2)
-            .collect();
-        let proof = if late.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "operation(s) {late:?} were sent only after the first one was answered"
-            ))
+        // Separate tasks run on separate worker threads, so one being descheduled between its
+        // send and its answer does not hold the others back, as it would within one task.
+        let release = Arc::new(tokio::sync::Barrier::new(bodies.len()));
+        let tasks = bodies.into_iter().map(|body| {
+            let (actor, presented, path) = (Arc::clone(actor), presented.clone(), path.to_string());
+            let release = Arc::clone(&release);
+            tokio::spawn(async move {
+                let log = WireLog::new(Instant::now());
+                release.wait().await;
+                let sent_at = Instant::now();
+                let reply = actor
+                    .send(Method::POST, &path, Some(&body), &presented, Some(&log))
+                    .await
+                    .map(|(reply, _)| reply);
+                (sent_at, Instant::now(), reply, log)
+            })
+        });
+        let mut outcomes = Vec::new();
+        for joined in futures::future::join_all(tasks).await {
+            match joined {
+                Ok((sent_at, answered, reply, log)) => {
+                    wire.absorb(log);
+                    outcomes.push((sent_at, answered, reply));
+                }
+                Err(e) => {
+                    return (Err(format!("a concurrent request task failed: {e}")), None);
+                }
+            }
+        }
+        let last_sent = outcomes.iter().map(|o| o.0).max();
+        let first_answered = outcomes.iter().map(|o| o.1).min();
+        let proof = match (last_sent, first_answered) {
+            (Some(sent), Some(answered)) if sent < answered => Ok(()),
+            _ => Err(format!(
+                "one of the {} operations was answered before the last was sent",
+                outcomes.len()
+            )),
         };
+        let (_, _, first_reply) = outcomes.remove(0);
         (first_reply, Some(proof))
     }
 

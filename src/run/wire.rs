@@ -52,6 +52,15 @@ impl WireLog {
         entries.insert(position, entry);
     }
 
+    /// Moves `other`'s entries into this log, keeping the moments they happened at.
+    pub fn absorb(&self, other: WireLog) {
+        let start = other.start;
+        for entry in other.take() {
+            let at = start + std::time::Duration::from_secs_f64(entry.t_ms / 1000.0);
+            self.push_at(at, entry);
+        }
+    }
+
     pub fn take(&self) -> Vec<WireEntry> {
         std::mem::take(&mut *self.entries.lock().unwrap_or_else(|p| p.into_inner()))
     }
