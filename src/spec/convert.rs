@@ -251,38 +251,54 @@ impl<'a> Converter<'a> {
                 }
                 Value::Array(out)
             }
-            NodeValue::Map(entries) => {
-                let mut out = serde_json::Map::new();
-                let mut ok = true;
-                for (k, v) in entries {
-                    let Some(key) = k.scalar_text().filter(|_| k.tag.is_none()) else {
-                        self.error(k.location, path, "JSON object keys must be scalars", None);
-                        ok = false;
-                        continue;
-                    };
-                    if out.contains_key(&key) {
-                        self.error(
-                            k.location,
-                            &join(path, &key),
-                            format!("duplicate key `{key}`"),
-                            None,
-                        );
-                        ok = false;
-                        continue;
-                    }
-                    match self.json(v, &join(path, &key)) {
-                        Some(val) => {
-                            out.insert(key, val);
-                        }
-                        None => ok = false,
-                    }
-                }
-                if !ok {
-                    return None;
-                }
-                Value::Object(out)
-            }
+            NodeValue::Map(entries) => Value::Object(
+                self.mapping(
+                    entries,
+                    path,
+                    "JSON object keys must be scalars",
+                    Self::json,
+                )?
+                .into_iter()
+                .collect(),
+            ),
         })
+    }
+
+    /// Converts every entry of a mapping with `convert`, reporting each non-scalar or repeated
+    /// key where it stands; `None` when any entry failed (all of them are still reported).
+    pub(super) fn mapping<T>(
+        &mut self,
+        entries: &[(Node, Node)],
+        path: &str,
+        non_scalar_key: &str,
+        mut convert: impl FnMut(&mut Self, &Node, &str) -> Option<T>,
+    ) -> Option<Vec<(String, T)>> {
+        let mut out: Vec<(String, T)> = Vec::new();
+        // A set, so that a mapping with many keys stays linear.
+        let mut seen = std::collections::HashSet::new();
+        let mut ok = true;
+        for (k, v) in entries {
+            let Some(key) = k.scalar_text().filter(|_| k.tag.is_none()) else {
+                self.error(k.location, path, non_scalar_key, None);
+                ok = false;
+                continue;
+            };
+            if !seen.insert(key.clone()) {
+                self.error(
+                    k.location,
+                    &join(path, &key),
+                    format!("duplicate key `{key}`"),
+                    None,
+                );
+                ok = false;
+                continue;
+            }
+            match convert(self, v, &join(path, &key)) {
+                Some(value) => out.push((key, value)),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
     }
 
     pub(super) fn json_object(&mut self, node: &Node, path: &str) -> Option<Value> {

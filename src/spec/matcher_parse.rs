@@ -5,7 +5,7 @@
 //! What the matchers mean, and how they match, is [`super::matcher`]'s; this module only reads
 //! them. Where expectations may appear in a scenario is the format's business (`format/`).
 
-use super::convert::{Converter, join};
+use super::convert::Converter;
 use super::error::{SpecError, SpecErrors, suggest};
 use super::load::SourceFile;
 use super::matcher::{Expected, JsonType};
@@ -134,35 +134,12 @@ impl Converter<'_> {
                 }
                 ok.then_some(Expected::Array(out))
             }
-            NodeValue::Map(entries) => {
-                let mut out: Vec<(String, Expected)> = Vec::new();
-                let mut ok = true;
-                for (k, v) in entries {
-                    let Some(key) = k.scalar_text().filter(|_| k.tag.is_none()) else {
-                        self.error(k.location, path, "object keys must be scalars", None);
-                        ok = false;
-                        continue;
-                    };
-                    if out.iter().any(|(seen, _)| *seen == key) {
-                        self.error(
-                            k.location,
-                            &join(path, &key),
-                            format!("duplicate key `{key}`"),
-                            None,
-                        );
-                        ok = false;
-                        continue;
-                    }
-                    match self.expected(v, &join(path, &key)) {
-                        Some(e) => out.push((key, e)),
-                        None => ok = false,
-                    }
-                }
-                ok.then_some(Expected::Object {
-                    entries: out,
+            NodeValue::Map(entries) => self
+                .mapping(entries, path, "object keys must be scalars", Self::expected)
+                .map(|entries| Expected::Object {
+                    entries,
                     partial: false,
-                })
-            }
+                }),
             _ => self.json(node, path).map(Expected::Exact),
         }
     }
