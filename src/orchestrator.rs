@@ -78,10 +78,6 @@ pub struct Orchestrator<'c> {
     interrupted: std::sync::atomic::AtomicBool,
 }
 
-enum Progress<'c> {
-    Started(&'c Case),
-}
-
 impl<'c> Orchestrator<'c> {
     pub fn new(runner: Runner, checker: &'c Checker, retention: Retention) -> Orchestrator<'c> {
         let stream_notes = runner.take_stream_notes();
@@ -118,7 +114,7 @@ impl<'c> Orchestrator<'c> {
                 let progress_tx = progress_tx.clone();
                 async move {
                     // The receiver lives as long as this loop, so the send cannot fail.
-                    let _ = progress_tx.send(Progress::Started(case));
+                    let _ = progress_tx.send(case);
                     self.one_case(case, run_deadline).await
                 }
             })
@@ -126,21 +122,21 @@ impl<'c> Orchestrator<'c> {
         // Concurrent calls (a test harness running cases one by one on many threads) must not
         // wait for each other: only one of them reports stream news.
         let mut stream_notes = self.stream_notes.try_lock().ok();
-        let emit_progress = |progress: &mut UnboundedReceiver<Progress>,
+        let started = |case: &Case, on_event: &mut dyn FnMut(Event<'_>)| {
+            self.started
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            on_event(Event::CaseStarted { case });
+        };
+        let emit_progress = |progress: &mut UnboundedReceiver<&Case>,
                              on_event: &mut dyn FnMut(Event<'_>)| {
-            while let Ok(Progress::Started(case)) = progress.try_recv() {
-                self.started
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                on_event(Event::CaseStarted { case });
+            while let Ok(case) = progress.try_recv() {
+                started(case, on_event);
             }
         };
         loop {
             tokio::select! {
                 biased;
-                Some(Progress::Started(case)) = progress.recv() => {
-                    self.started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    on_event(Event::CaseStarted { case });
-                }
+                Some(case) = progress.recv() => started(case, &mut on_event),
                 Some(note) = async {
                     match stream_notes.as_mut().and_then(|guard| guard.as_mut()) {
                         Some(rx) => rx.recv().await,
