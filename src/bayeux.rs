@@ -108,6 +108,23 @@ impl BayeuxClient {
         }
     }
 
+    /// A new client on the same endpoint, HTTP client (and so cookies) and headers, with no
+    /// client id of its own yet.
+    pub fn sibling(&self) -> BayeuxClient {
+        BayeuxClient::new(
+            self.http.clone(),
+            self.endpoint.clone(),
+            self.headers.clone(),
+            self.request_timeout,
+        )
+        .with_max_body(self.max_body)
+    }
+
+    /// Presents `client_id` from now on, as if this client had handshaken it.
+    pub fn adopt(&self, client_id: String) {
+        *lock(&self.client_id) = Some(client_id);
+    }
+
     pub fn with_max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
         self
@@ -250,8 +267,25 @@ impl BayeuxClient {
     /// One `/meta/connect`: the data messages it carried and, if the server refused the
     /// connect, why (messages that came with a refusal are still delivered).
     pub async fn connect_once(&self) -> Result<(Vec<Value>, Option<BayeuxError>), BayeuxError> {
+        self.connect_with(None).await
+    }
+
+    /// One `/meta/connect` asking the server not to hold it (`advice.timeout: 0`, as CometD
+    /// clients send after a lost connection): it returns what is queued now. A server that
+    /// ignores the request holds it for its own timeout at most.
+    pub async fn poll_now(&self) -> Result<(Vec<Value>, Option<BayeuxError>), BayeuxError> {
+        self.connect_with(Some(json!({"timeout": 0}))).await
+    }
+
+    async fn connect_with(
+        &self,
+        advice: Option<Value>,
+    ) -> Result<(Vec<Value>, Option<BayeuxError>), BayeuxError> {
         let mut m = self.message("/meta/connect");
         m["connectionType"] = json!("long-polling");
+        if let Some(advice) = advice {
+            m["advice"] = advice;
+        }
         // The server may hold the poll for its advised timeout; allow that plus our own
         // request deadline before calling the server unresponsive.
         let timeout = self.advice().timeout + self.request_timeout;

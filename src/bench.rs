@@ -185,6 +185,7 @@ pub fn synthetic_cases(table: &MediaTable, k: usize) -> Vec<Case> {
                     }),
                     unchanged: false,
                     undisclosed: false,
+                    listener: None,
                     snapshot: Some(false),
                     should: None,
                 },

@@ -81,6 +81,8 @@ pub struct Observation {
     /// For operations sent concurrently: whether they were provably in flight together (each
     /// later one sent before the first one's answer arrived), or why not.
     pub in_flight_together: Option<Result<(), String>>,
+    /// What the scenario's eavesdropping Bayeux client (`send.listener`) saw.
+    pub listened: Option<Listened>,
     pub wire: Vec<WireEntry>,
     pub duration: Duration,
 }
@@ -99,8 +101,26 @@ impl Observation {
             stream_closed: None,
             after: Err("not read".into()),
             in_flight_together: None,
+            listened: None,
             wire,
             duration,
         }
     }
+}
+
+/// What an eavesdropping Bayeux client saw during a case.
+#[derive(Debug, Clone, Default)]
+pub struct Listened {
+    /// The server's answer to its handshake: accepted, or why it was refused.
+    pub handshake: Option<Result<(), String>>,
+    /// The channels it asked for and whether each subscription was accepted.
+    pub subscriptions: Vec<(String, Result<(), String>)>,
+    /// Messages it received that mention the case's interaction.
+    pub heard: Vec<Value>,
+    /// Why its silence could not be proven (the drain did not complete), if so.
+    pub drain_problem: Option<String>,
+    /// For a listener presented under another agent's identity: whether its rightful owner,
+    /// connecting afterwards, did receive the notification, which shows there was something
+    /// to leak. `None` when not applicable.
+    pub owner_heard: Option<bool>,
 }

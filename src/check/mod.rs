@@ -17,6 +17,7 @@ use crate::spec::{
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
+mod listener;
 mod notification;
 mod response;
 mod shape;
@@ -24,6 +25,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+use listener::*;
 use notification::*;
 use response::*;
 pub use shape::redact;
@@ -160,6 +162,14 @@ pub fn evaluate(
             }
             if scenario.expect.undisclosed {
                 check_undisclosed(obs, &mut findings);
+            }
+            if let Some(expect) = scenario.expect.listener {
+                check_listener(
+                    scenario.send.listener,
+                    expect,
+                    obs.listened.as_ref(),
+                    &mut findings,
+                );
             }
             for leak in &obs.leaked {
                 findings.push(

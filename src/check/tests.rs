@@ -621,3 +621,46 @@ fn a_refusal_that_carries_the_interaction_or_a_value_names_what_leaked() {
         f[0].message
     );
 }
+
+#[test]
+fn a_listener_fails_on_an_accepted_anonymous_handshake_and_on_anything_it_heard() {
+    use crate::observation::Listened;
+    use crate::spec::{ListenerExpectation as Expect, ListenerMode as Mode};
+    let checks = |mode, expect, listened: &Listened| {
+        let mut f = Vec::new();
+        check_listener(Some(mode), expect, Some(listened), &mut f);
+        f.into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.check)
+            .collect::<Vec<_>>()
+    };
+    let refused = Listened {
+        handshake: Some(Err("HTTP 401".into())),
+        ..Listened::default()
+    };
+    assert!(checks(Mode::Anonymous, Expect::Refused, &refused).is_empty());
+    let accepted_but_deaf = Listened {
+        handshake: Some(Ok(())),
+        ..Listened::default()
+    };
+    assert_eq!(
+        checks(Mode::Anonymous, Expect::Refused, &accepted_but_deaf),
+        ["listener.handshake"]
+    );
+    let heard = Listened {
+        heard: vec![json!({"channel": "/v2/me/chats", "data": {"chat": {"id": "c1"}}})],
+        ..Listened::default()
+    };
+    assert_eq!(
+        checks(Mode::OtherChannels, Expect::Silent, &heard),
+        ["listener.silent"]
+    );
+    let silent = Listened {
+        owner_heard: Some(true),
+        ..Listened::default()
+    };
+    assert!(checks(Mode::ForeignClientId, Expect::Silent, &silent).is_empty());
+    let mut none = Vec::new();
+    check_listener(None, Expect::Silent, None, &mut none);
+    assert_eq!(none.len(), 1, "a listener that was never opened is a failure");
+}

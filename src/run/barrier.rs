@@ -13,6 +13,13 @@ pub(super) struct Barrier {
     pub(super) refused: Mutex<Vec<u64>>,
 }
 
+/// Which barrier operation passed: its interaction and ticket (the value it wrote under
+/// `BARRIER_KEY`), for clients outside the router that wait for the same notification.
+pub(super) struct BarrierMark {
+    pub(super) id: String,
+    pub(super) ticket: u64,
+}
+
 pub(super) type BarrierCell = Arc<OnceCell<Result<Arc<Barrier>, String>>>;
 
 impl Runner {
@@ -22,7 +29,7 @@ impl Runner {
         agent: usize,
         media: &str,
         wire: &WireLog,
-    ) -> Result<(), String> {
+    ) -> Result<BarrierMark, String> {
         let cell = {
             let mut map = self.barriers.lock().unwrap_or_else(|p| p.into_inner());
             Arc::clone(map.entry((agent, media.to_string())).or_default())
@@ -96,7 +103,10 @@ impl Runner {
             .wait_for_barrier(agent, &barrier.id, needed, deadline)
             .await
         {
-            Ok(())
+            Ok(BarrierMark {
+                id: barrier.id.clone(),
+                ticket,
+            })
         } else {
             Err(format!(
                 "the barrier notification did not arrive within {:.1}s",

@@ -167,6 +167,13 @@ impl Runner {
             Ok(p) => p,
             Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
         };
+        let listener = match scenario.send.listener {
+            Some(mode) => match self.open_listener(mode, wire).await {
+                Ok(open) => Some(open),
+                Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
+            },
+            None => None,
+        };
         let posted_at = Instant::now();
         let (response, in_flight_together) = if scenario.send.concurrently {
             self.send_concurrently(case, actor, &presented, &path, wire)
@@ -189,6 +196,13 @@ impl Runner {
                 wire,
             )
             .await;
+        let listened = match listener {
+            Some(open) => Some(
+                self.drain_listener(open, &case.media, &interaction.id, wire)
+                    .await,
+            ),
+            None => None,
+        };
         let stream_closed = self.router.closed_reason(0);
         if let Some(reason) = &stream_closed {
             barrier_problem = Some(format!("the notification stream closed: {reason}"));
@@ -212,6 +226,7 @@ impl Runner {
             stream_closed,
             after,
             in_flight_together,
+            listened,
             wire: Vec::new(),
             duration: start.elapsed(),
         }

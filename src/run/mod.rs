@@ -20,6 +20,7 @@
 mod barrier;
 mod case;
 pub mod fixtures;
+mod listener;
 
 pub mod router;
 pub mod session;

@@ -221,6 +221,18 @@ impl AgentSession {
         })
     }
 
+    /// A Bayeux client on the target's notification endpoint that presents nothing: no
+    /// credentials, no cookies, no CSRF token.
+    pub fn anonymous_bayeux(&self) -> BayeuxClient {
+        BayeuxClient::new(
+            self.bare.clone(),
+            format!("{}/api/v2/notifications", self.base_url),
+            HeaderMap::new(),
+            self.request_timeout,
+        )
+        .with_max_body(self.max_body)
+    }
+
     /// Whether the server announced a CSRF token for this session.
     pub fn has_csrf_token(&self) -> bool {
         self.csrf

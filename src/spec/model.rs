@@ -133,6 +133,35 @@ pub struct Send {
     /// notifications may come in either order.
     #[serde(default)]
     pub concurrently: bool,
+    /// Open a second Bayeux client beside the agents' streams, as an eavesdropper would, and
+    /// listen on it while the operation runs (see `expect.listener`).
+    #[serde(default)]
+    pub listener: Option<ListenerMode>,
+}
+
+/// The eavesdropping Bayeux client a scenario opens (`send.listener`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListenerMode {
+    /// A handshake with neither credentials nor a session cookie; if the server accepts it,
+    /// the client subscribes to `/v2/me/*` and `/**`.
+    Anonymous,
+    /// A client the first agent handshook and subscribed to `/v2/me/*`, whose `clientId` is
+    /// then presented in a `/meta/connect` with the second agent's credentials and cookie.
+    ForeignClientId,
+    /// The second agent's client, subscribed to `/v2/me/*` and to channels outside it (`/**`,
+    /// `/v2/**`).
+    OtherChannels,
+}
+
+/// What the scenario's listener must observe (`expect.listener`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListenerExpectation {
+    /// Nothing about the scenario's interaction reaches the listener.
+    Silent,
+    /// The listener's handshake is refused, and nothing reaches it.
+    Refused,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
@@ -217,6 +246,9 @@ pub struct Expectation {
     /// (an object with its `id`) nor any of its string `userData` values, wherever they sit.
     #[serde(default)]
     pub undisclosed: bool,
+    /// What the `send.listener` client must observe; required with `send.listener`.
+    #[serde(default)]
+    pub listener: Option<ListenerExpectation>,
     /// Pin the notification's shape in `snapshots/` (default: true when a notification is expected).
     #[serde(default)]
     pub snapshot: Option<bool>,

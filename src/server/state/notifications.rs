@@ -79,15 +79,15 @@ impl ServerState {
         } else {
             1
         };
+        let tapped = self.defect(Defect::SubscribeAnywhere);
         for client in inner.clients.values_mut() {
-            if client.disconnected || !(everyone || client.agent == owner) {
+            if client.disconnected {
                 continue;
             }
-            if client
-                .subscriptions
-                .iter()
-                .any(|s| channel_matches(s, channel))
-            {
+            let own = everyone || client.agent == owner;
+            if client.subscriptions.iter().any(|s| {
+                channel_matches(s, channel) && (own || (tapped && !s.starts_with("/v2/me/")))
+            }) {
                 for _ in 0..copies {
                     client.queue.push_back(message.clone());
                 }

@@ -178,6 +178,24 @@ impl ScenarioReader<'_> {
                 None,
             );
         }
+        let listens = send.as_ref().and_then(|s| s.listener).is_some();
+        let listened_for = expect.as_ref().and_then(|e| e.listener).is_some();
+        if listens != listened_for {
+            let (missing, present) = if listens {
+                ("expect.listener", "send.listener")
+            } else {
+                ("send.listener", "expect.listener")
+            };
+            self.error(
+                node.location,
+                path,
+                format!("`{present}` needs `{missing}`"),
+                Some(
+                    "a listener is opened by `send.listener` and judged by `expect.listener`"
+                        .into(),
+                ),
+            );
+        }
         if self.errors.len() != before {
             return None;
         }
@@ -322,6 +340,9 @@ impl ScenarioReader<'_> {
         if let Some(n) = f.get("concurrently") {
             send.concurrently = self.boolean(n, &join(path, "concurrently"))?;
         }
+        if let Some(n) = f.get("listener") {
+            send.listener = Some(self.keyword(n, &join(path, "listener"), words::LISTENER)?);
+        }
         if let Some(n) = f.get("raw_body") {
             send.raw_body = Some(self.string(n, &join(path, "raw_body"))?);
         }
@@ -364,6 +385,12 @@ impl ScenarioReader<'_> {
             Some(n) => self.boolean(n, &join(path, "undisclosed"))?,
             None => false,
         };
+        let listener = match f.get("listener") {
+            Some(n) => {
+                Some(self.keyword(n, &join(path, "listener"), words::LISTENER_EXPECTATION)?)
+            }
+            None => None,
+        };
         let snapshot = match f.get("snapshot") {
             Some(n) => Some(self.boolean(n, &join(path, "snapshot"))?),
             None => None,
@@ -375,6 +402,7 @@ impl ScenarioReader<'_> {
             notification,
             unchanged,
             undisclosed,
+            listener,
             snapshot,
             should,
         })

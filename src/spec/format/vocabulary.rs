@@ -48,6 +48,7 @@ pub(super) mod keys {
             "method",
             "watch_all_agents",
             "concurrently",
+            "listener",
         ],
         required: &[],
     };
@@ -57,6 +58,7 @@ pub(super) mod keys {
             "notification",
             "unchanged",
             "undisclosed",
+            "listener",
             "snapshot",
             "should",
         ],
@@ -116,6 +118,17 @@ pub(super) mod words {
     pub const INTERACTION: &[(&str, InteractionRef)] = &[
         ("own", InteractionRef::Own),
         ("unknown", InteractionRef::Unknown),
+    ];
+    /// `send.listener`.
+    pub const LISTENER: &[(&str, ListenerMode)] = &[
+        ("anonymous", ListenerMode::Anonymous),
+        ("foreign-client-id", ListenerMode::ForeignClientId),
+        ("other-channels", ListenerMode::OtherChannels),
+    ];
+    /// `expect.listener`.
+    pub const LISTENER_EXPECTATION: &[(&str, ListenerExpectation)] = &[
+        ("silent", ListenerExpectation::Silent),
+        ("refused", ListenerExpectation::Refused),
     ];
     pub const METHOD: &[(&str, SendMethod)] =
         &[("post", SendMethod::Post), ("get", SendMethod::Get)];

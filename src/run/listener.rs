@@ -1,0 +1,251 @@
+//! The eavesdropper: a second Bayeux client a case opens beside the agents' streams
+//! (`send.listener`), to see whether the notification of the case's operation reaches a client
+//! that should not get it.
+//!
+//! - `anonymous`: a handshake with nothing to identify it. If the server accepts it, the client
+//!   subscribes to `/v2/me/*` and `/**`, and after the operation asks once for what is queued.
+//! - `foreign-client-id`: a client of the first agent, subscribed to `/v2/me/*`, whose id is
+//!   then presented by the second agent (its credentials, cookie and token). Afterwards the
+//!   first agent connects it itself: receiving the notification then shows there was
+//!   something to leak.
+//! - `other-channels`: the second agent's client, subscribed to `/v2/me/*` and to channels
+//!   outside it. Its silence is proven on an event: a barrier on the second agent's own
+//!   interaction reaches it through `/v2/me/*`, and everything queued before arrives first.
+//!
+//! It observes and records ([`Listened`]); judging is the check stage's. It never sleeps.
+
+use super::*;
+use crate::bayeux::BayeuxClient;
+use crate::observation::Listened;
+use crate::spec::ListenerMode;
+use session::SUBSCRIPTION;
+
+/// Channels outside `/v2/me/*` the `other-channels` listener asks for: every channel, and
+/// every GWS channel.
+const OUTSIDE_ME: &[&str] = &["/**", "/v2/**"];
+
+/// A listener opened before the operation.
+pub(super) struct OpenListener {
+    mode: ListenerMode,
+    /// `None` when its handshake was refused.
+    client: Option<BayeuxClient>,
+    listened: Listened,
+}
+
+impl Runner {
+    /// Opens the listener. A failure that is not the server's answer under test (the first or
+    /// second agent cannot handshake a second client) means the case cannot be tested.
+    pub(super) async fn open_listener(
+        &self,
+        mode: ListenerMode,
+        wire: &WireLog,
+    ) -> Result<OpenListener, Setup> {
+        let mut listened = Listened::default();
+        let client = match mode {
+            ListenerMode::Anonymous => {
+                let client = self.sessions[0].anonymous_bayeux();
+                let handshake = client.handshake().await.map_err(|e| e.to_string());
+                note(wire, None, "listener handshake", &handshake);
+                let accepted = handshake.is_ok();
+                listened.handshake = Some(handshake);
+                if !accepted {
+                    return Ok(OpenListener {
+                        mode,
+                        client: None,
+                        listened,
+                    });
+                }
+                client
+            }
+            ListenerMode::ForeignClientId => self.own_listener(0, wire).await?,
+            ListenerMode::OtherChannels => self.own_listener(1, wire).await?,
+        };
+        let channels: &[&str] = match mode {
+            ListenerMode::Anonymous => &[SUBSCRIPTION, "/**"],
+            ListenerMode::ForeignClientId => &[],
+            ListenerMode::OtherChannels => OUTSIDE_ME,
+        };
+        for channel in channels {
+            let subscribed = client.subscribe(channel).await.map_err(|e| e.to_string());
+            note(
+                wire,
+                None,
+                &format!("listener subscribe {channel}"),
+                &subscribed,
+            );
+            listened
+                .subscriptions
+                .push((channel.to_string(), subscribed));
+        }
+        Ok(OpenListener {
+            mode,
+            client: Some(client),
+            listened,
+        })
+    }
+
+    /// A second client of `agent`, handshaken and subscribed to `/v2/me/*` with its own
+    /// credentials.
+    async fn own_listener(&self, agent: usize, wire: &WireLog) -> Result<BayeuxClient, Setup> {
+        let session = self.sessions.get(agent).ok_or_else(|| {
+            Setup::Failed("this scenario needs a second agent; the target names one".into())
+        })?;
+        let username = &session.username;
+        let client = session.bayeux.sibling();
+        let fail = |what: &str, e: crate::bayeux::BayeuxError| {
+            Setup::Failed(format!(
+                "a second Bayeux client of `{username}` could not {what}: {e}"
+            ))
+        };
+        client.handshake().await.map_err(|e| fail("handshake", e))?;
+        client
+            .subscribe(SUBSCRIPTION)
+            .await
+            .map_err(|e| fail(&format!("subscribe to {SUBSCRIPTION}"), e))?;
+        note(
+            wire,
+            Some(username),
+            &format!("listener handshake and subscribe {SUBSCRIPTION}"),
+            &Ok(()),
+        );
+        Ok(client)
+    }
+
+    /// Collects what reached the listener about interaction `id` once the operation has
+    /// settled, then disconnects it.
+    pub(super) async fn drain_listener(
+        &self,
+        open: OpenListener,
+        media: &str,
+        id: &str,
+        wire: &WireLog,
+    ) -> Listened {
+        let OpenListener {
+            mode,
+            client,
+            mut listened,
+        } = open;
+        let Some(client) = client else {
+            return listened;
+        };
+        let deadline = tokio::time::Instant::now() + self.config.deadlines.notification;
+        match mode {
+            ListenerMode::Anonymous => {
+                match client.poll_now().await {
+                    Ok((events, _)) => listened.heard = about(events, id),
+                    Err(e) => refused_or_problem(&mut listened, e),
+                }
+                client.disconnect().await;
+            }
+            ListenerMode::ForeignClientId => {
+                let presenter = self.sessions.get(1).map(|s| s.bayeux.sibling());
+                if let (Some(presenter), Some(client_id)) = (presenter, client.client_id()) {
+                    presenter.adopt(client_id);
+                    match presenter.poll_now().await {
+                        Ok((events, _)) => listened.heard = about(events, id),
+                        Err(e) => refused_or_problem(&mut listened, e),
+                    }
+                }
+                note(
+                    wire,
+                    self.sessions.get(1).map(|s| s.username.as_str()),
+                    "listener's clientId presented by the other agent",
+                    &Ok(()),
+                );
+                if listened.heard.is_empty() {
+                    let heard = collect_until(&client, deadline, |m| mentions(m, id)).await;
+                    listened.owner_heard = Some(heard.iter().any(|m| mentions(m, id)));
+                }
+                client.disconnect().await;
+            }
+            ListenerMode::OtherChannels => {
+                match self.barrier(1, media, wire).await {
+                    Ok(mark) => {
+                        let passed = |m: &Value| is_barrier_mark(m, &mark);
+                        let heard = collect_until(&client, deadline, passed).await;
+                        if !heard.iter().any(passed) {
+                            listened.drain_problem = Some(format!(
+                                "the barrier notification did not reach the listener within {:.1}s",
+                                self.config.deadlines.notification.as_secs_f64()
+                            ));
+                        }
+                        listened.heard = about(heard, id);
+                    }
+                    Err(why) => listened.drain_problem = Some(why),
+                }
+                client.disconnect().await;
+            }
+        }
+        listened
+    }
+}
+
+/// Connects `client` again and again until a message satisfies `done` or the deadline
+/// passes; returns every data message received.
+async fn collect_until(
+    client: &BayeuxClient,
+    deadline: tokio::time::Instant,
+    done: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
+    let mut received = Vec::new();
+    while !received.iter().any(&done) {
+        match tokio::time::timeout_at(deadline, client.connect_once()).await {
+            Ok(Ok((events, None))) => received.extend(events),
+            // A refused connect or a broken stream ends the wait: nothing more will come.
+            Ok(Ok((events, Some(_)))) => {
+                received.extend(events);
+                break;
+            }
+            Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    received
+}
+
+/// Whether a message carries interaction `id`: as the id of its resource, or anywhere as a
+/// JSON string.
+fn mentions(message: &Value, id: &str) -> bool {
+    router::interaction_id(message).as_deref() == Some(id)
+        || message.to_string().contains(&Value::from(id).to_string())
+}
+
+fn about(messages: Vec<Value>, id: &str) -> Vec<Value> {
+    messages.into_iter().filter(|m| mentions(m, id)).collect()
+}
+
+/// Whether `message` is the notification of the barrier operation `mark` (or a later one on
+/// the same barrier interaction).
+fn is_barrier_mark(message: &Value, mark: &barrier::BarrierMark) -> bool {
+    if router::interaction_id(message).as_deref() != Some(mark.id.as_str()) {
+        return false;
+    }
+    let Some(data) = message.get("data").and_then(Value::as_object) else {
+        return false;
+    };
+    data.values()
+        .filter_map(|v| v.get("userData")?.get(BARRIER_KEY))
+        .any(|ticket| {
+            let ticket = ticket
+                .as_u64()
+                .or_else(|| ticket.as_str().and_then(|s| s.parse().ok()));
+            ticket.is_some_and(|t| t >= mark.ticket)
+        })
+}
+
+/// A refusal of the listener's connect (an HTTP 4xx, or an unsuccessful reply) is silence; a
+/// transport failure or timeout means silence could not be shown.
+fn refused_or_problem(listened: &mut Listened, error: crate::bayeux::BayeuxError) {
+    use crate::bayeux::BayeuxError;
+    match error {
+        BayeuxError::HttpStatus { .. } | BayeuxError::Refused { .. } => {}
+        other => listened.drain_problem = Some(format!("the listener's connect failed: {other}")),
+    }
+}
+
+fn note(wire: &WireLog, agent: Option<&str>, what: &str, outcome: &Result<(), String>) {
+    let summary = match outcome {
+        Ok(()) => what.to_string(),
+        Err(why) => format!("{what}: {why}"),
+    };
+    wire.record("bayeux", summary, agent, None, None, None);
+}
