@@ -662,5 +662,9 @@ fn a_listener_fails_on_an_accepted_anonymous_handshake_and_on_anything_it_heard(
     assert!(checks(Mode::ForeignClientId, Expect::Silent, &silent).is_empty());
     let mut none = Vec::new();
     check_listener(None, Expect::Silent, None, &mut none);
-    assert_eq!(none.len(), 1, "a listener that was never opened is a failure");
+    assert_eq!(
+        none.len(),
+        1,
+        "a listener that was never opened is a failure"
+    );
 }
