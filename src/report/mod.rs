@@ -3,6 +3,7 @@
 //! Reporters consume [`crate::result::ScenarioResult`]s and run summaries; they never call the
 //! runner or the checks.
 
+pub mod chart;
 pub mod compare;
 pub mod groups;
 pub mod html;
