@@ -16,6 +16,7 @@ pub(super) fn check_listener(
 ) {
     let who = match mode {
         Some(ListenerMode::Anonymous) => "a client that handshook without credentials",
+        Some(ListenerMode::WrongPassword) => "a client that handshook with a wrong password",
         Some(ListenerMode::ForeignClientId) => {
             "the first agent's client id presented with the second agent's credentials"
         }
@@ -34,10 +35,14 @@ pub(super) fn check_listener(
     if expect == ListenerExpectation::Refused
         && let Some(Ok(())) = &listened.handshake
     {
+        let presented = match mode {
+            Some(ListenerMode::WrongPassword) => "a wrong password and no session cookie",
+            _ => "neither credentials nor a session cookie",
+        };
         findings.push(
             Finding::new(
                 "listener.handshake",
-                "a Bayeux handshake with neither credentials nor a session cookie was accepted",
+                format!("a Bayeux handshake with {presented} was accepted"),
             )
             .with("refused (HTTP 401, or successful: false)", "a clientId"),
         );

@@ -643,10 +643,12 @@ fn a_listener_fails_on_an_accepted_anonymous_handshake_and_on_anything_it_heard(
         handshake: Some(Ok(())),
         ..Listened::default()
     };
-    assert_eq!(
-        checks(Mode::Anonymous, Expect::Refused, &accepted_but_deaf),
-        ["listener.handshake"]
-    );
+    for mode in [Mode::Anonymous, Mode::WrongPassword] {
+        assert_eq!(
+            checks(mode, Expect::Refused, &accepted_but_deaf),
+            ["listener.handshake"]
+        );
+    }
     let heard = Listened {
         heard: vec![json!({"channel": "/v2/me/chats", "data": {"chat": {"id": "c1"}}})],
         ..Listened::default()

@@ -2,8 +2,9 @@
 //! (`send.listener`), to see whether the notification of the case's operation reaches a client
 //! that should not get it.
 //!
-//! - `anonymous`: a handshake with nothing to identify it. If the server accepts it, the client
-//!   subscribes to `/v2/me/*` and `/**`, and after the operation asks once for what is queued.
+//! - `anonymous`, `wrong-password`: a handshake with nothing to identify it, or with the first
+//!   agent's user name and a wrong password. If the server accepts it, the client subscribes to
+//!   `/v2/me/*` and `/**`, and after the operation asks once for what is queued.
 //! - `foreign-client-id`: a client of the first agent, subscribed to `/v2/me/*`, whose id is
 //!   then presented by the second agent (its credentials, cookie and token). Afterwards the
 //!   first agent connects it itself: receiving the notification then shows there was
@@ -42,8 +43,9 @@ impl Runner {
     ) -> Result<OpenListener, Setup> {
         let mut listened = Listened::default();
         let client = match mode {
-            ListenerMode::Anonymous => {
-                let client = self.sessions[0].anonymous_bayeux();
+            ListenerMode::Anonymous | ListenerMode::WrongPassword => {
+                let wrong_password = mode == ListenerMode::WrongPassword;
+                let client = self.sessions[0].unauthenticated_bayeux(wrong_password);
                 let handshake = client.handshake().await.map_err(|e| e.to_string());
                 note(wire, None, "listener handshake", &handshake);
                 let accepted = handshake.is_ok();
@@ -61,7 +63,7 @@ impl Runner {
             ListenerMode::OtherChannels => self.own_listener(1, wire).await?,
         };
         let channels: &[&str] = match mode {
-            ListenerMode::Anonymous => &[SUBSCRIPTION, "/**"],
+            ListenerMode::Anonymous | ListenerMode::WrongPassword => &[SUBSCRIPTION, "/**"],
             ListenerMode::ForeignClientId => &[],
             ListenerMode::OtherChannels => OUTSIDE_ME,
         };
@@ -130,7 +132,7 @@ impl Runner {
         };
         let deadline = tokio::time::Instant::now() + self.config.deadlines.notification;
         match mode {
-            ListenerMode::Anonymous => {
+            ListenerMode::Anonymous | ListenerMode::WrongPassword => {
                 match client.poll_now().await {
                     Ok((events, _)) => listened.heard = about(events, id),
                     Err(e) => refused_or_problem(&mut listened, e),

@@ -221,13 +221,18 @@ impl AgentSession {
         })
     }
 
-    /// A Bayeux client on the target's notification endpoint that presents nothing: no
-    /// credentials, no cookies, no CSRF token.
-    pub fn anonymous_bayeux(&self) -> BayeuxClient {
+    /// A Bayeux client on the target's notification endpoint without the session: no cookies,
+    /// no CSRF token, and no credentials or (`wrong_password`) this agent's user name with a
+    /// wrong password.
+    pub fn unauthenticated_bayeux(&self, wrong_password: bool) -> BayeuxClient {
+        let mut headers = HeaderMap::new();
+        if wrong_password {
+            headers.insert(AUTHORIZATION, self.wrong_basic.clone());
+        }
         BayeuxClient::new(
             self.bare.clone(),
             format!("{}/api/v2/notifications", self.base_url),
-            HeaderMap::new(),
+            headers,
             self.request_timeout,
         )
         .with_max_body(self.max_body)

@@ -50,6 +50,7 @@ defects! {
     CrossAgentAccess = "cross-agent-access": "an agent can read and change another agent's interactions",
     CrossAgentNotifications = "cross-agent-notifications": "notifications reach every agent's clients",
     AnonymousHandshake = "anonymous-handshake": "the CometD endpoint serves requests without credentials (handshake included) as the first agent",
+    BayeuxIgnoresPassword = "bayeux-ignores-password": "the CometD endpoint takes the user name of Basic credentials without checking the password",
     ClientIdNotBound = "client-id-not-bound": "a Bayeux clientId is served to whoever presents it, not only to the agent that handshook it",
     SubscribeAnywhere = "subscribe-anywhere": "a subscription outside /v2/me/ receives every agent's notifications on the channels it matches",
     StaleGet = "stale-get": "GET returns the interaction as it was before the last operation",

@@ -36,7 +36,7 @@ pub fn json_response(status: u16, body: &Value) -> Response {
         .into_response()
 }
 
-fn decode_basic(headers: &HeaderMap) -> Option<(String, String)> {
+pub(super) fn decode_basic(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value
         .strip_prefix("Basic ")

@@ -146,6 +146,9 @@ pub enum ListenerMode {
     /// A handshake with neither credentials nor a session cookie; if the server accepts it,
     /// the client subscribes to `/v2/me/*` and `/**`.
     Anonymous,
+    /// A handshake with the first agent's user name and a wrong password, no cookie; if the
+    /// server accepts it, the client subscribes like the anonymous one.
+    WrongPassword,
     /// A client the first agent handshook and subscribed to `/v2/me/*`, whose `clientId` is
     /// then presented in a `/meta/connect` with the second agent's credentials and cookie.
     ForeignClientId,

@@ -122,6 +122,7 @@ pub(super) mod words {
     /// `send.listener`.
     pub const LISTENER: &[(&str, ListenerMode)] = &[
         ("anonymous", ListenerMode::Anonymous),
+        ("wrong-password", ListenerMode::WrongPassword),
         ("foreign-client-id", ListenerMode::ForeignClientId),
         ("other-channels", ListenerMode::OtherChannels),
     ];
