@@ -170,7 +170,14 @@ print(urllib.request.urlopen(r).read().decode())
     let out = run_target(
         &target,
         ("agent1-pass", "agent2-pass"),
-        &["--profile", "voice", "--out", s(&out_dir)],
+        // One scenario is enough to see interactions provided and media declined; the script
+        // starts Python once per interaction.
+        &[
+            "--filter",
+            "UpdateUserData/add-new-key",
+            "--out",
+            s(&out_dir),
+        ],
     );
     assert_eq!(
         out.status.code(),
