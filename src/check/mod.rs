@@ -17,6 +17,7 @@ use crate::spec::{
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
+mod load;
 mod notification;
 mod response;
 mod shape;
@@ -24,6 +25,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use load::{Scope, load_operation, same_user_data, user_data_of};
 use notification::*;
 use response::*;
 pub use shape::redact;

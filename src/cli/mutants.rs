@@ -99,6 +99,17 @@ fn render(matrix: &KillMatrix) -> String {
         matrix.defects.len(),
         matrix.score
     ));
+    let load_only: Vec<&str> = Defect::ALL
+        .iter()
+        .filter(|d| d.load_only())
+        .map(|d| d.name())
+        .collect();
+    if !load_only.is_empty() {
+        out.push_str(&format!(
+            "load-only defects (not run by the suite; `load --defect NAME` catches them): {}\n",
+            load_only.join(", ")
+        ));
+    }
     let survivors = matrix.survivors();
     if !survivors.is_empty() {
         out.push_str(&format!("surviving defects: {}\n", survivors.join(", ")));
@@ -112,7 +123,12 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
         Err(code) => return code,
     };
     let defects: Vec<Defect> = if args.defects.is_empty() {
-        Defect::ALL.to_vec()
+        // Load-only defects cannot act on the suite's two agents; `load` catches them.
+        Defect::ALL
+            .iter()
+            .copied()
+            .filter(|d| !d.load_only())
+            .collect()
     } else {
         let mut out = Vec::new();
         for name in &args.defects {

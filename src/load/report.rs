@@ -1,0 +1,301 @@
+//! `load.json` and the one-screen summary: the ledger totals, the affected operations, the
+//! latency histograms (mergeable), the per-second series, read-your-writes, and what happened
+//! to the streams; merging the files of shards into one.
+//!
+//! It renders and combines finished results; it never runs anything.
+
+use super::latency::{Latency, Percentiles};
+use super::ledger::{Affected, Kind, Totals};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The format tag of `load.json`.
+pub const FORMAT: &str = "gws-conformance-load/1";
+
+/// How the load was generated.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Settings {
+    /// Agents that generated load in this file (the sum over merged shards).
+    pub agents: usize,
+    /// `K/N` for one shard; absent for a whole run or a merge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// Operations started per second (rate mode), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Operations in flight (closed loop), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    /// Concurrent operations per interaction (1: none shared).
+    pub shared: usize,
+    pub duration_secs: f64,
+    /// The scenarios replayed.
+    pub scenarios: usize,
+}
+
+/// One second of the run, by the operations' (intended) start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Second {
+    pub second: u64,
+    pub ledger: Totals,
+    pub http: Latency,
+    pub notification: Latency,
+}
+
+/// Read-your-writes at the end: one GET per interaction against the expected final state.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReadYourWrites {
+    pub checked: u64,
+    pub mismatched: u64,
+}
+
+/// Everything `load` writes to `load.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub format: String,
+    pub target_name: String,
+    pub target_url: String,
+    pub started: String,
+    pub finished: String,
+    pub settings: Settings,
+    /// Wall time of the load phase (the longest, for a merge).
+    pub wall_secs: f64,
+    pub ledger: Totals,
+    /// Every operation that was not simply notified once (up to [`MAX_AFFECTED`]).
+    pub affected: Vec<Affected>,
+    /// Affected operations beyond those listed.
+    #[serde(default)]
+    pub affected_not_listed: u64,
+    pub read_your_writes: ReadYourWrites,
+    /// HTTP round trip, from the operation's intended start to its answer.
+    pub http: Latency,
+    /// Operation → notification, from the intended start to the notification's arrival.
+    pub notification: Latency,
+    /// Derived from the histograms, for readers of the file; recomputed on merge.
+    pub percentiles: PercentileSummary,
+    pub seconds: Vec<Second>,
+    /// Streams that closed or re-handshook, failed final barriers, unclaimed notifications.
+    #[serde(default)]
+    pub stream_problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct PercentileSummary {
+    pub http: Percentiles,
+    pub notification: Percentiles,
+}
+
+/// Affected operations listed in `load.json`; beyond this they are only counted.
+pub const MAX_AFFECTED: usize = 10_000;
+
+impl LoadReport {
+    /// Whether the run fails: an operation lost, crossed, duplicated or wrong.
+    pub fn fails(&self) -> bool {
+        self.ledger.failing() > 0
+    }
+
+    pub fn ops_per_sec(&self) -> f64 {
+        if self.wall_secs > 0.0 {
+            self.ledger.operations as f64 / self.wall_secs
+        } else {
+            0.0
+        }
+    }
+
+    pub fn refresh_percentiles(&mut self) {
+        self.percentiles = PercentileSummary {
+            http: self.http.percentiles(),
+            notification: self.notification.percentiles(),
+        };
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<(), String> {
+        let path = dir.join("load.json");
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| format!("cannot serialise load.json: {e}"))?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    pub fn read(dir: &Path) -> Result<LoadReport, String> {
+        let path = dir.join("load.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let report: LoadReport = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a load.json: {e}", path.display()))?;
+        if report.format != FORMAT {
+            return Err(format!(
+                "{}: format `{}`, expected `{FORMAT}`",
+                path.display(),
+                report.format
+            ));
+        }
+        Ok(report)
+    }
+
+    /// Combines shards of one load (one target): totals and histograms add exactly, seconds
+    /// add by index, affected operations are concatenated.
+    pub fn merge(parts: Vec<LoadReport>) -> Result<LoadReport, String> {
+        let mut parts = parts.into_iter();
+        let Some(mut merged) = parts.next() else {
+            return Err("nothing to merge".into());
+        };
+        for p in parts {
+            if p.target_url != merged.target_url || p.target_name != merged.target_name {
+                return Err(format!(
+                    "load results of `{}` ({}) and `{}` ({}) are not of one target",
+                    merged.target_name, merged.target_url, p.target_name, p.target_url
+                ));
+            }
+            merged.started = merged.started.clone().min(p.started);
+            merged.finished = merged.finished.clone().max(p.finished);
+            merged.settings.agents += p.settings.agents;
+            merged.settings.rate = match (merged.settings.rate, p.settings.rate) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            merged.settings.concurrency = match (merged.settings.concurrency, p.settings.concurrency)
+            {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            merged.wall_secs = merged.wall_secs.max(p.wall_secs);
+            merged.ledger.add(&p.ledger);
+            merged.affected.extend(p.affected);
+            merged.affected_not_listed += p.affected_not_listed;
+            merged.read_your_writes.checked += p.read_your_writes.checked;
+            merged.read_your_writes.mismatched += p.read_your_writes.mismatched;
+            merged.http.merge(&p.http)?;
+            merged.notification.merge(&p.notification)?;
+            for s in p.seconds {
+                match merged.seconds.iter_mut().find(|m| m.second == s.second) {
+                    Some(m) => {
+                        m.ledger.add(&s.ledger);
+                        m.http.merge(&s.http)?;
+                        m.notification.merge(&s.notification)?;
+                    }
+                    None => merged.seconds.push(s),
+                }
+            }
+            merged.stream_problems.extend(p.stream_problems);
+        }
+        merged.seconds.sort_by_key(|s| s.second);
+        merged.settings.shard = None;
+        if merged.affected.len() > MAX_AFFECTED {
+            merged.affected_not_listed += (merged.affected.len() - MAX_AFFECTED) as u64;
+            merged.affected.truncate(MAX_AFFECTED);
+        }
+        merged.refresh_percentiles();
+        Ok(merged)
+    }
+
+    /// The one-screen summary: settings, the ledger, percentiles, and the first affected
+    /// operations of each failing kind.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let s = &self.settings;
+        let pacing = match (s.rate, s.concurrency) {
+            (Some(r), _) => format!("rate {r:.0}/s"),
+            (_, Some(c)) => format!("concurrency {c}"),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "load on {} ({}): {} agents, {pacing}, shared {}, {:.1}s, {} scenarios{}",
+            self.target_name,
+            self.target_url,
+            s.agents,
+            s.shared,
+            self.wall_secs,
+            s.scenarios,
+            s.shard
+                .as_ref()
+                .map(|k| format!(", shard {k}"))
+                .unwrap_or_default()
+        );
+        let l = &self.ledger;
+        let _ = writeln!(
+            out,
+            "operations: {} ({:.0}/s checked)",
+            l.operations,
+            self.ops_per_sec()
+        );
+        let _ = writeln!(
+            out,
+            "ledger: notified-once {}  lost {}  duplicated {}  crossed {}  late {}  wrong {}",
+            l.notified_once, l.lost, l.duplicated, l.crossed, l.late, l.wrong
+        );
+        let _ = writeln!(
+            out,
+            "read-your-writes: {} interactions checked, {} mismatched",
+            self.read_your_writes.checked, self.read_your_writes.mismatched
+        );
+        let _ = writeln!(
+            out,
+            "{:<28} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "latency (ms)", "p50", "p90", "p99", "p99.9", "max"
+        );
+        for (name, p) in [
+            ("HTTP round trip", &self.percentiles.http),
+            ("operation → notification", &self.percentiles.notification),
+        ] {
+            let _ = writeln!(
+                out,
+                "{name:<28} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                p.p50_ms, p.p90_ms, p.p99_ms, p.p999_ms, p.max_ms
+            );
+        }
+        if self.seconds.len() > 1 {
+            let worst = self
+                .seconds
+                .iter()
+                .map(|s| (s.second, s.notification.percentiles().p99_ms))
+                .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+            let _ = writeln!(
+                out,
+                "per second: {} seconds in load.json; worst notification p99 {:.2} ms in second {}",
+                self.seconds.len(),
+                worst.1,
+                worst.0
+            );
+        }
+        for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::NotifiedOnce) {
+            let of_kind: Vec<&Affected> =
+                self.affected.iter().filter(|a| a.kind == kind).collect();
+            if of_kind.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "{} ({}):", kind.name(), l.get(kind));
+            for a in of_kind.iter().take(5) {
+                let _ = writeln!(
+                    out,
+                    "  op {} {} on {} ({}), second {}: {}",
+                    a.op,
+                    a.scenario,
+                    a.interaction,
+                    a.agent,
+                    a.second,
+                    crate::util::truncate(&a.detail, 200)
+                );
+            }
+            if of_kind.len() > 5 {
+                let _ = writeln!(out, "  … {} more in load.json", of_kind.len() - 5);
+            }
+        }
+        for p in self.stream_problems.iter().take(5) {
+            let _ = writeln!(out, "stream: {p}");
+        }
+        let verdict = if self.fails() {
+            format!(
+                "FAIL: {} operations lost, crossed, duplicated or wrong",
+                l.failing()
+            )
+        } else {
+            "PASS: no operation lost, crossed, duplicated or wrong"
+                .to_string()
+        };
+        let _ = writeln!(out, "{verdict}");
+        out
+    }
+}
