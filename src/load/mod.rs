@@ -110,6 +110,8 @@ struct Slot {
 struct Group {
     ops: Vec<usize>,
     final_state: u64,
+    /// Notifications the group still lacked when it was judged (its late ones may follow).
+    missing: usize,
 }
 
 /// What is recorded about one operation.
@@ -509,11 +511,13 @@ impl Engine {
             let Some(first) = records.first().copied() else {
                 return;
             };
-            let lost = lock(&self.records)
-                .get(first)
-                .is_some_and(|r| r.facts.lost && !r.facts.late);
-            if shows == Some(last.final_state) && lost {
-                self.mark(first, |f| f.late = true, None);
+            let lost = records.iter().copied().find(|r| {
+                lock(&self.records)
+                    .get(*r)
+                    .is_some_and(|r| r.facts.lost && !r.facts.late)
+            });
+            if let Some(record) = lost {
+                self.mark(record, |f| f.late = true, None);
             } else if shows == Some(last.final_state) {
                 self.mark(
                     first,
@@ -596,7 +600,6 @@ impl Engine {
             }))
             .await;
         let before = slot.state.clone();
-        let before_hash = state_hash(&before);
         let mut after = before.clone();
         let mut applied = 0;
         for ((reply, at), (_, effect)) in replies.iter().zip(&requests) {
@@ -611,7 +614,13 @@ impl Engine {
         // state, not ours) are set aside, so they are never taken for ours.
         let deadline = tokio::time::Instant::now() + self.config.run.deadlines.notification;
         let mut ours: Vec<Delivered> = Vec::new();
-        let previous = slot.last.as_ref().map(|g| g.final_state);
+        // Only a group that lacked notifications can have a late one still coming; a message
+        // showing an unchanged state is otherwise ours (an operation may change nothing).
+        let mut previous = slot
+            .last
+            .as_ref()
+            .filter(|g| g.missing > 0)
+            .map(|g| (g.final_state, g.missing));
         while ours.len() < applied {
             let needed = 1;
             if !router.wait_for(agent, &slot.id, needed, deadline).await {
@@ -625,11 +634,16 @@ impl Engine {
             let mut late_ones = Vec::new();
             for d in got {
                 let shows = self.message_state(slot, &d);
-                if ours.is_empty()
-                    && previous.is_some()
-                    && shows == previous
-                    && shows != Some(after_hash)
-                {
+                let late = match &mut previous {
+                    Some((state, missing))
+                        if *missing > 0 && shows == Some(*state) && shows != Some(after_hash) =>
+                    {
+                        *missing -= 1;
+                        true
+                    }
+                    _ => false,
+                };
+                if late {
                     late_ones.push(d);
                 } else {
                     ours.push(d);
@@ -641,7 +655,6 @@ impl Engine {
             slot, &picks, &records, &requests, &replies, &ours, &before, &after, applied,
             intended,
         );
-        let _ = before_hash;
         // The model follows the server after a wrong notification, so one fault is one
         // wrong operation, not a cascade over every later operation on the interaction.
         let observed = ours
@@ -665,6 +678,7 @@ impl Engine {
         slot.last = Some(Group {
             ops: records,
             final_state,
+            missing: applied.saturating_sub(ours.len()),
         });
     }
 
