@@ -2,6 +2,7 @@
 
 use super::{EXIT_ERROR, EXIT_OK, SuiteArgs, error};
 use clap::Args;
+use gws_conformance::load::report::LoadReport;
 use gws_conformance::plan;
 use gws_conformance::report::{self, compare, json::Provenance, json::RunRecord};
 use gws_conformance::result::ScenarioResult;
@@ -106,7 +107,51 @@ fn read_any(dir: &Path) -> Result<(Option<Provenance>, Vec<ScenarioResult>), Str
     Ok((None, results))
 }
 
+/// Merges `load.json` files (the shards of one load) into `out/load.json`; exit 1 when the
+/// merged ledger fails, as `load` would.
+fn merge_load(args: &MergeArgs) -> ExitCode {
+    let mut parts = Vec::new();
+    for d in &args.dirs {
+        match LoadReport::read(d) {
+            Ok(r) => parts.push(r),
+            Err(e) => return error(e),
+        }
+    }
+    let merged = match LoadReport::merge(parts) {
+        Ok(m) => m,
+        Err(e) => return error(e),
+    };
+    if let Err(e) = std::fs::create_dir_all(&args.out)
+        .map_err(|e| e.to_string())
+        .and_then(|_| merged.write(&args.out))
+    {
+        return error(format!(
+            "cannot write the merged load into {}: {e}",
+            args.out.display()
+        ));
+    }
+    out!("{}", merged.summary());
+    outln!(
+        "merged {} load results into {}",
+        args.dirs.len(),
+        args.out.join("load.json").display()
+    );
+    ExitCode::from(if merged.fails() {
+        super::EXIT_FAIL
+    } else {
+        EXIT_OK
+    })
+}
+
 pub fn merge(args: MergeArgs) -> ExitCode {
+    // Directories written by `load` hold load.json and no suite results.
+    if args
+        .dirs
+        .iter()
+        .all(|d| d.join("load.json").exists() && !d.join("results.json").exists())
+    {
+        return merge_load(&args);
+    }
     let suite = match args.suite.load() {
         Ok(s) => s,
         Err(e) => {

@@ -6,9 +6,9 @@
 use super::{EXIT_FAIL, EXIT_OK, SuiteArgs, error, parse_duration};
 use clap::Args;
 use gws_conformance::load::{self, LoadConfig, Pacing, Progress};
+use gws_conformance::plan;
 use gws_conformance::run::{Deadlines, RunConfig, Target};
 use gws_conformance::server::{self, Defect, ServerConfig, state::ServerState};
-use gws_conformance::plan;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,7 +114,9 @@ pub fn load(args: LoadArgs) -> ExitCode {
         None => None,
     };
     if file_target.is_some() && (defect.is_some() || args.csrf) {
-        return error("--defect and --csrf configure the embedded server; they do not apply with --target");
+        return error(
+            "--defect and --csrf configure the embedded server; they do not apply with --target",
+        );
     }
     if let Some(dir) = &args.out
         && let Err(e) = std::fs::create_dir_all(dir)

@@ -135,7 +135,9 @@ mod tests {
         let a2 = Latency::decode(&a.encode().unwrap()).unwrap();
         assert_eq!(a2.percentiles(), a.percentiles());
         let mut merged = a2;
-        merged.merge(&Latency::decode(&b.encode().unwrap()).unwrap()).unwrap();
+        merged
+            .merge(&Latency::decode(&b.encode().unwrap()).unwrap())
+            .unwrap();
         let p = merged.percentiles();
         assert_eq!(p.count, 101);
         assert!((p.max_ms - 2000.0).abs() < 2.0, "{p:?}");

@@ -217,7 +217,8 @@ pub async fn run(
     };
     if ops.is_empty() {
         return Err(setup(
-            "no replayable scenario: the selection has no positive scenario sent by the owner".into(),
+            "no replayable scenario: the selection has no positive scenario sent by the owner"
+                .into(),
         ));
     }
     let shared = config.shared.max(1);
@@ -225,10 +226,12 @@ pub async fn run(
     let target_url = target.base_url.clone();
     let runner = Runner::connect(target, config.run.clone()).await?;
     let agents = runner.agent_count();
-    let per_agent = config.interactions_per_agent.unwrap_or(match config.pacing {
-        Pacing::Concurrency(c) => c.div_ceil(agents).max(1),
-        Pacing::Rate(_) => 2,
-    });
+    let per_agent = config
+        .interactions_per_agent
+        .unwrap_or(match config.pacing {
+            Pacing::Concurrency(c) => c.div_ceil(agents).max(1),
+            Pacing::Rate(_) => 2,
+        });
     let slots = provision_slots(&runner, &ops, agents, per_agent)
         .await
         .map_err(&setup)?;
@@ -652,8 +655,7 @@ impl Engine {
             self.attribute_stragglers(slot, late_ones);
         }
         self.judge_group(
-            slot, &picks, &records, &requests, &replies, &ours, &before, &after, applied,
-            intended,
+            slot, &picks, &records, &requests, &replies, &ours, &before, &after, applied, intended,
         );
         // The model follows the server after a wrong notification, so one fault is one
         // wrong operation, not a cascade over every later operation on the interaction.
@@ -769,17 +771,18 @@ impl Engine {
                 );
             }
         }
-        if ours.len() > applied && applied > 0 {
-            if let Some(&record) = records.first() {
-                self.mark(
-                    record,
-                    |f| f.duplicated = true,
-                    Some(format!(
-                        "{} notifications for {applied} operation(s)",
-                        ours.len()
-                    )),
-                );
-            }
+        if ours.len() > applied
+            && applied > 0
+            && let Some(&record) = records.first()
+        {
+            self.mark(
+                record,
+                |f| f.duplicated = true,
+                Some(format!(
+                    "{} notifications for {applied} operation(s)",
+                    ours.len()
+                )),
+            );
         }
         if shared > 1 && applied > 1 && !ours.is_empty() {
             // No lost update: one notification (the last applied operation's) must show the
@@ -820,8 +823,12 @@ impl Engine {
             }
         }
         let _ = slot;
-        self.progress.notified.fetch_add(notified, Ordering::Relaxed);
-        self.progress.problems.fetch_add(problems, Ordering::Relaxed);
+        self.progress
+            .notified
+            .fetch_add(notified, Ordering::Relaxed);
+        self.progress
+            .problems
+            .fetch_add(problems, Ordering::Relaxed);
     }
 
     /// After the load phase: final barriers, leftovers (late, duplicated, crossed),
@@ -870,11 +877,14 @@ impl Engine {
                 continue;
             };
             let slot = &slots[i];
-            let shows = self.message_state(slot, &Delivered {
-                agent,
-                message: message.clone(),
-                after_post: Duration::ZERO,
-            });
+            let shows = self.message_state(
+                slot,
+                &Delivered {
+                    agent,
+                    message: message.clone(),
+                    after_post: Duration::ZERO,
+                },
+            );
             let record = slot
                 .history
                 .iter()
@@ -1018,37 +1028,37 @@ impl Engine {
     /// makes the interaction's last operation wrong.
     async fn read_your_writes(&self, slots: &mut [Slot]) -> ReadYourWrites {
         let runner = &self.runner;
-        let reads: Vec<(usize, Result<Map<String, Value>, String>)> =
-            futures::stream::iter(slots.iter().enumerate())
-                .map(|(i, s)| async move {
-                    let Some(session) = runner.session(s.agent) else {
-                        return (i, Err("no session".to_string()));
-                    };
-                    let facts = &self.ops[s.ops[0]].case.facts;
-                    let got = session
-                        .request(Method::GET, &s.path, None, Auth::Session, true, None)
-                        .await
-                        .and_then(|(reply, _)| {
-                            reply
-                                .body
-                                .json()
-                                .filter(|_| reply.status == 200)
-                                .and_then(|b| facts.find_resource(b))
-                                .map(|(_, r)| user_data_of(r))
-                                .ok_or_else(|| {
-                                    format!(
-                                        "GET {} answered HTTP {}: {}",
-                                        s.path,
-                                        reply.status,
-                                        reply.body.describe()
-                                    )
-                                })
-                        });
-                    (i, got)
-                })
-                .buffer_unordered(32)
-                .collect()
-                .await;
+        type Read = (usize, Result<Map<String, Value>, String>);
+        let reads: Vec<Read> = futures::stream::iter(slots.iter().enumerate())
+            .map(|(i, s)| async move {
+                let Some(session) = runner.session(s.agent) else {
+                    return (i, Err("no session".to_string()));
+                };
+                let facts = &self.ops[s.ops[0]].case.facts;
+                let got = session
+                    .request(Method::GET, &s.path, None, Auth::Session, true, None)
+                    .await
+                    .and_then(|(reply, _)| {
+                        reply
+                            .body
+                            .json()
+                            .filter(|_| reply.status == 200)
+                            .and_then(|b| facts.find_resource(b))
+                            .map(|(_, r)| user_data_of(r))
+                            .ok_or_else(|| {
+                                format!(
+                                    "GET {} answered HTTP {}: {}",
+                                    s.path,
+                                    reply.status,
+                                    reply.body.describe()
+                                )
+                            })
+                    });
+                (i, got)
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
         let mut result = ReadYourWrites::default();
         for (i, got) in reads {
             let slot = &slots[i];

@@ -160,7 +160,10 @@ mod tests {
         Effect::of(&update, DeleteStyle::Keys)
             .unwrap()
             .apply(&mut state);
-        assert_eq!(Value::Object(state.clone()), json!({"a": 1, "b": 3, "c": 4}));
+        assert_eq!(
+            Value::Object(state.clone()),
+            json!({"a": 1, "b": 3, "c": 4})
+        );
         let delete = json!({"operationName": "DeleteUserData", "keys": ["a", "zz"]});
         Effect::of(&delete, DeleteStyle::Keys)
             .unwrap()
@@ -168,7 +171,11 @@ mod tests {
         assert_eq!(Value::Object(state.clone()), json!({"b": 3, "c": 4}));
         let all = json!({"operationName": "DeleteUserData"});
         assert_eq!(Effect::of(&all, DeleteStyle::All), Some(Effect::DeleteAll));
-        assert_eq!(Effect::of(&all, DeleteStyle::Keys), None, "keys are required");
+        assert_eq!(
+            Effect::of(&all, DeleteStyle::Keys),
+            None,
+            "keys are required"
+        );
         let pair = json!({"operationName": "DeleteUserDataPair", "key": "b"});
         Effect::of(&pair, DeleteStyle::All)
             .unwrap()

@@ -155,11 +155,11 @@ impl LoadReport {
                 (Some(a), Some(b)) => Some(a + b),
                 (a, b) => a.or(b),
             };
-            merged.settings.concurrency = match (merged.settings.concurrency, p.settings.concurrency)
-            {
-                (Some(a), Some(b)) => Some(a + b),
-                (a, b) => a.or(b),
-            };
+            merged.settings.concurrency =
+                match (merged.settings.concurrency, p.settings.concurrency) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
             merged.wall_secs = merged.wall_secs.max(p.wall_secs);
             merged.ledger.add(&p.ledger);
             merged.affected.extend(p.affected);
@@ -261,8 +261,7 @@ impl LoadReport {
             );
         }
         for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::NotifiedOnce) {
-            let of_kind: Vec<&Affected> =
-                self.affected.iter().filter(|a| a.kind == kind).collect();
+            let of_kind: Vec<&Affected> = self.affected.iter().filter(|a| a.kind == kind).collect();
             if of_kind.is_empty() {
                 continue;
             }
@@ -292,8 +291,7 @@ impl LoadReport {
                 l.failing()
             )
         } else {
-            "PASS: no operation lost, crossed, duplicated or wrong"
-                .to_string()
+            "PASS: no operation lost, crossed, duplicated or wrong".to_string()
         };
         let _ = writeln!(out, "{verdict}");
         out
