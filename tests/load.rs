@@ -161,19 +161,19 @@ fn shards_merge_into_the_single_run() {
     // One server, as in a CI matrix: every shard loads the same `serve --agents 40`.
     let served = support::serve(&["--agents", "40"]);
     let dir = tempfile::tempdir().unwrap();
-    let names: Vec<(String, String)> = (1..=40)
-        .map(|k| (format!("agent{k}"), format!("LOAD_AGENT{k}_PASSWORD")))
-        .collect();
     let env: Vec<(String, String)> = (1..=40)
         .map(|k| (format!("LOAD_AGENT{k}_PASSWORD"), format!("agent{k}-pass")))
         .collect();
-    let agents: Vec<(&str, &str)> = names
-        .iter()
-        .map(|(u, e)| (u.as_str(), e.as_str()))
-        .collect();
-    let target = support::target::TargetFile::new("one server", &served.base_url)
-        .agents(&agents)
-        .write(dir.path());
+    // The agents as a pattern, one password variable per agent.
+    let target = dir.path().join("target.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "name: \"one server\"\nbase_url: \"{url}\"\nagents: {{username: \"agent{{n}}\", count: 40, password_env: \"LOAD_AGENT{{n}}_PASSWORD\"}}\nfixtures:\n  url: \"{url}/conformance/v1\"\n",
+            url = served.base_url
+        ),
+    )
+    .unwrap();
     let target = target.to_str().unwrap().to_string();
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let run_into = |name: &str, shard: Option<&str>| {
@@ -260,4 +260,32 @@ fn mutants_leaves_load_only_defects_to_load() {
     ] {
         assert!(line.contains(d), "{line}");
     }
+}
+
+#[test]
+fn mutants_load_kills_a_load_only_defect() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let out = bin()
+        .args([
+            "mutants",
+            "--load",
+            "--defect",
+            "cross-under-load",
+            "--load-duration",
+            "1s",
+        ])
+        .output()
+        .expect("the binary runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.lines().any(|l| l.starts_with("cross-under-load")
+            && l.contains("yes")
+            && l.contains("crossed:")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("score: 1/1 defects killed (100%)"),
+        "{stdout}"
+    );
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 struct TargetFile {
     name: String,
     base_url: String,
-    agents: Vec<AgentEntry>,
+    agents: AgentsEntry,
     fixtures: FixtureEntry,
     #[serde(default)]
     insecure: bool,
@@ -25,6 +25,58 @@ struct TargetFile {
 struct AgentEntry {
     username: String,
     password_env: String,
+}
+
+/// A list of agents, or a pattern for many (`load`): `{username: "agent{n}", count: 200,
+/// password_env: "GWS_AGENT{n}_PASSWORD"}`, where `{n}` runs from `first` (default 1); a
+/// `password_env` without `{n}` is one password shared by every agent.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AgentsEntry {
+    List(Vec<AgentEntry>),
+    Pattern(PatternEntry),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatternEntry {
+    username: String,
+    count: usize,
+    password_env: String,
+    #[serde(default = "one")]
+    first: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl AgentsEntry {
+    /// `(username, password_env)` of every agent.
+    fn expand(&self, shown: &std::path::Display<'_>) -> Result<Vec<(String, String)>, String> {
+        match self {
+            AgentsEntry::List(list) => Ok(list
+                .iter()
+                .map(|a| (a.username.clone(), a.password_env.clone()))
+                .collect()),
+            AgentsEntry::Pattern(p) => {
+                if !p.username.contains("{n}") {
+                    return Err(format!(
+                        "{shown}: the agent pattern's `username` must contain {{n}}, got `{}`",
+                        p.username
+                    ));
+                }
+                Ok((p.first..p.first + p.count)
+                    .map(|n| {
+                        (
+                            p.username.replace("{n}", &n.to_string()),
+                            p.password_env.replace("{n}", &n.to_string()),
+                        )
+                    })
+                    .collect())
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -57,19 +109,19 @@ pub fn load(path: &Path) -> Result<Target, String> {
             file.base_url
         ));
     }
-    if file.agents.is_empty() {
+    let listed = file.agents.expand(&shown)?;
+    if listed.is_empty() {
         return Err(format!("{shown}: `agents` must name at least one agent"));
     }
     let mut agents = Vec::new();
-    for a in &file.agents {
-        let password = std::env::var(&a.password_env).map_err(|_| {
+    for (username, password_env) in listed {
+        let password = std::env::var(&password_env).map_err(|_| {
             format!(
-                "{shown}: the password of agent `{}` comes from ${}, which is not set",
-                a.username, a.password_env
+                "{shown}: the password of agent `{username}` comes from ${password_env}, which is not set"
             )
         })?;
         agents.push(Credentials {
-            username: a.username.clone(),
+            username,
             password: Secret::new(password),
         });
     }

@@ -784,7 +784,8 @@ impl Engine {
                 )),
             );
         }
-        if shared > 1 && applied > 1 && !ours.is_empty() {
+        // Missing notifications are already lost; the composition is judged on complete groups.
+        if shared > 1 && applied > 1 && ours.len() >= applied {
             // No lost update: one notification (the last applied operation's) must show the
             // composition of them all.
             let composed = ours.iter().any(|d| {
