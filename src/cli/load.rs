@@ -215,10 +215,17 @@ pub fn load(args: LoadArgs) -> ExitCode {
         };
         out!("{}", report.summary());
         if let Some(dir) = &args.out {
-            if let Err(e) = report.write(dir) {
+            let html = report.html().and_then(|h| {
+                std::fs::write(dir.join("report.html"), h)
+                    .map_err(|e| format!("cannot write {}: {e}", dir.join("report.html").display()))
+            });
+            if let Err(e) = report.write(dir).and(html) {
                 return error(e);
             }
-            outln!("written: {}", dir.join("load.json").display());
+            outln!(
+                "written: {} and report.html",
+                dir.join("load.json").display()
+            );
         }
         ExitCode::from(if report.fails() { EXIT_FAIL } else { EXIT_OK })
     })

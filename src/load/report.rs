@@ -297,3 +297,161 @@ impl LoadReport {
         out
     }
 }
+
+/// The page template, beside the suite report's.
+const HTML_TEMPLATE: &str = include_str!("../report/templates/load.html");
+
+/// Affected operations shown in `report.html` (all are in `load.json`).
+const HTML_AFFECTED: usize = 200;
+
+#[derive(Serialize)]
+struct ChartMark {
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+    second: u64,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct Tick {
+    x: f64,
+    label: u64,
+}
+
+/// The chart's geometry, computed here so the template only places numbers.
+#[derive(Serialize)]
+struct Chart {
+    width: f64,
+    height: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    plot_width: f64,
+    plot_height: f64,
+    throughput: String,
+    p99: String,
+    max_throughput: String,
+    max_p99: String,
+    failures: Vec<ChartMark>,
+    ticks: Vec<Tick>,
+}
+
+fn chart(seconds: &[Second]) -> Chart {
+    let (width, height, left, top, bottom, right_pad) = (760.0, 280.0, 40.0, 24.0, 28.0, 40.0);
+    let plot_width: f64 = width - left - right_pad;
+    let plot_height: f64 = height - top - bottom;
+    let n = seconds.len().max(1) as f64;
+    let step = plot_width / n;
+    let x = |i: usize| left + step * (i as f64 + 0.5);
+    let throughput: Vec<f64> = seconds.iter().map(|s| s.ledger.operations as f64).collect();
+    let p99: Vec<f64> = seconds
+        .iter()
+        .map(|s| s.notification.percentiles().p99_ms)
+        .collect();
+    let max_t = throughput.iter().cloned().fold(1.0, f64::max);
+    let max_p = p99.iter().cloned().fold(0.001, f64::max);
+    let y = |v: f64, max: f64| top + plot_height - plot_height * (v / max);
+    let line = |values: &[f64], max: f64| {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v, max)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let max_failing = seconds
+        .iter()
+        .map(|s| s.ledger.failing())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let failures = seconds
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.ledger.failing() > 0)
+        .map(|(i, s)| {
+            let count = s.ledger.failing();
+            // At least a few pixels, so one failure in a second still shows.
+            let h = (plot_height * 0.3 * count as f64 / max_failing).max(4.0);
+            ChartMark {
+                x: left + step * i as f64 + step * 0.2,
+                y: top + plot_height - h,
+                w: step * 0.6,
+                h,
+                second: s.second,
+                count,
+            }
+        })
+        .collect();
+    let every = (seconds.len() / 10).max(1);
+    let ticks = seconds
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0)
+        .map(|(i, s)| Tick {
+            x: x(i),
+            label: s.second,
+        })
+        .collect();
+    Chart {
+        width,
+        height,
+        left,
+        right: left + plot_width,
+        top,
+        plot_width,
+        plot_height,
+        throughput: line(&throughput, max_t),
+        p99: line(&p99, max_p),
+        max_throughput: format!("{max_t:.0}"),
+        max_p99: format!("{max_p:.1}"),
+        failures,
+        ticks,
+    }
+}
+
+impl LoadReport {
+    /// `report.html` of a load: the verdict, the ledger, the percentiles, an inline SVG chart
+    /// over time (throughput, notification p99, failing operations), the affected operations.
+    /// No script; every string is autoescaped.
+    pub fn html(&self) -> Result<String, String> {
+        let mut env = minijinja::Environment::new();
+        env.add_template("load.html", HTML_TEMPLATE)
+            .map_err(|e| format!("load report template: {e}"))?;
+        let template = env
+            .get_template("load.html")
+            .map_err(|e| format!("load report template: {e}"))?;
+        let kinds: Vec<serde_json::Value> = Kind::ALL
+            .iter()
+            .map(|k| {
+                serde_json::json!({"name": k.name(), "count": self.ledger.get(*k), "fails": k.fails()})
+            })
+            .collect();
+        let summary = self.summary();
+        let settings = summary.lines().next().unwrap_or_default().to_string();
+        let verdict = summary.lines().last().unwrap_or_default().to_string();
+        let shown = self.affected.len().min(HTML_AFFECTED);
+        let context = serde_json::json!({
+            "title": format!("Load: {}", self.target_name),
+            "fails": self.fails(),
+            "verdict": verdict,
+            "settings": settings,
+            "kinds": kinds,
+            "rw_checked": self.read_your_writes.checked,
+            "rw_mismatched": self.read_your_writes.mismatched,
+            "latency": [
+                {"name": "HTTP round trip", "p": self.percentiles.http},
+                {"name": "operation → notification", "p": self.percentiles.notification},
+            ],
+            "chart": chart(&self.seconds),
+            "affected": &self.affected[..shown],
+            "more_affected": (self.affected.len() - shown) as u64 + self.affected_not_listed,
+            "stream_problems": self.stream_problems,
+        });
+        template
+            .render(minijinja::value::Serde(&context))
+            .map_err(|e| format!("cannot render the load report.html: {e}"))
+    }
+}
