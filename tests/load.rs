@@ -285,6 +285,22 @@ fn shards_merge_into_the_single_run() {
     }
     assert_eq!(merged["settings"]["agents"].as_u64(), Some(40));
     assert!(merged["settings"]["shard"].is_null());
+    // `compare` puts the single run and the merged shards side by side.
+    let compared = bin()
+        .args(["compare", &path("single"), &path("merged")])
+        .output()
+        .expect("the binary runs");
+    let table = text(&compared.stdout);
+    assert_eq!(compared.status.code(), Some(0), "{table}");
+    assert!(table.contains("| loss rate |"), "{table}");
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.contains("| one server | 40 |"))
+            .count(),
+        2,
+        "{table}"
+    );
 }
 
 #[test]

@@ -38,7 +38,62 @@ pub struct MergeArgs {
     suite: SuiteArgs,
 }
 
+/// `compare` over `load` result directories: the runs side by side.
+fn compare_load(args: &CompareArgs) -> ExitCode {
+    let mut runs = Vec::new();
+    for d in &args.dirs {
+        match LoadReport::read(d) {
+            Ok(r) => runs.push((d.display().to_string(), r)),
+            Err(e) => return error(e),
+        }
+    }
+    let markdown = gws_conformance::load::report::compare_markdown(&runs);
+    match &args.out {
+        Some(out) => {
+            let json = serde_json::to_string_pretty(
+                &runs
+                    .iter()
+                    .map(|(d, r)| {
+                        serde_json::json!({
+                            "run": d,
+                            "target": r.target_name,
+                            "settings": r.settings,
+                            "ops_per_sec": r.ops_per_sec(),
+                            "ledger": r.ledger,
+                            "percentiles": r.percentiles,
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default();
+            let written = std::fs::create_dir_all(out)
+                .and_then(|_| std::fs::write(out.join("compare.md"), &markdown))
+                .and_then(|_| std::fs::write(out.join("compare.json"), json));
+            if let Err(e) = written {
+                return error(format!(
+                    "cannot write the comparison into {}: {e}",
+                    out.display()
+                ));
+            }
+            outln!(
+                "{} load runs compared; written to {}",
+                runs.len(),
+                out.display()
+            );
+        }
+        None => out!("{markdown}"),
+    }
+    ExitCode::from(EXIT_OK)
+}
+
 pub fn compare(args: CompareArgs) -> ExitCode {
+    if args
+        .dirs
+        .iter()
+        .all(|d| d.join("load.json").exists() && !d.join("results.json").exists())
+    {
+        return compare_load(&args);
+    }
     let suite = match args.suite.load() {
         Ok(s) => s,
         Err(e) => {

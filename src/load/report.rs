@@ -455,3 +455,51 @@ impl LoadReport {
             .map_err(|e| format!("cannot render the load report.html: {e}"))
     }
 }
+
+/// Load results side by side (`compare` on directories holding `load.json`): one row per run,
+/// with the load it was under, the loss rate and the failing kinds, and the latencies, so that
+/// targets are compared at the same load. Markdown, like `compare`'s suite table.
+pub fn compare_markdown(runs: &[(String, LoadReport)]) -> String {
+    let mut out = String::from("# Load comparison\n\n");
+    out.push_str("| run | target | agents | load | ops/s | lost | loss rate | crossed | duplicated | wrong | late | HTTP p99 ms | notification p50 ms | p99 ms | p99.9 ms | max ms |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (label, r) in runs {
+        let l = &r.ledger;
+        let s = &r.settings;
+        let load = match (s.rate, s.concurrency) {
+            (Some(rate), _) => format!("rate {rate:.0}/s"),
+            (_, Some(c)) => format!("{c} in flight"),
+            _ => "-".into(),
+        };
+        let loss = if l.operations > 0 {
+            format!("{:.4}%", l.lost as f64 * 100.0 / l.operations as f64)
+        } else {
+            "-".into()
+        };
+        let n = &r.percentiles.notification;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {load}{} | {:.0} | {} | {loss} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            label.replace('|', "\\|"),
+            r.target_name.replace('|', "\\|"),
+            s.agents,
+            if s.shared > 1 {
+                format!(", shared {}", s.shared)
+            } else {
+                String::new()
+            },
+            r.ops_per_sec(),
+            l.lost,
+            l.crossed,
+            l.duplicated,
+            l.wrong,
+            l.late,
+            r.percentiles.http.p99_ms,
+            n.p50_ms,
+            n.p99_ms,
+            n.p999_ms,
+            n.max_ms
+        );
+    }
+    out
+}
