@@ -148,48 +148,42 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A hash of a user data map that ignores key order.
+/// A hash of a user data map that ignores key order (and number spelling), computed without
+/// copying: the notifications of a long run carry large user data, and every one is hashed.
 fn state_hash(data: &Map<String, Value>) -> u64 {
-    fn canonical(v: &Value, out: &mut String) {
+    fn one<T: Hash>(t: T) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        t.hash(&mut h);
+        h.finish()
+    }
+    fn value(v: &Value) -> u64 {
         match v {
-            Value::Object(m) => {
-                let sorted: BTreeSet<(&String, String)> = m
-                    .iter()
-                    .map(|(k, v)| {
-                        let mut s = String::new();
-                        canonical(v, &mut s);
-                        (k, s)
-                    })
-                    .collect();
-                out.push('{');
-                for (k, s) in sorted {
-                    out.push_str(&Value::String(k.clone()).to_string());
-                    out.push(':');
-                    out.push_str(&s);
-                    out.push(',');
-                }
-                out.push('}');
-            }
-            Value::Array(items) => {
-                out.push('[');
-                for i in items {
-                    canonical(i, out);
-                    out.push(',');
-                }
-                out.push(']');
-            }
+            Value::Object(m) => object(m),
+            Value::Array(items) => items.iter().fold(one(7u8), |acc, i| one((acc, value(i)))),
             Value::Number(n) => match n.as_f64() {
-                Some(f) => out.push_str(&f.to_string()),
-                None => out.push_str(&n.to_string()),
+                Some(f) => one((3u8, f.to_bits())),
+                None => one((3u8, n.to_string())),
             },
-            other => out.push_str(&other.to_string()),
+            Value::String(s) => one((4u8, s)),
+            Value::Bool(b) => one((5u8, b)),
+            Value::Null => one(6u8),
         }
     }
-    let mut text = String::new();
-    canonical(&Value::Object(data.clone()), &mut text);
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
+    fn object(m: &Map<String, Value>) -> u64 {
+        // A commutative combination of the entries' hashes: key order does not count.
+        m.iter().fold(one((8u8, m.len())), |acc, (k, v)| {
+            acc.wrapping_add(one((k, value(v))))
+        })
+    }
+    object(data)
+}
+
+/// [`state_hash`] of the `userData` inside an interaction object (absent counts as `{}`).
+fn user_data_hash(interaction: &Value) -> u64 {
+    match interaction.get("userData").and_then(Value::as_object) {
+        Some(m) => state_hash(m),
+        None => state_hash(&Map::new()),
+    }
 }
 
 fn is_success(reply: &Result<Reply, String>) -> bool {
@@ -549,7 +543,7 @@ impl Engine {
         op.case
             .facts
             .find_resource(&m.message["data"])
-            .map(|(_, r)| state_hash(&user_data_of(r)))
+            .map(|(_, r)| user_data_hash(r))
     }
 
     /// Sends one group of operations on the slot and judges it.
@@ -602,8 +596,7 @@ impl Engine {
                 }
             }))
             .await;
-        let before = slot.state.clone();
-        let mut after = before.clone();
+        let mut after = slot.state.clone();
         let mut applied = 0;
         for ((reply, at), (_, effect)) in replies.iter().zip(&requests) {
             self.record_latency(intended, Some(at.saturating_duration_since(intended)), None);
@@ -655,12 +648,13 @@ impl Engine {
             self.attribute_stragglers(slot, late_ones);
         }
         self.judge_group(
-            slot, &picks, &records, &requests, &replies, &ours, &before, &after, applied, intended,
+            &picks, &records, &requests, &replies, &ours, &after, applied, intended,
         );
         // The model follows the server after a wrong notification, so one fault is one
         // wrong operation, not a cascade over every later operation on the interaction.
         let observed = ours
             .last()
+            .filter(|d| self.message_state(slot, d) != Some(after_hash))
             .and_then(|d| {
                 self.ops[slot.ops[0]]
                     .case
@@ -687,13 +681,11 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn judge_group(
         &self,
-        slot: &Slot,
         picks: &[usize],
         records: &[usize],
         requests: &[(Value, Effect)],
         replies: &[(Result<Reply, String>, Instant)],
         ours: &[Delivered],
-        _before: &Map<String, Value>,
         after: &Map<String, Value>,
         applied: usize,
         intended: Instant,
@@ -823,7 +815,6 @@ impl Engine {
                 }
             }
         }
-        let _ = slot;
         self.progress
             .notified
             .fetch_add(notified, Ordering::Relaxed);
