@@ -110,7 +110,8 @@ pub async fn harness(
 
 /// The simplest client doing the same operations: per agent a cookie-keeping HTTP client, a
 /// handshake, a subscription, one interaction, a long-poll loop feeding a channel, and a loop
-/// that POSTs an operation and waits for the next message — no routing by id, no judging.
+/// that POSTs an operation and waits for the next message — no routing by id, no judging —
+/// moving to a fresh interaction as often as the harness does.
 pub async fn baseline(
     ops: &[LoadOp],
     agents: usize,
@@ -174,20 +175,49 @@ pub async fn baseline(
                 }
             }
         }));
-        let requests: Vec<Value> = ops
+        let media = ops[i % ops.len()].case.media.clone();
+        let requests: Vec<(Value, serde_json::Map<String, Value>)> = ops
             .iter()
-            .filter(|o| o.case.media == ops[i % ops.len()].case.media)
-            .map(|o| o.request.clone())
+            .filter(|o| o.case.media == media)
+            .map(|o| (o.request.clone(), o.case.user_data.clone()))
             .collect();
+        let base = server.base_url.clone();
         workers.push(tokio::spawn(async move {
             let mut done = 0u64;
             let mut n = i;
+            let mut path = agent.path.clone();
+            let mut id = agent.id.clone();
             while tokio::time::Instant::now() < end {
-                let body = &requests[n % requests.len()];
+                let (body, user_data) = &requests[n % requests.len()];
                 n += 1;
+                // A fresh interaction as often as the harness takes one.
+                if done > 0 && done.is_multiple_of(crate::load::GROUPS_PER_INTERACTION as u64) {
+                    let created = agent
+                        .http
+                        .post(format!("{base}/conformance/v1/interactions"))
+                        .basic_auth(&agent.user, Some(&agent.pass))
+                        .json(&json!({"media": media, "userData": user_data}))
+                        .send()
+                        .await;
+                    let Ok(created) = created else { break };
+                    let Ok(created) = created.json::<Value>().await else {
+                        break;
+                    };
+                    let old = std::mem::replace(
+                        &mut id,
+                        created["id"].as_str().unwrap_or_default().to_string(),
+                    );
+                    path = format!("{base}{}", created["path"].as_str().unwrap_or_default());
+                    let _ = agent
+                        .http
+                        .delete(format!("{base}/conformance/v1/interactions/{old}"))
+                        .basic_auth(&agent.user, Some(&agent.pass))
+                        .send()
+                        .await;
+                }
                 let sent = agent
                     .http
-                    .post(&agent.path)
+                    .post(&path)
                     .basic_auth(&agent.user, Some(&agent.pass))
                     .json(body)
                     .send()
@@ -226,6 +256,7 @@ struct AgentSetup {
     user: String,
     pass: String,
     client_id: String,
+    id: String,
     path: String,
 }
 
@@ -280,7 +311,9 @@ async fn setup_agent(
     .map_err(|e| e.to_string())?;
     let created = json_of(created).await?;
     let path = format!("{base}{}", created["path"].as_str().unwrap_or_default());
+    let id = created["id"].as_str().unwrap_or_default().to_string();
     Ok(AgentSetup {
+        id,
         http: http.clone(),
         user: user.clone(),
         pass: pass.clone(),

@@ -28,7 +28,7 @@ pub mod report;
 
 use crate::check::{Scope, load_operation, same_user_data, user_data_of};
 use crate::observation::{Delivered, Reply};
-use crate::run::session::Auth;
+use crate::run::session::{AgentSession, Auth};
 use crate::run::wire::WireLog;
 use crate::run::{RunConfig, RunError, Runner, Target, fixtures};
 use futures::StreamExt;
@@ -105,7 +105,18 @@ struct Slot {
     last: Option<Group>,
     /// Every state announced-to-be, with its operation, to attribute crossed notifications.
     history: Vec<(u64, usize)>,
+    /// Groups run on the current interaction.
+    groups_here: usize,
+    /// Interactions this slot used before the current one, each with when it was cleaned up
+    /// (since the run's start): what arrives for it before then is still judged.
+    retired: Vec<(String, Duration)>,
 }
+
+/// Groups a slot runs on one interaction before it moves to a fresh one, provisioned with the
+/// next scenario's initial user data: replayed attaches and updates would otherwise grow the
+/// user data without bound, and every notification with it, which measures payload size
+/// instead of delivery (and is unlike the suite, whose cases start from their own data).
+pub const GROUPS_PER_INTERACTION: usize = 16;
 
 struct Group {
     ops: Vec<usize>,
@@ -118,6 +129,8 @@ struct Group {
 struct OpRecord {
     op: usize,
     slot: usize,
+    /// Which of the slot's interactions: an index into its retired ones, or the current one.
+    interaction: usize,
     second: u64,
     facts: Facts,
     detail: Option<String>,
@@ -417,6 +430,8 @@ async fn provision_slots(
                     state: first.case.user_data.clone(),
                     last: None,
                     history: Vec::new(),
+                    groups_here: 0,
+                    retired: Vec::new(),
                 })
             }
         })
@@ -461,6 +476,7 @@ impl Engine {
                 records.push(OpRecord {
                     op: *op,
                     slot: slot.index,
+                    interaction: slot.retired.len(),
                     second,
                     facts: Facts::default(),
                     detail: None,
@@ -556,6 +572,11 @@ impl Engine {
         // Whatever arrived since the last group was judged belongs to that group.
         let stragglers = router.take(agent, &slot.id, intended);
         self.attribute_stragglers(slot, stragglers);
+        let complete = slot.last.as_ref().is_none_or(|g| g.missing == 0);
+        if slot.groups_here >= GROUPS_PER_INTERACTION && complete {
+            self.move_to_fresh_interaction(slot, &session).await;
+        }
+        slot.groups_here += 1;
         let picks: Vec<usize> = (0..shared)
             .map(|_| {
                 let op = slot.ops[slot.next % slot.ops.len()];
@@ -676,6 +697,34 @@ impl Engine {
             final_state,
             missing: applied.saturating_sub(ours.len()),
         });
+    }
+
+    /// Provisions a fresh interaction for the slot with the user data of the scenario it
+    /// replays next; on failure the slot stays where it is (the run goes on, growing).
+    async fn move_to_fresh_interaction(&self, slot: &mut Slot, session: &AgentSession) {
+        let next = &self.ops[slot.ops[slot.next % slot.ops.len()]];
+        let wire = WireLog::new(Instant::now());
+        let Ok(fresh) = fixtures::provision(
+            &self.runner.target.fixtures,
+            session,
+            &slot.media,
+            &next.case.user_data,
+            self.config.run.deadlines.request,
+            &wire,
+        )
+        .await
+        else {
+            return;
+        };
+        let old = std::mem::replace(&mut slot.id, fresh.id);
+        // Cleaned up now, so that a long run does not pile interactions up on the server.
+        let cleaned_at = self.start.elapsed();
+        fixtures::cleanup(&self.runner.target.fixtures, session, &old, &wire).await;
+        slot.retired.push((old, cleaned_at));
+        slot.path = fresh.path;
+        slot.state = next.case.user_data.clone();
+        slot.last = None;
+        slot.groups_here = 0;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -855,11 +904,50 @@ impl Engine {
         for slot in &slots {
             let left = router.take(slot.agent, &slot.id, self.start);
             self.attribute_stragglers(slot, left);
+            // What came late to an interaction the slot had left: matched by the state shown.
+            for (old, cleaned_at) in &slot.retired {
+                // A notification after the cleanup may announce the interaction's end, which a
+                // server may legitimately send; it is no operation's.
+                for m in router
+                    .take(slot.agent, old, self.start)
+                    .into_iter()
+                    .filter(|m| m.after_post < *cleaned_at)
+                {
+                    let shows = self.message_state(slot, &m);
+                    let Some(&(_, record)) = slot.history.iter().find(|(h, _)| Some(*h) == shows)
+                    else {
+                        stream_problems.push(format!(
+                            "an unexpected notification about interaction {old}: {}",
+                            crate::util::truncate(&m.message.to_string(), 300)
+                        ));
+                        continue;
+                    };
+                    let lost = lock(&self.records)
+                        .get(record)
+                        .is_some_and(|r| r.facts.lost && !r.facts.late);
+                    if lost {
+                        self.mark(record, |f| f.late = true, None);
+                    } else {
+                        self.mark(
+                            record,
+                            |f| f.duplicated = true,
+                            Some(format!(
+                                "another notification with the same state arrived: {}",
+                                crate::util::truncate(&m.message.to_string(), 300)
+                            )),
+                        );
+                    }
+                }
+            }
         }
         let by_id: HashMap<&str, usize> = slots
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.id.as_str(), i))
+            .flat_map(|(i, s)| {
+                std::iter::once(s.id.as_str())
+                    .chain(s.retired.iter().map(|(id, _)| id.as_str()))
+                    .map(move |id| (id, i))
+            })
             .collect();
         let mut unclaimed = 0;
         for (agent, message) in router.leftovers() {
@@ -905,10 +993,14 @@ impl Engine {
         }
         let read_your_writes = self.read_your_writes(&mut slots).await;
         let wire = WireLog::new(Instant::now());
-        futures::stream::iter(slots.iter())
-            .map(|s| async {
-                if let Some(session) = runner.session(s.agent) {
-                    fixtures::cleanup(&runner.target.fixtures, session, &s.id, &wire).await;
+        let made: Vec<(usize, &str)> = slots.iter().map(|s| (s.agent, s.id.as_str())).collect();
+        futures::stream::iter(made)
+            .map(|(agent, id)| {
+                let wire = &wire;
+                async move {
+                    if let Some(session) = runner.session(agent) {
+                        fixtures::cleanup(&runner.target.fixtures, session, id, wire).await;
+                    }
                 }
             })
             .buffer_unordered(32)
@@ -974,7 +1066,11 @@ impl Engine {
                 op: n as u64 + 1,
                 scenario: ops[r.op].case.id.clone(),
                 agent: names.get(slot.agent).cloned().unwrap_or_default(),
-                interaction: slot.id.clone(),
+                interaction: slot
+                    .retired
+                    .get(r.interaction)
+                    .map_or(&slot.id, |(id, _)| id)
+                    .clone(),
                 second: r.second,
                 detail: r.detail.clone().unwrap_or_default(),
             });
