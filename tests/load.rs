@@ -221,7 +221,7 @@ fn shards_merge_into_the_single_run() {
     std::fs::write(
         &target,
         format!(
-            "name: \"one server\"\nbase_url: \"{url}\"\nagents: {{username: \"agent{{n}}\", count: 40, password_env: \"LOAD_AGENT{{n}}_PASSWORD\"}}\nfixtures:\n  url: \"{url}/conformance/v1\"\n",
+            "name: \"one server\"\nbase_url: \"{url}\"\nagent_pattern: {{username: \"agent{{n}}\", count: 40, password_env: \"LOAD_AGENT{{n}}_PASSWORD\"}}\nfixtures:\n  url: \"{url}/conformance/v1\"\n",
             url = served.base_url
         ),
     )

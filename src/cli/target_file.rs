@@ -12,7 +12,11 @@ use std::path::Path;
 struct TargetFile {
     name: String,
     base_url: String,
-    agents: AgentsEntry,
+    #[serde(default)]
+    agents: Vec<AgentEntry>,
+    /// Many agents by pattern (`load`), instead of `agents`.
+    #[serde(default)]
+    agent_pattern: Option<PatternEntry>,
     fixtures: FixtureEntry,
     #[serde(default)]
     insecure: bool,
@@ -27,16 +31,9 @@ struct AgentEntry {
     password_env: String,
 }
 
-/// A list of agents, or a pattern for many (`load`): `{username: "agent{n}", count: 200,
-/// password_env: "GWS_AGENT{n}_PASSWORD"}`, where `{n}` runs from `first` (default 1); a
-/// `password_env` without `{n}` is one password shared by every agent.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum AgentsEntry {
-    List(Vec<AgentEntry>),
-    Pattern(PatternEntry),
-}
-
+/// `agent_pattern: {username: "agent{n}", count: 200, password_env: "GWS_AGENT{n}_PASSWORD"}`,
+/// where `{n}` runs from `first` (default 1); a `password_env` without `{n}` is one password
+/// shared by every agent.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatternEntry {
@@ -51,31 +48,23 @@ fn one() -> usize {
     1
 }
 
-impl AgentsEntry {
+impl PatternEntry {
     /// `(username, password_env)` of every agent.
     fn expand(&self, shown: &std::path::Display<'_>) -> Result<Vec<(String, String)>, String> {
-        match self {
-            AgentsEntry::List(list) => Ok(list
-                .iter()
-                .map(|a| (a.username.clone(), a.password_env.clone()))
-                .collect()),
-            AgentsEntry::Pattern(p) => {
-                if !p.username.contains("{n}") {
-                    return Err(format!(
-                        "{shown}: the agent pattern's `username` must contain {{n}}, got `{}`",
-                        p.username
-                    ));
-                }
-                Ok((p.first..p.first + p.count)
-                    .map(|n| {
-                        (
-                            p.username.replace("{n}", &n.to_string()),
-                            p.password_env.replace("{n}", &n.to_string()),
-                        )
-                    })
-                    .collect())
-            }
+        if !self.username.contains("{n}") {
+            return Err(format!(
+                "{shown}: the agent pattern's `username` must contain {{n}}, got `{}`",
+                self.username
+            ));
         }
+        Ok((self.first..self.first + self.count)
+            .map(|n| {
+                (
+                    self.username.replace("{n}", &n.to_string()),
+                    self.password_env.replace("{n}", &n.to_string()),
+                )
+            })
+            .collect())
     }
 }
 
@@ -109,7 +98,19 @@ pub fn load(path: &Path) -> Result<Target, String> {
             file.base_url
         ));
     }
-    let listed = file.agents.expand(&shown)?;
+    let listed = match (&file.agent_pattern, file.agents.is_empty()) {
+        (Some(pattern), true) => pattern.expand(&shown)?,
+        (None, _) => file
+            .agents
+            .iter()
+            .map(|a| (a.username.clone(), a.password_env.clone()))
+            .collect(),
+        (Some(_), false) => {
+            return Err(format!(
+                "{shown}: name the agents with `agents` or `agent_pattern`, not both"
+            ));
+        }
+    };
     if listed.is_empty() {
         return Err(format!("{shown}: `agents` must name at least one agent"));
     }
