@@ -103,13 +103,18 @@ struct Slot {
     state: Map<String, Value>,
     /// The slot's last group: its operations and the state its notification must show.
     last: Option<Group>,
+    /// Groups judged without all their notifications, newest last: a message showing one's
+    /// state is its late notification, however many groups later it comes.
+    pending: Vec<Group>,
     /// Every state announced-to-be, with its operation, to attribute crossed notifications.
     history: Vec<(u64, usize)>,
     /// Groups run on the current interaction.
     groups_here: usize,
     /// Interactions this slot used before the current one, each with when it was cleaned up
-    /// (since the run's start): what arrives for it before then is still judged.
-    retired: Vec<(String, Duration)>,
+    /// (since the run's start) and its last notification (hash, operation): what arrives for
+    /// it before the cleanup is still judged, and a copy of its last notification after it is
+    /// a duplicate (anything else then may announce the interaction's end).
+    retired: Vec<Retired>,
 }
 
 /// Groups a slot runs on one interaction before it moves to a fresh one, provisioned with the
@@ -118,11 +123,23 @@ struct Slot {
 /// instead of delivery (and is unlike the suite, whose cases start from their own data).
 pub const GROUPS_PER_INTERACTION: usize = 16;
 
+/// Groups per slot whose late notifications are still looked for.
+const MAX_PENDING_GROUPS: usize = 64;
+
+struct Retired {
+    id: String,
+    cleaned_at: Duration,
+    last_message: Option<(u64, usize)>,
+}
+
+#[derive(Clone)]
 struct Group {
     ops: Vec<usize>,
     final_state: u64,
     /// Notifications the group still lacked when it was judged (its late ones may follow).
     missing: usize,
+    /// The hash of the last notification taken as the group's.
+    last_message: Option<u64>,
 }
 
 /// What is recorded about one operation.
@@ -189,6 +206,13 @@ fn state_hash(data: &Map<String, Value>) -> u64 {
         })
     }
     object(data)
+}
+
+/// [`state_hash`] of a whole message: two copies of one notification hash the same.
+fn message_hash(message: &Value) -> u64 {
+    let mut wrapper = Map::new();
+    wrapper.insert(String::new(), message.clone());
+    state_hash(&wrapper)
 }
 
 /// [`state_hash`] of the `userData` inside an interaction object (absent counts as `{}`).
@@ -429,6 +453,7 @@ async fn provision_slots(
                     next: index,
                     state: first.case.user_data.clone(),
                     last: None,
+                    pending: Vec::new(),
                     history: Vec::new(),
                     groups_here: 0,
                     retired: Vec::new(),
@@ -512,35 +537,55 @@ impl Engine {
         }
     }
 
-    /// Messages that arrived for the slot's previous group after it was judged: its late
-    /// notification (if it had none) or duplicates; anything else is unexpected.
-    fn attribute_stragglers(&self, slot: &Slot, messages: Vec<Delivered>) {
-        let Some(last) = &slot.last else {
-            return;
+    /// A message showing the state of a group still short of notifications is that group's
+    /// late notification: marks it and returns true.
+    fn claim_late(&self, slot: &mut Slot, shows: Option<u64>) -> bool {
+        let Some(i) = slot
+            .pending
+            .iter()
+            .rposition(|g| Some(g.final_state) == shows)
+        else {
+            return false;
         };
-        let records = last.ops.clone();
+        let group = &mut slot.pending[i];
+        let record = group.ops.iter().copied().find(|r| {
+            lock(&self.records)
+                .get(*r)
+                .is_some_and(|r| r.facts.lost && !r.facts.late)
+        });
+        if let Some(record) = record {
+            self.mark(record, |f| f.late = true, None);
+        }
+        group.missing = group.missing.saturating_sub(1);
+        if group.missing == 0 {
+            slot.pending.remove(i);
+        }
+        true
+    }
+
+    /// Messages that arrived after the slot's last group was judged: late notifications of
+    /// groups short of them, else duplicates of the last group; anything else is unexpected.
+    fn attribute_stragglers(&self, slot: &mut Slot, messages: Vec<Delivered>) {
         for m in messages {
             let shows = self.message_state(slot, &m);
-            let Some(first) = records.first().copied() else {
-                return;
+            if self.claim_late(slot, shows) {
+                continue;
+            }
+            let Some(last) = &slot.last else {
+                continue;
             };
-            let lost = records.iter().copied().find(|r| {
-                lock(&self.records)
-                    .get(*r)
-                    .is_some_and(|r| r.facts.lost && !r.facts.late)
-            });
-            if let Some(record) = lost {
-                self.mark(record, |f| f.late = true, None);
-            } else if shows == Some(last.final_state) {
-                self.mark(
-                    first,
-                    |f| f.duplicated = true,
-                    Some(format!(
-                        "a second notification with the same state arrived: {}",
-                        crate::util::truncate(&m.message.to_string(), 300)
-                    )),
-                );
-            } else if let Some(&record) = records.last() {
+            if shows == Some(last.final_state) {
+                if let Some(&first) = last.ops.first() {
+                    self.mark(
+                        first,
+                        |f| f.duplicated = true,
+                        Some(format!(
+                            "a second notification with the same state arrived: {}",
+                            crate::util::truncate(&m.message.to_string(), 300)
+                        )),
+                    );
+                }
+            } else if let Some(&record) = last.ops.last() {
                 self.mark(
                     record,
                     |f| f.wrong = true,
@@ -572,8 +617,7 @@ impl Engine {
         // Whatever arrived since the last group was judged belongs to that group.
         let stragglers = router.take(agent, &slot.id, intended);
         self.attribute_stragglers(slot, stragglers);
-        let complete = slot.last.as_ref().is_none_or(|g| g.missing == 0);
-        if slot.groups_here >= GROUPS_PER_INTERACTION && complete {
+        if slot.groups_here >= GROUPS_PER_INTERACTION && slot.pending.is_empty() {
             self.move_to_fresh_interaction(slot, &session).await;
         }
         slot.groups_here += 1;
@@ -631,16 +675,11 @@ impl Engine {
         // state, not ours) are set aside, so they are never taken for ours.
         let deadline = tokio::time::Instant::now() + self.config.run.deadlines.notification;
         let mut ours: Vec<Delivered> = Vec::new();
-        // Only a group that lacked notifications can have a late one still coming; a message
-        // showing an unchanged state is otherwise ours (an operation may change nothing).
-        let mut previous = slot
-            .last
-            .as_ref()
-            .filter(|g| g.missing > 0)
-            .map(|g| (g.final_state, g.missing));
+        // A message showing the state of a group still short of notifications is that group's
+        // late one, not ours; any other is ours (an operation may change nothing, so a message
+        // showing an unchanged state is ours too).
         while ours.len() < applied {
-            let needed = 1;
-            if !router.wait_for(agent, &slot.id, needed, deadline).await {
+            if !router.wait_for(agent, &slot.id, 1, deadline).await {
                 break;
             }
             let got = router.take(agent, &slot.id, intended);
@@ -648,25 +687,12 @@ impl Engine {
                 // The stream closed: nothing more will come.
                 break;
             }
-            let mut late_ones = Vec::new();
             for d in got {
                 let shows = self.message_state(slot, &d);
-                let late = match &mut previous {
-                    Some((state, missing))
-                        if *missing > 0 && shows == Some(*state) && shows != Some(after_hash) =>
-                    {
-                        *missing -= 1;
-                        true
-                    }
-                    _ => false,
-                };
-                if late {
-                    late_ones.push(d);
-                } else {
+                if shows == Some(after_hash) || !self.claim_late(slot, shows) {
                     ours.push(d);
                 }
             }
-            self.attribute_stragglers(slot, late_ones);
         }
         self.judge_group(
             &picks, &records, &requests, &replies, &ours, &after, applied, intended,
@@ -692,11 +718,20 @@ impl Engine {
         for &r in &records {
             slot.history.push((final_state, r));
         }
-        slot.last = Some(Group {
+        let group = Group {
+            last_message: ours.last().map(|d| message_hash(&d.message)),
             ops: records,
             final_state,
             missing: applied.saturating_sub(ours.len()),
-        });
+        };
+        if group.missing > 0 {
+            slot.pending.push(group.clone());
+            // A server that never delivers must not make the list grow without bound.
+            if slot.pending.len() > MAX_PENDING_GROUPS {
+                slot.pending.remove(0);
+            }
+        }
+        slot.last = Some(group);
     }
 
     /// Provisions a fresh interaction for the slot with the user data of the scenario it
@@ -720,7 +755,15 @@ impl Engine {
         // Cleaned up now, so that a long run does not pile interactions up on the server.
         let cleaned_at = self.start.elapsed();
         fixtures::cleanup(&self.runner.target.fixtures, session, &old, &wire).await;
-        slot.retired.push((old, cleaned_at));
+        let last_message = slot
+            .last
+            .as_ref()
+            .and_then(|g| g.last_message.zip(g.ops.first().copied()));
+        slot.retired.push(Retired {
+            id: old,
+            cleaned_at,
+            last_message,
+        });
         slot.path = fresh.path;
         slot.state = next.case.user_data.clone();
         slot.last = None;
@@ -901,18 +944,31 @@ impl Engine {
             .await;
         stream_problems.extend(settled.into_iter().filter_map(Result::err));
         let router = runner.router();
-        for slot in &slots {
+        for slot in slots.iter_mut() {
             let left = router.take(slot.agent, &slot.id, self.start);
             self.attribute_stragglers(slot, left);
             // What came late to an interaction the slot had left: matched by the state shown.
-            for (old, cleaned_at) in &slot.retired {
-                // A notification after the cleanup may announce the interaction's end, which a
-                // server may legitimately send; it is no operation's.
-                for m in router
-                    .take(slot.agent, old, self.start)
-                    .into_iter()
-                    .filter(|m| m.after_post < *cleaned_at)
-                {
+            for retired in &slot.retired {
+                let old = &retired.id;
+                for m in router.take(slot.agent, old, self.start) {
+                    if let Some((hash, record)) = retired.last_message
+                        && hash == message_hash(&m.message)
+                    {
+                        self.mark(
+                            record,
+                            |f| f.duplicated = true,
+                            Some(format!(
+                                "a second copy of the notification arrived: {}",
+                                crate::util::truncate(&m.message.to_string(), 300)
+                            )),
+                        );
+                        continue;
+                    }
+                    // Any other notification after the cleanup may announce the interaction's
+                    // end, which a server may legitimately send; it is no operation's.
+                    if m.after_post >= retired.cleaned_at {
+                        continue;
+                    }
                     let shows = self.message_state(slot, &m);
                     let Some(&(_, record)) = slot.history.iter().find(|(h, _)| Some(*h) == shows)
                     else {
@@ -945,7 +1001,7 @@ impl Engine {
             .enumerate()
             .flat_map(|(i, s)| {
                 std::iter::once(s.id.as_str())
-                    .chain(s.retired.iter().map(|(id, _)| id.as_str()))
+                    .chain(s.retired.iter().map(|r| r.id.as_str()))
                     .map(move |id| (id, i))
             })
             .collect();
@@ -1069,7 +1125,7 @@ impl Engine {
                 interaction: slot
                     .retired
                     .get(r.interaction)
-                    .map_or(&slot.id, |(id, _)| id)
+                    .map_or(&slot.id, |r| &r.id)
                     .clone(),
                 second: r.second,
                 detail: r.detail.clone().unwrap_or_default(),
@@ -1175,4 +1231,74 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{self, Defect, ServerConfig, state::ServerState};
+
+    #[test]
+    fn state_hashes_ignore_key_order_and_number_spelling() {
+        let a = serde_json::json!({"x": 1, "y": {"p": [1, "two"], "q": null}});
+        let b = serde_json::json!({"y": {"q": null, "p": [1.0, "two"]}, "x": 1.0});
+        let c = serde_json::json!({"x": 1, "y": {"p": ["two", 1], "q": null}});
+        let h = |v: &Value| state_hash(v.as_object().unwrap());
+        assert_eq!(h(&a), h(&b));
+        assert_ne!(h(&a), h(&c), "array order counts");
+        assert_eq!(
+            user_data_hash(&serde_json::json!({"id": "i"})),
+            h(&serde_json::json!({}))
+        );
+    }
+
+    /// Notifications that come after their deadline, several operations later, are `late`,
+    /// not taken for the notifications of the operations then waiting.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn notifications_after_their_deadline_are_late() {
+        let config = ServerConfig {
+            agents: ServerState::numbered_agents(2),
+            defect: Some(Defect::LateNotification),
+            late_delay: Duration::from_millis(700),
+            ..ServerConfig::default()
+        };
+        let server = server::start(config.clone()).await.unwrap();
+        let target = Target::embedded("late", &server.base_url, &config.agents);
+        let suite = crate::suite::builtin().unwrap();
+        let cases = crate::plan::build(
+            &suite,
+            &crate::plan::Selection {
+                filters: vec!["chat/UpdateUserData/".into()],
+                ..Default::default()
+            },
+        );
+        let ops = model::replayable(&cases, false);
+        let load = LoadConfig {
+            duration: Duration::from_millis(2500),
+            pacing: Pacing::Concurrency(2),
+            shared: 1,
+            ops_per_agent: None,
+            interactions_per_agent: None,
+            run: RunConfig {
+                deadlines: crate::run::Deadlines {
+                    notification: Duration::from_millis(200),
+                    ..Default::default()
+                },
+                ..RunConfig::default()
+            },
+            shard: None,
+        };
+        let report = run(target, ops, load, Default::default()).await.unwrap();
+        server.shutdown().await;
+        let l = report.ledger;
+        assert!(l.late > 0, "{l:?}");
+        assert_eq!(l.notified_once, 0, "every notification is late: {l:?}");
+        assert_eq!(l.crossed, 0, "{l:?}");
+        assert_eq!(
+            (l.wrong, l.duplicated),
+            (0, 0),
+            "late notifications are not taken for later operations': {l:?}"
+        );
+        assert_eq!(l.late + l.lost, l.operations, "{l:?}");
+    }
 }
