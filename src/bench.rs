@@ -5,6 +5,8 @@
 //! This module measures and reports figures as data; it asserts nothing. Targets are compared
 //! by the `bench` command, never by a timed test.
 
+pub mod load;
+
 use crate::check::Checker;
 use crate::orchestrator::{Event, Orchestrator, Retention};
 use crate::plan::Case;

@@ -171,3 +171,110 @@ pub async fn kill_matrix(
         score,
     }
 }
+
+/// Load-only defects against `load` (`mutants --load`): each variant is the embedded server
+/// with `agents` numbered agents, loaded for `duration` with two concurrent operations per
+/// interaction (so that lost updates can show). A defect is killed when the load ledger fails;
+/// `killed_by` names the failing kinds with their counts.
+pub async fn load_kill_matrix(
+    ops: &[crate::load::model::LoadOp],
+    defects: &[Defect],
+    agents: usize,
+    duration: std::time::Duration,
+    mut progress: impl FnMut(&VariantOutcome),
+) -> KillMatrix {
+    let mut outcomes = Vec::new();
+    // One variant at a time: each opens dozens of streams, and the defects are about load.
+    for defect in std::iter::once(None).chain(defects.iter().copied().map(Some)) {
+        let outcome = run_load_variant(defect, ops, agents, duration).await;
+        progress(&outcome);
+        outcomes.push(outcome);
+    }
+    let mut outcomes = outcomes.into_iter();
+    let clean = outcomes.next().unwrap_or_else(|| VariantOutcome {
+        server: "clean".into(),
+        description: String::new(),
+        killed_by: Vec::new(),
+        other: Vec::new(),
+        error: Some("the clean variant did not run".into()),
+    });
+    let defects: Vec<VariantOutcome> = outcomes.collect();
+    let killed = defects.iter().filter(|d| d.killed()).count();
+    let score = if defects.is_empty() {
+        100.0
+    } else {
+        killed as f64 * 100.0 / defects.len() as f64
+    };
+    KillMatrix {
+        scenarios: ops.len(),
+        clean,
+        defects,
+        killed,
+        score,
+    }
+}
+
+async fn run_load_variant(
+    defect: Option<Defect>,
+    ops: &[crate::load::model::LoadOp],
+    agents: usize,
+    duration: std::time::Duration,
+) -> VariantOutcome {
+    use crate::load::ledger::Kind;
+    let mut outcome = VariantOutcome {
+        server: defect.map_or_else(|| "clean".to_string(), |d| d.name().to_string()),
+        description: defect.map_or_else(
+            || "the reference server as it is".to_string(),
+            |d| d.description().to_string(),
+        ),
+        killed_by: Vec::new(),
+        other: Vec::new(),
+        error: None,
+    };
+    let config = ServerConfig {
+        agents: crate::server::state::ServerState::numbered_agents(agents),
+        defect,
+        csrf: defect.is_some_and(Defect::needs_csrf),
+        ..ServerConfig::default()
+    };
+    let server = match server::start(config.clone()).await {
+        Ok(s) => s,
+        Err(e) => {
+            outcome.error = Some(format!("cannot start the server: {e}"));
+            return outcome;
+        }
+    };
+    let target = Target::embedded(
+        format!("reference server ({})", outcome.server),
+        &server.base_url,
+        &config.agents,
+    );
+    let load = crate::load::LoadConfig {
+        duration,
+        pacing: crate::load::Pacing::Concurrency(agents),
+        shared: 2,
+        ops_per_agent: None,
+        interactions_per_agent: None,
+        run: RunConfig {
+            deadlines: crate::run::Deadlines {
+                notification: std::time::Duration::from_secs(2),
+                ..Default::default()
+            },
+            ..RunConfig::default()
+        },
+        shard: None,
+    };
+    match crate::load::run(target, ops.to_vec(), load, Default::default()).await {
+        Err(e) => outcome.error = Some(e.to_string()),
+        Ok(report) => {
+            for kind in Kind::ALL.into_iter().filter(|k| k.fails()) {
+                let n = report.ledger.get(kind);
+                if n > 0 {
+                    outcome.killed_by.push(format!("{}: {n}", kind.name()));
+                }
+            }
+        }
+    }
+    server.shutdown().await;
+    outcome
+}

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 mod listener;
+mod load;
 mod notification;
 mod response;
 mod shape;
@@ -26,6 +27,7 @@ mod state;
 mod tests;
 
 use listener::*;
+pub use load::{Scope, load_operation, same_user_data, user_data_of};
 use notification::*;
 use response::*;
 pub use shape::redact;

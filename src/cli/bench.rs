@@ -19,6 +19,172 @@ pub struct BenchArgs {
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
+    /// Measure the load generator instead (`load` on the embedded server): checked
+    /// operations/s, RSS over time, per-operation cost by agent count, raw baseline.
+    #[arg(long)]
+    load: bool,
+    /// Agents of the main load measurement.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    load_agents: usize,
+    /// Duration of the main load measurement (and of its baseline).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = super::parse_duration)]
+    load_duration: std::time::Duration,
+}
+
+#[derive(serde::Serialize)]
+struct LoadBenchReport {
+    machine: Machine,
+    harness: bench::load::HarnessLoad,
+    baseline: bench::load::BaselineLoad,
+    /// Baseline ops/s over harness ops/s.
+    overhead_ratio: f64,
+    /// The per-operation CPU cost at smaller agent counts (shorter runs).
+    scaling: Vec<bench::load::HarnessLoad>,
+    targets: Vec<(String, bool)>,
+}
+
+fn bench_load(args: &BenchArgs) -> ExitCode {
+    let suite = match suite::builtin() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let cases = gws_conformance::plan::build(&suite, &Default::default());
+    let ops = gws_conformance::load::model::replayable(&cases, false);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return error(format!("cannot start the async runtime: {e}")),
+    };
+    let agents = args.load_agents.max(1);
+    let duration = args.load_duration;
+    let short = (duration / 6).max(std::time::Duration::from_secs(5));
+    let outcome = runtime.block_on(async {
+        let mut scaling = Vec::new();
+        for n in [agents / 4, agents / 2] {
+            if n >= 1 {
+                scaling.push(bench::load::harness(&ops, n, short).await?.0);
+            }
+        }
+        let (harness, _) = bench::load::harness(&ops, agents, duration).await?;
+        let baseline = bench::load::baseline(&ops, agents, duration).await?;
+        Ok::<_, String>((scaling, harness, baseline))
+    });
+    let (scaling, harness, baseline) = match outcome {
+        Ok(o) => o,
+        Err(e) => return error(format!("load benchmark failed: {e}")),
+    };
+    let overhead_ratio = baseline.ops_per_sec / harness.ops_per_sec.max(0.001);
+    let rss_ok = harness.rss_mib.iter().all(|r| r.is_some_and(|r| r < 200.0));
+    let flat = match harness.rss_mib {
+        [_, Some(middle), Some(end)] => end <= middle * 1.2 + 5.0,
+        _ => false,
+    };
+    let smallest = scaling
+        .first()
+        .map_or(harness.cpu_us_per_op, |s| s.cpu_us_per_op);
+    let linear = harness.cpu_us_per_op <= smallest * 1.5;
+    let secs = duration.as_secs_f64();
+    let targets = vec![
+        (
+            format!("at least 3000 checked operations/s with {agents} agents over {secs:.0} s"),
+            harness.ops_per_sec >= 3000.0,
+        ),
+        (
+            "RSS under 200 MB at the start, middle and end (harness and embedded server)".into(),
+            rss_ok,
+        ),
+        ("RSS flat in time (end within 20% of middle)".into(), flat),
+        (
+            "per-operation CPU cost linear in agents (within 1.5× of the smallest count)".into(),
+            linear,
+        ),
+        (
+            "raw baseline / harness ≤ 1.3 (operations per second)".into(),
+            overhead_ratio <= 1.3,
+        ),
+        (
+            "every operation notified once".into(),
+            harness.failing == 0 && scaling.iter().all(|s| s.failing == 0),
+        ),
+    ];
+    let report = LoadBenchReport {
+        machine: Machine::read(),
+        harness,
+        baseline,
+        overhead_ratio,
+        scaling,
+        targets,
+    };
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        let m = &report.machine;
+        outln!(
+            "machine: {} CPUs ({}), {:.1} GiB\n",
+            m.cpus,
+            m.cpu_model,
+            m.memory_gib
+        );
+        outln!(
+            "{:<22} {:>7} {:>10} {:>9} {:>10} {:>12} {:>9}",
+            "run",
+            "agents",
+            "ops",
+            "ops/s",
+            "p99 ms",
+            "cpu µs/op",
+            "failing"
+        );
+        for h in report
+            .scaling
+            .iter()
+            .chain(std::iter::once(&report.harness))
+        {
+            outln!(
+                "{:<22} {:>7} {:>10} {:>9.0} {:>10.2} {:>12.1} {:>9}",
+                format!("harness ({:.0} s)", h.wall_secs),
+                h.agents,
+                h.operations,
+                h.ops_per_sec,
+                h.notification_p99_ms,
+                h.cpu_us_per_op,
+                h.failing
+            );
+        }
+        let b = &report.baseline;
+        outln!(
+            "{:<22} {:>7} {:>10} {:>9.0}",
+            "raw baseline",
+            b.agents,
+            b.operations,
+            b.ops_per_sec
+        );
+        let rss = |r: Option<f64>| r.map_or("?".to_string(), |r| format!("{r:.1}"));
+        let [start, middle, end] = report.harness.rss_mib;
+        outln!(
+            "\nRSS (MiB): start {}, middle {}, end {}",
+            rss(start),
+            rss(middle),
+            rss(end)
+        );
+        outln!("baseline / harness: {:.2}×\n", report.overhead_ratio);
+        for (name, met) in &report.targets {
+            outln!("{} {name}", if *met { "met   " } else { "MISSED" });
+        }
+    }
+    ExitCode::from(if report.targets.iter().all(|(_, met)| *met) {
+        EXIT_OK
+    } else {
+        EXIT_FAIL
+    })
 }
 
 #[derive(serde::Serialize)]
@@ -63,6 +229,9 @@ fn default_suite_wall() -> Option<f64> {
 }
 
 pub fn bench(args: BenchArgs) -> ExitCode {
+    if args.load {
+        return bench_load(&args);
+    }
     let suite = match suite::builtin() {
         Ok(s) => s,
         Err(e) => {

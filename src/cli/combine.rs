@@ -2,6 +2,7 @@
 
 use super::{EXIT_ERROR, EXIT_OK, SuiteArgs, error};
 use clap::Args;
+use gws_conformance::load::report::LoadReport;
 use gws_conformance::plan;
 use gws_conformance::report::{self, compare, json::Provenance, json::RunRecord};
 use gws_conformance::result::ScenarioResult;
@@ -37,7 +38,62 @@ pub struct MergeArgs {
     suite: SuiteArgs,
 }
 
+/// `compare` over `load` result directories: the runs side by side.
+fn compare_load(args: &CompareArgs) -> ExitCode {
+    let mut runs = Vec::new();
+    for d in &args.dirs {
+        match LoadReport::read(d) {
+            Ok(r) => runs.push((d.display().to_string(), r)),
+            Err(e) => return error(e),
+        }
+    }
+    let markdown = gws_conformance::load::report::compare_markdown(&runs);
+    match &args.out {
+        Some(out) => {
+            let json = serde_json::to_string_pretty(
+                &runs
+                    .iter()
+                    .map(|(d, r)| {
+                        serde_json::json!({
+                            "run": d,
+                            "target": r.target_name,
+                            "settings": r.settings,
+                            "ops_per_sec": r.ops_per_sec(),
+                            "ledger": r.ledger,
+                            "percentiles": r.percentiles,
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default();
+            let written = std::fs::create_dir_all(out)
+                .and_then(|_| std::fs::write(out.join("compare.md"), &markdown))
+                .and_then(|_| std::fs::write(out.join("compare.json"), json));
+            if let Err(e) = written {
+                return error(format!(
+                    "cannot write the comparison into {}: {e}",
+                    out.display()
+                ));
+            }
+            outln!(
+                "{} load runs compared; written to {}",
+                runs.len(),
+                out.display()
+            );
+        }
+        None => out!("{markdown}"),
+    }
+    ExitCode::from(EXIT_OK)
+}
+
 pub fn compare(args: CompareArgs) -> ExitCode {
+    if args
+        .dirs
+        .iter()
+        .all(|d| d.join("load.json").exists() && !d.join("results.json").exists())
+    {
+        return compare_load(&args);
+    }
     let suite = match args.suite.load() {
         Ok(s) => s,
         Err(e) => {
@@ -106,7 +162,51 @@ fn read_any(dir: &Path) -> Result<(Option<Provenance>, Vec<ScenarioResult>), Str
     Ok((None, results))
 }
 
+/// Merges `load.json` files (the shards of one load) into `out/load.json`; exit 1 when the
+/// merged ledger fails, as `load` would.
+fn merge_load(args: &MergeArgs) -> ExitCode {
+    let mut parts = Vec::new();
+    for d in &args.dirs {
+        match LoadReport::read(d) {
+            Ok(r) => parts.push(r),
+            Err(e) => return error(e),
+        }
+    }
+    let merged = match LoadReport::merge(parts) {
+        Ok(m) => m,
+        Err(e) => return error(e),
+    };
+    if let Err(e) = std::fs::create_dir_all(&args.out)
+        .map_err(|e| e.to_string())
+        .and_then(|_| merged.write(&args.out))
+    {
+        return error(format!(
+            "cannot write the merged load into {}: {e}",
+            args.out.display()
+        ));
+    }
+    out!("{}", merged.summary());
+    outln!(
+        "merged {} load results into {}",
+        args.dirs.len(),
+        args.out.join("load.json").display()
+    );
+    ExitCode::from(if merged.fails() {
+        super::EXIT_FAIL
+    } else {
+        EXIT_OK
+    })
+}
+
 pub fn merge(args: MergeArgs) -> ExitCode {
+    // Directories written by `load` hold load.json and no suite results.
+    if args
+        .dirs
+        .iter()
+        .all(|d| d.join("load.json").exists() && !d.join("results.json").exists())
+    {
+        return merge_load(&args);
+    }
     let suite = match args.suite.load() {
         Ok(s) => s,
         Err(e) => {

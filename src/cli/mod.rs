@@ -15,6 +15,7 @@ macro_rules! out {
 
 mod bench;
 mod combine;
+mod load;
 mod mutants;
 mod run;
 mod target_file;
@@ -65,6 +66,9 @@ enum Command {
     Merge(combine::MergeArgs),
     /// Measure throughput, latency, memory and overhead on synthetic scenarios.
     Bench(bench::BenchArgs),
+    /// Conformance under load: many agents replay the positive scenarios; every operation is
+    /// judged and accounted for (notified once, lost, duplicated, crossed, late, wrong).
+    Load(Box<load::LoadArgs>),
 }
 
 #[derive(Args, Clone, Default)]
@@ -197,6 +201,10 @@ struct ServeArgs {
     /// List the injectable defects and exit.
     #[arg(long)]
     list_defects: bool,
+    /// Create agents agent1..agentN with passwords agent1-pass..agentN-pass (instead of the
+    /// two built-in ones).
+    #[arg(long = "agents", value_name = "N", conflicts_with = "agents")]
+    agent_count: Option<usize>,
     /// Emit the notification shapes of this GWS release (8.5.1: voice participants as strings).
     #[arg(long, value_name = "VERSION", default_value = "8.5.2")]
     gws_version: GwsVersion,
@@ -283,6 +291,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => combine::compare(args),
         Command::Merge(args) => combine::merge(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Load(args) => load::load(*args),
         Command::Schema => {
             outln!("{}", scenario_schema());
             ExitCode::SUCCESS
@@ -397,6 +406,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         Err(e) => return error(e),
     };
     config.bind = std::net::SocketAddr::new(args.bind, args.port);
+    if let Some(n) = args.agent_count {
+        if n == 0 {
+            return error("--agents must be at least 1");
+        }
+        config.agents = gws_conformance::server::state::ServerState::numbered_agents(n);
+    }
     config.gws_version = args.gws_version;
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

@@ -26,6 +26,16 @@ pub struct MutantsArgs {
     /// Servers run at once.
     #[arg(long, default_value_t = 4)]
     parallel: usize,
+    /// Run the load-only defects (or the named ones) against `load` instead of the suite: a
+    /// defect is killed when the load ledger fails.
+    #[arg(long)]
+    load: bool,
+    /// Agents per server with --load (more than 50 arm the load-only defects).
+    #[arg(long, value_name = "N", default_value_t = 60, requires = "load")]
+    load_agents: usize,
+    /// Load duration per server with --load.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration, requires = "load")]
+    load_duration: Duration,
     /// Deadline from an operation to its notification (short: defects that never notify
     /// make every scenario wait this long).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
@@ -40,7 +50,7 @@ fn short_list(ids: &[String], max: usize) -> String {
     shown.join(", ")
 }
 
-fn render(matrix: &KillMatrix) -> String {
+fn render(matrix: &KillMatrix, load: bool) -> String {
     let mut out = String::new();
     let width = matrix
         .defects
@@ -99,6 +109,17 @@ fn render(matrix: &KillMatrix) -> String {
         matrix.defects.len(),
         matrix.score
     ));
+    let load_only: Vec<&str> = Defect::ALL
+        .iter()
+        .filter(|d| d.load_only())
+        .map(|d| d.name())
+        .collect();
+    if !load && !load_only.is_empty() {
+        out.push_str(&format!(
+            "load-only defects (not run by the suite; `load --defect NAME` catches them): {}\n",
+            load_only.join(", ")
+        ));
+    }
     let survivors = matrix.survivors();
     if !survivors.is_empty() {
         out.push_str(&format!("surviving defects: {}\n", survivors.join(", ")));
@@ -111,8 +132,19 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
         Ok(planned) => planned,
         Err(code) => return code,
     };
-    let defects: Vec<Defect> = if args.defects.is_empty() {
-        Defect::ALL.to_vec()
+    let defects: Vec<Defect> = if args.defects.is_empty() && args.load {
+        Defect::ALL
+            .iter()
+            .copied()
+            .filter(|d| d.load_only())
+            .collect()
+    } else if args.defects.is_empty() {
+        // Load-only defects cannot act on the suite's two agents; `load` catches them.
+        Defect::ALL
+            .iter()
+            .copied()
+            .filter(|d| !d.load_only())
+            .collect()
     } else {
         let mut out = Vec::new();
         for name in &args.defects {
@@ -149,25 +181,41 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
         Err(e) => return error(format!("cannot start the async runtime: {e}")),
     };
     let quiet = args.json;
-    let matrix = runtime.block_on(kill_matrix(
-        &cases,
-        &checker,
-        &config,
-        &defects,
-        args.parallel,
-        |o: &VariantOutcome| {
-            if !quiet {
-                eprintln!("  ran {:<28} {} must failures", o.server, o.killed_by.len());
-            }
-        },
-    ));
+    let report = |o: &VariantOutcome| {
+        if !quiet {
+            eprintln!("  ran {:<28} {} failing kinds", o.server, o.killed_by.len());
+        }
+    };
+    let matrix = if args.load {
+        let ops = gws_conformance::load::model::replayable(&cases, true);
+        runtime.block_on(gws_conformance::mutants::load_kill_matrix(
+            &ops,
+            &defects,
+            args.load_agents.max(1),
+            args.load_duration,
+            report,
+        ))
+    } else {
+        runtime.block_on(kill_matrix(
+            &cases,
+            &checker,
+            &config,
+            &defects,
+            args.parallel,
+            |o: &VariantOutcome| {
+                if !quiet {
+                    eprintln!("  ran {:<28} {} must failures", o.server, o.killed_by.len());
+                }
+            },
+        ))
+    };
     if args.json {
         outln!(
             "{}",
             serde_json::to_string_pretty(&matrix).unwrap_or_default()
         );
     } else {
-        out!("{}", render(&matrix));
+        out!("{}", render(&matrix, args.load));
     }
     if matrix.clean.error.is_some() || matrix.defects.iter().any(|d| d.error.is_some()) {
         return ExitCode::from(EXIT_ERROR);

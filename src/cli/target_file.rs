@@ -12,7 +12,11 @@ use std::path::Path;
 struct TargetFile {
     name: String,
     base_url: String,
+    #[serde(default)]
     agents: Vec<AgentEntry>,
+    /// Many agents by pattern (`load`), instead of `agents`.
+    #[serde(default)]
+    agent_pattern: Option<PatternEntry>,
     fixtures: FixtureEntry,
     #[serde(default)]
     insecure: bool,
@@ -25,6 +29,43 @@ struct TargetFile {
 struct AgentEntry {
     username: String,
     password_env: String,
+}
+
+/// `agent_pattern: {username: "agent{n}", count: 200, password_env: "GWS_AGENT{n}_PASSWORD"}`,
+/// where `{n}` runs from `first` (default 1); a `password_env` without `{n}` is one password
+/// shared by every agent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatternEntry {
+    username: String,
+    count: usize,
+    password_env: String,
+    #[serde(default = "one")]
+    first: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl PatternEntry {
+    /// `(username, password_env)` of every agent.
+    fn expand(&self, shown: &std::path::Display<'_>) -> Result<Vec<(String, String)>, String> {
+        if !self.username.contains("{n}") {
+            return Err(format!(
+                "{shown}: the agent pattern's `username` must contain {{n}}, got `{}`",
+                self.username
+            ));
+        }
+        Ok((self.first..self.first + self.count)
+            .map(|n| {
+                (
+                    self.username.replace("{n}", &n.to_string()),
+                    self.password_env.replace("{n}", &n.to_string()),
+                )
+            })
+            .collect())
+    }
 }
 
 #[derive(Deserialize)]
@@ -57,19 +98,31 @@ pub fn load(path: &Path) -> Result<Target, String> {
             file.base_url
         ));
     }
-    if file.agents.is_empty() {
+    let listed = match (&file.agent_pattern, file.agents.is_empty()) {
+        (Some(pattern), true) => pattern.expand(&shown)?,
+        (None, _) => file
+            .agents
+            .iter()
+            .map(|a| (a.username.clone(), a.password_env.clone()))
+            .collect(),
+        (Some(_), false) => {
+            return Err(format!(
+                "{shown}: name the agents with `agents` or `agent_pattern`, not both"
+            ));
+        }
+    };
+    if listed.is_empty() {
         return Err(format!("{shown}: `agents` must name at least one agent"));
     }
     let mut agents = Vec::new();
-    for a in &file.agents {
-        let password = std::env::var(&a.password_env).map_err(|_| {
+    for (username, password_env) in listed {
+        let password = std::env::var(&password_env).map_err(|_| {
             format!(
-                "{shown}: the password of agent `{}` comes from ${}, which is not set",
-                a.username, a.password_env
+                "{shown}: the password of agent `{username}` comes from ${password_env}, which is not set"
             )
         })?;
         agents.push(Credentials {
-            username: a.username.clone(),
+            username,
             password: Secret::new(password),
         });
     }

@@ -3,7 +3,6 @@
 //! Reporters consume [`crate::result::ScenarioResult`]s and run summaries; they never call the
 //! runner or the checks.
 
-pub mod chart;
 pub mod compare;
 pub mod groups;
 pub mod html;

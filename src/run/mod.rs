@@ -183,6 +183,29 @@ impl Runner {
             .take()
     }
 
+    /// How many agents (sessions with an open stream) the runner has.
+    pub fn agent_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Agent `index`'s session, for callers that drive their own operations (`load`).
+    pub fn session(&self, index: usize) -> Option<&Arc<AgentSession>> {
+        self.sessions.get(index)
+    }
+
+    /// The router every stream delivers into.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Proves, with the suite's count-based barrier, that `agent`'s stream has delivered
+    /// everything sent before now about interactions of `media`.
+    pub async fn settle_stream(&self, agent: usize, media: &str) -> Result<(), String> {
+        self.barrier(agent, media, &WireLog::new(Instant::now()))
+            .await
+            .map(|_| ())
+    }
+
     /// Stops the streams, disconnects, and returns what was never claimed.
     pub async fn close(self) -> RunNotes {
         let mut notes = RunNotes::default();

@@ -66,13 +66,29 @@ defects! {
     TruncateLongValues = "truncate-long-values": "string values longer than 1,000 bytes are cut to 1,000 bytes",
     TrimKeys = "trim-keys": "keys are stored with leading and trailing whitespace trimmed",
     CaseInsensitiveKeys = "case-insensitive-keys": "keys that differ only by case are the same key (the first spelling stays)",
+    DropUnderLoad = "drop-under-load": "once more than 50 Bayeux clients are connected, 1 notification in 500 is never delivered",
+    CrossUnderLoad = "cross-under-load": "once more than 50 Bayeux clients are connected, 1 notification in 200 also reaches another agent's client",
+    LostUpdateUnderLoad = "lost-update-under-load": "once more than 50 Bayeux clients are connected, an operation arriving within 5 ms of the previous one on the same interaction is applied to the state before that one, losing it",
 }
+
+/// How many connected Bayeux clients make the load-only defects act: far more than the suite's
+/// two agents ever open, far fewer than a load run opens.
+pub const LOAD_CLIENTS: usize = 50;
 
 impl Defect {
     /// Whether the defect lives in the CSRF check, so that a server showing it must protect
     /// against CSRF (with protection off, the defect could not act).
     pub fn needs_csrf(self) -> bool {
         self == Defect::CsrfTokenUnbound
+    }
+
+    /// Whether the defect acts only under load (more than [`LOAD_CLIENTS`] Bayeux clients):
+    /// the plain suite cannot see it, so `mutants` leaves it to `mutants --load`.
+    pub fn load_only(self) -> bool {
+        matches!(
+            self,
+            Defect::DropUnderLoad | Defect::CrossUnderLoad | Defect::LostUpdateUnderLoad
+        )
     }
 
     pub fn parse(name: &str) -> Option<Defect> {

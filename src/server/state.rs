@@ -104,6 +104,10 @@ pub struct Tables {
     pub clients: HashMap<String, ConnectedClient>,
     pub reference_ids: HashMap<String, u64>,
     pub serial: u64,
+    /// When each interaction was last changed (for the `lost-update-under-load` defect).
+    pub last_ops: HashMap<String, Instant>,
+    /// Notifications published while the load-only defects were armed.
+    pub load_serial: u64,
 }
 
 pub struct ServerState {
@@ -240,6 +244,23 @@ impl ServerState {
         if let Some(i) = self.lock().interactions.get_mut(id) {
             i.user_data = stale;
         }
+    }
+
+    /// Whether a load-only defect `d` is active and armed: more than [`LOAD_CLIENTS`] Bayeux
+    /// clients are connected.
+    ///
+    /// [`LOAD_CLIENTS`]: super::defect::LOAD_CLIENTS
+    pub fn under_load(&self, inner: &Tables, d: Defect) -> bool {
+        self.defect(d)
+            && inner.clients.values().filter(|c| !c.disconnected).count()
+                > super::defect::LOAD_CLIENTS
+    }
+
+    /// Agents `agent1..agentN` with passwords `agentK-pass`, as `serve --agents N` creates them.
+    pub fn numbered_agents(n: usize) -> Vec<(String, String)> {
+        (1..=n)
+            .map(|k| (format!("agent{k}"), format!("agent{k}-pass")))
+            .collect()
     }
 
     pub fn can_access(&self, interaction: &Interaction, agent: &str) -> bool {

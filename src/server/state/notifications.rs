@@ -73,6 +73,25 @@ impl ServerState {
     pub fn publish(&self, owner: &str, channel: &str, data: &Value) {
         let message = json!({"channel": channel, "data": data});
         let mut inner = self.lock();
+        let drop = self.under_load(&inner, Defect::DropUnderLoad);
+        let cross = self.under_load(&inner, Defect::CrossUnderLoad);
+        let mut crossed_to = None;
+        if drop || cross {
+            inner.load_serial += 1;
+            let n = inner.load_serial;
+            // The first armed notification and every 500th (200th) after it: a load run of
+            // any length shows the defect at least once.
+            if drop && n % 500 == 1 {
+                return;
+            }
+            if cross && n % 200 == 1 {
+                crossed_to = inner
+                    .clients
+                    .values()
+                    .find(|c| !c.disconnected && c.agent != owner)
+                    .map(|c| c.agent.clone());
+            }
+        }
         let everyone = self.defect(Defect::CrossAgentNotifications);
         let copies = if self.defect(Defect::DuplicateNotification) {
             2
@@ -84,7 +103,9 @@ impl ServerState {
             if client.disconnected {
                 continue;
             }
-            let own = everyone || client.agent == owner;
+            let own = everyone
+                || client.agent == owner
+                || crossed_to.as_deref() == Some(client.agent.as_str());
             if client.subscriptions.iter().any(|s| {
                 channel_matches(s, channel) && (own || (tapped && !s.starts_with("/v2/me/")))
             }) {

@@ -81,6 +81,15 @@ impl ServerState {
                 };
             }
         };
+        // The lost-update defect: an operation hard on the heels of the previous one starts
+        // from the state before that one, as a read-modify-write race would.
+        // Only a server with the defect keeps the times.
+        let racing = self.defect(Defect::LostUpdateUnderLoad) && {
+            let now = std::time::Instant::now();
+            let last = inner.last_ops.insert(id.to_string(), now);
+            last.is_some_and(|t| now.duration_since(t) < LOST_UPDATE_WINDOW)
+                && self.under_load(&inner, Defect::LostUpdateUnderLoad)
+        };
         let Some(interaction) = inner.interactions.get_mut(id) else {
             let (http, body) = self.error_body(404, 6, &format!("interaction {id} does not exist"));
             return OpResult {
@@ -90,6 +99,9 @@ impl ServerState {
                 owner,
             };
         };
+        if racing {
+            interaction.user_data = interaction.previous_user_data.clone();
+        }
         interaction.previous_user_data = interaction.user_data.clone();
         self.mutate(interaction, op);
         if self.defect(Defect::TouchesOtherFields) {
@@ -207,6 +219,9 @@ impl ServerState {
             .collect()
     }
 }
+
+/// How close two operations on one interaction must be for `lost-update-under-load` to lose one.
+const LOST_UPDATE_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Where the `truncate-long-values` defect cuts: a fixed column size a back end might have.
 const LONG_VALUE: usize = 1000;
