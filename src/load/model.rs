@@ -107,6 +107,9 @@ pub fn replayable(cases: &[Case], shared: bool) -> Vec<LoadOp> {
                 && send.method == SendMethod::Post
                 && send.raw_body.is_none()
                 && !send.concurrently
+                // A listener scenario's point is its eavesdropping client, which `load` does
+                // not open; its operation repeats the plain scenarios'.
+                && send.listener.is_none()
                 && s.then.is_empty();
             let request = s.request.as_ref()?;
             if !plain || request.to_string().len() > MAX_REQUEST_BYTES {
