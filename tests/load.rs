@@ -357,3 +357,20 @@ fn mutants_load_kills_a_load_only_defect() {
         "{stdout}"
     );
 }
+
+/// Arguments under which `load` would test nothing are usage errors naming the option, never a
+/// vacuous pass.
+#[test]
+fn arguments_that_would_test_nothing_are_refused() {
+    for (args, named) in [
+        (&["--agents", "0"][..], "--agents"),
+        (&["--concurrency", "0"][..], "--concurrency"),
+        (&["--duration", "0s"][..], "--duration"),
+        (&["--shared", "0"][..], "--shared"),
+        (&["--rate", "0"][..], "--rate"),
+    ] {
+        let (code, stdout, stderr) = load(args);
+        assert_eq!(code, Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(named), "{args:?} names {named}: {stderr}");
+    }
+}

@@ -82,6 +82,16 @@ pub fn load(args: LoadArgs) -> ExitCode {
     if args.shared == 0 {
         return error("--shared must be at least 1");
     }
+    if args.agents == Some(0) {
+        return error("--agents must be at least 1");
+    }
+    if args.concurrency == Some(0) {
+        return error("--concurrency must be at least 1");
+    }
+    // A run that sends nothing would pass without having tested anything.
+    if args.duration.is_zero() && args.ops_per_agent.is_none_or(|m| m == 0) {
+        return error("--duration must be longer than 0s (or give --ops-per-agent)");
+    }
     if let Some(r) = args.rate
         && !(r.is_finite() && r > 0.0)
     {
@@ -145,7 +155,7 @@ pub fn load(args: LoadArgs) -> ExitCode {
                 (t, None)
             }
             None => {
-                let n = args.agents.unwrap_or(2).max(1);
+                let n = args.agents.unwrap_or(2);
                 let config = ServerConfig {
                     agents: ServerState::numbered_agents(n),
                     defect,
@@ -178,7 +188,7 @@ pub fn load(args: LoadArgs) -> ExitCode {
         let agents = target.agents.len();
         let pacing = match (args.rate, args.concurrency) {
             (Some(r), _) => Pacing::Rate(r),
-            (None, Some(c)) => Pacing::Concurrency(c.max(1)),
+            (None, Some(c)) => Pacing::Concurrency(c),
             (None, None) => Pacing::Concurrency(agents),
         };
         let config = LoadConfig {
@@ -225,6 +235,13 @@ pub fn load(args: LoadArgs) -> ExitCode {
             outln!(
                 "written: {} and report.html",
                 dir.join("load.json").display()
+            );
+        }
+        if report.ledger.operations == 0 {
+            // Nothing judged is not a pass: the target provided no interaction to operate on,
+            // or the run ended before the first operation.
+            return error(
+                "no operation was sent, so nothing was tested (see the stream problems above)",
             );
         }
         ExitCode::from(if report.fails() { EXIT_FAIL } else { EXIT_OK })
