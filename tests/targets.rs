@@ -438,6 +438,55 @@ fn shards_merge_into_the_whole_run() {
 }
 
 #[test]
+fn a_shard_that_could_not_start_leaves_the_merged_run_incomplete() {
+    let served = serve(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = standalone(&served.base_url).write(dir.path());
+    let shard = |k: u32, passwords| {
+        let out = dir.path().join(format!("shard{k}"));
+        let o = run_target(
+            &target,
+            passwords,
+            &[
+                "--shard",
+                &format!("{k}/2"),
+                "--filter",
+                "UpdateUserData/add-new-key",
+                "--out",
+                s(&out),
+            ],
+        );
+        (o, out)
+    };
+    let (ran, first) = shard(1, ("agent1-pass", "agent2-pass"));
+    assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stdout));
+    let (refused, second) = shard(2, ("wrong", "agent2-pass"));
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    let merged = dir.path().join("merged");
+    let o = bin()
+        .args(["merge", s(&first), s(&second), "--out", s(&merged)])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stderr).contains("shard2"),
+        "the shard is named: {}",
+        text(&o.stderr)
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(merged.join("results.json")).unwrap())
+            .unwrap();
+    let cause = record["harness_error"]["cause"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        cause.contains("shard2") && cause.contains("refused"),
+        "the merged run carries the shard's harness error: {record:#}"
+    );
+    assert_eq!(record["harness_error"]["status"], "incomplete");
+}
+
+#[test]
 fn accepted_target_snapshots_catch_any_change() {
     let dir = tempfile::tempdir().unwrap();
     let snaps = dir.path().join("accepted");

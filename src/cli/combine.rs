@@ -4,8 +4,12 @@ use super::{EXIT_ERROR, EXIT_OK, SuiteArgs, error};
 use clap::Args;
 use gws_conformance::load::report::LoadReport;
 use gws_conformance::plan;
-use gws_conformance::report::{self, compare, json::Provenance, json::RunRecord};
+use gws_conformance::report::{
+    self, compare,
+    json::{HarnessError, Provenance, RunRecord},
+};
 use gws_conformance::result::ScenarioResult;
+use gws_conformance::run::RunNotes;
 use gws_conformance::verdict;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -141,10 +145,24 @@ pub fn compare(args: CompareArgs) -> ExitCode {
 }
 
 /// Reads `results.json`, or — for a run that was killed — the `results.jsonl` it left.
-fn read_any(dir: &Path) -> Result<(Option<Provenance>, Vec<ScenarioResult>), String> {
+/// What one directory contributes to a merge: everything of its `results.json`, or only the
+/// results of its `results.jsonl` (a run cut short before it wrote the rest).
+struct Part {
+    provenance: Option<Provenance>,
+    results: Vec<ScenarioResult>,
+    notes: RunNotes,
+    harness_error: Option<String>,
+}
+
+fn read_any(dir: &Path) -> Result<Part, String> {
     if dir.join("results.json").exists() {
         let r = RunRecord::read_dir(dir)?;
-        return Ok((Some(r.provenance), r.results));
+        return Ok(Part {
+            provenance: Some(r.provenance),
+            results: r.results,
+            notes: r.notes,
+            harness_error: r.harness_error.map(|h| h.cause),
+        });
     }
     let path = dir.join("results.jsonl");
     let text = std::fs::read_to_string(&path)
@@ -159,7 +177,12 @@ fn read_any(dir: &Path) -> Result<(Option<Provenance>, Vec<ScenarioResult>), Str
             serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?,
         );
     }
-    Ok((None, results))
+    Ok(Part {
+        provenance: None,
+        results,
+        notes: RunNotes::default(),
+        harness_error: None,
+    })
 }
 
 /// Merges `load.json` files (the shards of one load) into `out/load.json`; exit 1 when the
@@ -217,11 +240,18 @@ pub fn merge(args: MergeArgs) -> ExitCode {
     let mut provenance: Option<Provenance> = None;
     let mut results: Vec<ScenarioResult> = Vec::new();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut notes = RunNotes::default();
+    let mut harness_errors: Vec<String> = Vec::new();
     for d in &args.dirs {
-        let (p, rs) = match read_any(d) {
+        let part = match read_any(d) {
             Ok(x) => x,
             Err(e) => return error(e),
         };
+        let (p, rs) = (part.provenance, part.results);
+        notes.absorb(part.notes);
+        if let Some(cause) = part.harness_error {
+            harness_errors.push(format!("{}: {cause}", d.display()));
+        }
         if let (Some(p), Some(first)) = (&p, &provenance)
             && (p.target_name != first.target_name || p.suite_hash != first.suite_hash)
         {
@@ -301,7 +331,20 @@ pub fn merge(args: MergeArgs) -> ExitCode {
         return error(format!("cannot create {}: {e}", args.out.display()));
     }
     let count = results.len();
-    let record = RunRecord::new(provenance, verdict.clone(), results, Default::default());
+    let mut record = RunRecord::new(provenance, verdict.clone(), results, notes);
+    // A shard that could not start leaves its slice untested: the merged run says so, as that
+    // shard's own run did.
+    let harness_error = (!harness_errors.is_empty()).then(|| harness_errors.join("; "));
+    if let Some(cause) = &harness_error {
+        record.harness_error = Some(HarnessError {
+            status: verdict::Status::Incomplete,
+            cause: format!("a merged run could not start: {cause}"),
+        });
+        if let Some(v) = &mut record.verdict {
+            v.status = verdict::Status::Incomplete;
+            v.cause = Some(cause.clone());
+        }
+    }
     if let Err(e) = report::write_bundle(&args.out, &record) {
         return error(e);
     }
@@ -310,8 +353,12 @@ pub fn merge(args: MergeArgs) -> ExitCode {
         args.dirs.len(),
         args.out.display()
     );
-    if let Some(v) = verdict {
+    if let Some(v) = &record.verdict {
         outln!("verdict: {}", v.summary());
+    }
+    if let Some(cause) = harness_error {
+        eprintln!("error: a merged run could not start, so its share is untested: {cause}");
+        return ExitCode::from(EXIT_ERROR);
     }
     ExitCode::from(EXIT_OK)
 }

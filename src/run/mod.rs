@@ -102,6 +102,17 @@ pub struct RunNotes {
     pub rehandshakes: Vec<String>,
 }
 
+impl RunNotes {
+    /// Adds another run's notes to these (shards merged into one run).
+    pub fn absorb(&mut self, other: RunNotes) {
+        self.late_notifications.extend(other.late_notifications);
+        self.unclaimed_notifications
+            .extend(other.unclaimed_notifications);
+        self.closed_streams.extend(other.closed_streams);
+        self.rehandshakes.extend(other.rehandshakes);
+    }
+}
+
 impl Runner {
     /// Opens every agent's session and notification stream.
     pub async fn connect(target: Target, config: RunConfig) -> Result<Runner, RunError> {
