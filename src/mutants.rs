@@ -156,20 +156,7 @@ pub async fn kill_matrix(
     outcomes.sort_by_key(|(i, _)| *i);
     let mut outcomes = outcomes.into_iter().map(|(_, o)| o);
     let clean = outcomes.next().expect("the clean variant always runs");
-    let defects: Vec<VariantOutcome> = outcomes.collect();
-    let killed = defects.iter().filter(|d| d.killed()).count();
-    let score = if defects.is_empty() {
-        100.0
-    } else {
-        killed as f64 * 100.0 / defects.len() as f64
-    };
-    KillMatrix {
-        scenarios: cases.len(),
-        clean,
-        defects,
-        killed,
-        score,
-    }
+    KillMatrix::of(cases.len(), clean, outcomes.collect())
 }
 
 /// Load-only defects against `load` (`mutants --load`): each variant is the embedded server
@@ -198,19 +185,25 @@ pub async fn load_kill_matrix(
         other: Vec::new(),
         error: Some("the clean variant did not run".into()),
     });
-    let defects: Vec<VariantOutcome> = outcomes.collect();
-    let killed = defects.iter().filter(|d| d.killed()).count();
-    let score = if defects.is_empty() {
-        100.0
-    } else {
-        killed as f64 * 100.0 / defects.len() as f64
-    };
-    KillMatrix {
-        scenarios: ops.len(),
-        clean,
-        defects,
-        killed,
-        score,
+    KillMatrix::of(ops.len(), clean, outcomes.collect())
+}
+
+impl KillMatrix {
+    /// The matrix of a clean run and the defect runs, with how many were killed and the score.
+    fn of(scenarios: usize, clean: VariantOutcome, defects: Vec<VariantOutcome>) -> KillMatrix {
+        let killed = defects.iter().filter(|d| d.killed()).count();
+        let score = if defects.is_empty() {
+            100.0
+        } else {
+            killed as f64 * 100.0 / defects.len() as f64
+        };
+        KillMatrix {
+            scenarios,
+            clean,
+            defects,
+            killed,
+            score,
+        }
     }
 }
 

@@ -54,13 +54,8 @@ pub struct BaselineLoad {
     pub ops_per_sec: f64,
 }
 
-/// Loads the embedded server with `agents` agents (one operation in flight each) for
-/// `duration`, sampling RSS at the start, middle and end.
-pub async fn harness(
-    ops: &[LoadOp],
-    agents: usize,
-    duration: Duration,
-) -> Result<(HarnessLoad, LoadReport), String> {
+/// The embedded server with `agent1..agentN`, as `serve --agents N` starts it.
+async fn numbered_server(agents: usize) -> Result<(ServerConfig, server::RunningServer), String> {
     let config = ServerConfig {
         agents: ServerState::numbered_agents(agents),
         ..ServerConfig::default()
@@ -68,6 +63,17 @@ pub async fn harness(
     let server = server::start(config.clone())
         .await
         .map_err(|e| format!("cannot start the server: {e}"))?;
+    Ok((config, server))
+}
+
+/// Loads the embedded server with `agents` agents (one operation in flight each) for
+/// `duration`, sampling RSS at the start, middle and end.
+pub async fn harness(
+    ops: &[LoadOp],
+    agents: usize,
+    duration: Duration,
+) -> Result<(HarnessLoad, LoadReport), String> {
+    let (config, server) = numbered_server(agents).await?;
     let target = Target::embedded("reference server", &server.base_url, &config.agents);
     let load = LoadConfig {
         duration,
@@ -117,13 +123,7 @@ pub async fn baseline(
     agents: usize,
     duration: Duration,
 ) -> Result<BaselineLoad, String> {
-    let config = ServerConfig {
-        agents: ServerState::numbered_agents(agents),
-        ..ServerConfig::default()
-    };
-    let server = server::start(config.clone())
-        .await
-        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let (config, server) = numbered_server(agents).await?;
     let base = server.base_url.clone();
     let stop = tokio_util::sync::CancellationToken::new();
     let mut pollers = Vec::new();
