@@ -13,6 +13,8 @@ pub enum Setup {
     Ready,
     /// The target does not offer the media (fixture 4xx, or the feature is absent).
     NotOffered(String),
+    /// The target file gives no way to obtain an interaction of the media: it needs fixtures.
+    NotProvisionable(String),
     /// The scenario tests an optional server feature the target does not use (e.g. CSRF).
     OptionalFeatureAbsent(String),
     /// Something outside the operation under test failed (fixture error, GET before).
@@ -85,6 +87,8 @@ pub struct Observation {
     pub listened: Option<Listened>,
     pub wire: Vec<WireEntry>,
     pub duration: Duration,
+    /// How the interaction was obtained (fixture contract, or which native operation).
+    pub provisioning: Option<String>,
 }
 
 impl Observation {
@@ -104,6 +108,7 @@ impl Observation {
             listened: None,
             wire,
             duration,
+            provisioning: None,
         }
     }
 }

@@ -144,6 +144,10 @@ pub struct ScenarioResult {
     pub notification: Option<serde_json::Value>,
     /// `file:line` of the scenario.
     pub source: String,
+    /// How the interaction was obtained: the fixture contract, or which native operation and
+    /// how the initial `userData` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning: Option<String>,
     pub wire: Vec<WireEntry>,
 }
 

@@ -4,8 +4,10 @@
 //! the loaded suite. The verdict is *certified* only when every required scenario has a result
 //! and passed; a required scenario that is not applicable only because an optional server
 //! feature is absent (the `setup.optional` finding, e.g. no CSRF) is accepted. Missing results
-//! make the verdict *incomplete*, which is an error rather than a failure.
+//! make the verdict *incomplete*, which is an error rather than a failure; so does a required
+//! scenario whose media the target gives no way to provision (the verdict names those media).
 
+use crate::check::FIXTURES_NEEDED;
 use crate::plan::Case;
 use crate::result::{Grade, ScenarioResult};
 use crate::spec::{GwsVersion, Level};
@@ -68,6 +70,10 @@ pub struct Verdict {
     pub blocking: Vec<(String, Grade)>,
     /// Required scenarios without a result.
     pub missing: Vec<String>,
+    /// Media of required scenarios the target gives no way to provision: they need
+    /// `fixtures.url` or `fixtures.exec` (their scenarios count as missing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs_fixtures: Vec<String>,
     /// Why no scenario ran at all (target unreachable, login refused…); absent otherwise.
     /// Not part of [`Verdict::summary`]: whoever shows the summary shows the cause on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +99,13 @@ impl Verdict {
         }
         if !self.blocking.is_empty() {
             text.push_str(&format!(", {} blocking", self.blocking.len()));
+        }
+        if !self.needs_fixtures.is_empty() {
+            text.push_str(&format!(
+                "; {} cannot be provisioned with this target: add fixtures.url or fixtures.exec for {}",
+                self.needs_fixtures.join(", "),
+                if self.needs_fixtures.len() == 1 { "it" } else { "them" }
+            ));
         }
         text
     }
@@ -131,9 +144,19 @@ pub fn judge(
     let mut passed_with_warnings = 0;
     let mut blocking = Vec::new();
     let mut missing = Vec::new();
+    let mut needs_fixtures: Vec<String> = Vec::new();
     for case in &required {
         match by_id.get(case.id.as_str()) {
             None => missing.push(case.id.clone()),
+            Some(r)
+                if r.grade == Grade::NotApplicable
+                    && r.findings.iter().any(|f| f.check == FIXTURES_NEEDED) =>
+            {
+                missing.push(case.id.clone());
+                if !needs_fixtures.contains(&case.media) {
+                    needs_fixtures.push(case.media.clone());
+                }
+            }
             Some(r) if r.grade == Grade::Pass => passed += 1,
             // A `must` scenario is graded warning only when every `must` expectation held and
             // a `should` one (or a shape beyond the documented core) did not.
@@ -166,6 +189,7 @@ pub fn judge(
         gws_version,
         blocking,
         missing,
+        needs_fixtures,
         cause: None,
     }
 }

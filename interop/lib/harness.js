@@ -43,10 +43,13 @@ export async function listScenarioIds() {
 /**
  * Runs the suite (`run … --quiet --out DIR`) against a target file naming `baseUrl`, or against
  * the embedded reference server when `baseUrl` is omitted (`args` are extra `run` arguments,
- * e.g. `--profile full` or, for the embedded server, `--csrf`). Resolves with the exit code,
- * the output, the parsed results.jsonl and the parsed results.json (`summary`, null if absent).
+ * e.g. `--profile full` or, for the embedded server, `--csrf`). `fixturesYaml` replaces the
+ * target file's `fixtures:` section (default: the fixture contract at `{baseUrl}/conformance/v1`);
+ * give the whole section, `fixtures:` line included, indented as YAML. Resolves with the exit
+ * code, the output, the parsed results.jsonl and the parsed results.json (`summary`, null if
+ * absent).
  */
-export async function runSuite({ name, baseUrl, args: extra = [], filters = FILTERS } = {}) {
+export async function runSuite({ name, baseUrl, args: extra = [], filters = FILTERS, fixturesYaml } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "gws-interop-"));
   try {
     const args = ["run", ...filters, ...extra, "--quiet", "--out", join(dir, "out")];
@@ -60,8 +63,7 @@ export async function runSuite({ name, baseUrl, args: extra = [], filters = FILT
           "agents:",
           "  - {username: agent1, password_env: GWS_AGENT1_PASSWORD}",
           "  - {username: agent2, password_env: GWS_AGENT2_PASSWORD}",
-          "fixtures:",
-          `  url: ${baseUrl}/conformance/v1`,
+          ...(fixturesYaml === undefined ? ["fixtures:", `  url: ${baseUrl}/conformance/v1`] : [fixturesYaml.replace(/\n+$/, "")]),
           "",
         ].join("\n"),
       );

@@ -141,3 +141,34 @@ export function interactionId(data) {
   }
   return undefined;
 }
+
+/**
+ * The agent-scoped collections whose documented GET lists an agent's interactions
+ * (`GET /api/v2/me/{collection}` → `uris`, `?fields=*` → the resources). Both SMS spellings;
+ * open media per media type (`openmedia/{mediaType}`).
+ */
+export const COLLECTIONS = ["calls", "chats", "smssessions", "smsessions", "emails", "workitems", "im-sessions", "facebooksessions", "twitter"];
+
+/**
+ * What `agent` still has, per collection listing (both forms of the GET); `{}` when nothing is
+ * left. Collections the server does not serve (404) are skipped; any other failure is an
+ * entry of its own.
+ */
+export async function listedInteractions(base, agent, { openmediaTypes = [] } = {}) {
+  const left = {};
+  for (const collection of [...COLLECTIONS, ...openmediaTypes.map((t) => `openmedia/${t}`)]) {
+    for (const query of ["", "?fields=*"]) {
+      const r = await gws(base, "GET", `/api/v2/me/${collection}${query}`, { agent });
+      if (r.status === 404) continue;
+      if (r.status !== 200 || r.body?.statusCode !== 0) {
+        left[`${collection}${query}`] = `HTTP ${r.status}: ${r.text.slice(0, 200)}`;
+        continue;
+      }
+      const lists = Object.entries(r.body).filter(([k, v]) => k !== "statusCode" && Array.isArray(v));
+      const items = lists.flatMap(([, v]) => v);
+      if (lists.length === 0) left[`${collection}${query}`] = `no list in ${r.text.slice(0, 200)}`;
+      else if (items.length > 0) left[`${collection}${query}`] = items;
+    }
+  }
+  return left;
+}

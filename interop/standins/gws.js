@@ -1,6 +1,8 @@
 // A GWS stand-in: the part of the GWS API v2 the conformance harness uses (Basic auth with a
 // JSESSIONID session, optional CSRF protection, /api/v2/me, /api/v2/features, the nine media
-// with their user-data operations, the fixture contract) on a Node http server bound to
+// with their user-data operations, the fixture contract (option `fixtures`), and the documented
+// operations that create and end interactions: devices, StartContactCenterSession, Ready, Dial,
+// Create, Hangup/Cancel/Complete, collection listings, queues) on a Node http server bound to
 // 127.0.0.1, with the Bayeux endpoint /api/v2/notifications delegated to a third-party Bayeux
 // server (see cometd.js, faye.js).
 //
@@ -27,6 +29,8 @@ const MAX_BODY = 1024 * 1024;
 const MAX_SESSIONS = 10_000;
 
 const USER_DATA_OPS = ["AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair"];
+// Operations that end an interaction, and the state its last notification shows.
+const END_OPS = { Hangup: "Released", Cancel: "Cancelled", Complete: "Completed" };
 
 // --- ids: formats of our own (the documentation shows several; none is normative) ----------
 
@@ -163,7 +167,8 @@ const MEDIA = {
   },
   twitter: {
     feature: "api-multimedia",
-    collections: ["twitter"],
+    // The user-data pages use /twitter/{id}; a 2020 revision of the Create page uses /tweets.
+    collections: ["twitter", "tweets"],
     resourceKey: "twitter",
     channel: "/v2/me/twitter",
     messageType: "TwitterStateChangeMessage",
@@ -239,17 +244,19 @@ function cookie(req, name) {
 }
 
 /**
- * Validates a user-data operation body (already parsed JSON) against the media's capabilities
- * and parameters; returns the change to apply, as {kind, entries | keys}.
+ * Validates an operation body (already parsed JSON) on an interaction against its current
+ * capabilities and the media's parameters; returns the change to apply, as
+ * {kind, entries | keys}, or {kind: "end", name} for Hangup / Cancel / Complete.
  */
-function validateOperation(media, body) {
+function validateOperation(media, capabilities, body) {
   if (!isObject(body)) throw invalid("body", "a JSON object");
   const name = body.operationName;
   if (name === undefined || name === null) throw missing("operationName");
   if (typeof name !== "string") throw invalid("operationName", "a string");
-  if (!media.capabilities.includes(name)) {
-    throw gwsError(400, 2, `Operation '${name}' is not available for this interaction (capabilities: ${media.capabilities.join(", ")})`);
+  if (!capabilities.includes(name)) {
+    throw gwsError(400, 2, `Operation '${name}' is not available for this interaction (capabilities: ${capabilities.join(", ")})`);
   }
+  if (Object.hasOwn(END_OPS, name)) return { kind: "end", name };
   if (!USER_DATA_OPS.includes(name)) {
     throw gwsError(400, 2, `Operation '${name}' is not supported by this stand-in`);
   }
@@ -276,12 +283,50 @@ function validateOperation(media, body) {
   return { kind: "remove", keys };
 }
 
+// The states a new interaction starts in: the fixture contract's (an interaction routed to the
+// agent) and native provisioning's (Dial, Create).
+const FIXTURE_STATE = {
+  voice: "Established",
+  chat: "Chatting",
+  sms: "Chatting",
+  email: "Processing",
+  openmedia: "Processing",
+  workitem: "Processing",
+  im: "Talking",
+  "facebook-pm": "Chatting",
+  twitter: "Processing",
+};
+
+// Capabilities of natively provisioned interactions, by media, in the state they start in.
+const NATIVE = {
+  // A call that is still ringing at the far end: no hold or transfer yet.
+  voice: { state: "Dialing", capabilities: ["Hangup", "AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair"] },
+  // Documented for a composing email (EmailCreate).
+  email: {
+    state: "Composing",
+    capabilities: ["Cancel", "Send", "AddComment", "AttachUserData", "UpdateUserData", "DeleteUserData", "SetDisposition", "SetInFocus", "Transfer"],
+  },
+  openmedia: { state: "Processing", capabilities: MEDIA.openmedia.capabilities },
+  workitem: { state: "Processing", capabilities: MEDIA.workitem.capabilities },
+  // A tweet being written: it can be sent, dropped (Cancel) or closed (Complete).
+  twitter: { state: "Composing", capabilities: ["Send", "Cancel", "Complete", "AttachUserData", "UpdateUserData", "DeleteUserData"] },
+};
+
+// The property that holds the resources in `GET /api/v2/me/{collection}?fields=*` (the IM
+// sample shows `imSessions`; elsewhere the collection's name).
+const LIST_KEY = { "im-sessions": "imSessions" };
+
+/** A StartContactCenterSession / Ready channel name: a word, e.g. voice, email, promotion. */
+const CHANNEL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 /**
  * Creates (but does not start) a stand-in. `bayeux` is an adapter factory; `csrf` turns on the
- * documented CSRF protection; `offer` limits the media offered (fixture names). `start()`
- * listens on 127.0.0.1 and resolves with the base URL.
+ * documented CSRF protection; `offer` limits the media offered (fixture names); `fixtures:
+ * false` removes the fixture contract (`/conformance/v1/*` answers 404), so that interactions
+ * only come from the documented operations (Dial, Create). `start()` listens on 127.0.0.1 and
+ * resolves with the base URL.
  */
-export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port = 0, csrf = false, offer = MEDIA_NAMES }) {
+export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port = 0, csrf = false, offer = MEDIA_NAMES, fixtures = true }) {
   for (const m of offer) if (!Object.hasOwn(MEDIA, m)) throw new Error(`unknown media ${m}; one of ${MEDIA_NAMES.join(", ")}`);
   const offered = new Set(offer);
   const interactions = new Map(); // id -> interaction
@@ -291,6 +336,10 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
   let nextReferenceId = 1000;
   const agentNames = Object.keys(agents);
   const dn = (agent) => String(7001 + Math.max(0, agentNames.indexOf(agent)));
+  // One device per agent: its DN, then 12 hex digits (a format of our own).
+  const devices = new Map(agentNames.map((a) => [a, { id: `${dn(a)}-${hex(6)}`, ready: false }]));
+  // The channels of each agent's contact-center session (StartContactCenterSession).
+  const ccSessions = new Map(); // agent -> Set of channel names
   let base = "";
   const adapter = bayeux();
   const stats = { csrfRejected: 0 };
@@ -308,14 +357,14 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
         // Documented: after a voice DeleteUserData the call has no userData property.
         if (i.hasUserData) call.userData = userData;
         Object.assign(call, {
-          state: "Established",
-          callType: "Inbound",
+          state: i.state,
+          callType: i.callType,
           connId: i.id,
           callUuid: i.callUuid,
           deviceUri: `${base}/api/v2/devices/${i.deviceId}`,
-          participants: [{ digits: "5551234", phoneNumber: "5551234", formattedPhoneNumber: "555-1234", e164Number: "+15551234" }],
-          dnis: dn(i.owner),
-          capabilities: m.capabilities,
+          participants: i.participants,
+          dnis: i.dnis,
+          capabilities: i.capabilities,
           duration: String(Math.floor((Date.now() - i.created.getTime()) / 1000)),
           mute: "Off",
           monitoring: false,
@@ -331,8 +380,8 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       case "sms":
         return {
           userData,
-          state: "Chatting",
-          capabilities: m.capabilities,
+          state: i.state,
+          capabilities: i.capabilities,
           uri: `${base}/api/v2/${m.collections[0]}/${i.id}`,
           participants: [
             { participantId: i.participantIds[0], nickname: "Chris", type: "Customer" },
@@ -345,9 +394,9 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       case "email":
         return {
           userData,
-          state: "Processing",
-          subject: "Question about my order",
-          capabilities: m.capabilities,
+          state: i.state,
+          subject: i.subject,
+          capabilities: i.capabilities,
           uri: `${base}/api/v2/emails/${i.id}`,
           id: i.id,
         };
@@ -356,10 +405,10 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
           userData,
           receivedDate: gwsDate(i.created),
           uri: `${base}/api/v2/openmedia/${i.openMediaType}/${i.id}`,
-          capabilities: m.capabilities,
-          state: "Processing",
+          capabilities: i.capabilities,
+          state: i.state,
           mediaType: i.openMediaType,
-          openmediaType: "Inbound",
+          openmediaType: i.direction,
           id: i.id,
         };
       case "workitem":
@@ -367,16 +416,16 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
           userData,
           receivedDate: gwsDate(i.created),
           uri: `${base}/api/v2/workitems/${i.id}`,
-          capabilities: m.capabilities,
-          state: "Processing",
+          capabilities: i.capabilities,
+          state: i.state,
           mediaType: "workitem",
           id: i.id,
         };
       case "im":
         return {
           userData,
-          state: "Talking",
-          capabilities: m.capabilities,
+          state: i.state,
+          capabilities: i.capabilities,
           // The other side of the agent-to-agent session, without an id.
           participants: [{ type: "Agent", userName: i.peer }],
           path: `/im-sessions/${i.id}`,
@@ -387,16 +436,16 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
         return {
           comment: "",
           userData,
-          state: "Chatting",
-          capabilities: m.capabilities,
+          state: i.state,
+          capabilities: i.capabilities,
           uri: `${base}/api/v2/facebooksessions/${i.id}`,
           id: i.id,
         };
       case "twitter":
         return {
           userData,
-          state: "Processing",
-          capabilities: m.capabilities,
+          state: i.state,
+          capabilities: i.capabilities,
           uri: `${base}/api/v2/twitter/${i.id}`,
           createdAt: i.created.toISOString(),
           id: i.id,
@@ -406,18 +455,85 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     }
   }
 
-  /** The notification's data for interaction `i`; `referenceId` when the media carries one. */
-  function notification(i, referenceId) {
+  /**
+   * The notification's data for interaction `i`; `referenceId` when the media carries one;
+   * `notificationType` defaults to the media's user-data one (StatusChange for a new or ended
+   * interaction).
+   */
+  function notification(i, referenceId, notificationType = MEDIA[i.media].notificationType) {
     const m = MEDIA[i.media];
     if (i.media === "voice") {
       // Key order as in the captured 8.5.1 event.
-      return { messageType: m.messageType, notificationType: m.notificationType, call: render(i), phoneNumber: dn(i.owner) };
+      return { messageType: m.messageType, notificationType, call: render(i), phoneNumber: dn(i.owner) };
     }
     if (i.media === "im") {
-      return { messageType: m.messageType, notificationType: m.notificationType, [m.resourceKey]: render(i) };
+      return { messageType: m.messageType, notificationType, [m.resourceKey]: render(i) };
     }
     // Key order as in the documented email sample.
-    return { referenceId, notificationType: m.notificationType, messageType: m.messageType, [m.resourceKey]: render(i) };
+    return { referenceId, notificationType, messageType: m.messageType, [m.resourceKey]: render(i) };
+  }
+
+  /** The device of `agent`, as /api/v2/me?subresources=devices and notifications show it. */
+  function renderDevice(agent) {
+    const d = devices.get(agent);
+    return {
+      deviceState: "Active",
+      userState: d.ready ? { state: "Ready", displayName: "Ready" } : { state: "NotReady", displayName: "Not Ready" },
+      phoneNumber: dn(agent),
+      telephonyNetwork: "Private",
+      doNotDisturb: "Off",
+      path: `/devices/${d.id}`,
+      uri: `${base}/api/v2/devices/${d.id}`,
+      id: d.id,
+    };
+  }
+
+  /** The URL path (under the caller's /api/v2/me) of an interaction. */
+  function pathOf(i) {
+    if (i.media === "openmedia") return `/api/v2/me/openmedia/${i.openMediaType}/${i.id}`;
+    return `/api/v2/me/${MEDIA[i.media].collections[0]}/${i.id}`;
+  }
+
+  function takeReferenceId(m) {
+    if (!m.referenceId.notification && !m.referenceId.response) return undefined;
+    const referenceId = nextReferenceId;
+    nextReferenceId += 7;
+    return referenceId;
+  }
+
+  /**
+   * A new interaction of `agent`, stored; `init` overrides the fixture defaults (state,
+   * capabilities, voice direction and parties, open media type and direction, subject).
+   */
+  function newInteraction(agent, media, userData, init = {}) {
+    const m = MEDIA[media];
+    const i = {
+      id: m.newId(),
+      owner: agent,
+      media,
+      userData: new Map(Object.entries(userData)),
+      // Every new interaction carries userData, {} when nothing is attached.
+      hasUserData: true,
+      created: new Date(),
+      state: FIXTURE_STATE[media],
+      capabilities: m.capabilities,
+    };
+    if (media === "voice") {
+      Object.assign(i, {
+        callUuid: CALL_UUID(),
+        deviceId: devices.get(agent)?.id ?? randomUUID(),
+        callType: "Inbound",
+        participants: [{ digits: "5551234", phoneNumber: "5551234", formattedPhoneNumber: "555-1234", e164Number: "+15551234" }],
+        dnis: dn(agent),
+      });
+    }
+    if (media === "chat" || media === "sms") i.participantIds = [HEX16_UPPER(), HEX16_UPPER()];
+    if (media === "email") i.subject = "Question about my order";
+    if (media === "im") i.peer = agentNames.find((a) => a !== agent) ?? "supervisor";
+    if (media === "openmedia") Object.assign(i, { openMediaType: "survey", direction: "Inbound" });
+    Object.assign(i, init);
+    interactions.set(i.id, i);
+    return i;
   }
 
   function apply(i, change) {
@@ -462,30 +578,12 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     }
     const ud = request.userData ?? {};
     if (!isObject(ud)) throw invalid("userData", "a JSON object");
-    const m = MEDIA[media];
-    const id = m.newId();
-    const i = {
-      id,
-      owner: agent,
-      media,
-      userData: new Map(Object.entries(ud)),
-      // Every new interaction carries userData, {} when nothing is attached.
-      hasUserData: true,
-      created: new Date(),
-    };
-    if (media === "voice") {
-      i.callUuid = CALL_UUID();
-      i.deviceId = randomUUID();
+    const init = {};
+    if (media === "openmedia" && typeof request.mediaType === "string" && /^[\w-]+$/.test(request.mediaType)) {
+      init.openMediaType = request.mediaType;
     }
-    if (media === "chat" || media === "sms") i.participantIds = [HEX16_UPPER(), HEX16_UPPER()];
-    if (media === "im") i.peer = agentNames.find((a) => a !== agent) ?? "supervisor";
-    let path = `/api/v2/me/${m.collections[0]}/${id}`;
-    if (media === "openmedia") {
-      i.openMediaType = typeof request.mediaType === "string" && /^[\w-]+$/.test(request.mediaType) ? request.mediaType : "survey";
-      path = `/api/v2/me/openmedia/${i.openMediaType}/${id}`;
-    }
-    interactions.set(id, i);
-    return { status: 201, body: { path, id } };
+    const i = newInteraction(agent, media, ud, init);
+    return { status: 201, body: { path: pathOf(i), id: i.id } };
   }
 
   /** GET or POST on an interaction URL. */
@@ -498,42 +596,211 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     if (req.method !== "POST") throw gwsError(405, 2, `Method ${req.method} is not allowed here`);
     const i = ownInteraction(agent, media, id, openMediaType);
     const body = await parseJson(req);
-    const change = validateOperation(MEDIA[media], body);
+    const change = validateOperation(MEDIA[media], i.capabilities, body);
     // Rejected operations never get this far: nothing changed, nobody notified.
-    apply(i, change);
     const m = MEDIA[media];
-    let referenceId;
-    if (m.referenceId.notification || m.referenceId.response) {
-      referenceId = nextReferenceId;
-      nextReferenceId += 7;
+    let notificationType;
+    if (change.kind === "end") {
+      // Hangup / Cancel / Complete: the last notification shows the final state and no
+      // capabilities; from then on the interaction is gone (GET 404, not in the listings).
+      i.state = END_OPS[change.name];
+      i.capabilities = [];
+      interactions.delete(i.id);
+      notificationType = "StatusChange";
+    } else {
+      apply(i, change);
     }
+    const referenceId = takeReferenceId(m);
     // Queued for the owner's Bayeux clients before the HTTP answer goes out.
-    await adapter.publish(agent, m.channel, notification(i, referenceId));
+    await adapter.publish(agent, m.channel, notification(i, referenceId, notificationType));
     return { status: 200, body: m.referenceId.response ? { statusCode: 0, referenceId } : { statusCode: 0 } };
   }
 
-  async function route(req, agent, path, query) {
+  // --- native provisioning: the documented operations that create interactions ----------
+
+  /** The parsed body of an operation POST and its operationName (1 if missing, 2 if mistyped). */
+  async function operationBody(req) {
+    const body = await parseJson(req);
+    if (!isObject(body)) throw invalid("body", "a JSON object");
+    const op = body.operationName;
+    if (op === undefined || op === null) throw missing("operationName");
+    if (typeof op !== "string") throw invalid("operationName", "a string");
+    return { body, op };
+  }
+
+  /** Whether `agent`'s contact-center session includes one of `channels`. */
+  function inSession(agent, channels) {
+    const mine = ccSessions.get(agent);
+    return mine !== undefined && channels.some((c) => mine.has(c));
+  }
+
+  function requireSession(agent, channels) {
+    if (!inSession(agent, channels)) {
+      throw gwsError(
+        400,
+        2,
+        `Channel '${channels[0]}' is not in the agent's contact-center session (StartContactCenterSession with channels ${JSON.stringify(channels)} first)`,
+      );
+    }
+  }
+
+  /** POST /api/v2/me: StartContactCenterSession, EndContactCenterSession. */
+  async function meOperation(req, caller) {
+    const { body, op } = await operationBody(req);
+    const agent = caller.agent;
+    if (op === "StartContactCenterSession") {
+      const channels = body.channels;
+      if (channels === undefined || channels === null) throw missing("channels");
+      if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => typeof c === "string" && CHANNEL_NAME.test(c))) {
+        throw gwsError(400, 1, "Parameter 'channels' must be a non-empty array of channel names, e.g. [\"voice\", \"email\"]");
+      }
+      // Idempotent: a second start adds its channels to the session.
+      const mine = ccSessions.get(agent) ?? new Set();
+      for (const c of channels) mine.add(c);
+      ccSessions.set(agent, mine);
+      return { status: 200, body: { statusCode: 0 } };
+    }
+    if (op === "EndContactCenterSession") {
+      ccSessions.delete(agent);
+      const device = devices.get(agent);
+      if (device) device.ready = false;
+      // Documented: it also invalidates the client's HTTP session (and so its CSRF token).
+      sessions.delete(caller.sid);
+      return { status: 200, body: { statusCode: 0 } };
+    }
+    throw gwsError(400, 2, `Operation '${op}' is not supported on /api/v2/me`);
+  }
+
+  /** POST /api/v2/me/channels/{channel} {"operationName": "Ready"}. */
+  async function channelOperation(req, agent, channel) {
+    const { op } = await operationBody(req);
+    if (op !== "Ready") throw gwsError(400, 2, `Operation '${op}' is not supported on a channel by this stand-in (only Ready)`);
+    requireSession(agent, [channel]);
+    if (channel === "voice") {
+      const device = devices.get(agent);
+      device.ready = true;
+      await adapter.publish(agent, "/v2/me/devices", { messageType: "DeviceStateChangeMessage", devices: [renderDevice(agent)] });
+    }
+    return { status: 200, body: { statusCode: 0 } };
+  }
+
+  /** POST /api/v2/me/devices/{deviceId}/calls {"operationName": "Dial", ...}. */
+  async function dial(req, agent, deviceId) {
+    if (!offered.has("voice")) throw notFound(`Resource ${req.method} ${req.url}`);
+    if (devices.get(agent)?.id !== deviceId) throw notFound(`Device '${deviceId}'`);
+    const { body, op } = await operationBody(req);
+    if (op !== "Dial") throw gwsError(400, 2, `Operation '${op}' is not supported on a device's calls`);
+    requireSession(agent, ["voice"]);
+    const destination = body.destination;
+    if (destination === undefined || destination === null) throw missing("destination");
+    if (!isObject(destination)) throw invalid("destination", "an object with phoneNumber");
+    const number = destination.phoneNumber;
+    if (number === undefined || number === null) throw missing("destination.phoneNumber");
+    if (typeof number !== "string" || number === "") throw invalid("destination.phoneNumber", "a non-empty string");
+    const userData = body.userData ?? {};
+    if (!isObject(userData)) throw gwsError(400, 1, "Parameter 'userData' must be an object of key/value pairs");
+    const i = newInteraction(agent, "voice", userData, {
+      state: NATIVE.voice.state,
+      capabilities: NATIVE.voice.capabilities,
+      callType: "Outbound",
+      participants: [{ digits: number, phoneNumber: number, formattedPhoneNumber: number }],
+      dnis: number,
+    });
+    // The stand-in's own choice: the new call is announced before the HTTP answer goes out.
+    await adapter.publish(agent, MEDIA.voice.channel, notification(i, undefined, "StatusChange"));
+    return { status: 200, body: { statusCode: 0 } };
+  }
+
+  /**
+   * POST on a creatable collection (emails, workitems, twitter, openmedia/{type}):
+   * {"operationName": "Create", "queueUri" | "queuePath": ...}.
+   */
+  async function create(req, agent, media, openMediaType) {
+    const { body, op } = await operationBody(req);
+    if (op !== "Create" || !Object.hasOwn(NATIVE, media) || media === "voice") {
+      throw gwsError(400, 2, `Operation '${op}' is not supported on this collection`);
+    }
+    requireSession(agent, media === "openmedia" ? [openMediaType, "openmedia"] : [media]);
+    // Twitter names its queue by path, the others by URI.
+    const queueParam = media === "twitter" ? "queuePath" : "queueUri";
+    const queue = body[queueParam];
+    if (queue === undefined || queue === null) throw missing(queueParam);
+    if (typeof queue !== "string" || queue === "") throw invalid(queueParam, "a non-empty string");
+    // Only the email Create page documents userData; the others ignore it.
+    let userData = {};
+    if (media === "email") {
+      userData = body.userData ?? {};
+      if (!isObject(userData)) throw gwsError(400, 1, "Parameter 'userData' must be an object of key/value pairs");
+    }
+    const init = { state: NATIVE[media].state, capabilities: NATIVE[media].capabilities, queue };
+    if (media === "email") init.subject = "";
+    if (media === "openmedia") Object.assign(init, { openMediaType, direction: "Outbound" });
+    const i = newInteraction(agent, media, userData, init);
+    const m = MEDIA[media];
+    const referenceId = takeReferenceId(m);
+    await adapter.publish(agent, m.channel, notification(i, referenceId, "StatusChange"));
+    return { status: 200, body: m.referenceId.response ? { statusCode: 0, referenceId } : { statusCode: 0 } };
+  }
+
+  /** GET /api/v2/me/{collection}: URIs, or the resources with fields=*; the caller's only. */
+  function listing(agent, media, collection, query, openMediaType) {
+    const mine = [...interactions.values()].filter(
+      (i) => i.owner === agent && i.media === media && (openMediaType === undefined || i.openMediaType === openMediaType),
+    );
+    if (query.get("fields") === "*") {
+      return { status: 200, body: { [LIST_KEY[collection] ?? collection]: mine.map(render), statusCode: 0 } };
+    }
+    return { status: 200, body: { uris: mine.map((i) => base + pathOf(i)), statusCode: 0 } };
+  }
+
+  /** GET or POST on a collection URL. */
+  async function collection(req, agent, media, name, query, openMediaType) {
+    if (!offered.has(media)) throw notFound(`Resource ${req.method} ${req.url}`);
+    if (req.method === "GET") return listing(agent, media, name, query, openMediaType);
+    if (req.method === "POST") return create(req, agent, media, openMediaType);
+    throw gwsError(405, 2, `Method ${req.method} is not allowed here`);
+  }
+
+  async function route(req, caller, path, query) {
+    const agent = caller.agent;
     const method = req.method;
     if (path === "/api/v2/notifications" || path.startsWith("/api/v2/notifications/")) {
       if (method !== "POST") throw gwsError(405, 2, "The notification endpoint takes POST");
       return { bayeux: true };
     }
     if (path === "/api/v2/me" && method === "GET") {
-      return {
-        status: 200,
-        body: {
-          statusCode: 0,
-          user: {
-            userName: agent,
-            firstName: agent,
-            lastName: "Stand-in",
-            roles: ["ROLE_AGENT"],
-            id: `u-${Buffer.from(agent).toString("hex")}`,
-            path: "/me",
-            uri: `${base}/api/v2/me`,
-          },
-        },
+      const user = {
+        userName: agent,
+        firstName: agent,
+        lastName: "Stand-in",
+        roles: ["ROLE_AGENT"],
+        id: `u-${Buffer.from(agent).toString("hex")}`,
+        path: "/me",
+        uri: `${base}/api/v2/me`,
       };
+      const subresources = (query.get("subresources") ?? "").split(",").map((s) => s.trim());
+      if (subresources.includes("*") || subresources.includes("devices")) user.devices = [renderDevice(agent)];
+      return { status: 200, body: { statusCode: 0, user } };
+    }
+    if ((path === "/api/v2/me" || path === "/api/v2/me/") && method === "POST") return meOperation(req, caller);
+    if (path === "/api/v2/me/devices" && method === "GET") {
+      if (query.get("fields") === "*") return { status: 200, body: { devices: [renderDevice(agent)], statusCode: 0 } };
+      return { status: 200, body: { uris: [renderDevice(agent).uri], statusCode: 0 } };
+    }
+    let m = /^\/api\/v2\/(?:me\/)?devices\/([^/]+)$/.exec(path);
+    if (m && method === "GET") {
+      if (devices.get(agent)?.id !== decodeURIComponent(m[1])) throw notFound(`Device '${decodeURIComponent(m[1])}'`);
+      return { status: 200, body: { device: renderDevice(agent), statusCode: 0 } };
+    }
+    m = /^\/api\/v2\/me\/devices\/([^/]+)\/calls$/.exec(path);
+    if (m && method === "POST") return dial(req, agent, decodeURIComponent(m[1]));
+    m = /^\/api\/v2\/me\/channels\/([^/]+)$/.exec(path);
+    if (m && method === "POST") return channelOperation(req, agent, decodeURIComponent(m[1]));
+    m = /^\/api\/v2\/queues\/([^/]+)$/.exec(path);
+    if (m && method === "GET") {
+      // Any queue exists (informational: the harness's doctor reads it).
+      const id = decodeURIComponent(m[1]);
+      return { status: 200, body: { queue: { name: `Stand-in queue ${id}`, path: `/queues/${id}`, uri: `${base}/api/v2/queues/${id}`, id }, statusCode: 0 } };
     }
     if (path === "/api/v2/features" && method === "GET") {
       const features = [...new Set([...offered].map((m) => MEDIA[m].feature))].sort().reverse();
@@ -542,6 +809,9 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
         return { status: 200, body: { statusCode: 0, features: features.map((id) => ({ id, path: `/features/${id}` })) } };
       }
       return { status: 200, body: { statusCode: 0, uris: features.map((id) => `${base}/api/v2/features/${id}`) } };
+    }
+    if (!fixtures && (path === "/conformance" || path.startsWith("/conformance/"))) {
+      throw notFound(`Resource ${method} ${path} (the fixture contract is off)`);
     }
     if (path === "/conformance/v1/interactions" && method === "POST") {
       let request;
@@ -552,7 +822,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       }
       return createFixture(agent, request);
     }
-    let m = /^\/conformance\/v1\/interactions\/([^/]+)$/.exec(path);
+    m = /^\/conformance\/v1\/interactions\/([^/]+)$/.exec(path);
     if (m && method === "DELETE") {
       const id = decodeURIComponent(m[1]);
       const i = interactions.get(id);
@@ -562,10 +832,16 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     }
     m = /^\/api\/v2\/me\/openmedia\/([^/]+)\/([^/]+)$/.exec(path);
     if (m) return interaction(req, agent, "openmedia", decodeURIComponent(m[2]), decodeURIComponent(m[1]));
+    m = /^\/api\/v2\/me\/openmedia\/([^/]+)$/.exec(path);
+    if (m && CHANNEL_NAME.test(decodeURIComponent(m[1]))) {
+      return collection(req, agent, "openmedia", "openmedia", query, decodeURIComponent(m[1]));
+    }
     m = /^\/api\/v2\/me\/([^/]+)\/([^/]+)$/.exec(path);
     if (m && byCollection.has(m[1]) && m[1] !== "openmedia") {
       return interaction(req, agent, byCollection.get(m[1]), decodeURIComponent(m[2]));
     }
+    m = /^\/api\/v2\/me\/([^/]+)$/.exec(path);
+    if (m && byCollection.has(m[1]) && m[1] !== "openmedia") return collection(req, agent, byCollection.get(m[1]), m[1], query);
     throw notFound(`Resource ${method} ${path}`);
   }
 
@@ -605,6 +881,12 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://127.0.0.1");
     const path = url.pathname;
+    if (!fixtures && (path === "/conformance" || path.startsWith("/conformance/"))) {
+      // Not part of a stock GWS at all: unknown whatever the credentials.
+      req.resume();
+      send(res, 404, { statusCode: 6, statusMessage: `Resource ${req.method} ${path} not found` });
+      return;
+    }
     const caller = authenticate(req);
     if (!caller) {
       req.resume();
@@ -636,7 +918,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       }
     }
     try {
-      const r = await route(req, caller.agent, path, url.searchParams);
+      const r = await route(req, caller, path, url.searchParams);
       if (r.bayeux) return adapter.handle(req, res, caller.agent);
       send(res, r.status, r.body);
     } catch (e) {
@@ -658,6 +940,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     name,
     adapter,
     csrf,
+    fixtures,
     stats,
     offered: [...offered],
     get url() {

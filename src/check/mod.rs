@@ -62,6 +62,10 @@ impl Checker {
     }
 }
 
+/// The finding of a scenario whose media the target gives no way to provision: the verdict
+/// counts it as missing (incomplete), not as a failure.
+pub const FIXTURES_NEEDED: &str = "setup.fixtures";
+
 /// The pinned snapshot a notification is compared with in the second shape layer.
 #[derive(Clone, Copy)]
 pub enum Pinned<'a> {
@@ -87,6 +91,13 @@ pub fn evaluate(
         Setup::NotOffered(why) => {
             findings.push(
                 Finding::new("setup", format!("not offered: {why}")).severity(Severity::Info),
+            );
+            Grade::NotApplicable
+        }
+        Setup::NotProvisionable(why) => {
+            findings.push(
+                Finding::new(FIXTURES_NEEDED, format!("cannot be provisioned: {why}"))
+                    .severity(Severity::Info),
             );
             Grade::NotApplicable
         }
@@ -224,6 +235,7 @@ pub fn evaluate(
             .map(|n| n.after_post.as_secs_f64() * 1000.0),
         notification: notification_snapshot,
         source: format!("{}:{}", scenario.source.file, scenario.source.location.line),
+        provisioning: obs.provisioning.clone(),
         wire: obs.wire.clone(),
     }
 }

@@ -208,6 +208,10 @@ struct ServeArgs {
     /// Emit the notification shapes of this GWS release (8.5.1: voice participants as strings).
     #[arg(long, value_name = "VERSION", default_value = "8.5.2")]
     gws_version: GwsVersion,
+    /// Serve no fixture contract: interactions come only from the documented Dial and Create
+    /// operations, as on a stock GWS (use a target with `fixtures.native`).
+    #[arg(long)]
+    no_fixtures: bool,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -413,12 +417,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         config.agents = gws_conformance::server::state::ServerState::numbered_agents(n);
     }
     config.gws_version = args.gws_version;
+    config.fixtures = !args.no_fixtures;
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return error(format!("cannot start the async runtime: {e}")),
     };
     runtime.block_on(async move {
         let agents: Vec<String> = config.agents.iter().map(|(u, _)| u.clone()).collect();
+        let fixtures = config.fixtures;
         let server = match server::start(config).await {
             Ok(s) => s,
             Err(e) => return error(format!("cannot listen on {}:{}: {e}", args.bind, args.port)),
@@ -426,12 +432,16 @@ fn serve(args: ServeArgs) -> ExitCode {
         {
             // A server keeps serving when whoever started it stops reading its stdout.
             use std::io::Write;
+            let fixtures = if fixtures {
+                format!("fixtures at {}/conformance/v1", server.base_url)
+            } else {
+                "no fixture contract (native provisioning only)".to_string()
+            };
             let _ = write!(
                 std::io::stdout().lock(),
-                "gws-conformance reference server listening on {}\nagents: {}; fixtures at {}/conformance/v1\n",
+                "gws-conformance reference server listening on {}\nagents: {}; {fixtures}\n",
                 server.base_url,
                 agents.join(", "),
-                server.base_url
             );
         }
         tokio::select! {

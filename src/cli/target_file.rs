@@ -1,9 +1,12 @@
 //! Reading a target file (`run --target FILE`) into a library [`Target`].
 //!
 //! Passwords come only from the environment variables the file names; a missing variable is
-//! a usage error. TLS is verified unless the file itself says `insecure: true`.
+//! a usage error. TLS is verified unless the file itself says `insecure: true`. `fixtures`
+//! names `native` (documented GWS operations), the fixture contract (`url` or `exec`), or
+//! `native` with one of them for the media native provisioning cannot create.
 
-use gws_conformance::run::{Credentials, Fixtures, Secret, Target};
+use gws_conformance::run::native::{NATIVE_MEDIA, unavailable};
+use gws_conformance::run::{Contract, Credentials, Fixtures, Native, Secret, Target};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -72,9 +75,59 @@ impl PatternEntry {
 #[serde(deny_unknown_fields)]
 struct FixtureEntry {
     #[serde(default)]
+    native: Option<NativeEntry>,
+    #[serde(default)]
     url: Option<String>,
     #[serde(default)]
     exec: Option<Vec<String>>,
+}
+
+/// `fixtures.native`, exactly the documented syntax (README "Against a real GWS").
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeEntry {
+    #[serde(default)]
+    dial: Option<String>,
+    #[serde(default)]
+    queue_uri: Option<String>,
+    #[serde(default)]
+    queue_path: Option<String>,
+    #[serde(default)]
+    openmedia_type: Option<String>,
+    #[serde(default)]
+    media: Option<Vec<String>>,
+}
+
+impl NativeEntry {
+    /// Checks that every listed media can be provisioned with what the file gives.
+    fn resolve(self, shown: &std::path::Display<'_>) -> Result<Native, String> {
+        let native = Native {
+            dial: self.dial,
+            queue_uri: self.queue_uri,
+            queue_path: self.queue_path,
+            openmedia_type: self.openmedia_type,
+            media: self.media,
+        };
+        if let Some(list) = &native.media {
+            for media in list {
+                if let Some(why) = unavailable(&native, media) {
+                    return Err(format!(
+                        "{shown}: fixtures.native.media lists `{media}`: {why} (native provisioning covers {})",
+                        NATIVE_MEDIA.join(", ")
+                    ));
+                }
+            }
+        }
+        if NATIVE_MEDIA
+            .iter()
+            .all(|m| unavailable(&native, m).is_some())
+        {
+            return Err(format!(
+                "{shown}: fixtures.native provisions nothing: give `dial` (voice), `queue_uri` (email, workitem; with `openmedia_type`, open media) or `queue_path` (Twitter)"
+            ));
+        }
+        Ok(native)
+    }
 }
 
 /// Reads and resolves a target file; errors name the file and, where known, the position.
@@ -126,15 +179,27 @@ pub fn load(path: &Path) -> Result<Target, String> {
             password: Secret::new(password),
         });
     }
-    let fixtures = match (file.fixtures.url, file.fixtures.exec) {
-        (Some(url), None) => Fixtures::Url(url),
-        (None, Some(argv)) if !argv.is_empty() => Fixtures::Exec(argv),
+    let contract = match (file.fixtures.url, file.fixtures.exec) {
+        (Some(url), None) => Some(Contract::Url(url)),
+        (None, Some(argv)) if !argv.is_empty() => Some(Contract::Exec(argv)),
+        (None, None) => None,
         _ => {
             return Err(format!(
-                "{shown}: `fixtures` needs exactly one of `url` or `exec` (a non-empty list)"
+                "{shown}: `fixtures` takes at most one of `url` or `exec` (a non-empty list), beside `native`"
             ));
         }
     };
+    let native = file
+        .fixtures
+        .native
+        .map(|n| n.resolve(&shown))
+        .transpose()?;
+    if native.is_none() && contract.is_none() {
+        return Err(format!(
+            "{shown}: `fixtures` needs `native` (documented GWS operations), `url` or `exec`"
+        ));
+    }
+    let fixtures = Fixtures { native, contract };
     let ca_cert = match file.ca_cert {
         Some(p) => {
             let p = path.parent().unwrap_or(Path::new(".")).join(p);

@@ -28,9 +28,9 @@ pub mod report;
 
 use crate::check::{Scope, load_operation, same_user_data, user_data_of};
 use crate::observation::{Delivered, Reply};
-use crate::run::session::{AgentSession, Auth};
+use crate::run::session::Auth;
 use crate::run::wire::WireLog;
-use crate::run::{RunConfig, RunError, Runner, Target, fixtures};
+use crate::run::{RunConfig, RunError, Runner, Target};
 use futures::StreamExt;
 use latency::Latency;
 use ledger::{Affected, Facts, Kind, Totals};
@@ -413,7 +413,6 @@ async fn provision_slots(
         .map(|(index, (agent, _))| (index, agent, index % by_media.len()))
         .collect();
     let wire = WireLog::new(Instant::now());
-    let timeout = runner.config.deadlines.request;
     let made: Vec<Result<Slot, String>> = futures::stream::iter(plan)
         .map(|(index, agent, media_index)| {
             let (media, list) = &by_media[media_index];
@@ -423,25 +422,16 @@ async fn provision_slots(
                     .session(agent)
                     .ok_or_else(|| format!("no session for agent #{}", agent + 1))?;
                 let first = &ops[list[0]];
-                let p = fixtures::provision(
-                    &runner.target.fixtures,
-                    session,
-                    media,
-                    &first.case.user_data,
-                    timeout,
-                    wire,
-                )
-                .await
-                .map_err(|e| {
-                    let why = match e {
-                        fixtures::ProvisionError::NotOffered(w)
-                        | fixtures::ProvisionError::Failed(w) => w,
-                    };
-                    format!(
-                        "cannot provision a {media} interaction for agent `{}`: {why}",
-                        session.username
-                    )
-                })?;
+                let p = runner
+                    .provision(agent, media, &first.case.user_data, wire)
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "cannot provision a {media} interaction for agent `{}`: {}",
+                            session.username,
+                            e.reason()
+                        )
+                    })?;
                 Ok(Slot {
                     index,
                     agent,
@@ -618,7 +608,7 @@ impl Engine {
         let stragglers = router.take(agent, &slot.id, intended);
         self.attribute_stragglers(slot, stragglers);
         if slot.groups_here >= GROUPS_PER_INTERACTION && slot.pending.is_empty() {
-            self.move_to_fresh_interaction(slot, &session).await;
+            self.move_to_fresh_interaction(slot).await;
         }
         slot.groups_here += 1;
         let picks: Vec<usize> = (0..shared)
@@ -736,25 +726,20 @@ impl Engine {
 
     /// Provisions a fresh interaction for the slot with the user data of the scenario it
     /// replays next; on failure the slot stays where it is (the run goes on, growing).
-    async fn move_to_fresh_interaction(&self, slot: &mut Slot, session: &AgentSession) {
+    async fn move_to_fresh_interaction(&self, slot: &mut Slot) {
         let next = &self.ops[slot.ops[slot.next % slot.ops.len()]];
         let wire = WireLog::new(Instant::now());
-        let Ok(fresh) = fixtures::provision(
-            &self.runner.target.fixtures,
-            session,
-            &slot.media,
-            &next.case.user_data,
-            self.config.run.deadlines.request,
-            &wire,
-        )
-        .await
+        let Ok(fresh) = self
+            .runner
+            .provision(slot.agent, &slot.media, &next.case.user_data, &wire)
+            .await
         else {
             return;
         };
         let old = std::mem::replace(&mut slot.id, fresh.id);
         // Cleaned up now, so that a long run does not pile interactions up on the server.
         let cleaned_at = self.start.elapsed();
-        fixtures::cleanup(&self.runner.target.fixtures, session, &old, &wire).await;
+        self.runner.release(&old, &wire).await;
         let last_message = slot
             .last
             .as_ref()
@@ -1049,14 +1034,12 @@ impl Engine {
         }
         let read_your_writes = self.read_your_writes(&mut slots).await;
         let wire = WireLog::new(Instant::now());
-        let made: Vec<(usize, &str)> = slots.iter().map(|s| (s.agent, s.id.as_str())).collect();
+        let made: Vec<&str> = slots.iter().map(|s| s.id.as_str()).collect();
         futures::stream::iter(made)
-            .map(|(agent, id)| {
+            .map(|id| {
                 let wire = &wire;
                 async move {
-                    if let Some(session) = runner.session(agent) {
-                        fixtures::cleanup(&runner.target.fixtures, session, id, wire).await;
-                    }
+                    runner.release(id, wire).await;
                 }
             })
             .buffer_unordered(32)

@@ -257,6 +257,7 @@ mod tests {
             latency_ms: None,
             notification: None,
             source: "specs/scenarios/x.yaml:1".into(),
+            provisioning: None,
             wire: Vec::new(),
         }
     }

@@ -37,20 +37,12 @@ impl Runner {
         let session = &self.sessions[agent];
         let barrier = cell
             .get_or_init(|| async {
-                let p = fixtures::provision(
-                    &self.target.fixtures,
-                    session,
-                    media,
-                    &serde_json::Map::new(),
-                    self.config.deadlines.request,
-                    wire,
-                )
-                .await
-                .map_err(|e| match e {
-                    ProvisionError::NotOffered(w) | ProvisionError::Failed(w) => {
-                        format!("could not provision a barrier interaction: {w}")
-                    }
-                })?;
+                let p = self
+                    .provision(agent, media, &serde_json::Map::new(), wire)
+                    .await
+                    .map_err(|e| {
+                        format!("could not provision a barrier interaction: {}", e.reason())
+                    })?;
                 self.router.register_barrier(agent, &p.id);
                 Ok(Arc::new(Barrier {
                     id: p.id,

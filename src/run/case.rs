@@ -53,20 +53,12 @@ impl Runner {
                 &wire,
             );
         }
-        let owner = &self.sessions[0];
-        let timeout = self.config.deadlines.request;
-        let interaction = match fixtures::provision(
-            &self.target.fixtures,
-            owner,
-            &case.media,
-            &case.user_data,
-            timeout,
-            &wire,
-        )
-        .await
-        {
+        let interaction = match self.provision(0, &case.media, &case.user_data, &wire).await {
             Ok(p) => p,
             Err(ProvisionError::NotOffered(why)) => return setup(Setup::NotOffered(why), &wire),
+            Err(ProvisionError::NotProvisionable(why)) => {
+                return setup(Setup::NotProvisionable(why), &wire);
+            }
             Err(ProvisionError::Failed(why)) => return setup(Setup::Failed(why), &wire),
         };
         self.owners
@@ -76,9 +68,7 @@ impl Runner {
         let observation = self
             .operate(case, &interaction, actor_index, &wire, start)
             .await;
-        if let Some(problem) =
-            fixtures::cleanup(&self.target.fixtures, owner, &interaction.id, &wire).await
-        {
+        if let Some(problem) = self.release(&interaction.id, &wire).await {
             wire.record(
                 "note",
                 format!("cleanup: {problem}"),
@@ -91,6 +81,7 @@ impl Runner {
         Observation {
             wire: wire.take(),
             duration: start.elapsed(),
+            provisioning: Some(interaction.way.describe()),
             ..observation
         }
     }
@@ -228,6 +219,7 @@ impl Runner {
             in_flight_together,
             listened,
             wire: Vec::new(),
+            provisioning: None,
             duration: start.elapsed(),
         }
     }

@@ -5,9 +5,12 @@
 //! {fixtures}/interactions/{id}` cleans up. An `exec` provisioner gets the same request JSON
 //! plus `"agent"` on stdin and prints `{"id", "path"}`; a non-zero exit means "not offered".
 //! A 4xx answer also means the media is not offered; anything else is a setup failure.
+//!
+//! Which way a media is provisioned (this contract, or the documented GWS operations of
+//! `native.rs`) is the runner's choice (`provision.rs`); this module only speaks the contract.
 
 use super::session::{AgentSession, Auth};
-use super::target::Fixtures;
+use super::target::Contract;
 use super::wire::WireLog;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -19,12 +22,69 @@ pub struct Provisioned {
     pub id: String,
     /// Path of the interaction, e.g. `/api/v2/me/chats/{id}`.
     pub path: String,
+    pub way: Way,
+}
+
+/// How an interaction was obtained, which decides how it is ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Way {
+    /// The fixture contract (URL or exec).
+    Contract,
+    /// A documented GWS operation (`Dial`, `Create`).
+    Native {
+        operation: &'static str,
+        initial_data: InitialData,
+    },
+}
+
+/// How a natively provisioned interaction got the scenario's initial `userData`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialData {
+    /// There was none to give.
+    Empty,
+    /// In the creating request, where its page documents `userData`.
+    InRequest,
+    /// With `AttachUserData` after the creation, its notification consumed before the scenario.
+    Attached,
+}
+
+impl Way {
+    /// One line for results and reports: which way the interaction was provisioned.
+    pub fn describe(&self) -> String {
+        match self {
+            Way::Contract => "fixture contract".into(),
+            Way::Native {
+                operation,
+                initial_data,
+            } => {
+                let data = match initial_data {
+                    InitialData::Empty => "no initial userData",
+                    InitialData::InRequest => "initial userData in the request",
+                    InitialData::Attached => "initial userData attached afterwards",
+                };
+                format!("native {operation}, {data}")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProvisionError {
+    /// The target does not offer the media.
     NotOffered(String),
+    /// The target file gives no way to obtain one (the media needs fixtures).
+    NotProvisionable(String),
     Failed(String),
+}
+
+impl ProvisionError {
+    pub fn reason(&self) -> &str {
+        match self {
+            ProvisionError::NotOffered(w)
+            | ProvisionError::NotProvisionable(w)
+            | ProvisionError::Failed(w) => w,
+        }
+    }
 }
 
 fn parse_provisioned(body: &Value) -> Result<Provisioned, String> {
@@ -40,6 +100,7 @@ fn parse_provisioned(body: &Value) -> Result<Provisioned, String> {
         (Some(id), Some(path)) => Ok(Provisioned {
             id: id.to_string(),
             path: path.to_string(),
+            way: Way::Contract,
         }),
         _ => Err(format!(
             "the fixture answer lacks a string `id` and a `path` starting with `/`: {}",
@@ -49,7 +110,7 @@ fn parse_provisioned(body: &Value) -> Result<Provisioned, String> {
 }
 
 pub async fn provision(
-    fixtures: &Fixtures,
+    contract: &Contract,
     session: &AgentSession,
     media: &str,
     user_data: &Map<String, Value>,
@@ -57,8 +118,8 @@ pub async fn provision(
     wire: &WireLog,
 ) -> Result<Provisioned, ProvisionError> {
     let request = json!({"media": media, "userData": user_data});
-    match fixtures {
-        Fixtures::Url(base) => {
+    match contract {
+        Contract::Url(base) => {
             let url = format!("{}/interactions", base.trim_end_matches('/'));
             let body = request.to_string();
             let (reply, _) = session
@@ -93,7 +154,7 @@ pub async fn provision(
                 ))),
             }
         }
-        Fixtures::Exec(argv) => {
+        Contract::Exec(argv) => {
             let mut request = request;
             request["agent"] = json!(session.username);
             run_provisioner(argv, &request, timeout).await
@@ -152,13 +213,13 @@ async fn run_provisioner(
 
 /// Best-effort cleanup; a failure is reported but does not change the scenario's grade.
 pub async fn cleanup(
-    fixtures: &Fixtures,
+    contract: &Contract,
     session: &AgentSession,
     id: &str,
     wire: &WireLog,
 ) -> Option<String> {
-    match fixtures {
-        Fixtures::Url(base) => {
+    match contract {
+        Contract::Url(base) => {
             let url = format!("{}/interactions/{id}", base.trim_end_matches('/'));
             match session
                 .request(Method::DELETE, &url, None, Auth::Session, true, Some(wire))
@@ -169,6 +230,6 @@ pub async fn cleanup(
                 Err(e) => Some(format!("cleanup failed: {e}")),
             }
         }
-        Fixtures::Exec(_) => None,
+        Contract::Exec(_) => None,
     }
 }

@@ -21,6 +21,8 @@ mod barrier;
 mod case;
 pub mod fixtures;
 mod listener;
+pub mod native;
+mod provision;
 
 pub mod router;
 pub mod session;
@@ -33,7 +35,7 @@ use crate::result::WireEntry;
 use crate::spec::{
     AgentRole, AuthMode, CookieMode, CsrfMode, InteractionRef, Scenario, SendMethod,
 };
-use barrier::{Barrier, BarrierCell};
+use barrier::BarrierCell;
 use fixtures::{ProvisionError, Provisioned};
 use reqwest::Method;
 use router::{BARRIER_KEY, Router};
@@ -43,7 +45,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-pub use target::{Credentials, Deadlines, Fixtures, RunConfig, Secret, Target};
+pub use target::{Contract, Credentials, Deadlines, Fixtures, Native, RunConfig, Secret, Target};
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use wire::WireLog;
@@ -69,6 +71,13 @@ pub struct Runner {
     owners: Mutex<HashMap<String, String>>,
     unknown_ids: AtomicU64,
     stream_notes: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<StreamNote>>>,
+    /// Per agent: its native preparation (device, contact-center session, Ready), done once.
+    native_agents: Vec<OnceCell<Result<native::PreparedAgent, String>>>,
+    /// Per agent: held while a native creation is in flight, so its interaction is the next
+    /// new one on the agent's stream.
+    creating: Vec<tokio::sync::Mutex<()>>,
+    /// Interactions the run obtained and has not ended yet, by id.
+    ledger: Mutex<HashMap<String, provision::Obtained>>,
 }
 
 /// Something that happened to one agent's notification stream during the run.
@@ -100,6 +109,9 @@ pub struct RunNotes {
     /// Streams the server forgot, so that they re-handshook: notifications may have been lost.
     #[serde(default)]
     pub rehandshakes: Vec<String>,
+    /// Interactions the run created and could not end: they may remain on the target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_behind: Vec<String>,
 }
 
 impl RunNotes {
@@ -110,6 +122,7 @@ impl RunNotes {
             .extend(other.unclaimed_notifications);
         self.closed_streams.extend(other.closed_streams);
         self.rehandshakes.extend(other.rehandshakes);
+        self.left_behind.extend(other.left_behind);
     }
 }
 
@@ -170,6 +183,11 @@ impl Runner {
             }));
         }
         let features = read_features(&sessions[0]).await;
+        let native_agents = sessions.iter().map(|_| OnceCell::new()).collect();
+        let creating = sessions
+            .iter()
+            .map(|_| tokio::sync::Mutex::new(()))
+            .collect();
         Ok(Runner {
             target,
             config,
@@ -182,6 +200,9 @@ impl Runner {
             owners: Mutex::new(HashMap::new()),
             unknown_ids: AtomicU64::new(1),
             stream_notes: Mutex::new(Some(notes_rx)),
+            native_agents,
+            creating,
+            ledger: Mutex::new(HashMap::new()),
         })
     }
 
@@ -249,19 +270,9 @@ impl Runner {
                 .map(|(agent, media)| self.barrier(*agent, media, &flush)),
         )
         .await;
-        // The barrier interactions are the run's own; leave nothing behind on the target.
-        let made: Vec<(usize, Arc<Barrier>)> = {
-            let map = self.barriers.lock().unwrap_or_else(|p| p.into_inner());
-            map.iter()
-                .filter_map(|((agent, _), cell)| {
-                    Some((*agent, Arc::clone(cell.get()?.as_ref().ok()?)))
-                })
-                .collect()
-        };
-        futures::future::join_all(made.iter().map(|(agent, b)| {
-            fixtures::cleanup(&self.target.fixtures, &self.sessions[*agent], &b.id, &flush)
-        }))
-        .await;
+        // The barrier interactions are the run's own, and so is whatever a scenario cut off by
+        // its deadline or a stopped run did not end: leave nothing behind on the target.
+        notes.left_behind = self.release_all(&flush).await;
         self.cancel.cancel();
         for t in self.tasks {
             let _ = t.await;

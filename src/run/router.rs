@@ -39,6 +39,17 @@ struct BarrierSlot {
 struct Routes {
     filed: HashMap<Key, Slot>,
     barriers: HashMap<Key, BarrierSlot>,
+    /// When each interaction was first heard of on each stream; kept after its slot is taken,
+    /// so that a straggler about an old interaction never reads as a new one.
+    first_seen: HashMap<Key, Instant>,
+    /// Interactions the run knows the id of (provisioned, claimed, barriers): never "new".
+    owned: std::collections::HashSet<Key>,
+    /// Interactions being ended by the run: their `StatusChange` is the ending's, not news.
+    ending: std::collections::HashSet<Key>,
+    /// Per agent: woken by every filed notification, for claims of new interactions.
+    arrivals: HashMap<usize, Arc<Notify>>,
+    /// Notifications announcing the end of an interaction the run ended.
+    endings_heard: usize,
     /// Why an agent's stream ended, if it did.
     closed: HashMap<usize, String>,
     unattributed: Vec<(usize, Value)>,
@@ -51,6 +62,15 @@ pub struct Router {
     inner: Mutex<Routes>,
     /// Wakes every waiter when a stream closes.
     closed_changed: Notify,
+}
+
+/// Whether a notification announces a change of state (`notificationType: StatusChange`), the
+/// form in which GWS announces an interaction's beginning and end.
+pub fn is_status_change(message: &Value) -> bool {
+    message
+        .pointer("/data/notificationType")
+        .and_then(Value::as_str)
+        == Some("StatusChange")
 }
 
 /// The interaction id inside a notification's `data`: the `id` of the first object-valued
@@ -77,11 +97,76 @@ impl Router {
         if let Some(barrier) = inner.barriers.get_mut(&key) {
             barrier.count += 1;
             barrier.wake.notify_waiters();
+        } else if inner.ending.contains(&key) && is_status_change(&message) {
+            inner.endings_heard += 1;
         } else {
+            inner.first_seen.entry(key.clone()).or_insert(now);
             let slot = inner.filed.entry(key).or_default();
             slot.messages.push((message, now));
             slot.wake.notify_waiters();
+            if let Some(arrivals) = inner.arrivals.get(&agent) {
+                arrivals.notify_waiters();
+            }
         }
+    }
+
+    /// Marks interaction `id` as the run's own: it is never claimed as a new one.
+    pub fn own(&self, agent: usize, id: &str) {
+        self.lock().owned.insert((agent, id.to_string()));
+    }
+
+    /// The run is ending interaction `id`: the `StatusChange` that announces it is expected
+    /// and dropped (counted); any other notification about it is still filed, and late.
+    pub fn ending(&self, agent: usize, id: &str) {
+        self.lock().ending.insert((agent, id.to_string()));
+    }
+
+    /// How many end-of-interaction notifications of the run's own endings arrived.
+    pub fn endings_heard(&self) -> usize {
+        self.lock().endings_heard
+    }
+
+    /// Waits for the first notification on `agent`'s stream about an interaction that was
+    /// first heard of at `since` or later, that the run does not own, and that `accept`
+    /// takes; claims it (the run owns it from now on) and returns its id and the messages
+    /// filed for it, which are consumed. `None` at the deadline or when the stream closes.
+    ///
+    /// The caller makes this exact by having only one creation in flight per agent.
+    pub async fn claim_new(
+        &self,
+        agent: usize,
+        since: Instant,
+        accept: impl Fn(&Value) -> bool,
+        deadline: tokio::time::Instant,
+    ) -> Option<(String, Vec<Value>)> {
+        let wake = Arc::clone(self.lock().arrivals.entry(agent).or_default());
+        let found = std::sync::Mutex::new(None);
+        let pick = |inner: &Routes| {
+            inner.filed.iter().find_map(|(key, slot)| {
+                let fresh = key.0 == agent
+                    && !inner.owned.contains(key)
+                    && inner.first_seen.get(key).is_some_and(|t| *t >= since);
+                let first = slot.messages.first().map(|(m, _)| m)?;
+                (fresh && accept(first)).then(|| key.1.clone())
+            })
+        };
+        self.wait_until(wake, deadline, |inner| {
+            let id = pick(inner);
+            let done = id.is_some() || inner.closed.contains_key(&agent);
+            *found.lock().unwrap_or_else(|p| p.into_inner()) = id;
+            done
+        })
+        .await;
+        let id = found.into_inner().unwrap_or_else(|p| p.into_inner())?;
+        let mut inner = self.lock();
+        let key = (agent, id.clone());
+        inner.owned.insert(key.clone());
+        let messages = inner
+            .filed
+            .remove(&key)
+            .map(|s| s.messages.into_iter().map(|(m, _)| m).collect())
+            .unwrap_or_default();
+        Some((id, messages))
     }
 
     pub fn close(&self, agent: usize, reason: String) {
@@ -103,10 +188,9 @@ impl Router {
     }
 
     pub fn register_barrier(&self, agent: usize, id: &str) {
-        self.lock()
-            .barriers
-            .entry((agent, id.to_string()))
-            .or_default();
+        let mut inner = self.lock();
+        inner.owned.insert((agent, id.to_string()));
+        inner.barriers.entry((agent, id.to_string())).or_default();
     }
 
     /// Waits on `wake` (and on any stream closing) until `condition` holds or the deadline

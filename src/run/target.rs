@@ -38,13 +38,46 @@ pub struct Credentials {
     pub password: Secret,
 }
 
-/// How the runner obtains interactions.
+/// How the runner obtains interactions: through documented GWS operations (`native`), through
+/// the fixture contract (`contract`), or both, native first for the media it covers.
+#[derive(Debug, Clone, Default)]
+pub struct Fixtures {
+    pub native: Option<Native>,
+    pub contract: Option<Contract>,
+}
+
+impl Fixtures {
+    /// The fixture contract over HTTP at `base`, nothing native.
+    pub fn url(base: impl Into<String>) -> Fixtures {
+        Fixtures {
+            native: None,
+            contract: Some(Contract::Url(base.into())),
+        }
+    }
+}
+
+/// The project's fixture contract, served by the target or run as a program.
 #[derive(Debug, Clone)]
-pub enum Fixtures {
+pub enum Contract {
     /// The fixture contract over HTTP at this base URL.
     Url(String),
     /// A provisioner program: request JSON on stdin, `{"id", "path"}` on stdout.
     Exec(Vec<String>),
+}
+
+/// `fixtures.native`: what the documented operations that create interactions need.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Native {
+    /// The number each agent dials (voice, `Dial`).
+    pub dial: Option<String>,
+    /// The queue emails, open media and workitems are created into (`queueUri`).
+    pub queue_uri: Option<String>,
+    /// The queue tweets are created into (`queuePath`).
+    pub queue_path: Option<String>,
+    /// The open-media type created (the path segment of `openmedia/{type}`).
+    pub openmedia_type: Option<String>,
+    /// Which media to provision natively; `None`: every media the other keys allow.
+    pub media: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,7 +112,7 @@ impl Target {
                     password: Secret::new(p.clone()),
                 })
                 .collect(),
-            fixtures: Fixtures::Url(format!("{base_url}/conformance/v1")),
+            fixtures: Fixtures::url(format!("{base_url}/conformance/v1")),
             insecure: false,
             ca_cert: None,
         }

@@ -5,9 +5,9 @@
 
 use super::defect::Defect;
 use super::media::{self, ServerMedia};
-use super::state::{Interaction, ServerState, Session};
+use super::state::{Interaction, Lifecycle, OpResult, ServerState, Session};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -183,12 +183,16 @@ fn csrf_rejected() -> Response {
         .into_response()
 }
 
-pub async fn get_me(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn get_me(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let caller = match authenticate(&state, &headers) {
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let body = json!({
+    let mut body = json!({
         "statusCode": 0,
         "user": {
             "id": format!("{:x}", caller.agent.len() * 7919),
@@ -199,6 +203,10 @@ pub async fn get_me(State(state): State<AppState>, headers: HeaderMap) -> Respon
             "path": "/me",
         }
     });
+    let asked = query_values(query.as_deref(), "subresources");
+    if asked.iter().any(|s| s == "*" || s == "devices") {
+        body["user"]["devices"] = Value::Array(state.devices(&caller.agent));
+    }
     finish(&state, &caller, json_response(200, &body))
 }
 
@@ -220,6 +228,17 @@ pub async fn get_features(State(state): State<AppState>, headers: HeaderMap) -> 
         &caller,
         json_response(200, &json!({"statusCode": 0, "features": list})),
     )
+}
+
+/// The comma-separated values of query parameter `name` (`subresources=devices,features`).
+pub(super) fn query_values(query: Option<&str>, name: &str) -> Vec<String> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == name)
+        .flat_map(|(_, v)| v.split(',').map(|s| s.replace("%2A", "*")))
+        .collect()
 }
 
 fn lookup(collection: &str) -> Option<&'static ServerMedia> {
@@ -325,25 +344,22 @@ async fn post_operation(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = match authenticate(&state, &headers) {
-        Ok(c) => c,
-        Err(r) => return *r,
+    let (caller, parsed) = match admit(&state, &method, &headers, &body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
     };
-    if !csrf_ok(&state, &caller, &method, &headers) && !state.defect(Defect::NoAuth) {
-        return finish(&state, &caller, csrf_rejected());
-    }
     let Some(media) = media else {
         let (status, body) = state.error_body(404, 6, "no such resource");
         return finish(&state, &caller, json_response(status, &body));
     };
-    let parsed: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            let (status, body) =
-                state.error_body(400, 1, &format!("the request body is not valid JSON: {e}"));
-            return finish(&state, &caller, json_response(status, &body));
-        }
-    };
+    if let Some(operation) = parsed
+        .get("operationName")
+        .and_then(Value::as_str)
+        .and_then(Lifecycle::parse)
+    {
+        let outcome = state.end(&caller.agent, media, &id, operation);
+        return answer(&state, &caller, outcome);
+    }
     if state.defect(Defect::LostConcurrentUpdate)
         && let Some(stale) = state.user_data_of(&id)
     {
@@ -366,6 +382,40 @@ async fn post_operation(
         }
     }
     finish(&state, &caller, json_response(outcome.http, &outcome.body))
+}
+
+/// Authenticates a modifying request, checks its CSRF token and parses its JSON body; a
+/// refusal is the finished response.
+pub(super) fn admit(
+    state: &ServerState,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Caller, Value), Box<Response>> {
+    let caller = authenticate(state, headers)?;
+    if !csrf_ok(state, &caller, method, headers) && !state.defect(Defect::NoAuth) {
+        return Err(Box::new(finish(state, &caller, csrf_rejected())));
+    }
+    match serde_json::from_slice(body) {
+        Ok(parsed) => Ok((caller, parsed)),
+        Err(e) => {
+            let (status, body) =
+                state.error_body(400, 1, &format!("the request body is not valid JSON: {e}"));
+            Err(Box::new(finish(
+                state,
+                &caller,
+                json_response(status, &body),
+            )))
+        }
+    }
+}
+
+/// Publishes what an operation announces and answers it.
+pub(super) fn answer(state: &ServerState, caller: &Caller, outcome: OpResult) -> Response {
+    if let Some((channel, data)) = &outcome.notification {
+        state.publish(&outcome.owner, channel, data);
+    }
+    finish(state, caller, json_response(outcome.http, &outcome.body))
 }
 
 /// `POST /conformance/v1/interactions`: creates an interaction owned by the caller.
@@ -419,6 +469,7 @@ pub async fn create_fixture(
                 user_data,
                 state_override: None,
                 created: Instant::now(),
+                origin: super::state::Origin::Fixture,
             },
         );
         id

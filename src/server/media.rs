@@ -394,7 +394,8 @@ fn to_base36(mut n: u64) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn fold(s: &str) -> u64 {
+/// FNV-1a: a stable hash for ids derived from names.
+pub(crate) fn fold(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

@@ -2,7 +2,10 @@
 //!
 //! It serves Basic authentication with `JSESSIONID` sessions and optional CSRF, `GET /api/v2/me`,
 //! `GET /api/v2/features`, GET and POST on interactions of all nine media, a long-polling
-//! CometD endpoint with per-agent delivery, and the fixture contract at `/conformance/v1`.
+//! CometD endpoint with per-agent delivery, the documented operations that begin and end
+//! interactions (contact-center session, Ready, devices, Dial, Create, Hangup, Complete,
+//! Cancel, collection listings), and the fixture contract at `/conformance/v1` (which
+//! `ServerConfig::fixtures` can turn off, leaving a stock GWS).
 //! With a [`Defect`] it becomes a realistic wrong server for measuring the suite.
 //!
 //! It binds loopback by default and knows nothing about scenarios or the runner.
@@ -11,6 +14,7 @@ pub mod bayeux;
 pub mod defect;
 pub mod http;
 pub mod media;
+mod native;
 pub mod state;
 
 pub use defect::Defect;
@@ -69,8 +73,24 @@ async fn timed(
 }
 
 pub fn router(state: Arc<state::ServerState>) -> Router {
-    Router::new()
-        .route("/api/v2/me", get(http::get_me))
+    let fixtures = state.config.fixtures;
+    let app = Router::new()
+        .route("/api/v2/me", get(http::get_me).post(native::post_me))
+        .route("/api/v2/me/devices", get(native::get_devices))
+        .route(
+            "/api/v2/me/devices/{device}/calls",
+            post(native::post_device_calls),
+        )
+        .route("/api/v2/me/channels/{channel}", post(native::post_channel))
+        .route(
+            "/api/v2/me/openmedia/{media_type}",
+            get(native::get_open_media_collection).post(native::post_open_media_collection),
+        )
+        .route(
+            "/api/v2/me/{collection}",
+            get(native::get_collection).post(native::post_collection),
+        )
+        .route("/api/v2/queues/{id}", get(native::get_queue))
         .route("/api/v2/features", get(http::get_features))
         .route("/api/v2/notifications", post(bayeux::endpoint))
         // CometD clients append the message type (`/handshake`, `/connect` ...) to the URL.
@@ -86,17 +106,21 @@ pub fn router(state: Arc<state::ServerState>) -> Router {
         .route(
             "/api/v2/me/{collection}/{id}",
             get(http::get_interaction).post(http::post_interaction),
-        )
-        .route("/conformance/v1/interactions", post(http::create_fixture))
-        .route(
-            "/conformance/v1/interactions/{id}",
-            delete(http::delete_fixture),
-        )
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            timed,
-        ))
-        .with_state(state)
+        );
+    let app = if fixtures {
+        app.route("/conformance/v1/interactions", post(http::create_fixture))
+            .route(
+                "/conformance/v1/interactions/{id}",
+                delete(http::delete_fixture),
+            )
+    } else {
+        app
+    };
+    app.layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&state),
+        timed,
+    ))
+    .with_state(state)
 }
 
 /// Binds and starts the server; returns once it accepts connections.

@@ -14,8 +14,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
+mod lifecycle;
 mod notifications;
 mod operations;
+
+pub use lifecycle::{Lifecycle, Origin};
 
 pub use notifications::channel_matches;
 pub use operations::{OpError, OpResult};
@@ -43,6 +46,9 @@ pub struct ServerConfig {
     pub notify_on_cleanup: bool,
     /// The GWS release whose notification shapes the server emits (voice differs in 8.5.1).
     pub gws_version: crate::spec::GwsVersion,
+    /// Serve the project's fixture contract at `/conformance/v1` (off: a stock GWS, whose
+    /// interactions come only from the documented Dial and Create operations).
+    pub fixtures: bool,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +67,7 @@ impl Default for ServerConfig {
             race_window: Duration::from_millis(50),
             notify_on_cleanup: false,
             gws_version: crate::spec::GwsVersion::default(),
+            fixtures: true,
         }
     }
 }
@@ -74,6 +81,8 @@ pub struct Interaction {
     pub previous_user_data: Map<String, Value>,
     pub state_override: Option<String>,
     pub created: Instant,
+    /// How it came to exist, which decides its documented state and capabilities.
+    pub origin: Origin,
 }
 
 pub struct Session {
@@ -108,6 +117,9 @@ pub struct Tables {
     pub last_ops: HashMap<String, Instant>,
     /// Notifications published while the load-only defects were armed.
     pub load_serial: u64,
+    /// Agent → the channels its contact-center session was started with, and whether the
+    /// agent is Ready on each.
+    pub contact_center: HashMap<String, std::collections::BTreeMap<String, bool>>,
 }
 
 pub struct ServerState {
@@ -215,6 +227,7 @@ impl ServerState {
             data,
             interaction.created.elapsed().as_secs(),
         );
+        interaction.origin.shape(interaction.media, &mut resource);
         if let Some(state) = &interaction.state_override {
             resource["state"] = Value::String(state.clone());
         }

@@ -3,7 +3,8 @@
 //! [`TargetFile`] starts from what nearly every test wants — both built-in agents of the
 //! reference server, their passwords in `GWS_AGENT1_PASSWORD` and `GWS_AGENT2_PASSWORD`, and the
 //! embedded fixture endpoint under `base_url` — and says only what differs: a fixture URL or an
-//! exec provisioner, other agents, `ca_cert`, `insecure`. It writes block-style YAML as a vendor
+//! exec provisioner, native provisioning (alone or beside the contract), other agents,
+//! `ca_cert`, `insecure`. It writes block-style YAML as a vendor
 //! would, with every string double-quoted, so URLs, paths and names need no escaping thought.
 //!
 //! It deliberately does not validate (the binary's loader is what the tests exercise), and it
@@ -31,7 +32,10 @@ pub struct TargetFile {
     base_url: String,
     /// `(username, password_env)` pairs.
     agents: Vec<(String, String)>,
-    fixtures: Fixtures,
+    /// `None`: no `url` or `exec` (native only).
+    fixtures: Option<Fixtures>,
+    /// `fixtures.native` with every key, for the queue at `base_url`.
+    native: bool,
     ca_cert: Option<String>,
     insecure: bool,
 }
@@ -49,7 +53,8 @@ impl TargetFile {
             ]
             .map(|(u, e)| (u.to_string(), e.to_string()))
             .to_vec(),
-            fixtures: Fixtures::Url(format!("{base_url}/conformance/v1")),
+            fixtures: Some(Fixtures::Url(format!("{base_url}/conformance/v1"))),
+            native: false,
             ca_cert: None,
             insecure: false,
         }
@@ -57,13 +62,26 @@ impl TargetFile {
 
     /// `fixtures: {url: URL}` instead of the embedded endpoint.
     pub fn fixtures_url(mut self, url: &str) -> TargetFile {
-        self.fixtures = Fixtures::Url(url.to_string());
+        self.fixtures = Some(Fixtures::Url(url.to_string()));
+        self
+    }
+
+    /// `fixtures: {native: {...}}` alone: the documented Dial and Create, nothing else.
+    pub fn native(mut self) -> TargetFile {
+        self.native = true;
+        self.fixtures = None;
+        self
+    }
+
+    /// `fixtures.native` beside the fixture contract (which then serves the other media).
+    pub fn native_and_contract(mut self) -> TargetFile {
+        self.native = true;
         self
     }
 
     /// `fixtures: {exec: ARGV}`: an exec provisioner.
     pub fn fixtures_exec(mut self, argv: &[&str]) -> TargetFile {
-        self.fixtures = Fixtures::Exec(argv.iter().map(|a| a.to_string()).collect());
+        self.fixtures = Some(Fixtures::Exec(argv.iter().map(|a| a.to_string()).collect()));
         self
     }
 
@@ -103,9 +121,16 @@ impl TargetFile {
             );
         }
         y += "fixtures:\n";
+        if self.native {
+            y += &format!(
+                "  native:\n    dial: \"15002\"\n    queue_uri: {}\n    queue_path: \"/queues/8a3c0f\"\n    openmedia_type: \"promotion\"\n",
+                q(&format!("{}/api/v2/queues/8a3c0f", self.base_url))
+            );
+        }
         match &self.fixtures {
-            Fixtures::Url(url) => y += &format!("  url: {}\n", q(url)),
-            Fixtures::Exec(argv) => {
+            None => {}
+            Some(Fixtures::Url(url)) => y += &format!("  url: {}\n", q(url)),
+            Some(Fixtures::Exec(argv)) => {
                 y += "  exec:\n";
                 for arg in argv {
                     y += &format!("    - {}\n", q(arg));

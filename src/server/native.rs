@@ -1,0 +1,226 @@
+//! The reference server's HTTP surface for the documented operations that begin and end
+//! interactions and prepare an agent: `POST /api/v2/me` (contact-center session), `Ready` on
+//! `/api/v2/me/channels/{channel}`, devices, `Dial`, `Create`, collection listings and queues.
+//!
+//! Handlers translate HTTP to the state's lifecycle calls and back; the meaning of each
+//! operation lives in `state/lifecycle.rs`. `Hangup`, `Complete` and `Cancel` arrive on the
+//! interaction URL and are dispatched by the interaction handler in `http.rs`.
+
+use super::http::{AppState, admit, answer, authenticate, finish, json_response, query_values};
+use super::media::{self, ServerMedia};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use serde_json::json;
+
+/// `POST /api/v2/me`: `StartContactCenterSession`, `EndContactCenterSession`.
+pub async fn post_me(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (caller, parsed) = match admit(&state, &method, &headers, &body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
+    };
+    let outcome = state.session_operation(&caller.agent, &caller.session_id, &parsed);
+    answer(&state, &caller, outcome)
+}
+
+/// `POST /api/v2/me/channels/{channel}`: `Ready`, `NotReady`.
+pub async fn post_channel(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (caller, parsed) = match admit(&state, &method, &headers, &body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
+    };
+    let outcome = state.channel_operation(&caller.agent, &channel, &parsed);
+    answer(&state, &caller, outcome)
+}
+
+/// `GET /api/v2/me/devices`: URIs, or the devices with `fields=*`.
+pub async fn get_devices(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match authenticate(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let devices = state.devices(&caller.agent);
+    let body = if wants_fields(query.as_deref()) {
+        json!({"statusCode": 0, "devices": devices})
+    } else {
+        let uris: Vec<String> = devices
+            .iter()
+            .filter_map(|d| d["id"].as_str())
+            .map(|id| format!("{}/api/v2/devices/{id}", state.base_url))
+            .collect();
+        json!({"statusCode": 0, "uris": uris})
+    };
+    finish(&state, &caller, json_response(200, &body))
+}
+
+/// `POST /api/v2/me/devices/{device}/calls`: `Dial`.
+pub async fn post_device_calls(
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (caller, parsed) = match admit(&state, &method, &headers, &body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
+    };
+    let outcome = state.dial(&caller.agent, &device, &parsed);
+    answer(&state, &caller, outcome)
+}
+
+/// `GET /api/v2/me/{collection}` (and `openmedia/{type}`): the caller's interactions.
+pub async fn get_collection(
+    State(state): State<AppState>,
+    Path(collection): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    list(
+        &state,
+        media::by_collection(&collection),
+        None,
+        query,
+        &headers,
+    )
+}
+
+pub async fn get_open_media_collection(
+    State(state): State<AppState>,
+    Path(media_type): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    list(
+        &state,
+        media::by_name("openmedia"),
+        Some(&media_type),
+        query,
+        &headers,
+    )
+}
+
+fn list(
+    state: &AppState,
+    media: Option<&'static ServerMedia>,
+    open_media_type: Option<&str>,
+    query: Option<String>,
+    headers: &HeaderMap,
+) -> Response {
+    let caller = match authenticate(state, headers) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let response = match media.filter(|m| state.offers(m)) {
+        Some(media) => json_response(
+            200,
+            &state.listing(
+                &caller.agent,
+                media,
+                open_media_type,
+                wants_fields(query.as_deref()),
+            ),
+        ),
+        None => {
+            let (status, body) = state.error_body(404, 6, "no such resource");
+            json_response(status, &body)
+        }
+    };
+    finish(state, &caller, response)
+}
+
+/// `POST /api/v2/me/{collection}` (and `openmedia/{type}`): `Create`.
+pub async fn post_collection(
+    State(state): State<AppState>,
+    Path(collection): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    create(
+        state,
+        media::by_collection(&collection),
+        "",
+        method,
+        headers,
+        body,
+    )
+}
+
+pub async fn post_open_media_collection(
+    State(state): State<AppState>,
+    Path(media_type): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    create(
+        state,
+        media::by_name("openmedia"),
+        &media_type,
+        method,
+        headers,
+        body,
+    )
+}
+
+fn create(
+    state: AppState,
+    media: Option<&'static ServerMedia>,
+    open_media_type: &str,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (caller, parsed) = match admit(&state, &method, &headers, &body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
+    };
+    let Some(media) = media.filter(|m| state.offers(m)) else {
+        let (status, body) = state.error_body(404, 6, "no such resource");
+        return finish(&state, &caller, json_response(status, &body));
+    };
+    let outcome = state.create(&caller.agent, media, open_media_type, &parsed);
+    answer(&state, &caller, outcome)
+}
+
+/// `GET /api/v2/queues/{id}`: any queue id names a queue here; agents may read it.
+pub async fn get_queue(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match authenticate(&state, &headers) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let body = json!({
+        "statusCode": 0,
+        "queue": {
+            "id": id,
+            "name": format!("Queue {id}"),
+            "uri": format!("{}/api/v2/queues/{id}", state.base_url),
+        }
+    });
+    finish(&state, &caller, json_response(200, &body))
+}
+
+fn wants_fields(query: Option<&str>) -> bool {
+    query_values(query, "fields").iter().any(|f| f == "*")
+}

@@ -1,0 +1,322 @@
+//! Native provisioning end to end: a `serve --no-fixtures` process (a stock GWS as far as the
+//! harness can tell: no fixture contract) driven through target files with `fixtures.native`.
+//! Voice is certified, every email, open-media, workitem and Twitter scenario passes, SMS,
+//! Facebook and IM are not applicable with the documented reason, `--profile full` is
+//! incomplete and names them, and no interaction the harness created remains afterwards —
+//! after a finished run, a stopped one (Ctrl-C) and one whose scenarios were cut off by their
+//! deadline. The check that nothing remains reads the documented collection listings.
+
+mod support;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use support::results::{Results, messages};
+use support::target::{AGENT_PASSWORDS, TargetFile};
+use support::{bin, serve, text};
+
+const NATIVE_MEDIA: [&str; 5] = ["voice", "email", "openmedia", "workitem", "twitter"];
+const NO_CREATE: [&str; 3] = ["sms", "facebook-pm", "im"];
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn run(target: &Path, out_dir: &Path, args: &[&str]) -> Output {
+    bin()
+        .args(["run", "--quiet", "--target", s(target), "--out", s(out_dir)])
+        .args(args)
+        .envs(AGENT_PASSWORDS)
+        .output()
+        .unwrap()
+}
+
+/// Every interaction the agents own, by the documented collection listings
+/// (`GET /api/v2/me/{collection}` answers the URIs).
+fn remaining(base_url: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut left = Vec::new();
+        for (user, password) in [("agent1", "agent1-pass"), ("agent2", "agent2-pass")] {
+            for collection in [
+                "calls",
+                "emails",
+                "workitems",
+                "twitter",
+                "openmedia/promotion",
+                "chats",
+                "smssessions",
+                "im-sessions",
+                "facebooksessions",
+            ] {
+                let body: Value = client
+                    .get(format!("{base_url}/api/v2/me/{collection}"))
+                    .basic_auth(user, Some(password))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let uris = body["uris"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{collection}: no uris in {body}"));
+                left.extend(
+                    uris.iter()
+                        .map(|u| format!("{user}: {}", u.as_str().unwrap_or("?"))),
+                );
+            }
+        }
+        left
+    })
+}
+
+fn grade_of(result: &Value) -> &str {
+    result["grade"].as_str().unwrap_or("?")
+}
+
+#[test]
+fn a_stock_server_is_tested_through_the_documented_operations() {
+    let served = serve(&["--no-fixtures", "--csrf"]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Native reference server", &served.base_url)
+        .native()
+        .write(dir.path());
+
+    let voice_out = dir.path().join("voice");
+    let out = run(&target, &voice_out, &["--profile", "voice"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let voice = Results::read(&voice_out);
+    assert_eq!(voice.record()["verdict"]["status"], "certified");
+
+    let full_out = dir.path().join("full");
+    let out = run(&target, &full_out, &["--profile", "full", "--jobs", "8"]);
+    assert_eq!(out.status.code(), Some(2), "full is incomplete");
+    let full = Results::read(&full_out);
+    let results = full.record_results();
+    for media in NATIVE_MEDIA {
+        let mine: Vec<&Value> = results.iter().filter(|r| r["media"] == media).collect();
+        assert!(mine.len() > 50, "{media}: {} scenarios", mine.len());
+        let not_passed: Vec<String> = mine
+            .iter()
+            .filter(|r| grade_of(r) != "pass")
+            .map(|r| format!("{} {}: {:?}", r["id"], grade_of(r), messages(r)))
+            .collect();
+        assert!(not_passed.is_empty(), "{media}: {not_passed:#?}");
+        assert!(
+            mine.iter().all(|r| r["provisioning"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("native "))),
+            "{media}: each result says how it was provisioned"
+        );
+    }
+    let attached = results
+        .iter()
+        .find(|r| r["id"] == "workitem/AttachUserData/existing-key")
+        .expect("the scenario ran");
+    assert_eq!(
+        attached["provisioning"],
+        "native Create, initial userData attached afterwards"
+    );
+    let dialled = results
+        .iter()
+        .find(|r| r["id"] == "voice/AttachUserData/existing-key")
+        .expect("the scenario ran");
+    assert_eq!(
+        dialled["provisioning"],
+        "native Dial, initial userData in the request"
+    );
+    for media in NO_CREATE {
+        for r in results.iter().filter(|r| r["media"] == media) {
+            assert_eq!(grade_of(r), "not-applicable", "{}", r["id"]);
+            assert!(
+                messages(r).iter().any(|m| m.contains(
+                    "no documented operation creates one; use fixtures.url or fixtures.exec"
+                )),
+                "{}: {:?}",
+                r["id"],
+                messages(r)
+            );
+        }
+    }
+    let verdict = &full.record()["verdict"];
+    assert_eq!(verdict["status"], "incomplete");
+    let needs: Vec<&str> = verdict["needs_fixtures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for media in NO_CREATE.iter().chain(&["chat"]) {
+        assert!(needs.contains(media), "{needs:?} names {media}");
+    }
+    assert!(
+        text(&out.stdout).contains("cannot be provisioned with this target"),
+        "the verdict line says why: {}",
+        text(&out.stdout)
+    );
+    assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}
+
+#[test]
+fn native_provisioning_beside_the_contract_certifies_every_media() {
+    let served = serve(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Native and contract", &served.base_url)
+        .native_and_contract()
+        .write(dir.path());
+    let out_dir = dir.path().join("out");
+    let out = run(&target, &out_dir, &["--profile", "full"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let results = Results::read(&out_dir);
+    let way = |id: &str| {
+        results
+            .record_results()
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["provisioning"].clone())
+    };
+    assert_eq!(
+        way("sms/UpdateUserData/documented-sample"),
+        Some(Value::from("fixture contract"))
+    );
+    assert_eq!(
+        way("voice/UpdateUserData/documented-sample"),
+        Some(Value::from("native Dial, initial userData in the request"))
+    );
+    assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}
+
+#[test]
+fn a_run_stopped_with_ctrl_c_leaves_no_interaction_behind() {
+    let served = serve(&["--no-fixtures"]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Native reference server", &served.base_url)
+        .native()
+        .write(dir.path());
+    let mut child = bin()
+        .args([
+            "run",
+            "--target",
+            s(&target),
+            "--jobs",
+            "4",
+            "--filter",
+            "voice/",
+        ])
+        .envs(AGENT_PASSWORDS)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let mut finished = 0;
+    while finished < 6 && reader.read_line(&mut line).unwrap() > 0 {
+        if line.starts_with("PASS ") {
+            finished += 1;
+        }
+        line.clear();
+    }
+    assert_eq!(finished, 6, "the run got going");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{rest}");
+    assert!(
+        rest.lines().filter(|l| l.starts_with("PASS ")).count() < 60,
+        "the run stopped early: {rest}"
+    );
+    assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}
+
+#[test]
+fn scenarios_cut_off_by_their_deadline_leave_no_interaction_behind() {
+    // Notifications come 10 s late, so each scenario is still waiting when its 1 s deadline
+    // drops it: its interaction is ended when the run closes.
+    let served = serve(&["--no-fixtures", "--defect", "late-notification"]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Late native server", &served.base_url)
+        .native()
+        .write(dir.path());
+    let out_dir = dir.path().join("out");
+    let out = run(
+        &target,
+        &out_dir,
+        &[
+            "--filter",
+            "email/UpdateUserData/documented-sample",
+            "--filter",
+            "voice/AttachUserData/documented-sample",
+            "--scenario-timeout",
+            "1s",
+            "--notification-timeout",
+            "5s",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let results = Results::read(&out_dir);
+    let cut: Vec<&Value> = results
+        .record_results()
+        .iter()
+        .filter(|r| messages(r).iter().any(|m| m.contains("deadline")))
+        .collect();
+    assert!(!cut.is_empty(), "{:?}", results.grades());
+    assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}
+
+#[test]
+fn a_target_file_that_asks_native_for_what_it_cannot_do_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (native, expected) in [
+        (
+            "    dial: \"15002\"\n    media: [voice, sms]\n",
+            "fixtures.native.media lists `sms`: no documented operation creates one",
+        ),
+        (
+            "    media: [voice]\n",
+            "fixtures.native.media lists `voice`: fixtures.native.dial is not set",
+        ),
+        (
+            "    openmedia_type: promotion\n",
+            "fixtures.native provisions nothing",
+        ),
+        ("    dail: \"15002\"\n", "unknown field `dail`"),
+    ] {
+        let path = dir.path().join("target.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "name: t\nbase_url: http://127.0.0.1:9\nagents:\n  - {{username: agent1, password_env: GWS_AGENT1_PASSWORD}}\nfixtures:\n  native:\n{native}"
+            ),
+        )
+        .unwrap();
+        let out = bin()
+            .args(["run", "--target", s(&path)])
+            .envs(AGENT_PASSWORDS)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(expected) && stderr.contains("target.yaml"),
+            "{expected}: {stderr}"
+        );
+    }
+}
