@@ -15,6 +15,7 @@ macro_rules! out {
 
 mod bench;
 mod combine;
+mod doctor;
 mod load;
 mod mutants;
 mod run;
@@ -69,6 +70,9 @@ enum Command {
     /// Conformance under load: many agents replay the positive scenarios; every operation is
     /// judged and accounted for (notified once, lost, duplicated, crossed, late, wrong).
     Load(Box<load::LoadArgs>),
+    /// Check a real server before a run: reachability, login, CometD, features, devices,
+    /// queues, and how each media can be provisioned (one created and ended per media).
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -253,6 +257,14 @@ pub fn emit(text: std::fmt::Arguments<'_>) {
     }
 }
 
+/// The multi-threaded tokio runtime a command runs on; failing to build one is a harness error.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| error(format!("cannot start the async runtime: {e}")))
+}
+
 pub fn error(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(EXIT_ERROR)
@@ -296,6 +308,7 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => combine::merge(args),
         Command::Bench(args) => bench::bench(args),
         Command::Load(args) => load::load(*args),
+        Command::Doctor(args) => doctor::doctor(args),
         Command::Schema => {
             outln!("{}", scenario_schema());
             ExitCode::SUCCESS

@@ -215,6 +215,11 @@ impl Runner {
             .take()
     }
 
+    /// Feature ids from `GET /api/v2/features`, when the server answered a list.
+    pub fn features(&self) -> Option<&[String]> {
+        self.features.as_deref()
+    }
+
     /// How many agents (sessions with an open stream) the runner has.
     pub fn agent_count(&self) -> usize {
         self.sessions.len()

@@ -94,7 +94,7 @@ pub fn unavailable(native: &Native, media: &str) -> Option<String> {
     match media {
         "sms" | "facebook-pm" | "im" => Some(NO_DOCUMENTED_CREATE.into()),
         "chat" => Some(
-            "a chat reaches an agent only when routing offers a customer's chat; native chat is not supported: use fixtures.url or fixtures.exec".into(),
+            "only routing offers a chat to an agent; native chat is not supported: use fixtures.url or fixtures.exec".into(),
         ),
         _ if !listed => Some(format!("{media} is not in fixtures.native.media")),
         "voice" if native.dial.is_none() => missing("dial", "the number each agent dials"),
@@ -430,7 +430,7 @@ async fn read_capabilities(session: &AgentSession, path: &str, wire: &WireLog) -
 
 /// The agent's first device id: from `GET /api/v2/me?subresources=devices` (as public clients
 /// read it), or else from the devices resource.
-async fn read_device(session: &AgentSession, wire: &WireLog) -> Result<String, String> {
+pub async fn read_device(session: &AgentSession, wire: &WireLog) -> Result<String, String> {
     for (path, pointer) in [
         ("/api/v2/me?subresources=devices", "/user/devices/0/id"),
         ("/api/v2/me/devices?fields=*", "/devices/0/id"),

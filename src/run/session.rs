@@ -146,13 +146,25 @@ impl AgentSession {
         target: &Target,
         config: &RunConfig,
     ) -> Result<AgentSession, String> {
+        Self::login(index, credentials, target, config)
+            .await?
+            .open_stream(config)
+            .await
+    }
+
+    /// Logs in (`GET /api/v2/me` with Basic credentials), keeping the session cookie and the
+    /// CSRF token the server announces; no notification stream yet.
+    pub async fn login(
+        index: usize,
+        credentials: &Credentials,
+        target: &Target,
+        config: &RunConfig,
+    ) -> Result<AgentSession, String> {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let http = http_client_with(target, &jar)?;
         let bare = http_client(target, false)?;
         let base_url = target.base_url.trim_end_matches('/').to_string();
         let basic_value = basic(&credentials.username, credentials.password.expose());
-        let mut bayeux_headers = HeaderMap::new();
-        bayeux_headers.insert(AUTHORIZATION, basic_value.clone());
         let session = AgentSession {
             index,
             username: credentials.username.clone(),
@@ -195,29 +207,40 @@ impl AgentSession {
             }
         }
         if let Some(pair) = me.1 {
-            bayeux_headers.insert(pair.0.clone(), pair.1.clone());
             *session.csrf.lock().unwrap_or_else(|p| p.into_inner()) = Some(pair);
         }
+        Ok(session)
+    }
+
+    /// Opens the session's notification stream: a Bayeux handshake on
+    /// `/api/v2/notifications` with the session's credentials, cookie and CSRF token, and an
+    /// acknowledged subscription to [`SUBSCRIPTION`].
+    pub async fn open_stream(self, config: &RunConfig) -> Result<AgentSession, String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, self.basic.clone());
+        if let Some((name, value)) = self.csrf_token() {
+            headers.insert(name, value);
+        }
         let bayeux = BayeuxClient::new(
-            session.http.clone(),
-            format!("{}/api/v2/notifications", session.base_url),
-            bayeux_headers,
+            self.http.clone(),
+            format!("{}/api/v2/notifications", self.base_url),
+            headers,
             config.deadlines.request,
         )
         .with_max_body(config.max_body);
         bayeux
             .handshake()
             .await
-            .map_err(|e| format!("Bayeux handshake as `{}` failed: {e}", credentials.username))?;
+            .map_err(|e| format!("Bayeux handshake as `{}` failed: {e}", self.username))?;
         bayeux.subscribe(SUBSCRIPTION).await.map_err(|e| {
             format!(
                 "Bayeux subscribe to {SUBSCRIPTION} as `{}` failed: {e}",
-                credentials.username
+                self.username
             )
         })?;
         Ok(AgentSession {
             bayeux: Arc::new(bayeux),
-            ..session
+            ..self
         })
     }
 

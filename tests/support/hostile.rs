@@ -74,6 +74,9 @@ pub enum Mode {
     /// After this many forwarded operation POSTs the server dies: listener gone, every open
     /// connection cut.
     DiesAfter(usize),
+    /// No CometD endpoint: everything under `/api/v2/notifications` answers an HTML 404, as a
+    /// gateway that does not route it would.
+    NoNotifications,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,6 +196,14 @@ impl Proxy {
             return gone();
         };
         let path = parts.uri.path().to_string();
+        if self.mode == Mode::NoNotifications && path.starts_with("/api/v2/notifications") {
+            return (
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body><h1>404 Not Found</h1></body></html>",
+            )
+                .into_response();
+        }
         if parts.method == Method::POST && path == "/api/v2/notifications" {
             return self.bayeux(&parts, body).await;
         }
