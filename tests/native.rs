@@ -320,3 +320,57 @@ fn a_target_file_that_asks_native_for_what_it_cannot_do_is_refused() {
         );
     }
 }
+
+#[test]
+fn load_runs_on_natively_provisioned_interactions_and_ends_them() {
+    let served = serve(&["--no-fixtures"]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Native reference server", &served.base_url)
+        .native()
+        .write(dir.path());
+    let out_dir = dir.path().join("load");
+    let out = bin()
+        .args([
+            "load",
+            "--target",
+            s(&target),
+            "--duration",
+            "2s",
+            "--out",
+            s(&out_dir),
+        ])
+        .envs(AGENT_PASSWORDS)
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("load.json")).unwrap()).unwrap();
+    assert!(
+        report["ledger"]["operations"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    assert_eq!(
+        report["ledger"]["notified_once"],
+        report["ledger"]["operations"]
+    );
+    let left_out: Vec<&str> = report["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for media in NO_CREATE {
+        assert!(
+            left_out
+                .iter()
+                .any(|l| l.starts_with(&format!("{media}: "))),
+            "{left_out:?}"
+        );
+    }
+    assert!(
+        stdout.contains("not loaded: sms: no documented operation creates one"),
+        "{stdout}"
+    );
+    assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}

@@ -703,7 +703,8 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       state: NATIVE.voice.state,
       capabilities: NATIVE.voice.capabilities,
       callType: "Outbound",
-      participants: [{ digits: number, phoneNumber: number, formattedPhoneNumber: number }],
+      // e164Number: "+" and the digits when the number is all digits (a choice of our own).
+      participants: [{ digits: number, phoneNumber: number, formattedPhoneNumber: number, e164Number: /^\d+$/.test(number) ? `+${number}` : "" }],
       dnis: number,
     });
     // The stand-in's own choice: the new call is announced before the HTTP answer goes out.

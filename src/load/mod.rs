@@ -172,6 +172,8 @@ struct Engine {
     live_slots: AtomicUsize,
     all_retired: CancellationToken,
     progress: Arc<Progress>,
+    /// Media of the selection the target cannot provision, with the reason.
+    left_out: Vec<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -256,6 +258,28 @@ pub async fn run(
     let target_name = target.name.clone();
     let target_url = target.base_url.clone();
     let runner = Runner::connect(target, config.run.clone()).await?;
+    // Media the target cannot provision are left out, and said so; the rest is loaded.
+    let mut left_out: Vec<String> = Vec::new();
+    let ops: Vec<LoadOp> = ops
+        .into_iter()
+        .filter(|op| match runner.can_provision(&op.case.media) {
+            Ok(()) => true,
+            Err(why) => {
+                let note = format!("{}: {why}", op.case.media);
+                if !left_out.contains(&note) {
+                    left_out.push(note);
+                }
+                false
+            }
+        })
+        .collect();
+    if ops.is_empty() {
+        let _ = runner.close().await;
+        return Err(setup(format!(
+            "the target can provision none of the selected media: {}",
+            left_out.join("; ")
+        )));
+    }
     let agents = runner.agent_count();
     let per_agent = config
         .interactions_per_agent
@@ -279,6 +303,7 @@ pub async fn run(
         metrics: Mutex::new(Metrics::default()),
         progress,
         config,
+        left_out,
     });
     let (pool_tx, pool_rx) = tokio::sync::mpsc::unbounded_channel::<Slot>();
     let slot_count = slots.len();
@@ -1051,6 +1076,7 @@ impl Engine {
             config,
             records,
             metrics,
+            left_out,
             ..
         } = self;
         let names: Vec<String> = (0..runner.agent_count())
@@ -1064,6 +1090,7 @@ impl Engine {
         let notes = runner.close().await;
         stream_problems.extend(notes.closed_streams);
         stream_problems.extend(notes.rehandshakes);
+        stream_problems.extend(notes.left_behind);
         let records = records.into_inner().unwrap_or_else(|p| p.into_inner());
         let metrics = metrics.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut ledger = Totals::default();
@@ -1146,6 +1173,7 @@ impl Engine {
             percentiles: Default::default(),
             seconds,
             stream_problems,
+            left_out,
         };
         report.refresh_percentiles();
         report

@@ -75,9 +75,13 @@ pub struct LoadReport {
     /// Derived from the histograms, for readers of the file; recomputed on merge.
     pub percentiles: PercentileSummary,
     pub seconds: Vec<Second>,
-    /// Streams that closed or re-handshook, failed final barriers, unclaimed notifications.
+    /// Streams that closed or re-handshook, failed final barriers, unclaimed notifications,
+    /// interactions that could not be ended.
     #[serde(default)]
     pub stream_problems: Vec<String>,
+    /// Media of the selection the target could not provision (`media: why`): not loaded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
@@ -179,6 +183,11 @@ impl LoadReport {
                 }
             }
             merged.stream_problems.extend(p.stream_problems);
+            for media in p.left_out {
+                if !merged.left_out.contains(&media) {
+                    merged.left_out.push(media);
+                }
+            }
         }
         merged.seconds.sort_by_key(|s| s.second);
         merged.settings.shard = None;
@@ -284,6 +293,9 @@ impl LoadReport {
         }
         for p in self.stream_problems.iter().take(5) {
             let _ = writeln!(out, "stream: {p}");
+        }
+        for media in &self.left_out {
+            let _ = writeln!(out, "not loaded: {media}");
         }
         let verdict = if self.fails() {
             format!(

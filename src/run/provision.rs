@@ -14,6 +14,7 @@
 use super::Runner;
 use super::fixtures::{self, ProvisionError, Provisioned, Way};
 use super::native;
+use super::target::Contract;
 use super::wire::WireLog;
 use serde_json::{Map, Value};
 
@@ -26,19 +27,10 @@ impl Runner {
         user_data: &Map<String, Value>,
         wire: &WireLog,
     ) -> Result<Provisioned, ProvisionError> {
-        let fixtures = &self.target.fixtures;
-        let native_refusal = match &fixtures.native {
-            Some(native) => match native::unavailable(native, media) {
-                None => {
-                    let made = self.provision_native(agent, media, user_data, wire).await?;
-                    return Ok(made);
-                }
-                Some(why) => Some(why),
-            },
-            None => None,
-        };
-        match &fixtures.contract {
-            Some(contract) => {
+        match self.way_for(media) {
+            Err(why) => Err(ProvisionError::NotProvisionable(why)),
+            Ok(Chosen::Native) => self.provision_native(agent, media, user_data, wire).await,
+            Ok(Chosen::Contract(contract)) => {
                 let session = &self.sessions[agent];
                 let made = fixtures::provision(
                     contract,
@@ -53,11 +45,28 @@ impl Runner {
                 self.remember(agent, media, &made);
                 Ok(made)
             }
-            None => Err(ProvisionError::NotProvisionable(
-                native_refusal
-                    .unwrap_or_else(|| "the target names no fixtures (native, url or exec)".into()),
-            )),
         }
+    }
+
+    /// Whether the target file gives a way to provision `media`, and why not.
+    pub fn can_provision(&self, media: &str) -> Result<(), String> {
+        self.way_for(media).map(|_| ())
+    }
+
+    fn way_for(&self, media: &str) -> Result<Chosen<'_>, String> {
+        let fixtures = &self.target.fixtures;
+        let native_refusal = match &fixtures.native {
+            Some(native) => match native::unavailable(native, media) {
+                None => return Ok(Chosen::Native),
+                Some(why) => why,
+            },
+            None => "the target names no fixtures (native, url or exec)".into(),
+        };
+        fixtures
+            .contract
+            .as_ref()
+            .map(Chosen::Contract)
+            .ok_or(native_refusal)
     }
 
     /// Records an interaction the run must end.
@@ -130,6 +139,12 @@ impl Runner {
         }
         problems
     }
+}
+
+/// The way a media is provisioned.
+enum Chosen<'a> {
+    Native,
+    Contract(&'a Contract),
 }
 
 /// An interaction the run obtained and has not yet ended.

@@ -22,6 +22,9 @@ pub const BARRIER_KEY: &str = "gws-conformance-barrier";
 
 type Key = (usize, String);
 
+/// Where GWS announces agent and device state (`DeviceStateChangeMessage`).
+const DEVICES_CHANNEL: &str = "/v2/me/devices";
+
 #[derive(Default)]
 struct Slot {
     messages: Vec<(Value, Instant)>,
@@ -90,7 +93,10 @@ impl Router {
         let now = Instant::now();
         let mut inner = self.lock();
         let Some(id) = interaction_id(&message) else {
-            inner.unattributed.push((agent, message));
+            // The agent's device state is the answer to the Ready the run itself sent.
+            if message.get("channel").and_then(Value::as_str) != Some(DEVICES_CHANNEL) {
+                inner.unattributed.push((agent, message));
+            }
             return;
         };
         let key = (agent, id);
