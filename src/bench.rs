@@ -190,6 +190,7 @@ pub fn synthetic_cases(table: &MediaTable, k: usize) -> Vec<Case> {
                     listener: None,
                     snapshot: Some(false),
                     should: None,
+                    refusal: None,
                 },
                 source: Source::default(),
             };

@@ -149,6 +149,66 @@ pub struct ScenarioResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<String>,
     pub wire: Vec<WireEntry>,
+    /// What the scenario's interaction was announced as, to recognise a late repeat; kept in
+    /// memory only (the run attributes late notifications before writing results).
+    #[serde(skip)]
+    pub received: Received,
+}
+
+/// The notifications a scenario received, as fingerprints: their `referenceId`s and the
+/// announced states (volatile properties left out).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Received {
+    pub reference_ids: Vec<serde_json::Value>,
+    pub states: Vec<serde_json::Value>,
+    /// Property names of the media's interaction object and its volatile JSON pointers, to
+    /// fingerprint a later message the same way.
+    pub resource_keys: Vec<String>,
+    pub volatile: Vec<String>,
+}
+
+impl Received {
+    /// The announced state of `message`'s interaction, volatile properties removed.
+    pub fn state_of(&self, message: &serde_json::Value) -> Option<serde_json::Value> {
+        let data = message.get("data")?;
+        let mut state = self.resource_keys.iter().find_map(|k| data.get(k))?.clone();
+        for pointer in &self.volatile {
+            let (parent, leaf) = pointer.rsplit_once('/')?;
+            let holder = if parent.is_empty() {
+                Some(&mut state)
+            } else {
+                state.pointer_mut(parent)
+            };
+            if let Some(obj) = holder.and_then(serde_json::Value::as_object_mut) {
+                obj.remove(leaf);
+            }
+        }
+        if let Some(obj) = state.as_object_mut()
+            && obj
+                .get("userData")
+                .is_some_and(|u| u.as_object().is_some_and(|m| m.is_empty()))
+        {
+            obj.remove("userData");
+        }
+        Some(state)
+    }
+
+    /// Why `message` repeats a notification already received, if it does: the same
+    /// `referenceId`, or for media without one, the same announced state.
+    pub fn repeated_by(&self, message: &serde_json::Value) -> Option<String> {
+        match message.pointer("/data/referenceId") {
+            Some(reference) => self
+                .reference_ids
+                .contains(reference)
+                .then(|| format!("it has referenceId {reference}, as one the scenario received")),
+            None => {
+                let state = self.state_of(message)?;
+                self.states
+                    .contains(&state)
+                    .then(|| "it announces the same state as one the scenario received".into())
+            }
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Level {

@@ -12,7 +12,8 @@ use crate::result::{Finding, Grade, ScenarioResult, Severity};
 use crate::snapshot::SnapshotStore;
 use crate::spec::matcher::{Expected, JsonType, json_equal};
 use crate::spec::{
-    GwsVersion, MediaFacts, NotificationExpectation, PatchOp, Presence, ResponseExpectation,
+    GwsVersion, MediaFacts, NotificationExpectation, PatchOp, Presence, Refusal,
+    ResponseExpectation,
 };
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -110,8 +111,32 @@ pub fn evaluate(
             Grade::CouldNotTest
         }
         Setup::Ready => {
-            check_response(case, obs, &mut findings);
+            let refused = refusal_taken(case, obs);
+            let refusal_branch = match (scenario.expect.refusal, &refused) {
+                (Some(Refusal::Allowed), Some(form)) => {
+                    check_allowed_refusal(obs, form, &mut findings);
+                    true
+                }
+                (Some(Refusal::Required), Some(form @ RefusalForm::Asynchronous)) => {
+                    // The reply of an asynchronous refusal is a success; the refusal is the
+                    // ErrorMessage (which the notification check counts as no change).
+                    findings.push(form.finding());
+                    false
+                }
+                (Some(Refusal::Required), form) => {
+                    if let Some(form) = form {
+                        findings.push(form.finding());
+                    }
+                    check_response(case, obs, &mut findings);
+                    false
+                }
+                (_, _) => {
+                    check_response(case, obs, &mut findings);
+                    false
+                }
+            };
             match &scenario.expect.notification {
+                _ if refusal_branch => {}
                 NotificationExpectation::Expected(spec) => {
                     let expected = scenario.request_count();
                     if expected > 1 {
@@ -119,7 +144,12 @@ pub fn evaluate(
                         let ordered = !scenario.send.concurrently;
                         check_reference_order(obs, ordered, &mut findings);
                     }
-                    let counted = check_notification_count(expected, obs, &mut findings);
+                    let counted = check_notification_count(
+                        expected,
+                        !spec.diff.is_empty(),
+                        obs,
+                        &mut findings,
+                    );
                     // Concurrent operations may be announced in either order: the final state
                     // is the one the GET after them shows.
                     let last = match scenario.send.concurrently {
@@ -134,7 +164,7 @@ pub fn evaluate(
                             .map(|(_, r)| r)
                         {
                             check_resource(&spec.resource, notified, &mut findings);
-                            check_diff(case, obs, notified, &mut findings);
+                            check_diff(case, obs, notified, version, &mut findings);
                             check_read_your_writes(&case.facts, obs, notified, &mut findings);
                         }
                         let normalized = normalize(&case.facts, &last.message);
@@ -170,7 +200,7 @@ pub fn evaluate(
                     }
                 }
             }
-            if scenario.expect.unchanged {
+            if scenario.expect.unchanged || refusal_branch {
                 check_unchanged(&case.facts, obs, &mut findings);
             }
             if scenario.expect.undisclosed {
@@ -237,6 +267,7 @@ pub fn evaluate(
         source: format!("{}:{}", scenario.source.file, scenario.source.location.line),
         provisioning: obs.provisioning.clone(),
         wire: obs.wire.clone(),
+        received: received(case, obs),
     }
 }
 pub(super) fn show(v: Option<&Value>) -> String {
@@ -282,17 +313,150 @@ fn final_notification<'o>(
         .find(|n| {
             case.facts
                 .find_resource(&n.message["data"])
-                .is_some_and(|(_, r)| interaction_diff(&case.facts, r, after).is_empty())
+                .is_some_and(|(_, r)| same_user_data(&user_data_of(r), &user_data_of(after)))
         })
         .unwrap_or(fallback)
 }
 
-/// Adds a notification that arrived after the scenario had finished. It is informational: a
-/// server may legitimately notify when the fixture cleanup ends the interaction.
-pub fn late_notification(result: &mut ScenarioResult, message: &Value) {
-    result.findings.push(
-        Finding::new("notification.late", "a notification about this interaction arrived after the scenario had finished (after its barrier and cleanup)")
-            .with("nothing after the barrier", message.to_string())
-            .severity(Severity::Info),
+/// How a server refused an operation.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RefusalForm {
+    /// A non-zero `statusCode` in the reply.
+    Synchronous { status_code: Value },
+    /// Voice: `statusCode` 0, then an `ErrorMessage` notification about the call.
+    Asynchronous,
+}
+
+impl RefusalForm {
+    /// The info finding that tells reports which form the server used.
+    fn finding(&self) -> Finding {
+        let message = match self {
+            RefusalForm::Synchronous { status_code } => {
+                format!("refused synchronously: statusCode {status_code} in the reply")
+            }
+            RefusalForm::Asynchronous => {
+                "refused asynchronously: statusCode 0 in the reply, then an ErrorMessage notification about the call".to_string()
+            }
+        };
+        Finding::new("refusal.form", message).severity(Severity::Info)
+    }
+}
+
+/// Whether (and how) the server refused the operation: a non-zero `statusCode`, or on voice
+/// (whose requests GWS passes on to T-Server) `statusCode` 0 and an error notification.
+fn refusal_taken(case: &Case, obs: &Observation) -> Option<RefusalForm> {
+    let code = obs
+        .response
+        .as_ref()
+        .ok()?
+        .body
+        .json()
+        .and_then(|b| b.get("statusCode"))
+        .cloned();
+    match code {
+        Some(c) if c != json!(0) => Some(RefusalForm::Synchronous { status_code: c }),
+        Some(_)
+            if case.media == "voice"
+                && reaches_t_server(case)
+                && obs
+                    .notifications
+                    .iter()
+                    .any(|n| is_error_notification(&n.message)) =>
+        {
+            Some(RefusalForm::Asynchronous)
+        }
+        _ => None,
+    }
+}
+
+/// Whether the request is one GWS can pass on to T-Server: parseable, about an existing call.
+fn reaches_t_server(case: &Case) -> bool {
+    let send = &case.scenario.send;
+    send.raw_body.is_none() && send.interaction == crate::spec::InteractionRef::Own
+}
+
+/// The refusal branch of an either-or scenario: a documented refusal (a `statusMessage` with a
+/// synchronous one), no notification announcing a change (the caller checks `unchanged`). The
+/// scenario prefers the effect, so a correct refusal is a warning.
+fn check_allowed_refusal(obs: &Observation, form: &RefusalForm, findings: &mut Vec<Finding>) {
+    if let (RefusalForm::Synchronous { .. }, Ok(reply)) = (form, &obs.response)
+        && !reply
+            .body
+            .json()
+            .and_then(|b| b.get("statusMessage"))
+            .is_some_and(Value::is_string)
+    {
+        findings.push(
+            Finding::new(
+                "refusal",
+                "the refusal carries no statusMessage (every error reply has one)",
+            )
+            .with("a string statusMessage", reply.body.describe()),
+        );
+    }
+    for n in obs
+        .notifications
+        .iter()
+        .filter(|n| !is_error_notification(&n.message))
+    {
+        findings.push(
+            Finding::new(
+                "notification.none",
+                "the operation was refused, yet a notification announced a change",
+            )
+            .with("no notification", n.message.to_string()),
+        );
+    }
+    findings.push(form.finding());
+    findings.push(
+        Finding::new(
+            "refusal.allowed",
+            "the server refused the operation (allowed: a documented refusal that changes nothing); the documented effect is preferred",
+        )
+        .severity(Severity::Warning),
     );
+}
+
+/// Fingerprints of what the scenario's owner received.
+fn received(case: &Case, obs: &Observation) -> crate::result::Received {
+    let mut received = crate::result::Received {
+        resource_keys: case.facts.resource_key.clone(),
+        volatile: case.facts.volatile.clone(),
+        ..Default::default()
+    };
+    for n in &obs.notifications {
+        if let Some(reference) = n.message.pointer("/data/referenceId") {
+            received.reference_ids.push(reference.clone());
+        }
+        if let Some(state) = received.state_of(&n.message) {
+            received.states.push(state);
+        }
+    }
+    received
+}
+
+/// Adds a notification that arrived after the scenario had finished (after its barrier). One
+/// that repeats a notification the scenario received is a duplicate: exactly once holds after
+/// the barrier too (must). One that announces something new is informational: a server may
+/// announce the end of the interaction when the fixture cleanup ends it.
+pub fn late_notification(result: &mut ScenarioResult, message: &Value) {
+    match result.received.repeated_by(message) {
+        Some(why) => {
+            result.findings.push(
+                Finding::new(
+                    "notification.duplicate",
+                    format!("a notification arrived after the barrier that repeats one already received: {why}"),
+                )
+                .with("each notification once", message.to_string()),
+            );
+            if matches!(result.grade, Grade::Pass | Grade::Warning) {
+                result.grade = Grade::from_findings(result.level, &result.findings);
+            }
+        }
+        None => result.findings.push(
+            Finding::new("notification.late", "a notification about this interaction arrived after the scenario had finished (after its barrier and cleanup)")
+                .with("nothing after the barrier", message.to_string())
+                .severity(Severity::Info),
+        ),
+    }
 }

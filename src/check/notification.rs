@@ -12,8 +12,12 @@ pub(super) fn is_error_notification(message: &Value) -> bool {
     data["notificationType"] == "Error" || data["messageType"] == "ErrorMessage"
 }
 /// Checks how many notifications arrived; returns the one carrying the final state.
+/// `announces_change`: the operation is expected to change the interaction. When it changes
+/// nothing (an empty expected diff), whether a notification follows is undocumented, so its
+/// absence is a warning; one that comes is judged like any other.
 pub(super) fn check_notification_count<'o>(
     expected: usize,
+    announces_change: bool,
     obs: &'o Observation,
     findings: &mut Vec<Finding>,
 ) -> Option<&'o Delivered> {
@@ -30,10 +34,15 @@ pub(super) fn check_notification_count<'o>(
         None => format!("within {:.1}s", obs.notification_deadline.as_secs_f64()),
     };
     if got == 0 {
-        findings.push(Finding::new(
+        let finding = Finding::new(
             "notification",
             format!("no notification for the interaction {waited}"),
-        ));
+        );
+        findings.push(if announces_change {
+            finding
+        } else {
+            finding.severity(Severity::Warning)
+        });
         return None;
     }
     if got > expected {

@@ -41,10 +41,29 @@ pub fn interaction_diff(facts: &MediaFacts, before: &Value, after: &Value) -> Ve
         })
         .collect()
 }
+/// The interaction's properties in the documented core shape of `version`, by name.
+fn core_properties(facts: &MediaFacts, version: GwsVersion) -> Vec<String> {
+    facts
+        .documented_for(version)
+        .and_then(|d| d.shape.get("data"))
+        .and_then(|data| facts.find_resource(data))
+        .and_then(|(_, resource)| resource.as_object())
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Whether a difference at `path` is within the must diff: `userData` and the documented core
+/// always; every property for media whose GET is documented to equal the notification (calls).
+fn in_must_scope(facts: &MediaFacts, core: &[String], path: &str) -> bool {
+    let top = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    top == "userData" || facts.get_equals_notification || core.iter().any(|c| c == top)
+}
+
 pub(super) fn check_diff(
     case: &Case,
     obs: &Observation,
     notified: &Value,
+    version: GwsVersion,
     findings: &mut Vec<Finding>,
 ) {
     let NotificationExpectation::Expected(spec) = &case.scenario.expect.notification else {
@@ -86,12 +105,32 @@ pub(super) fn check_diff(
             }
         }
     }
+    let core = core_properties(&case.facts, version);
+    let mut outside = Vec::new();
     for (op, _) in actual.iter().zip(&matched).filter(|(_, m)| !**m) {
-        problems.push(format!(
-            "unexpected: {} {}",
-            op["op"].as_str().unwrap_or("?"),
-            op["path"].as_str().unwrap_or("?")
-        ));
+        let path = op["path"].as_str().unwrap_or("?");
+        let line = format!("unexpected: {} {path}", op["op"].as_str().unwrap_or("?"));
+        if in_must_scope(&case.facts, &core, path) {
+            problems.push(line);
+        } else {
+            outside.push((line, op.clone()));
+        }
+    }
+    if !outside.is_empty() {
+        // Outside calls a GET may show properties its notifications do not carry (and the
+        // other way round): beyond userData and the documented core that is a remark.
+        let (lines, ops): (Vec<String>, Vec<Value>) = outside.into_iter().unzip();
+        findings.push(
+            Finding::new(
+                "notification.diff.properties",
+                format!(
+                    "beyond userData and the documented core, the notified interaction differs from the one read before ({})",
+                    lines.join("; ")
+                ),
+            )
+            .with(String::new(), pretty(&Value::Array(ops)))
+            .severity(Severity::Warning),
+        );
     }
     if !problems.is_empty() {
         let expected: Vec<Value> = spec

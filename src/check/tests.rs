@@ -670,3 +670,76 @@ fn a_listener_fails_on_an_accepted_anonymous_handshake_and_on_anything_it_heard(
         "a listener that was never opened is a failure"
     );
 }
+
+#[test]
+fn a_late_repeat_of_a_received_notification_is_a_duplicate() {
+    let chat = Chat::conforming();
+    let mut result = chat.judged();
+    assert_eq!(result.grade, Grade::Pass);
+    late_notification(&mut result, &chat.message);
+    assert_eq!(result.grade, Grade::Fail, "{:?}", result.findings);
+    assert!(failed_checks(&result).contains(&"notification.duplicate"));
+
+    // Something new after the barrier (the cleanup announcing the end) stays informational.
+    let mut result = chat.judged();
+    let mut ended = chat.message.clone();
+    ended["data"]["referenceId"] = json!(6);
+    ended["data"]["chat"]["state"] = json!("Completed");
+    late_notification(&mut result, &ended);
+    assert_eq!(result.grade, Grade::Pass, "{:?}", result.findings);
+    assert_eq!(result.findings.last().unwrap().check, "notification.late");
+}
+
+#[test]
+fn without_a_reference_id_a_late_repeat_is_the_same_announced_state() {
+    let case = builtin_case("voice/AttachUserData/documented-sample");
+    let call = |duration: &str, state: &str| {
+        json!({"channel": "/v2/me/calls", "data": {"notificationType": "AttachedDataChanged",
+            "call": {"id": "v1", "state": state, "duration": duration, "userData": {"A": "1"}}}})
+    };
+    let obs = Observation {
+        notifications: vec![Delivered {
+            agent: 0,
+            message: call("3", "Dialing"),
+            after_post: std::time::Duration::ZERO,
+        }],
+        ..Observation::not_started(Setup::Ready, Vec::new(), std::time::Duration::ZERO)
+    };
+    let judged = || {
+        let mut r = evaluate(&case, &obs, Pinned::NotCompared, &[], GwsVersion::default());
+        r.grade = Grade::Pass;
+        r
+    };
+    let mut repeated = judged();
+    // The duration is volatile: a copy sent later, with a longer duration, is still a repeat.
+    late_notification(&mut repeated, &call("9", "Dialing"));
+    assert_eq!(repeated.grade, Grade::Fail, "{:?}", repeated.findings);
+    let mut released = judged();
+    late_notification(&mut released, &call("9", "Released"));
+    assert_eq!(released.grade, Grade::Pass, "{:?}", released.findings);
+}
+
+#[test]
+fn outside_calls_a_property_only_the_get_shows_is_a_warning_but_the_core_is_a_must() {
+    let chat = Chat::conforming();
+    let mut richer = chat.observation();
+    richer.before.as_mut().unwrap()["lastModified"] = json!("2026-12-01 10:00:00.000+0000");
+    let result = chat.judged_with(&richer);
+    assert_eq!(result.grade, Grade::Warning, "{:?}", result.findings);
+    assert!(
+        result
+            .findings
+            .iter()
+            .any(|f| f.check == "notification.diff.properties" && f.severity == Severity::Warning)
+    );
+    // A documented core property that changes is still a must failure.
+    let mut restated = chat.observation();
+    restated.notifications[0].message["data"]["chat"]["state"] = json!("Invited");
+    restated.after = Ok(restated.notifications[0].message["data"]["chat"].clone());
+    let result = chat.judged_with(&restated);
+    assert!(
+        failed_checks(&result).contains(&"notification.diff"),
+        "{:?}",
+        result.findings
+    );
+}

@@ -22,7 +22,7 @@ mod run;
 mod target_file;
 
 use clap::{Args, Parser, Subcommand};
-use gws_conformance::server::{self, Defect, ServerConfig};
+use gws_conformance::server::{self, Defect, ServerConfig, Variant};
 use gws_conformance::spec::{self, GwsVersion, SpecErrors, Suite};
 use gws_conformance::{plan, suite};
 use std::path::PathBuf;
@@ -143,6 +143,9 @@ pub struct ServerArgs {
     /// Replace the built-in agents (repeatable): NAME:PASSWORD.
     #[arg(long = "agent", value_name = "NAME:PASSWORD")]
     agents: Vec<String>,
+    /// Make a legal choice where the docs allow several (repeatable; `serve --list-variants`).
+    #[arg(long = "variant", value_name = "NAME")]
+    variants: Vec<String>,
     /// Inject one defect (see `serve --list-defects`).
     #[arg(long, value_name = "NAME")]
     defect: Option<String>,
@@ -183,6 +186,13 @@ impl ServerArgs {
                 })
                 .collect::<Result<_, _>>()?;
         }
+        for name in &self.variants {
+            config.variants.push(Variant::parse(name).ok_or_else(|| {
+                format!(
+                    "unknown variant `{name}`; `gws-conformance serve --list-variants` lists them"
+                )
+            })?);
+        }
         if let Some(name) = &self.defect {
             config.defect = Some(Defect::parse(name).ok_or_else(|| {
                 format!(
@@ -205,6 +215,9 @@ struct ServeArgs {
     /// List the injectable defects and exit.
     #[arg(long)]
     list_defects: bool,
+    /// List the legal variants and exit.
+    #[arg(long)]
+    list_variants: bool,
     /// Create agents agent1..agentN with passwords agent1-pass..agentN-pass (instead of the
     /// two built-in ones).
     #[arg(long = "agents", value_name = "N", conflicts_with = "agents")]
@@ -412,6 +425,12 @@ fn check_paths(paths: &[PathBuf]) -> Result<Suite, SpecErrors> {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
+    if args.list_variants {
+        for v in Variant::ALL {
+            outln!("{:<28} {}", v.name(), v.description());
+        }
+        return ExitCode::SUCCESS;
+    }
     if args.list_defects {
         for d in Defect::ALL {
             outln!("{:<28} {}", d.name(), d.description());

@@ -259,6 +259,7 @@ mod tests {
             source: "specs/scenarios/x.yaml:1".into(),
             provisioning: None,
             wire: Vec::new(),
+            received: Default::default(),
         }
     }
 

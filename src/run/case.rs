@@ -172,7 +172,15 @@ impl Runner {
         } else {
             (self.send(case, actor, &presented, &path, wire).await, None)
         };
-        let expected = if scenario.expects_notification() {
+        // A refusal the scenario allows announces nothing: only the barrier is waited for.
+        let refused = scenario.expect.refusal == Some(crate::spec::Refusal::Allowed)
+            && response
+                .as_ref()
+                .ok()
+                .and_then(|r| r.body.json())
+                .and_then(|b| b.get("statusCode"))
+                .is_some_and(|c| c != &json!(0));
+        let expected = if scenario.expects_notification() && !refused {
             scenario.request_count()
         } else {
             0

@@ -82,6 +82,13 @@ pub fn interaction_id(message: &Value) -> Option<String> {
     let data = message.get("data")?.as_object()?;
     data.values()
         .find_map(|v| v.as_object()?.get("id")?.as_str().map(str::to_string))
+        // A message that carries no interaction object may name it (a voice ErrorMessage
+        // naming the call it refused).
+        .or_else(|| {
+            ["callId", "interactionId"]
+                .iter()
+                .find_map(|k| data.get(*k)?.as_str().map(str::to_string))
+        })
 }
 
 impl Router {

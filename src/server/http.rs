@@ -357,6 +357,7 @@ async fn post_operation(
         .and_then(Value::as_str)
         .and_then(Lifecycle::parse)
     {
+        state.repeat_on_release(&id);
         let outcome = state.end(&caller.agent, media, &id, operation);
         return answer(&state, &caller, outcome);
     }
@@ -369,6 +370,12 @@ async fn post_operation(
     }
     let outcome = state.apply_operation(&caller.agent, media, &id, &parsed);
     if let Some((channel, data)) = outcome.notification {
+        if state.defect(Defect::RepeatOnRelease) {
+            state.lock().last_published.insert(
+                id.clone(),
+                (outcome.owner.clone(), channel.clone(), data.clone()),
+            );
+        }
         if state.defect(Defect::LateNotification) {
             let state = Arc::clone(&state);
             let delay = state.config.late_delay;
@@ -497,6 +504,9 @@ pub async fn delete_fixture(
         .interactions
         .get(&id)
         .is_some_and(|i| i.owner == caller.agent);
+    if owns {
+        state.repeat_on_release(&id);
+    }
     if owns
         && state.config.notify_on_cleanup
         && let Some((owner, channel, data)) = state.completion_notification(&id)

@@ -16,9 +16,11 @@ pub mod http;
 pub mod media;
 mod native;
 pub mod state;
+pub mod variant;
 
 pub use defect::Defect;
 pub use state::ServerConfig;
+pub use variant::Variant;
 
 use axum::Router;
 use axum::routing::{delete, get, post};

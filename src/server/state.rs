@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 mod lifecycle;
 mod notifications;
 mod operations;
+mod readings;
 
 pub use lifecycle::{Lifecycle, Origin};
 
@@ -49,6 +50,8 @@ pub struct ServerConfig {
     /// Serve the project's fixture contract at `/conformance/v1` (off: a stock GWS, whose
     /// interactions come only from the documented Dial and Create operations).
     pub fixtures: bool,
+    /// Legal choices where the documentation allows several (none: the faithful model's).
+    pub variants: Vec<super::variant::Variant>,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +71,7 @@ impl Default for ServerConfig {
             notify_on_cleanup: false,
             gws_version: crate::spec::GwsVersion::default(),
             fixtures: true,
+            variants: Vec::new(),
         }
     }
 }
@@ -120,6 +124,9 @@ pub struct Tables {
     /// Agent → the channels its contact-center session was started with, and whether the
     /// agent is Ready on each.
     pub contact_center: HashMap<String, std::collections::BTreeMap<String, bool>>,
+    /// Interaction → its last user-data notification `(owner, channel, data)`, kept only for
+    /// the `repeat-on-release` defect.
+    pub last_published: HashMap<String, (String, String, Value)>,
 }
 
 pub struct ServerState {
@@ -170,6 +177,22 @@ impl ServerState {
 
     pub fn defect(&self, d: Defect) -> bool {
         self.config.defect == Some(d)
+    }
+
+    /// The `repeat-on-release` defect: interaction `id` is being released, so its last
+    /// notification goes out again.
+    pub fn repeat_on_release(&self, id: &str) {
+        if !self.defect(Defect::RepeatOnRelease) {
+            return;
+        }
+        let last = self.lock().last_published.remove(id);
+        if let Some((owner, channel, data)) = last {
+            self.publish(&owner, &channel, &data);
+        }
+    }
+
+    pub fn variant(&self, v: super::variant::Variant) -> bool {
+        self.config.variants.contains(&v)
     }
 
     /// The HTTP status and body of an error, as this server (or its defect) answers it.
@@ -228,6 +251,19 @@ impl ServerState {
             interaction.created.elapsed().as_secs(),
         );
         interaction.origin.shape(interaction.media, &mut resource);
+        if for_get
+            && self.variant(super::variant::Variant::RicherGet)
+            && interaction.media.name != "voice"
+        {
+            // Stable while the data is: a server's modification stamp.
+            let stamp = super::media::fold(&Value::Object(data.clone()).to_string());
+            resource["lastModified"] = Value::String(format!(
+                "2026-12-01 {:02}:{:02}:{:02}.000+0000",
+                stamp % 24,
+                (stamp >> 8) % 60,
+                (stamp >> 16) % 60
+            ));
+        }
         if let Some(state) = &interaction.state_override {
             resource["state"] = Value::String(state.clone());
         }

@@ -167,6 +167,23 @@ pub enum ListenerExpectation {
     Refused,
 }
 
+/// Whether the operation may, or must, be refused (`expect.refusal`).
+///
+/// A documented refusal is a non-zero `statusCode` with a `statusMessage` in the reply, or, on
+/// voice, `statusCode` 0 followed by an `ErrorMessage` notification about the call (the GWS
+/// ErrorHandling page: a request passed on to T-Server is refused asynchronously). Either way
+/// no notification announces a change and the interaction is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Refusal {
+    /// The operation must be refused, in either documented form; the scenario's `response`
+    /// describes the synchronous form.
+    Required,
+    /// Either the scenario's documented effect exactly, or a documented refusal that changes
+    /// nothing. The disjunction is the must; the effect is preferred (a refusal is a warning).
+    Allowed,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SendMethod {
@@ -258,6 +275,9 @@ pub struct Expectation {
     /// Extra expectations whose failure is only a warning.
     #[serde(default)]
     pub should: Option<ShouldExpectation>,
+    /// Whether a documented refusal is required or allowed instead of the effect.
+    #[serde(default)]
+    pub refusal: Option<Refusal>,
 }
 
 /// Expectations graded `should`, for facts the documentation implies but does not state.

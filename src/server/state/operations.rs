@@ -19,7 +19,7 @@ pub struct OpError {
 }
 
 impl OpError {
-    fn new(http: u16, status_code: u32, message: impl Into<String>) -> Self {
+    pub(super) fn new(http: u16, status_code: u32, message: impl Into<String>) -> Self {
         OpError {
             http,
             status_code,
@@ -60,8 +60,23 @@ impl ServerState {
             };
         }
         let owner = inner.interactions[id].owner.clone();
-        let op = match validate(media, body) {
+        let validated = validate(media, body)
+            .and_then(|op| self.refused_by_reading(&inner.interactions[id].user_data, op));
+        let op = match validated {
             Ok(op) => op,
+            Err(e) if self.refuses_asynchronously(media) && inner.interactions.contains_key(id) => {
+                let interaction = inner.interactions.get_mut(id);
+                if let Some(interaction) = interaction {
+                    return self.asynchronous_refusal(interaction, id, &e, body, owner);
+                }
+                let (http, body) = self.error_body(e.http, e.status_code, &e.message);
+                return OpResult {
+                    http,
+                    body,
+                    notification: None,
+                    owner,
+                };
+            }
             Err(e) => {
                 if self.defect(Defect::FailedOpMutates)
                     && let Some(Value::Object(extra)) = body.get("userData")
@@ -192,6 +207,11 @@ impl ServerState {
 
     /// Value and key damage a defective server would do on the way in.
     fn damage(&self, data: Map<String, Value>) -> Map<String, Value> {
+        let data = if self.defect(Defect::SilentDamage) {
+            super::readings::silently_damaged(data)
+        } else {
+            data
+        };
         let numbers = self.defect(Defect::NumbersAsStrings);
         let unicode = self.defect(Defect::UnicodeDamage);
         let truncate = self.defect(Defect::TruncateLongValues);
@@ -236,14 +256,14 @@ fn truncated(mut s: String, max: usize) -> String {
     s
 }
 
-enum Operation {
+pub(super) enum Operation {
     Attach(Map<String, Value>),
     Update(Map<String, Value>),
     DeleteAll,
     DeleteKeys(Vec<String>),
 }
 
-fn missing(param: &str) -> OpError {
+pub(super) fn missing(param: &str) -> OpError {
     OpError::new(400, 1, format!("missing required parameter '{param}'"))
 }
 

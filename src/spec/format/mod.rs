@@ -395,9 +395,14 @@ impl ScenarioReader<'_> {
             Some(n) => Some(self.boolean(n, &join(path, "snapshot"))?),
             None => None,
         };
+        let refusal = match f.get("refusal") {
+            Some(n) => Some(self.keyword(n, &join(path, "refusal"), words::REFUSAL)?),
+            None => None,
+        };
         let notification =
             self.notification(f.get("notification")?, &join(path, "notification"))?;
         Some(Expectation {
+            refusal,
             response,
             notification,
             unchanged,

@@ -61,6 +61,7 @@ pub(super) mod keys {
             "listener",
             "snapshot",
             "should",
+            "refusal",
         ],
         required: &["notification"],
     };
@@ -130,6 +131,11 @@ pub(super) mod words {
     pub const LISTENER_EXPECTATION: &[(&str, ListenerExpectation)] = &[
         ("silent", ListenerExpectation::Silent),
         ("refused", ListenerExpectation::Refused),
+    ];
+    /// `expect.refusal`.
+    pub const REFUSAL: &[(&str, Refusal)] = &[
+        ("required", Refusal::Required),
+        ("allowed", Refusal::Allowed),
     ];
     pub const METHOD: &[(&str, SendMethod)] =
         &[("post", SendMethod::Post), ("get", SendMethod::Get)];
@@ -250,6 +256,7 @@ mod tests {
             ("InteractionRef", words(words::INTERACTION)),
             ("SendMethod", words(words::METHOD)),
             ("PatchOp", words(words::PATCH_OP)),
+            ("Refusal", words(words::REFUSAL)),
             ("NoneKeyword", set([words::NONE])),
         ] {
             assert_eq!(
