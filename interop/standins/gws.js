@@ -201,10 +201,72 @@ class HttpError extends Error {
   }
 }
 
+// HTTP statuses of GWS errors: the documentation pairs none with a statusCode except 4 (503, the
+// ErrorHandling sample), 20 (unauthenticated) and the CSRF 403. This stand-in's choice: every
+// other error of the GWS API is the operation's *result*, answered HTTP 200 with the non-zero
+// statusCode and its statusMessage in the body ("All Web Services API methods return a result
+// for each operation in addition to the HTTP status code"). The reference server answers 400
+// for 1 and 2 and 404 for 6. Kept as thrown: URLs no route serves (404, the web container's),
+// methods not allowed (405), bodies too large (413), internal errors, and the fixture contract
+// (not part of GWS).
+const RESULT_CODES = new Set([1, 2, 3, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+const httpStatusOf = (e, path) =>
+  e.routing || path.startsWith("/conformance/") || !RESULT_CODES.has(e.body?.statusCode) ? e.status : 200;
+
 const gwsError = (status, statusCode, statusMessage) => new HttpError(status, { statusCode, statusMessage });
 const missing = (p) => gwsError(400, 1, `Required parameter '${p}' is missing`);
 const invalid = (p, what) => gwsError(400, 2, `Parameter '${p}' is invalid: expected ${what}`);
 const notFound = (what) => gwsError(404, 6, `${what} not found`);
+/** No route serves this URL (or the media is not offered): HTTP 404 whatever the reading. */
+const noRoute = (what) => Object.assign(notFound(what), { routing: true });
+const notAllowed = (method) => Object.assign(gwsError(405, 2, `Method ${method} is not allowed here`), { routing: true });
+
+// Unusual data this stand-in, like a conservative back end (T-Server / Interaction Server KV
+// lists: strings, 32-bit integers, nested lists), will not store faithfully: refused with
+// statusCode 10 ("Input validation error - value not within range of valid values"), nothing
+// changed. A set of our own, different from the reference server's `refuse-unusual-data`
+// variant: booleans, arrays, the empty key, keys with spaces and any number of keys are stored
+// as sent; integers outside the signed 32-bit range are refused.
+const MAX_VALUE_BYTES = 32 * 1024;
+const MAX_DEPTH = 4; // objects nested deeper than 4 levels (the top-level value is level 1)
+const INT32 = [-(2 ** 31), 2 ** 31 - 1];
+
+/** Why a conservative back end would not store `value` at nesting level `depth`, if it would not. */
+function unusualValue(value, depth) {
+  if (value === null) return "null values are not stored";
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) return `${value} is not an integer`;
+    if (value < INT32[0] || value > INT32[1]) return `${value} is outside the 32-bit integer range`;
+  }
+  if (typeof value === "string" && Buffer.byteLength(value, "utf8") > MAX_VALUE_BYTES) return `a value over ${MAX_VALUE_BYTES / 1024} KiB`;
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const why = unusualValue(v, depth + 1);
+      if (why) return why;
+    }
+  } else if (isObject(value)) {
+    if (depth > MAX_DEPTH) return `objects nested deeper than ${MAX_DEPTH} levels`;
+    for (const [k, v] of Object.entries(value)) {
+      const why = unusualValue(v, depth + 1);
+      if (why) return `'${k}': ${why}`;
+    }
+  }
+  return null;
+}
+
+function refuseUnusual(entries) {
+  for (const [k, v] of entries) {
+    const why = unusualValue(v, 1);
+    if (why) throw gwsError(400, 10, `Input validation error for key '${k}': ${why}`);
+  }
+}
+
+// Deleting a key the interaction does not have (the documentation is silent): refused with
+// statusCode 14 ("Unable to delete resource"), nothing changed, on voice (asynchronously, as
+// T-Server refuses it), email, open media, workitems and Twitter; accepted on chat, SMS,
+// Facebook PM and IM, where a delete that removes nothing changes nothing and so is not
+// announced at all (no notification).
+const REFUSE_ABSENT_KEYS = new Set(["voice", "email", "openmedia", "workitem", "twitter"]);
 const CSRF_REJECTED = "Missing or invalid Csrf token";
 
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -216,7 +278,7 @@ function readBody(req) {
     req.on("data", (c) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(gwsError(413, 2, "Request body too large"));
+        reject(Object.assign(gwsError(413, 2, "Request body too large"), { routing: true }));
         req.destroy();
       } else {
         chunks.push(c);
@@ -272,7 +334,11 @@ function validateOperation(media, capabilities, body) {
     if (typeof k !== "string") throw invalid("key", "a string");
     return k;
   };
-  if (name === "AttachUserData" || name === "UpdateUserData") return { kind: "put", entries: userData() };
+  if (name === "AttachUserData" || name === "UpdateUserData") {
+    const entries = userData();
+    refuseUnusual(entries);
+    return { kind: "put", entries };
+  }
   if (name === "DeleteUserDataPair") return { kind: "remove", keys: [key()] };
   // DeleteUserData
   if (media.delete === "all") return { kind: "clear" };
@@ -336,19 +402,32 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
   let nextReferenceId = 1000;
   const agentNames = Object.keys(agents);
   const dn = (agent) => String(7001 + Math.max(0, agentNames.indexOf(agent)));
+  const userId = (agent) => `u-${Buffer.from(agent).toString("hex")}`;
   // One device per agent: its DN, then 12 hex digits (a format of our own).
   const devices = new Map(agentNames.map((a) => [a, { id: `${dn(a)}-${hex(6)}`, ready: false }]));
   // The channels of each agent's contact-center session (StartContactCenterSession).
   const ccSessions = new Map(); // agent -> Set of channel names
   let base = "";
   const adapter = bayeux();
-  const stats = { csrfRejected: 0 };
+  const stats = { csrfRejected: 0, asyncRefusals: 0, errorNotifications: 0 };
 
   const byCollection = new Map();
   for (const [mediaName, m] of Object.entries(MEDIA)) for (const c of m.collections) byCollection.set(c, mediaName);
 
-  /** The interaction object, as GET and notifications show it. */
-  function render(i) {
+  /**
+   * The interaction object, as notifications show it. `forGet`: as GET (and listings with
+   * fields=*) show it, which outside calls adds two properties no notification carries (a
+   * choice of our own; the documentation lets a GET differ from a notification outside calls):
+   * `ownerId`, the owning agent's user id (as in GET /api/v2/me), and `revision`, an integer
+   * that grows with every change of the interaction's user data and is stable otherwise.
+   */
+  function render(i, { forGet = false } = {}) {
+    const r = renderResource(i);
+    if (forGet && i.media !== "voice") Object.assign(r, { ownerId: userId(i.owner), revision: i.revision });
+    return r;
+  }
+
+  function renderResource(i) {
     const m = MEDIA[i.media];
     const userData = Object.fromEntries(i.userData);
     switch (i.media) {
@@ -514,6 +593,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       userData: new Map(Object.entries(userData)),
       // Every new interaction carries userData, {} when nothing is attached.
       hasUserData: true,
+      revision: 1,
       created: new Date(),
       state: FIXTURE_STATE[media],
       capabilities: m.capabilities,
@@ -536,7 +616,16 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     return i;
   }
 
+  /** Applies `change`; returns whether the interaction's user data changed. */
   function apply(i, change) {
+    const before = JSON.stringify([i.hasUserData, [...i.userData]]);
+    applyChange(i, change);
+    const changed = JSON.stringify([i.hasUserData, [...i.userData]]) !== before;
+    if (changed) i.revision += 1;
+    return changed;
+  }
+
+  function applyChange(i, change) {
     switch (change.kind) {
       case "put":
         for (const [k, v] of change.entries) i.userData.set(k, v);
@@ -588,17 +677,31 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
 
   /** GET or POST on an interaction URL. */
   async function interaction(req, agent, media, id, openMediaType) {
-    if (!offered.has(media)) throw notFound(`Resource ${req.method} ${req.url}`);
+    if (!offered.has(media)) throw noRoute(`Resource ${req.method} ${req.url}`);
     if (req.method === "GET") {
       const i = ownInteraction(agent, media, id, openMediaType);
-      return { status: 200, body: { [MEDIA[media].resourceKey]: render(i), statusCode: 0 } };
+      return { status: 200, body: { [MEDIA[media].resourceKey]: render(i, { forGet: true }), statusCode: 0 } };
     }
-    if (req.method !== "POST") throw gwsError(405, 2, `Method ${req.method} is not allowed here`);
+    if (req.method !== "POST") throw notAllowed(req.method);
+    // An unknown call, or another agent's, is refused synchronously (it never reaches T-Server).
     const i = ownInteraction(agent, media, id, openMediaType);
-    const body = await parseJson(req);
-    const change = validateOperation(MEDIA[media], i.capabilities, body);
-    // Rejected operations never get this far: nothing changed, nobody notified.
     const m = MEDIA[media];
+    let change;
+    try {
+      // A body that is not JSON is refused synchronously on every media.
+      const body = await parseJson(req).catch((e) => {
+        throw Object.assign(e, { synchronous: true });
+      });
+      change = validateOperation(m, i.capabilities, body);
+      if (change.kind === "remove" && REFUSE_ABSENT_KEYS.has(media)) {
+        const absent = change.keys.filter((k) => !i.userData.has(k));
+        if (absent.length > 0) throw gwsError(400, 14, `Unable to delete user data: no key ${absent.map((k) => JSON.stringify(k)).join(", ")} in this interaction`);
+      }
+    } catch (e) {
+      if (!(e instanceof HttpError) || typeof e.body?.statusCode !== "number") throw e;
+      return refusal(i, e);
+    }
+    // Rejected operations never get this far: nothing changed.
     let notificationType;
     if (change.kind === "end") {
       // Hangup / Cancel / Complete: the last notification shows the final state and no
@@ -607,13 +710,60 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       i.capabilities = [];
       interactions.delete(i.id);
       notificationType = "StatusChange";
-    } else {
-      apply(i, change);
+    } else if (!apply(i, change) && change.kind === "remove" && !REFUSE_ABSENT_KEYS.has(media)) {
+      // Deleting only absent keys changed nothing: success, and nothing to announce.
+      return { status: 200, body: { statusCode: 0 } };
     }
     const referenceId = takeReferenceId(m);
     // Queued for the owner's Bayeux clients before the HTTP answer goes out.
     await adapter.publish(agent, m.channel, notification(i, referenceId, notificationType));
     return { status: 200, body: m.referenceId.response ? { statusCode: 0, referenceId } : { statusCode: 0 } };
+  }
+
+  /**
+   * How a refused operation on the caller's own interaction `i` is answered (error `e`):
+   *   - voice, unless the body is not JSON: asynchronously, the way the ErrorHandling page
+   *     describes requests GWS passes on to T-Server: `{"statusCode": 0}` now, then an
+   *     `ErrorMessage` on /v2/me/calls naming the call by a string `callId`, with `errorCode`
+   *     (the statusCode a synchronous refusal would carry) and `errorMessage`;
+   *   - otherwise synchronously (the non-zero statusCode and statusMessage), and then, on every
+   *     media but voice, an error notification on the media's channel (`notificationType:
+   *     "Error"`, the media's messageType, `errorCode`, `errorMessage`, and the interaction as
+   *     `{id, uri}`): GWS documents error notifications for failed operations.
+   * Nothing changes either way. The notification is queued right after the reply is written.
+   */
+  function refusal(i, e) {
+    const m = MEDIA[i.media];
+    const { statusCode, statusMessage } = e.body;
+    if (i.media === "voice" && !e.synchronous) {
+      stats.asyncRefusals += 1;
+      return {
+        status: 200,
+        body: { statusCode: 0 },
+        after: () =>
+          adapter.publish(i.owner, m.channel, {
+            messageType: "ErrorMessage",
+            callId: i.id,
+            errorCode: statusCode,
+            errorMessage: statusMessage,
+            phoneNumber: dn(i.owner),
+          }),
+      };
+    }
+    if (i.media === "voice") return { status: httpStatusOf(e, ""), body: e.body };
+    stats.errorNotifications += 1;
+    return {
+      status: httpStatusOf(e, ""),
+      body: e.body,
+      after: () =>
+        adapter.publish(i.owner, m.channel, {
+          notificationType: "Error",
+          messageType: m.messageType,
+          errorCode: statusCode,
+          errorMessage: statusMessage,
+          [m.resourceKey]: { id: i.id, uri: render(i).uri },
+        }),
+    };
   }
 
   // --- native provisioning: the documented operations that create interactions ----------
@@ -686,7 +836,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
 
   /** POST /api/v2/me/devices/{deviceId}/calls {"operationName": "Dial", ...}. */
   async function dial(req, agent, deviceId) {
-    if (!offered.has("voice")) throw notFound(`Resource ${req.method} ${req.url}`);
+    if (!offered.has("voice")) throw noRoute(`Resource ${req.method} ${req.url}`);
     if (devices.get(agent)?.id !== deviceId) throw notFound(`Device '${deviceId}'`);
     const { body, op } = await operationBody(req);
     if (op !== "Dial") throw gwsError(400, 2, `Operation '${op}' is not supported on a device's calls`);
@@ -749,24 +899,24 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       (i) => i.owner === agent && i.media === media && (openMediaType === undefined || i.openMediaType === openMediaType),
     );
     if (query.get("fields") === "*") {
-      return { status: 200, body: { [LIST_KEY[collection] ?? collection]: mine.map(render), statusCode: 0 } };
+      return { status: 200, body: { [LIST_KEY[collection] ?? collection]: mine.map((i) => render(i, { forGet: true })), statusCode: 0 } };
     }
     return { status: 200, body: { uris: mine.map((i) => base + pathOf(i)), statusCode: 0 } };
   }
 
   /** GET or POST on a collection URL. */
   async function collection(req, agent, media, name, query, openMediaType) {
-    if (!offered.has(media)) throw notFound(`Resource ${req.method} ${req.url}`);
+    if (!offered.has(media)) throw noRoute(`Resource ${req.method} ${req.url}`);
     if (req.method === "GET") return listing(agent, media, name, query, openMediaType);
     if (req.method === "POST") return create(req, agent, media, openMediaType);
-    throw gwsError(405, 2, `Method ${req.method} is not allowed here`);
+    throw notAllowed(req.method);
   }
 
   async function route(req, caller, path, query) {
     const agent = caller.agent;
     const method = req.method;
     if (path === "/api/v2/notifications" || path.startsWith("/api/v2/notifications/")) {
-      if (method !== "POST") throw gwsError(405, 2, "The notification endpoint takes POST");
+      if (method !== "POST") throw Object.assign(gwsError(405, 2, "The notification endpoint takes POST"), { routing: true });
       return { bayeux: true };
     }
     if (path === "/api/v2/me" && method === "GET") {
@@ -775,7 +925,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
         firstName: agent,
         lastName: "Stand-in",
         roles: ["ROLE_AGENT"],
-        id: `u-${Buffer.from(agent).toString("hex")}`,
+        id: userId(agent),
         path: "/me",
         uri: `${base}/api/v2/me`,
       };
@@ -812,7 +962,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       return { status: 200, body: { statusCode: 0, uris: features.map((id) => `${base}/api/v2/features/${id}`) } };
     }
     if (!fixtures && (path === "/conformance" || path.startsWith("/conformance/"))) {
-      throw notFound(`Resource ${method} ${path} (the fixture contract is off)`);
+      throw noRoute(`Resource ${method} ${path} (the fixture contract is off)`);
     }
     if (path === "/conformance/v1/interactions" && method === "POST") {
       let request;
@@ -843,7 +993,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     }
     m = /^\/api\/v2\/me\/([^/]+)$/.exec(path);
     if (m && byCollection.has(m[1]) && m[1] !== "openmedia") return collection(req, agent, byCollection.get(m[1]), m[1], query);
-    throw notFound(`Resource ${method} ${path}`);
+    throw noRoute(`Resource ${method} ${path}`);
   }
 
   function send(res, status, body, headers = {}) {
@@ -922,10 +1072,12 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       const r = await route(req, caller, path, url.searchParams);
       if (r.bayeux) return adapter.handle(req, res, caller.agent);
       send(res, r.status, r.body);
+      // A notification that follows the reply (asynchronous refusals, error notifications).
+      if (r.after) await r.after();
     } catch (e) {
       if (e instanceof HttpError) {
         req.resume();
-        send(res, e.status, e.body, e.headers);
+        send(res, httpStatusOf(e, path), e.body, e.headers);
       } else {
         console.error(`[${name}]`, e);
         if (!res.headersSent) send(res, 500, { statusCode: 4, statusMessage: String(e?.message ?? e) });
