@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gwsBin } from "./reference-server.js";
 import { AGENTS, withDeadline } from "./util.js";
+import { GET_EXTRAS, REFUSE_ABSENT_KEYS } from "../standins/gws.js";
 
 /** The scenario filters Part B runs: none, the stand-ins implement all nine media. */
 export const FILTERS = [];
@@ -136,6 +137,7 @@ function canonical(v) {
  */
 export function isIndependentChoiceFinding(result, finding) {
   if (finding.severity === "info") return true;
+  if (finding.severity === "warning" && isLegalReadingFinding(result, finding)) return true;
   if (finding.check.startsWith("shape")) {
     // "… missing /a, /b" (optionally followed by "; different type at …", which is never explained)
     const m = /: missing ([^;]*)$/.exec(finding.message);
@@ -163,6 +165,41 @@ export function isIndependentChoiceFinding(result, finding) {
   }
   return false;
 }
+
+/**
+ * Whether a warning is caused only by one of the stand-ins' legal readings where the
+ * documentation allows several answers (issue 19; interop/README.md, "Independent choices",
+ * second table), never by a semantic difference. Warnings only: a failure is never explained.
+ *   - `refusal.allowed`: the stand-in refused an either-or case (unusual data, absent keys);
+ *     the harness has checked that the refusal is documented and changed nothing;
+ *   - `response.status`: the stand-in answers GWS errors HTTP 200 with the non-zero statusCode
+ *     in the body (the HTTP status of an error is `should`, never documented);
+ *   - `notification.diff.properties` / `read-after.properties` outside calls: the only
+ *     properties named are the GET-only ones (`GET_EXTRAS`);
+ *   - `notification` ("no notification") on a media where a delete of absent keys only is
+ *     accepted without a notification (nothing changed, nothing announced).
+ */
+export function isLegalReadingFinding(result, finding) {
+  switch (finding.check) {
+    case "refusal.allowed":
+      return true;
+    case "response.status":
+      return finding.actual === "200";
+    case "notification.diff.properties":
+    case "read-after.properties": {
+      if (result.media === "voice") return false;
+      const paths = [...finding.message.matchAll(/(?:add|remove|replace) (\/[^;),\s]+)/g)].map((m) => m[1]);
+      return paths.length > 0 && paths.every((p) => GET_EXTRAS.includes(p)) && !/missing:|different/.test(finding.message);
+    }
+    case "notification":
+      return /^no notification for the interaction/.test(finding.message) && NO_OP_SILENT.has(result.media) && /Delete/.test(result.operation ?? "");
+    default:
+      return false;
+  }
+}
+
+/** Media on which the stand-ins accept a delete of absent keys only, without a notification. */
+const NO_OP_SILENT = new Set(["chat", "sms", "im", "facebook-pm", "twitter", "email", "openmedia", "workitem", "voice"].filter((m) => !REFUSE_ABSENT_KEYS.has(m)));
 
 /** The findings of a result that no independent choice explains. */
 export const unexplainedFindings = (result) => (result.findings ?? []).filter((f) => !isIndependentChoiceFinding(result, f));

@@ -266,7 +266,9 @@ function refuseUnusual(entries) {
 // T-Server refuses it), email, open media, workitems and Twitter; accepted on chat, SMS,
 // Facebook PM and IM, where a delete that removes nothing changes nothing and so is not
 // announced at all (no notification).
-const REFUSE_ABSENT_KEYS = new Set(["voice", "email", "openmedia", "workitem", "twitter"]);
+export const REFUSE_ABSENT_KEYS = new Set(["voice", "email", "openmedia", "workitem", "twitter"]);
+/** The properties GET adds outside calls (see render()); no notification carries them. */
+export const GET_EXTRAS = ["/ownerId", "/revision"];
 const CSRF_REJECTED = "Missing or invalid Csrf token";
 
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);

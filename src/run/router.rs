@@ -364,6 +364,52 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_claim_takes_only_an_interaction_first_heard_of_after_the_request() {
+        let router = Router::default();
+        let soon = || tokio::time::Instant::now() + Duration::from_millis(300);
+        router.deliver(0, note("old"));
+        router.own(0, "provisioned");
+        let since = Instant::now();
+        // Heard of before the request, owned by the run, on another agent's stream, or on
+        // another channel: none of these is the new interaction.
+        router.deliver(0, note("old"));
+        router.deliver(0, note("provisioned"));
+        router.deliver(1, note("other-agent"));
+        router.deliver(
+            0,
+            json!({"channel": "/v2/me/calls", "data": {"call": {"id": "a-call"}}}),
+        );
+        let chats = |m: &Value| m["channel"] == "/v2/me/chats";
+        assert_eq!(router.claim_new(0, since, chats, soon()).await, None);
+        router.deliver(0, note("new"));
+        let (id, consumed) = router.claim_new(0, since, chats, soon()).await.unwrap();
+        assert_eq!(id, "new");
+        assert_eq!(consumed.len(), 1, "the announcing notification is consumed");
+        assert_eq!(
+            router.claim_new(0, since, chats, soon()).await,
+            None,
+            "a claimed interaction is the run's own"
+        );
+        assert!(router.take(0, "new", since).is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_ending_of_an_interaction_the_run_ends_is_dropped_and_nothing_else() {
+        let router = Router::default();
+        router.ending(0, "x");
+        let mut ended = note("x");
+        ended["data"]["notificationType"] = json!("StatusChange");
+        router.deliver(0, ended);
+        router.deliver(0, note("x"));
+        assert_eq!(router.endings_heard(), 1);
+        assert_eq!(
+            router.leftovers().len(),
+            1,
+            "a late user-data notification stays"
+        );
+    }
+
+    #[tokio::test]
     async fn barriers_count_notifications() {
         let router = Router::default();
         router.register_barrier(1, "bar");
