@@ -63,36 +63,7 @@ fn a_stock_server_with_a_native_target_is_all_green_and_left_clean() {
     );
     assert!(report.lines().count() <= 24, "one screen:\n{report}");
     // Nothing the doctor created remains: every collection listing is empty.
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let left: Vec<String> = runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let mut left = Vec::new();
-        for collection in [
-            "calls",
-            "emails",
-            "workitems",
-            "twitter",
-            "openmedia/promotion",
-        ] {
-            let body: serde_json::Value = client
-                .get(format!("{}/api/v2/me/{collection}", served.base_url))
-                .basic_auth("agent1", Some("agent1-pass"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            left.extend(
-                body["uris"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|u| u.to_string()),
-            );
-        }
-        left
-    });
+    let left = support::remaining_interactions(&served.base_url);
     assert_eq!(left, Vec::<String>::new());
 
     let out = doctor(&target, PASSWORDS, &["--profile", "full"]);

@@ -32,48 +32,8 @@ fn run(target: &Path, out_dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Every interaction the agents own, by the documented collection listings
-/// (`GET /api/v2/me/{collection}` answers the URIs).
 fn remaining(base_url: &str) -> Vec<String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let mut left = Vec::new();
-        for (user, password) in [("agent1", "agent1-pass"), ("agent2", "agent2-pass")] {
-            for collection in [
-                "calls",
-                "emails",
-                "workitems",
-                "twitter",
-                "openmedia/promotion",
-                "chats",
-                "smssessions",
-                "im-sessions",
-                "facebooksessions",
-            ] {
-                let body: Value = client
-                    .get(format!("{base_url}/api/v2/me/{collection}"))
-                    .basic_auth(user, Some(password))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let uris = body["uris"]
-                    .as_array()
-                    .unwrap_or_else(|| panic!("{collection}: no uris in {body}"));
-                left.extend(
-                    uris.iter()
-                        .map(|u| format!("{user}: {}", u.as_str().unwrap_or("?"))),
-                );
-            }
-        }
-        left
-    })
+    support::remaining_interactions(base_url)
 }
 
 fn grade_of(result: &Value) -> &str {

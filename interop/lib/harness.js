@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gwsBin } from "./reference-server.js";
+import assert from "node:assert/strict";
 import { AGENTS, withDeadline } from "./util.js";
 import { GET_EXTRAS, REFUSE_ABSENT_KEYS } from "../standins/gws.js";
 
@@ -203,3 +204,38 @@ const NO_OP_SILENT = new Set(["chat", "sms", "im", "facebook-pm", "twitter", "em
 
 /** The findings of a result that no independent choice explains. */
 export const unexplainedFindings = (result) => (result.findings ?? []).filter((f) => !isIndependentChoiceFinding(result, f));
+
+/** Findings of `check` (whose message matches `pattern`) in the run's results, with their ids. */
+export const findingsOf = (run, check, pattern = /./) =>
+  run.results.flatMap((r) => (r.findings ?? []).filter((f) => f.check === check && pattern.test(f.message)).map((f) => ({ id: r.id, media: r.media, grade: r.grade, f })));
+
+/**
+ * The stand-ins' legal readings (interop/README.md, "Independent choices") really happened in
+ * `run`, and none of them cost more than a warning.
+ */
+export function assertReadingsExercised(run, stats) {
+  const asyncVoice = findingsOf(run, "refusal.form", /asynchronously/).filter((x) => x.media === "voice");
+  assert.ok(asyncVoice.length > 0, "some voice refusal was recognised as asynchronous (refusal.form)");
+  assert.ok(!findingsOf(run, "refusal.form", /asynchronously/).some((x) => x.media !== "voice"), "asynchronous refusals only on voice");
+  const allowed = findingsOf(run, "refusal.allowed");
+  assert.ok(allowed.some((x) => x.media === "voice") && allowed.some((x) => x.media !== "voice"), "refused either-or cases (refusal.allowed) on voice and elsewhere");
+  assert.ok(findingsOf(run, "refusal.form", /statusCode 10/).length > 0, "unusual data refused with statusCode 10");
+  assert.ok(findingsOf(run, "refusal.form", /statusCode 14/).length > 0, "absent keys refused with statusCode 14");
+  const richer = findingsOf(run, "notification.diff.properties", /ownerId|revision/);
+  assert.ok(richer.length > 0, "the GET-only properties were noticed (notification.diff.properties)");
+  assert.ok(!richer.some((x) => x.media === "voice"), "no GET-only property on calls");
+  assert.ok(findingsOf(run, "response.status", /HTTP status 200/).length > 0, "errors answered HTTP 200 were noticed (response.status)");
+  assert.ok(findingsOf(run, "notification", /^no notification/).length > 0, "a delete of absent keys without a notification was noticed");
+  assert.ok(findingsOf(run, "notification.error").length > 0, "error notifications after multimedia refusals were seen");
+  // None of these is more than a warning.
+  const worse = [
+    ...asyncVoice,
+    ...allowed,
+    ...richer,
+    ...findingsOf(run, "response.status", /HTTP status 200/),
+    ...findingsOf(run, "notification", /^no notification/),
+  ].filter((x) => x.f.severity !== "warning" && x.f.severity !== "info");
+  assert.deepEqual(worse.map((x) => `${x.id}: [${x.f.check}] ${x.f.message}`), []);
+  assert.ok(stats.asyncRefusals > 0 && stats.errorNotifications > 0, JSON.stringify(stats));
+}
+

@@ -133,12 +133,16 @@ export async function bayeuxRaw(base, agent, messages) {
   return r.body;
 }
 
-/** The interaction id inside a GWS notification's data (`data.chat.id`, `data.call.id`, …). */
+/**
+ * The interaction id inside a GWS notification's data (`data.chat.id`, `data.call.id`, …), or
+ * the string `callId` / `interactionId` a voice ErrorMessage may name it by instead.
+ */
 export function interactionId(data) {
   if (!data || typeof data !== "object") return undefined;
   for (const v of Object.values(data)) {
     if (v && typeof v === "object" && typeof v.id === "string") return v.id;
   }
+  for (const k of ["callId", "interactionId"]) if (typeof data[k] === "string") return data[k];
   return undefined;
 }
 

@@ -8,7 +8,7 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startStandIn, STANDINS } from "../standins/index.js";
-import { describeResults, runSuite } from "../lib/harness.js";
+import { assertReadingsExercised, describeResults, runSuite } from "../lib/harness.js";
 
 const PROFILE = ["--profile", "full"];
 
@@ -71,6 +71,13 @@ describe("the full suite certifies the independent stand-ins", () => {
           assert.deepEqual(wrong, [], `expected ${want}`);
           if (csrf) assert.ok(stats.csrfRejected >= 9, `the stand-in refused the token-less POSTs: ${JSON.stringify(stats)}`);
           else assert.equal(stats.csrfRejected, 0);
+        });
+
+        test("the stand-in's own legal readings were exercised and accepted", () => {
+          // Issue 19: asynchronous voice refusals, refused unusual data / absent keys, a GET
+          // richer than the notification, errors answered HTTP 200, deletes of absent keys
+          // accepted without a notification, error notifications after multimedia refusals.
+          assertReadingsExercised(run, stats);
         });
 
         test("`run --profile full` exits 0 with the verdict certified", () => {

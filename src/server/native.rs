@@ -6,13 +6,34 @@
 //! operation lives in `state/lifecycle.rs`. `Hangup`, `Complete` and `Cancel` arrive on the
 //! interaction URL and are dispatched by the interaction handler in `http.rs`.
 
-use super::http::{AppState, admit, answer, authenticate, finish, json_response, query_values};
+use super::http::{
+    AppState, Caller, admit, answer, authenticate, finish, json_response, query_values,
+};
 use super::media::{self, ServerMedia};
+use super::state::OpResult;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use serde_json::json;
+
+/// Admits a modifying request (credentials, CSRF, JSON body), applies `operation` to it and
+/// answers with what it produced.
+fn operate(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &Bytes,
+    operation: impl FnOnce(&Caller, &serde_json::Value) -> OpResult,
+) -> Response {
+    match admit(state, method, headers, body) {
+        Ok((caller, parsed)) => {
+            let outcome = operation(&caller, &parsed);
+            answer(state, &caller, outcome)
+        }
+        Err(refused) => *refused,
+    }
+}
 
 /// `POST /api/v2/me`: `StartContactCenterSession`, `EndContactCenterSession`.
 pub async fn post_me(
@@ -21,12 +42,9 @@ pub async fn post_me(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (caller, parsed) = match admit(&state, &method, &headers, &body) {
-        Ok(admitted) => admitted,
-        Err(refused) => return *refused,
-    };
-    let outcome = state.session_operation(&caller.agent, &caller.session_id, &parsed);
-    answer(&state, &caller, outcome)
+    operate(&state, &method, &headers, &body, |caller, parsed| {
+        state.session_operation(&caller.agent, &caller.session_id, parsed)
+    })
 }
 
 /// `POST /api/v2/me/channels/{channel}`: `Ready`, `NotReady`.
@@ -37,12 +55,9 @@ pub async fn post_channel(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (caller, parsed) = match admit(&state, &method, &headers, &body) {
-        Ok(admitted) => admitted,
-        Err(refused) => return *refused,
-    };
-    let outcome = state.channel_operation(&caller.agent, &channel, &parsed);
-    answer(&state, &caller, outcome)
+    operate(&state, &method, &headers, &body, |caller, parsed| {
+        state.channel_operation(&caller.agent, &channel, parsed)
+    })
 }
 
 /// `GET /api/v2/me/devices`: URIs, or the devices with `fields=*`.
@@ -77,12 +92,9 @@ pub async fn post_device_calls(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (caller, parsed) = match admit(&state, &method, &headers, &body) {
-        Ok(admitted) => admitted,
-        Err(refused) => return *refused,
-    };
-    let outcome = state.dial(&caller.agent, &device, &parsed);
-    answer(&state, &caller, outcome)
+    operate(&state, &method, &headers, &body, |caller, parsed| {
+        state.dial(&caller.agent, &device, parsed)
+    })
 }
 
 /// `GET /api/v2/me/{collection}` (and `openmedia/{type}`): the caller's interactions.
@@ -188,16 +200,16 @@ fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (caller, parsed) = match admit(&state, &method, &headers, &body) {
-        Ok(admitted) => admitted,
-        Err(refused) => return *refused,
-    };
-    let Some(media) = media.filter(|m| state.offers(m)) else {
-        let (status, body) = state.error_body(404, 6, "no such resource");
-        return finish(&state, &caller, json_response(status, &body));
-    };
-    let outcome = state.create(&caller.agent, media, open_media_type, &parsed);
-    answer(&state, &caller, outcome)
+    operate(
+        &state,
+        &method,
+        &headers,
+        &body,
+        |caller, parsed| match media.filter(|m| state.offers(m)) {
+            Some(media) => state.create(&caller.agent, media, open_media_type, parsed),
+            None => state.refusal(404, 6, "no such resource", &caller.agent),
+        },
+    )
 }
 
 /// `GET /api/v2/queues/{id}`: any queue id names a queue here; agents may read it.

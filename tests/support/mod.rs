@@ -1,5 +1,6 @@
 //! Shared helpers of the binary-level tests (`tests/*.rs` that say `mod support;`): the binary,
-//! its output as text, a standalone `serve` process on a free port, the one target-file writer
+//! its output as text, a standalone `serve` process on a free port, the interactions left on a
+//! server (by its collection listings), the one target-file writer
 //! ([`target`]), the one results reader ([`results`]) and the hostile server kit ([`hostile`]).
 //!
 //! Each test file compiles all of it and uses a part, hence `allow(dead_code)` for the whole
@@ -58,4 +59,48 @@ pub fn serve(extra: &[&str]) -> Served {
         "unexpected first line: {line}"
     );
     Served { child, base_url }
+}
+
+/// Every interaction the two built-in agents own on `base_url`, by the documented collection
+/// listings (`GET /api/v2/me/{collection}` answers the URIs): what a run must leave empty.
+pub fn remaining_interactions(base_url: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut left = Vec::new();
+        for (user, password) in [("agent1", "agent1-pass"), ("agent2", "agent2-pass")] {
+            for collection in [
+                "calls",
+                "emails",
+                "workitems",
+                "twitter",
+                "openmedia/promotion",
+                "chats",
+                "smssessions",
+                "im-sessions",
+                "facebooksessions",
+            ] {
+                let body: serde_json::Value = client
+                    .get(format!("{base_url}/api/v2/me/{collection}"))
+                    .basic_auth(user, Some(password))
+                    .send()
+                    .await
+                    .expect("the server answers")
+                    .json()
+                    .await
+                    .expect("a JSON listing");
+                let uris = body["uris"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{collection}: no uris in {body}"));
+                left.extend(
+                    uris.iter()
+                        .map(|u| format!("{user}: {}", u.as_str().unwrap_or("?"))),
+                );
+            }
+        }
+        left
+    })
 }

@@ -157,7 +157,13 @@ impl ServerState {
         })]
     }
 
-    fn refusal(&self, http: u16, status_code: u32, message: &str, owner: &str) -> OpResult {
+    pub(crate) fn refusal(
+        &self,
+        http: u16,
+        status_code: u32,
+        message: &str,
+        owner: &str,
+    ) -> OpResult {
         let (http, body) = self.error_body(http, status_code, message);
         OpResult {
             http,
