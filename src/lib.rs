@@ -18,3 +18,4 @@ pub mod spec;
 pub mod suite;
 pub mod util;
 pub mod verdict;
+pub mod waivers;

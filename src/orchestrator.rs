@@ -9,6 +9,10 @@
 //! are attributed to their scenario's result here, before the run is declared finished, so no
 //! consumer patches results afterwards.
 //!
+//! Waivers, when given, regrade each finished result before it is announced (a failure an
+//! active waiver accepts becomes `waived`), and the run's waiver outcome comes with the
+//! [`Outcome`].
+//!
 //! It does not print, write files, or know about the CLI; it neither opens sessions (the runner
 //! does) nor decides verdicts (the verdict module does).
 
@@ -17,6 +21,7 @@ use crate::observation::{Observation, Setup};
 use crate::plan::Case;
 use crate::result::ScenarioResult;
 use crate::run::{RunNotes, Runner, StreamNote};
+use crate::waivers::{WaiverOutcome, WaiverPolicy};
 use futures::StreamExt;
 use serde_json::Value;
 use std::sync::Mutex;
@@ -58,6 +63,8 @@ pub struct Outcome {
     pub started: usize,
     /// A stop was requested before every case had started.
     pub interrupted: bool,
+    /// What the waivers did (with [`Orchestrator::with_waivers`] and kept results).
+    pub waivers: Option<WaiverOutcome>,
 }
 
 /// Whether the orchestrator keeps every result until the run finishes (reports need them; a
@@ -76,6 +83,7 @@ pub struct Orchestrator<'c> {
     stream_notes: tokio::sync::Mutex<Option<UnboundedReceiver<StreamNote>>>,
     started: std::sync::atomic::AtomicUsize,
     interrupted: std::sync::atomic::AtomicBool,
+    waivers: Option<WaiverPolicy>,
 }
 
 impl<'c> Orchestrator<'c> {
@@ -89,7 +97,15 @@ impl<'c> Orchestrator<'c> {
             stream_notes: tokio::sync::Mutex::new(stream_notes),
             started: Default::default(),
             interrupted: Default::default(),
+            waivers: None,
         }
+    }
+
+    /// Applies these waivers to every finished result before it is announced: a failure an
+    /// active waiver accepts is graded `waived` (see [`crate::waivers`]).
+    pub fn with_waivers(mut self, policy: Option<WaiverPolicy>) -> Orchestrator<'c> {
+        self.waivers = policy;
+        self
     }
 
     pub fn runner(&self) -> &Runner {
@@ -187,7 +203,10 @@ impl<'c> Orchestrator<'c> {
             }
         };
         let judging = Instant::now();
-        let result = self.checker.judge(case, &observation);
+        let mut result = self.checker.judge(case, &observation);
+        if let Some(policy) = &self.waivers {
+            policy.waivers.regrade(&policy.today, &mut result);
+        }
         (result, judging.elapsed())
     }
 
@@ -205,7 +224,13 @@ impl<'c> Orchestrator<'c> {
         for message in &notes.unclaimed_notifications {
             on_event(Event::UnclaimedNotification(message));
         }
+        let waivers = self
+            .waivers
+            .as_ref()
+            .filter(|_| self.retention == Retention::KeepResults)
+            .map(|p| p.waivers.outcome(&p.today, &results));
         let outcome = Outcome {
+            waivers,
             results,
             notes,
             started: self.started.into_inner(),

@@ -19,6 +19,28 @@ pub enum Severity {
     Info,
 }
 
+impl Severity {
+    /// The most a finding of a scenario at `level` weighs, so that severity follows the
+    /// scenario's grade in every view: a `should` scenario's findings are warnings at most, a
+    /// `may` scenario's informational.
+    pub fn ceiling(level: Level) -> Severity {
+        match level {
+            Level::Must => Severity::Error,
+            Level::Should => Severity::Warning,
+            Level::May => Severity::Info,
+        }
+    }
+}
+
+/// Lowers every finding to the ceiling of its scenario's level (see [`Severity::ceiling`]).
+/// Grade first: the grade is decided from the findings before they are lowered.
+pub fn cap_severities(level: Level, findings: &mut [Finding]) {
+    let ceiling = Severity::ceiling(level);
+    for f in findings {
+        f.severity = f.severity.max(ceiling);
+    }
+}
+
 /// One observed deviation from the scenario's expectations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -71,6 +93,9 @@ pub enum Grade {
     CouldNotTest,
     /// A `may` scenario did not pass.
     Informational,
+    /// It did not pass, and an active waiver accepts that (`run --waivers`): it does not block,
+    /// and its findings and the grade it would have had stay on the result.
+    Waived,
 }
 
 impl Grade {
@@ -82,16 +107,18 @@ impl Grade {
             Grade::NotApplicable => "not-applicable",
             Grade::CouldNotTest => "could-not-test",
             Grade::Informational => "informational",
+            Grade::Waived => "waived",
         }
     }
 
-    pub const ALL: [Grade; 6] = [
+    pub const ALL: [Grade; 7] = [
         Grade::Pass,
         Grade::Fail,
         Grade::Warning,
         Grade::NotApplicable,
         Grade::CouldNotTest,
         Grade::Informational,
+        Grade::Waived,
     ];
 
     /// The grade for a scenario at `level` with these findings.
@@ -145,6 +172,10 @@ pub struct ScenarioResult {
     /// `file:line` of the scenario.
     pub source: String,
     pub wire: Vec<WireEntry>,
+    /// The waiver that accepted this scenario's failure (grade `waived`), with the grade it
+    /// would have had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<crate::waivers::AppliedWaiver>,
 }
 
 impl<'de> Deserialize<'de> for Level {

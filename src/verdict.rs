@@ -3,8 +3,10 @@
 //! A profile names media; its required scenarios are the `must` scenarios on those media in
 //! the loaded suite. The verdict is *certified* only when every required scenario has a result
 //! and passed; a required scenario that is not applicable only because an optional server
-//! feature is absent (the `setup.optional` finding, e.g. no CSRF) is accepted. Missing results
-//! make the verdict *incomplete*, which is an error rather than a failure.
+//! feature is absent (the `setup.optional` finding, e.g. no CSRF) is accepted, and so is one
+//! graded `waived` (an active waiver accepts its failure), which the verdict counts and names:
+//! "certified with 3 waivers". Missing results make the verdict *incomplete*, which is an error
+//! rather than a failure.
 
 use crate::plan::Case;
 use crate::result::{Grade, ScenarioResult};
@@ -66,8 +68,16 @@ pub struct Verdict {
     pub gws_version: GwsVersion,
     /// Required scenarios that did not pass, with their grade.
     pub blocking: Vec<(String, Grade)>,
+    /// How many root causes the blocking scenarios' errors fall into (see
+    /// [`crate::report::groups::blocking_causes`]); 0 in files written before it existed.
+    #[serde(default)]
+    pub blocking_causes: usize,
     /// Required scenarios without a result.
     pub missing: Vec<String>,
+    /// Required scenarios that did not pass but an active waiver accepts: they do not block,
+    /// and "certified with N waivers" is not "certified".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<String>,
     /// Why no scenario ran at all (target unreachable, login refused…); absent otherwise.
     /// Not part of [`Verdict::summary`]: whoever shows the summary shows the cause on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,26 +85,47 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// One line: the status first, e.g. `NOT CERTIFIED: 222 blocking scenarios, 1 root cause
+    /// — profile `full` (GWS 8.5.2): 100/322 required scenarios passed`.
     pub fn summary(&self) -> String {
-        let head = match self.status {
-            Status::Certified => "CERTIFIED",
-            Status::NotCertified => "NOT CERTIFIED",
-            Status::Incomplete => "INCOMPLETE",
-        };
-        let mut text = format!(
-            "{head} for profile `{}` (GWS {}): {}/{} required scenarios passed",
+        let scope = format!(
+            "profile `{}` (GWS {}): {}/{} required scenarios passed",
             self.profile, self.gws_version, self.passed, self.required
         );
+        let mut text = match self.status {
+            Status::Certified if !self.waived.is_empty() => format!(
+                "CERTIFIED with {} for {scope}",
+                count(self.waived.len(), "waiver")
+            ),
+            Status::Certified => format!("CERTIFIED for {scope}"),
+            Status::NotCertified => format!(
+                "NOT CERTIFIED: {}, {} — {scope}",
+                count(self.blocking.len(), "blocking scenario"),
+                count(self.blocking_causes, "root cause")
+            ),
+            Status::Incomplete => format!("INCOMPLETE for {scope}"),
+        };
         if self.passed_with_warnings > 0 {
             text.push_str(&format!(" ({} with warnings)", self.passed_with_warnings));
         }
         if !self.missing.is_empty() {
             text.push_str(&format!(", {} without a result", self.missing.len()));
         }
-        if !self.blocking.is_empty() {
+        if !self.waived.is_empty() {
+            text.push_str(&format!(", {} waived", self.waived.len()));
+        }
+        if self.status != Status::NotCertified && !self.blocking.is_empty() {
             text.push_str(&format!(", {} blocking", self.blocking.len()));
         }
         text
+    }
+}
+
+/// `1 root cause`, `2 root causes`.
+pub fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
     }
 }
 
@@ -131,6 +162,7 @@ pub fn judge(
     let mut passed_with_warnings = 0;
     let mut blocking = Vec::new();
     let mut missing = Vec::new();
+    let mut waived = Vec::new();
     for case in &required {
         match by_id.get(case.id.as_str()) {
             None => missing.push(case.id.clone()),
@@ -147,9 +179,12 @@ pub fn judge(
             {
                 passed += 1
             }
+            Some(r) if r.grade == Grade::Waived => waived.push(r.id.clone()),
             Some(r) => blocking.push((r.id.clone(), r.grade)),
         }
     }
+    let blocking_ids: Vec<String> = blocking.iter().map(|(id, _)| id.clone()).collect();
+    let blocking_causes = crate::report::groups::blocking_causes(results, &blocking_ids).len();
     let status = if !missing.is_empty() || required.is_empty() {
         Status::Incomplete
     } else if blocking.is_empty() {
@@ -165,7 +200,9 @@ pub fn judge(
         passed_with_warnings,
         gws_version,
         blocking,
+        blocking_causes,
         missing,
+        waived,
         cause: None,
     }
 }

@@ -419,27 +419,19 @@ pub fn run(args: RunArgs) -> ExitCode {
             return not_started(&prepared, &args, provenance, cause);
         }
     };
+    let verdict = prepared.profile.as_ref().map(|(name, media)| {
+        let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
+        verdict::judge(name, media, args.gws_version, &all_cases, &results)
+    });
     out!(
         "{}",
         terminal::summary(
             &Tally::of(&results),
             &report::groups::root_causes(&results),
+            verdict.as_ref(),
             started.elapsed().as_secs_f64()
         )
     );
-    let verdict = prepared.profile.as_ref().map(|(name, media)| {
-        let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
-        verdict::judge(name, media, args.gws_version, &all_cases, &results)
-    });
-    if let Some(v) = &verdict {
-        outln!("verdict: {}", v.summary());
-        for (id, grade) in v.blocking.iter().take(20) {
-            outln!("  blocking: {id} ({})", grade.as_str());
-        }
-        for id in v.missing.iter().take(20) {
-            outln!("  no result: {id}");
-        }
-    }
     if let (Some(dir), true) = (&args.target_snapshots, args.accept_snapshots) {
         match accept_snapshots(dir, &results) {
             Ok(n) => eprintln!(

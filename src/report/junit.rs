@@ -1,7 +1,8 @@
 //! `junit.xml` for CI systems. Grades map as conformance suites such as NMOS and Bowtie map
 //! theirs: pass → success; fail → failure; could-not-test → error; not-applicable → skipped;
 //! warning and informational → success with the grade and findings in `system-out` (they do
-//! not fail a build, but stay visible). A run that could not start has one error case, in suite
+//! not fail a build, but stay visible); waived → skipped of type `waived`, its message naming the
+//! waiver and the grade it covers, its description the findings. A run that could not start has one error case, in suite
 //! `harness`, naming the cause.
 
 use super::json::RunRecord;
@@ -42,6 +43,24 @@ pub fn render(record: &RunRecord) -> Result<String, String> {
             Grade::NotApplicable => {
                 let mut s = TestCaseStatus::skipped();
                 s.set_message(message.clone());
+                s
+            }
+            // Visible, not failing: skipped with the waiver and the findings it covers.
+            Grade::Waived => {
+                let mut s = TestCaseStatus::skipped();
+                let why = r.waiver.as_ref().map_or_else(String::new, |a| {
+                    format!(
+                        "waived ({} without it): {} (owner {}, expires {}, {})",
+                        a.grade.as_str(),
+                        a.waiver.reason,
+                        a.waiver.owner,
+                        a.waiver.expires,
+                        a.waiver.source
+                    )
+                });
+                s.set_message(why)
+                    .set_type("waived")
+                    .set_description(details.join("\n"));
                 s
             }
         };

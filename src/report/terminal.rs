@@ -6,7 +6,9 @@
 
 use super::Tally;
 use super::groups::RootCause;
+use super::view::LISTED;
 use crate::result::{Finding, Grade, ScenarioResult, Severity};
+use crate::verdict::Verdict;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
 
@@ -33,6 +35,7 @@ fn badge(style: Style, grade: Grade) -> String {
         Grade::NotApplicable => ("2", "N/A "),
         Grade::CouldNotTest => ("35", "CNT "),
         Grade::Informational => ("36", "INFO"),
+        Grade::Waived => ("34", "WAIV"),
     };
     paint(style, code, label)
 }
@@ -125,9 +128,15 @@ pub fn scenario(style: Style, r: &ScenarioResult) -> String {
 /// Root-cause lines in the terminal summary, at most (the reports list them all).
 const CAUSE_LINES: usize = 8;
 
-/// The closing summary: counts, the most common root causes of errors and warnings, and the
-/// `result:` line.
-pub fn summary(tally: &Tally, causes: &[RootCause], elapsed_secs: f64) -> String {
+/// The closing summary: counts, the verdict (when a profile was requested), the most common
+/// root causes of errors and warnings, the blocking scenarios and those without a result (at
+/// most [`LISTED`] each, then "and N more"), and the `result:` line, last.
+pub fn summary(
+    tally: &Tally,
+    causes: &[RootCause],
+    verdict: Option<&Verdict>,
+    elapsed_secs: f64,
+) -> String {
     let mut out = String::new();
     let parts: Vec<String> = crate::result::Grade::ALL
         .iter()
@@ -140,6 +149,9 @@ pub fn summary(tally: &Tally, causes: &[RootCause], elapsed_secs: f64) -> String
         tally.total,
         parts.join(", ")
     );
+    if let Some(v) = verdict {
+        let _ = writeln!(out, "verdict: {}", v.summary());
+    }
     let shown: Vec<&RootCause> = causes
         .iter()
         .filter(|c| c.severity != Severity::Info)
@@ -147,16 +159,25 @@ pub fn summary(tally: &Tally, causes: &[RootCause], elapsed_secs: f64) -> String
     if !shown.is_empty() {
         let _ = writeln!(out, "root causes (scenarios affected):");
         for c in shown.iter().take(CAUSE_LINES) {
+            let split: Vec<String> = c
+                .severities
+                .iter()
+                .map(|(severity, n)| format!("{n} {}", super::view::severity_word(*severity)))
+                .collect();
             let _ = writeln!(
                 out,
-                "  {:>5}  {} [{}] {}",
+                "  {:>5}  {} [{}] {}{}",
                 c.count,
                 match c.severity {
                     Severity::Error => "error",
                     _ => "warning",
                 },
                 c.check,
-                truncate_chars(&sanitize(&c.message).replace('\n', " "), 140)
+                truncate_chars(&sanitize(&c.message).replace('\n', " "), 140),
+                match split.is_empty() {
+                    true => String::new(),
+                    false => format!(" ({})", split.join(", ")),
+                }
             );
         }
         if shown.len() > CAUSE_LINES {
@@ -167,6 +188,15 @@ pub fn summary(tally: &Tally, causes: &[RootCause], elapsed_secs: f64) -> String
             );
         }
     }
+    if let Some(v) = verdict {
+        let blocking: Vec<String> = v
+            .blocking
+            .iter()
+            .map(|(id, g)| format!("{id} ({})", g.as_str()))
+            .collect();
+        capped(&mut out, "blocking", &blocking);
+        capped(&mut out, "no result", &v.missing);
+    }
     let _ = writeln!(
         out,
         "result: {} passed, {} failed",
@@ -174,6 +204,24 @@ pub fn summary(tally: &Tally, causes: &[RootCause], elapsed_secs: f64) -> String
         tally.get(Grade::Fail) + tally.get(Grade::CouldNotTest)
     );
     out
+}
+
+/// `what: N` and at most [`LISTED`] of `items`, then "… and N more".
+fn capped(out: &mut String, what: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{what}: {}", items.len());
+    for item in items.iter().take(LISTED) {
+        let _ = writeln!(out, "  {}", sanitize(item));
+    }
+    if items.len() > LISTED {
+        let _ = writeln!(
+            out,
+            "  … and {} more (all of them in report.md with --out)",
+            items.len() - LISTED
+        );
+    }
 }
 
 /// `text` cut to at most `max` characters, with `…` when cut.
@@ -191,6 +239,7 @@ mod tests {
     fn cause(severity: Severity, n: usize) -> RootCause {
         RootCause {
             severity,
+            severities: Default::default(),
             check: "notification".into(),
             message: format!("cause with \x1b[31m{n}\nlines"),
             count: n,
@@ -206,7 +255,7 @@ mod tests {
             .map(|n| cause(Severity::Error, n))
             .chain([cause(Severity::Info, 99)])
             .collect();
-        let text = summary(&Tally::default(), &causes, 1.0);
+        let text = summary(&Tally::default(), &causes, None, 1.0);
         let lines: Vec<&str> = text.lines().collect();
         let first = lines
             .iter()
@@ -232,7 +281,7 @@ mod tests {
 
     #[test]
     fn no_causes_no_cause_lines() {
-        let text = summary(&Tally::default(), &[cause(Severity::Info, 3)], 1.0);
+        let text = summary(&Tally::default(), &[cause(Severity::Info, 3)], None, 1.0);
         assert!(!text.contains("root causes"), "{text}");
     }
 
