@@ -193,3 +193,162 @@ fn no_should_scenario_shows_an_error_in_any_view() {
     }
     assert!(markdown.contains("### warning — "), "warnings are listed");
 }
+
+/// A voice-only server whose voice DeleteUserData leaves `"userData": {}`: a known deviation.
+fn run_with_waivers(dir: &Path, waivers: &str) -> (std::process::Output, std::path::PathBuf) {
+    let file = dir.join("waivers.yaml");
+    std::fs::write(&file, waivers).unwrap();
+    let out_dir = dir.join("out");
+    let out = bin()
+        .args(["run", "--quiet", "--offer", "voice", "--profile", "voice"])
+        .args([
+            "--defect",
+            "voice-delete-leaves-empty",
+            "--waivers",
+            s(&file),
+        ])
+        .args(["--out", s(&out_dir)])
+        .output()
+        .unwrap();
+    (out, out_dir)
+}
+
+fn waivers_file(delete_expires: &str) -> String {
+    format!(
+        "waivers:\n  - scenario: voice/DeleteUserData/documented-sample\n    reason: \"`userData: {{}}` stays until 8.5.3 (GWS-1234)\"\n    owner: voice-team@vendor.example\n    expires: {delete_expires}\n  - scenario: voice/AttachUserData/*-sample\n    reason: was broken in the lab\n    owner: lab@vendor.example\n    expires: 2999-12-31\n"
+    )
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_waived_failure_does_not_block_stays_visible_everywhere_and_an_unneeded_waiver_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, out_dir) = run_with_waivers(dir.path(), &waivers_file("2999-12-31"));
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("verdict: CERTIFIED with 1 waiver for profile `voice`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("waiver no longer needed: voice/AttachUserData/documented-sample passed"),
+        "{stdout}"
+    );
+    let id = "voice/DeleteUserData/documented-sample";
+    let record = read_json(&out_dir.join("results.json"));
+    let waived = record["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap();
+    assert_eq!(waived["grade"], "waived");
+    assert_eq!(
+        waived["waiver"]["grade"], "fail",
+        "the grade it would have had"
+    );
+    assert_eq!(waived["waiver"]["owner"], "voice-team@vendor.example");
+    assert!(
+        !waived["findings"].as_array().unwrap().is_empty(),
+        "findings stay"
+    );
+    assert_eq!(record["verdict"]["status"], "certified");
+    assert_eq!(record["verdict"]["waived"][0], id);
+    assert_eq!(
+        record["waivers"]["unneeded"][0]["scenario"],
+        "voice/AttachUserData/documented-sample"
+    );
+
+    let junit = std::fs::read_to_string(out_dir.join("junit.xml")).unwrap();
+    let case = junit
+        .split("<testcase ")
+        .find(|c| c.starts_with(&format!("name=\"{id}\"")))
+        .expect("the waived scenario is in junit.xml");
+    assert!(
+        case.contains("<skipped")
+            && case.contains("type=\"waived\"")
+            && case.contains("owner voice-team@vendor.example"),
+        "{case}"
+    );
+
+    let markdown = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    let rendered = markdown_to_html(&markdown);
+    assert!(
+        rendered.contains(&format!(
+            "{id} (fail without the waiver): <code>userData: {{}}</code> stays"
+        )),
+        "{rendered}"
+    );
+    assert!(rendered.contains("waiver no longer needed"), "{rendered}");
+    assert!(
+        markdown.contains(&format!("### waived — {id}")),
+        "listed under Problems"
+    );
+    let dom = dump_dom(
+        &chromium(),
+        &out_dir.join("report.html"),
+        &dir.path().join("browser"),
+    );
+    assert!(
+        dom.contains("CERTIFIED with 1 waiver for profile <code>voice</code>"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("id=\"waivers\"") && dom.contains(&format!("<a href=\"#{id}\">{id}</a>")),
+        "{dom}"
+    );
+    assert!(dom.contains("waiver no longer needed"), "{dom}");
+}
+
+#[test]
+fn an_expired_waiver_counts_as_absent_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, out_dir) = run_with_waivers(dir.path(), &waivers_file("2020-01-31"));
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("verdict: NOT CERTIFIED: 1 blocking scenario, 1 root cause"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("waiver expired on 2020-01-31: `voice/DeleteUserData/documented-sample`"),
+        "{stdout}"
+    );
+    let record = read_json(&out_dir.join("results.json"));
+    assert_eq!(
+        record["waivers"]["expired_hits"][0],
+        "voice/DeleteUserData/documented-sample"
+    );
+    assert!(
+        record["verdict"]["waived"].is_null(),
+        "nothing waived: {}",
+        record["verdict"]
+    );
+}
+
+#[test]
+fn a_broken_waiver_file_is_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, out_dir) = run_with_waivers(
+        dir.path(),
+        "waivers:\n  - scenario: voice/*\n    reasn: x\n    owner: o\n    expires: tomorrow\n",
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let file = dir.path().join("waivers.yaml");
+    for expected in [
+        format!("{}:3:5", s(&file)),
+        "at: waivers[0].reasn".to_string(),
+        "did you mean `reason`?".to_string(),
+        format!("{}:5:14", s(&file)),
+        "YYYY-MM-DD".to_string(),
+        "missing key `reason`".to_string(),
+        "3 problem(s) in the waiver file".to_string(),
+    ] {
+        assert!(stderr.contains(&expected), "{expected} in:\n{stderr}");
+    }
+    assert!(!out_dir.exists(), "nothing ran");
+}

@@ -11,6 +11,7 @@ use gws_conformance::result::ScenarioResult;
 use gws_conformance::run::{Deadlines, RunConfig, RunNotes, Runner, StreamChange, Target};
 use gws_conformance::server::ServerConfig;
 use gws_conformance::spec::{GwsVersion, Suite};
+use gws_conformance::waivers::{self, WaiverOutcome, WaiverPolicy, Waivers};
 use gws_conformance::{plan, server, snapshot::SnapshotStore, suite, verdict};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -62,6 +63,10 @@ pub struct RunArgs {
     /// Write this run's notifications into --target-snapshots as the accepted ones.
     #[arg(long, requires = "target_snapshots")]
     accept_snapshots: bool,
+    /// Known deviations to accept (YAML: scenario id or glob, reason, owner, expires): a waived
+    /// failure is graded `waived` and does not block; an expired waiver counts as absent.
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
     /// Print passing scenarios' details too.
     #[arg(long, short = 'v')]
     verbose: bool,
@@ -110,6 +115,7 @@ struct Prepared {
     checker: Checker,
     target: TargetChoice,
     config: RunConfig,
+    waivers: Option<WaiverPolicy>,
 }
 
 /// Why `execute` returned without results.
@@ -131,6 +137,7 @@ struct Finished {
     interrupted: bool,
     results: Vec<ScenarioResult>,
     notes: RunNotes,
+    waivers: Option<WaiverOutcome>,
     target_name: String,
     target_url: String,
 }
@@ -143,6 +150,16 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         .transpose()
         .map_err(|e| error(format!("--shard: {e}")))?;
     let (suite, cases) = args.suite.plan(shard)?;
+    let waivers = match &args.waivers {
+        Some(path) => Some(WaiverPolicy {
+            waivers: Waivers::load(path).map_err(|e| {
+                eprintln!("{e}");
+                ExitCode::from(EXIT_ERROR)
+            })?,
+            today: waivers::today(),
+        }),
+        None => None,
+    };
     let profile = match &args.profile {
         None => None,
         Some(name) => {
@@ -205,6 +222,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         checker,
         target,
         config,
+        waivers,
     })
 }
 
@@ -359,7 +377,8 @@ async fn execute(
             }
         })
     };
-    let orchestrator = Orchestrator::new(runner, &prepared.checker, Retention::KeepResults);
+    let orchestrator = Orchestrator::new(runner, &prepared.checker, Retention::KeepResults)
+        .with_waivers(prepared.waivers.clone());
     orchestrator
         .run(&prepared.cases, &stop, |e| sink.on_event(e))
         .await;
@@ -377,6 +396,7 @@ async fn execute(
             interrupted: outcome.interrupted,
             results: outcome.results,
             notes: outcome.notes,
+            waivers: outcome.waivers,
             target_name,
             target_url,
         }),
@@ -405,6 +425,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         interrupted,
         results,
         notes,
+        waivers,
         target_name,
         target_url,
     } = match runtime.block_on(execute(&prepared, &args, style)) {
@@ -425,12 +446,14 @@ pub fn run(args: RunArgs) -> ExitCode {
     });
     out!(
         "{}",
-        terminal::summary(
-            &Tally::of(&results),
-            &report::groups::root_causes(&results),
-            verdict.as_ref(),
-            started.elapsed().as_secs_f64()
-        )
+        terminal::Summary {
+            tally: &Tally::of(&results),
+            causes: &report::groups::root_causes(&results),
+            verdict: verdict.as_ref(),
+            waivers: waivers.as_ref(),
+            elapsed_secs: started.elapsed().as_secs_f64(),
+        }
+        .render()
     );
     if let (Some(dir), true) = (&args.target_snapshots, args.accept_snapshots) {
         match accept_snapshots(dir, &results) {
@@ -443,8 +466,9 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     if let Some(dir) = &args.out {
         let provenance = provenance(&prepared, &args, target_name, target_url, started_wall);
-        let record =
+        let mut record =
             report::json::RunRecord::new(provenance, verdict.clone(), results.clone(), notes);
+        record.waivers = waivers;
         if let Err(e) = report::write_bundle(dir, &record) {
             return error(e);
         }

@@ -139,6 +139,29 @@ pub fn render(view: &ReportView) -> String {
         }
         None => out.push_str("No certification profile was requested.\n\n"),
     }
+    if let Some(w) = &view.waivers {
+        let _ = writeln!(out, "## Waivers ({})\n", escape_cell(&w.file));
+        let waived: Vec<String> = w
+            .waived
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} ({} without the waiver): {} — owner {}, expires {} ({})",
+                    x.id, x.grade, x.reason, x.owner, x.expires, x.source
+                )
+            })
+            .collect();
+        if waived.is_empty() {
+            out.push_str("No scenario waived.\n\n");
+        }
+        capped(&mut out, &format!("{}:", w.waived_text), &waived);
+        for note in &w.notes {
+            let _ = writeln!(out, "- {}", escape(note));
+        }
+        if !w.notes.is_empty() {
+            out.push('\n');
+        }
+    }
     if view.harness_error.is_none() {
         causes(&mut out, &view.causes, "Root causes", true);
     }

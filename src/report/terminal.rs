@@ -9,6 +9,7 @@ use super::groups::RootCause;
 use super::view::LISTED;
 use crate::result::{Finding, Grade, ScenarioResult, Severity};
 use crate::verdict::Verdict;
+use crate::waivers::WaiverOutcome;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
 
@@ -128,82 +129,105 @@ pub fn scenario(style: Style, r: &ScenarioResult) -> String {
 /// Root-cause lines in the terminal summary, at most (the reports list them all).
 const CAUSE_LINES: usize = 8;
 
-/// The closing summary: counts, the verdict (when a profile was requested), the most common
-/// root causes of errors and warnings, the blocking scenarios and those without a result (at
-/// most [`LISTED`] each, then "and N more"), and the `result:` line, last.
-pub fn summary(
-    tally: &Tally,
-    causes: &[RootCause],
-    verdict: Option<&Verdict>,
-    elapsed_secs: f64,
-) -> String {
-    let mut out = String::new();
-    let parts: Vec<String> = crate::result::Grade::ALL
-        .iter()
-        .filter(|g| tally.get(**g) > 0 || matches!(g, Grade::Pass | Grade::Fail))
-        .map(|g| format!("{} {}", tally.get(*g), g.as_str()))
-        .collect();
-    let _ = writeln!(
-        out,
-        "{} scenarios in {elapsed_secs:.2}s: {}",
-        tally.total,
-        parts.join(", ")
-    );
-    if let Some(v) = verdict {
-        let _ = writeln!(out, "verdict: {}", v.summary());
+/// What the closing summary says: counts, root causes, the verdict and the waivers.
+pub struct Summary<'a> {
+    pub tally: &'a Tally,
+    pub causes: &'a [RootCause],
+    /// When a profile was requested.
+    pub verdict: Option<&'a Verdict>,
+    /// When a waiver file was given.
+    pub waivers: Option<&'a WaiverOutcome>,
+    pub elapsed_secs: f64,
+}
+
+impl Summary<'_> {
+    /// Counts, the verdict, the most common root causes of errors and warnings, the blocking
+    /// scenarios and those without a result (at most [`LISTED`] each, then "and N more"), the
+    /// waived scenarios and the waiver notes (unneeded, expired, unmatched), and the `result:`
+    /// line, last.
+    pub fn render(&self) -> String {
+        let tally = self.tally;
+        let mut out = String::new();
+        let parts: Vec<String> = crate::result::Grade::ALL
+            .iter()
+            .filter(|g| tally.get(**g) > 0 || matches!(g, Grade::Pass | Grade::Fail))
+            .map(|g| format!("{} {}", tally.get(*g), g.as_str()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{} scenarios in {:.2}s: {}",
+            tally.total,
+            self.elapsed_secs,
+            parts.join(", ")
+        );
+        if let Some(v) = self.verdict {
+            let _ = writeln!(out, "verdict: {}", v.summary());
+        }
+        causes(&mut out, self.causes);
+        if let Some(v) = self.verdict {
+            let blocking: Vec<String> = v
+                .blocking
+                .iter()
+                .map(|(id, g)| format!("{id} ({})", g.as_str()))
+                .collect();
+            capped(&mut out, "blocking", &blocking);
+            capped(&mut out, "no result", &v.missing);
+        }
+        if let Some(w) = self.waivers {
+            capped(&mut out, &format!("waived by {}", w.file), &w.waived);
+            for note in w.notes() {
+                let _ = writeln!(out, "{}", sanitize(&note));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "result: {} passed, {} failed",
+            tally.get(Grade::Pass),
+            tally.get(Grade::Fail) + tally.get(Grade::CouldNotTest)
+        );
+        out
     }
+}
+
+/// The root-cause lines of errors and warnings, at most [`CAUSE_LINES`].
+fn causes(out: &mut String, causes: &[RootCause]) {
     let shown: Vec<&RootCause> = causes
         .iter()
         .filter(|c| c.severity != Severity::Info)
         .collect();
-    if !shown.is_empty() {
-        let _ = writeln!(out, "root causes (scenarios affected):");
-        for c in shown.iter().take(CAUSE_LINES) {
-            let split: Vec<String> = c
-                .severities
-                .iter()
-                .map(|(severity, n)| format!("{n} {}", super::view::severity_word(*severity)))
-                .collect();
-            let _ = writeln!(
-                out,
-                "  {:>5}  {} [{}] {}{}",
-                c.count,
-                match c.severity {
-                    Severity::Error => "error",
-                    _ => "warning",
-                },
-                c.check,
-                truncate_chars(&sanitize(&c.message).replace('\n', " "), 140),
-                match split.is_empty() {
-                    true => String::new(),
-                    false => format!(" ({})", split.join(", ")),
-                }
-            );
-        }
-        if shown.len() > CAUSE_LINES {
-            let _ = writeln!(
-                out,
-                "  … and {} more (all of them in report.md with --out)",
-                shown.len() - CAUSE_LINES
-            );
-        }
+    if shown.is_empty() {
+        return;
     }
-    if let Some(v) = verdict {
-        let blocking: Vec<String> = v
-            .blocking
+    let _ = writeln!(out, "root causes (scenarios affected):");
+    for c in shown.iter().take(CAUSE_LINES) {
+        let split: Vec<String> = c
+            .severities
             .iter()
-            .map(|(id, g)| format!("{id} ({})", g.as_str()))
+            .map(|(severity, n)| format!("{n} {}", super::view::severity_word(*severity)))
             .collect();
-        capped(&mut out, "blocking", &blocking);
-        capped(&mut out, "no result", &v.missing);
+        let _ = writeln!(
+            out,
+            "  {:>5}  {} [{}] {}{}",
+            c.count,
+            match c.severity {
+                Severity::Error => "error",
+                _ => "warning",
+            },
+            c.check,
+            truncate_chars(&sanitize(&c.message).replace('\n', " "), 140),
+            match split.is_empty() {
+                true => String::new(),
+                false => format!(" ({})", split.join(", ")),
+            }
+        );
     }
-    let _ = writeln!(
-        out,
-        "result: {} passed, {} failed",
-        tally.get(Grade::Pass),
-        tally.get(Grade::Fail) + tally.get(Grade::CouldNotTest)
-    );
-    out
+    if shown.len() > CAUSE_LINES {
+        let _ = writeln!(
+            out,
+            "  … and {} more (all of them in report.md with --out)",
+            shown.len() - CAUSE_LINES
+        );
+    }
 }
 
 /// `what: N` and at most [`LISTED`] of `items`, then "… and N more".
@@ -236,6 +260,17 @@ fn truncate_chars(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
+    fn summary_of(causes: &[RootCause]) -> String {
+        Summary {
+            tally: &Tally::default(),
+            causes,
+            verdict: None,
+            waivers: None,
+            elapsed_secs: 1.0,
+        }
+        .render()
+    }
+
     fn cause(severity: Severity, n: usize) -> RootCause {
         RootCause {
             severity,
@@ -255,7 +290,7 @@ mod tests {
             .map(|n| cause(Severity::Error, n))
             .chain([cause(Severity::Info, 99)])
             .collect();
-        let text = summary(&Tally::default(), &causes, None, 1.0);
+        let text = summary_of(&causes);
         let lines: Vec<&str> = text.lines().collect();
         let first = lines
             .iter()
@@ -281,7 +316,7 @@ mod tests {
 
     #[test]
     fn no_causes_no_cause_lines() {
-        let text = summary(&Tally::default(), &[cause(Severity::Info, 3)], None, 1.0);
+        let text = summary_of(&[cause(Severity::Info, 3)]);
         assert!(!text.contains("root causes"), "{text}");
     }
 

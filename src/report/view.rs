@@ -21,6 +21,8 @@ pub struct ReportView {
     pub started: String,
     pub finished: String,
     pub verdict: Option<VerdictView>,
+    /// What `--waivers` did, shown right after the verdict.
+    pub waivers: Option<WaiversView>,
     pub counts: Vec<(String, usize)>,
     /// e.g. `280 pass, 3 fail`.
     pub counts_text: String,
@@ -75,6 +77,28 @@ pub struct VerdictView {
     /// e.g. `222 blocking scenarios`.
     pub blocking_text: String,
     pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiversView {
+    pub file: String,
+    /// e.g. `3 scenarios waived`.
+    pub waived_text: String,
+    pub waived: Vec<WaivedView>,
+    /// Waivers no longer needed, expired (counted as absent) and matching nothing.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaivedView {
+    pub id: String,
+    /// The grade it would have had without the waiver.
+    pub grade: String,
+    pub reason: String,
+    pub owner: String,
+    pub expires: String,
+    /// `file:line` of the waiver.
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -289,6 +313,31 @@ impl ReportView {
                         Some(_) => Vec::new(),
                         None => v.missing.clone(),
                     },
+                }
+            }),
+            waivers: record.waivers.as_ref().map(|w| {
+                let waived: Vec<WaivedView> = record
+                    .results
+                    .iter()
+                    .filter_map(|r| {
+                        r.waiver.as_ref().map(|a| WaivedView {
+                            id: r.id.clone(),
+                            grade: a.grade.as_str().into(),
+                            reason: a.waiver.reason.clone(),
+                            owner: a.waiver.owner.clone(),
+                            expires: a.waiver.expires.clone(),
+                            source: a.waiver.source.clone(),
+                        })
+                    })
+                    .collect();
+                WaiversView {
+                    file: w.file.clone(),
+                    waived_text: format!(
+                        "{} waived",
+                        crate::verdict::count(waived.len(), "scenario")
+                    ),
+                    waived,
+                    notes: w.notes(),
                 }
             }),
             counts: Grade::ALL
