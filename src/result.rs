@@ -96,6 +96,9 @@ pub enum Grade {
     /// It did not pass, and an active waiver accepts that (`run --waivers`): it does not block,
     /// and its findings and the grade it would have had stay on the result.
     Waived,
+    /// It failed, then passed when re-run on a fresh interaction (`run --retries N`); every
+    /// attempt is on the result. Blocks certification unless the profile says otherwise.
+    Flaky,
 }
 
 impl Grade {
@@ -108,10 +111,16 @@ impl Grade {
             Grade::CouldNotTest => "could-not-test",
             Grade::Informational => "informational",
             Grade::Waived => "waived",
+            Grade::Flaky => "flaky",
         }
     }
 
-    pub const ALL: [Grade; 7] = [
+    /// Whether a re-run could turn it around: the scenario failed or could not be tested.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Grade::Fail | Grade::CouldNotTest)
+    }
+
+    pub const ALL: [Grade; 8] = [
         Grade::Pass,
         Grade::Fail,
         Grade::Warning,
@@ -119,6 +128,7 @@ impl Grade {
         Grade::CouldNotTest,
         Grade::Informational,
         Grade::Waived,
+        Grade::Flaky,
     ];
 
     /// The grade for a scenario at `level` with these findings.
@@ -176,6 +186,33 @@ pub struct ScenarioResult {
     /// would have had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<crate::waivers::AppliedWaiver>,
+    /// With `--retries`, every attempt of a scenario that failed at first, in order (the last
+    /// is the one the rest of the result describes); empty when the first attempt was final.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+}
+
+/// One run of a scenario on its own fresh interaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub grade: Grade,
+    pub findings: Vec<Finding>,
+    pub duration_ms: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    pub wire: Vec<WireEntry>,
+}
+
+impl Attempt {
+    pub fn of(result: &ScenarioResult) -> Attempt {
+        Attempt {
+            grade: result.grade,
+            findings: result.findings.clone(),
+            duration_ms: result.duration_ms,
+            latency_ms: result.latency_ms,
+            wire: result.wire.clone(),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Level {

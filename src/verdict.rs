@@ -5,7 +5,8 @@
 //! and passed; a required scenario that is not applicable only because an optional server
 //! feature is absent (the `setup.optional` finding, e.g. no CSRF) is accepted, and so is one
 //! graded `waived` (an active waiver accepts its failure), which the verdict counts and names:
-//! "certified with 3 waivers". Missing results make the verdict *incomplete*, which is an error
+//! "certified with 3 waivers". A scenario graded `flaky` (it failed, then passed on a retry)
+//! blocks unless the profile says `flaky_counts_as_passed: true`. Missing results make the verdict *incomplete*, which is an error
 //! rather than a failure.
 
 use crate::plan::Case;
@@ -27,6 +28,10 @@ pub struct Profile {
     pub description: String,
     /// Media names or groups from the media table.
     pub media: MediaList,
+    /// Whether a `flaky` scenario (failed, then passed on a retry) counts as passed. By
+    /// default it does not: it blocks certification.
+    #[serde(default)]
+    pub flaky_counts_as_passed: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -78,6 +83,10 @@ pub struct Verdict {
     /// and "certified with N waivers" is not "certified".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waived: Vec<String>,
+    /// Required scenarios graded `flaky`: passed when the profile lets flaky count as passed
+    /// (then also counted in `passed`), blocking otherwise (then also in `blocking`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<String>,
     /// Why no scenario ran at all (target unreachable, login refused…); absent otherwise.
     /// Not part of [`Verdict::summary`]: whoever shows the summary shows the cause on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +123,9 @@ impl Verdict {
         if !self.waived.is_empty() {
             text.push_str(&format!(", {} waived", self.waived.len()));
         }
+        if !self.flaky.is_empty() {
+            text.push_str(&format!(", {} flaky", self.flaky.len()));
+        }
         if self.status != Status::NotCertified && !self.blocking.is_empty() {
             text.push_str(&format!(", {} blocking", self.blocking.len()));
         }
@@ -144,10 +156,11 @@ pub fn profile_media(profile: &Profile, groups: &BTreeMap<String, Vec<String>>) 
 }
 
 /// Judges `results` against the required cases of a profile (`all_cases`: the whole suite's
-/// cases, before any filter).
+/// cases, before any filter); `flaky_passes` is the profile's `flaky_counts_as_passed`.
 pub fn judge(
     name: &str,
     media: &[String],
+    flaky_passes: bool,
     gws_version: GwsVersion,
     all_cases: &[Case],
     results: &[ScenarioResult],
@@ -163,6 +176,7 @@ pub fn judge(
     let mut blocking = Vec::new();
     let mut missing = Vec::new();
     let mut waived = Vec::new();
+    let mut flaky = Vec::new();
     for case in &required {
         match by_id.get(case.id.as_str()) {
             None => missing.push(case.id.clone()),
@@ -180,6 +194,13 @@ pub fn judge(
                 passed += 1
             }
             Some(r) if r.grade == Grade::Waived => waived.push(r.id.clone()),
+            Some(r) if r.grade == Grade::Flaky => {
+                flaky.push(r.id.clone());
+                match flaky_passes {
+                    true => passed += 1,
+                    false => blocking.push((r.id.clone(), r.grade)),
+                }
+            }
             Some(r) => blocking.push((r.id.clone(), r.grade)),
         }
     }
@@ -203,6 +224,7 @@ pub fn judge(
         blocking_causes,
         missing,
         waived,
+        flaky,
         cause: None,
     }
 }

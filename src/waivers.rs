@@ -431,6 +431,7 @@ mod tests {
             source: "x.yaml:1".into(),
             wire: Vec::new(),
             waiver: None,
+            attempts: Vec::new(),
         }
     }
 

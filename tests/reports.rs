@@ -18,6 +18,40 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// The CTRF JSON Schema as published: `schema/ctrf.schema.json` of
+/// https://github.com/ctrf-io/ctrf (commit 84ddec55811b6a9bf9db3bf9638c9568cde88bb5), vendored
+/// unchanged as `tests/ctrf.schema.json`.
+fn ctrf_validator() -> jsonschema::Validator {
+    let schema: Value =
+        serde_json::from_str(include_str!("ctrf.schema.json")).expect("the schema is JSON");
+    jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+}
+
+/// `DIR/ctrf.json`, after checking it against the CTRF schema (every violation listed).
+fn valid_ctrf(dir: &Path) -> Value {
+    let doc = read_json(&dir.join("ctrf.json"));
+    let errors: Vec<String> = ctrf_validator()
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "ctrf.json is not valid CTRF:\n{}",
+        errors.join("\n")
+    );
+    doc
+}
+
+/// The CTRF test named `id`.
+fn ctrf_test<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    doc["results"]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == id)
+        .unwrap_or_else(|| panic!("{id} is in ctrf.json"))
+}
+
 fn markdown_to_html(markdown: &str) -> String {
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(markdown));
@@ -127,6 +161,58 @@ fn one_root_cause_behind_many_blocking_scenarios_fits_the_first_screen_everywher
     assert!(
         dom.contains("unexpected <code>data.messageType</code>"),
         "{dom}"
+    );
+
+    // ctrf.json: valid, every grade mapped, the counts those of results.json.
+    let doc = valid_ctrf(&out_dir);
+    let record = read_json(&out_dir.join("results.json"));
+    let counts = &record["tally"]["counts"];
+    let n = |g: &str| counts[g].as_u64().unwrap();
+    let summary = &doc["results"]["summary"];
+    assert_eq!(summary["tests"], record["tally"]["total"]);
+    assert_eq!(
+        summary["failed"].as_u64().unwrap(),
+        n("fail") + n("could-not-test")
+    );
+    assert_eq!(
+        summary["passed"].as_u64().unwrap(),
+        n("pass") + n("warning") + n("informational")
+    );
+    assert_eq!(summary["skipped"].as_u64().unwrap(), n("not-applicable"));
+    for r in record["results"].as_array().unwrap() {
+        let t = ctrf_test(&doc, r["id"].as_str().unwrap());
+        assert_eq!(t["rawStatus"], r["grade"]);
+        assert_eq!(t["labels"]["level"], r["level"]);
+    }
+    let failed = ctrf_test(&doc, "chat/AttachUserData/documented-sample");
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("[notification.messageType]")
+    );
+    assert!(
+        doc["extra"]["verdict"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("NOT CERTIFIED")
+    );
+}
+
+#[test]
+fn the_ctrf_schema_check_can_fail() {
+    let mut doc = serde_json::json!({
+        "reportFormat": "CTRF", "specVersion": "1.0.0",
+        "results": {"tool": {"name": "gws-conformance"},
+            "summary": {"tests": 1, "passed": 0, "failed": 0, "skipped": 0, "pending": 0, "other": 0, "start": 0, "stop": 0},
+            "tests": [{"name": "x", "status": "passed", "duration": 1}]}
+    });
+    assert!(ctrf_validator().is_valid(&doc));
+    doc["results"]["tests"][0]["status"] = "flaky".into();
+    assert!(
+        !ctrf_validator().is_valid(&doc),
+        "a status CTRF does not know"
     );
 }
 
@@ -301,6 +387,18 @@ fn a_waived_failure_does_not_block_stays_visible_everywhere_and_an_unneeded_waiv
         "{dom}"
     );
     assert!(dom.contains("waiver no longer needed"), "{dom}");
+
+    let doc = valid_ctrf(&out_dir);
+    let t = ctrf_test(&doc, id);
+    assert_eq!(
+        (t["status"].as_str(), t["rawStatus"].as_str()),
+        (Some("skipped"), Some("waived"))
+    );
+    assert_eq!(t["extra"]["waiver"]["owner"], "voice-team@vendor.example");
+    assert_eq!(
+        doc["extra"]["waivers"]["unneeded"][0]["scenario"],
+        "voice/AttachUserData/documented-sample"
+    );
 }
 
 #[test]
@@ -351,4 +449,192 @@ fn a_broken_waiver_file_is_a_located_error() {
         assert!(stderr.contains(&expected), "{expected} in:\n{stderr}");
     }
     assert!(!out_dir.exists(), "nothing ran");
+}
+
+/// The interaction id of an attempt: the path segment after `/api/v2/me/calls/`.
+fn interaction_of(attempt: &Value) -> String {
+    attempt["wire"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["summary"].as_str())
+        .find_map(|s| s.split("/api/v2/me/calls/").nth(1))
+        .map(|rest| rest.split(['/', ' ', '?']).next().unwrap().to_string())
+        .expect("the attempt addressed its call")
+}
+
+/// `flaky-first-attach` answers the first AttachUserData with a given body on a media with 503:
+/// one scenario, run once, fails; re-run on a fresh interaction, it passes.
+#[test]
+fn a_scenario_that_fails_once_then_passes_on_a_retry_is_flaky_with_every_attempt_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "voice/AttachUserData/documented-sample";
+    let run = |retries: &str, out: &Path| {
+        bin()
+            .args(["run", "--defect", "flaky-first-attach", "--filter", id])
+            .args([
+                "--notification-timeout",
+                "1s",
+                "--retries",
+                retries,
+                "--out",
+                s(out),
+            ])
+            .output()
+            .unwrap()
+    };
+    let without = run("0", &dir.path().join("once"));
+    assert_eq!(
+        without.status.code(),
+        Some(1),
+        "the defect fails the scenario once"
+    );
+    assert!(text(&without.stdout).contains(&format!("FAIL {id}")));
+
+    let out_dir = dir.path().join("retried");
+    let out = run("2", &out_dir);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "flaky does not pass by default: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "RETRY {id} (attempt 1 fail; running it again on a fresh interaction)"
+        )),
+        "the retry is announced: {stdout}"
+    );
+    assert!(stdout.contains(&format!("FLKY {id}")), "{stdout}");
+    assert!(
+        stdout.contains("result: 0 passed, 0 failed, 1 flaky"),
+        "{stdout}"
+    );
+    let record = read_json(&out_dir.join("results.json"));
+    let result = &record["results"][0];
+    assert_eq!(result["grade"], "flaky");
+    assert_eq!(record["tally"]["counts"]["flaky"], 1);
+    let attempts = result["attempts"].as_array().unwrap();
+    let grades: Vec<&str> = attempts
+        .iter()
+        .map(|a| a["grade"].as_str().unwrap())
+        .collect();
+    assert_eq!(grades, ["fail", "pass"], "both attempts, and no third");
+    assert!(
+        attempts[0]["findings"]
+            .to_string()
+            .contains("HTTP status 503")
+    );
+    assert_ne!(
+        interaction_of(&attempts[0]),
+        interaction_of(&attempts[1]),
+        "the retry ran on a fresh interaction"
+    );
+    let finding = &result["findings"].as_array().unwrap().last().unwrap();
+    assert_eq!(finding["check"], "flaky");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("failed 1 of 2 attempts"),
+        "{finding}"
+    );
+
+    let junit = std::fs::read_to_string(out_dir.join("junit.xml")).unwrap();
+    let case = junit
+        .split("<testcase ")
+        .find(|c| c.starts_with(&format!("name=\"{id}\"")))
+        .unwrap();
+    assert_eq!(case.matches("<flakyFailure").count(), 1, "{case}");
+    assert!(
+        case.contains("HTTP status 503 does not match 200"),
+        "{case}"
+    );
+    assert!(!case.contains("<failure"), "the case itself passed: {case}");
+
+    let doc = valid_ctrf(&out_dir);
+    let t = ctrf_test(&doc, id);
+    assert_eq!(
+        (t["status"].as_str(), t["flaky"].as_bool()),
+        (Some("passed"), Some(true))
+    );
+    assert_eq!(t["retries"], 1);
+    let tried: Vec<&str> = t["retryAttempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(tried, ["failed", "passed"]);
+    assert_eq!(doc["results"]["summary"]["flaky"], 1);
+}
+
+/// A copy of the built-in specs whose `voice` profile says how flaky counts.
+fn specs_with_flaky_voice_profile(dir: &Path, counts_as_passed: bool) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+    let specs = dir.join(format!("specs-{counts_as_passed}"));
+    std::fs::create_dir_all(specs.join("scenarios")).unwrap();
+    std::fs::copy(root.join("media.yaml"), specs.join("media.yaml")).unwrap();
+    for entry in std::fs::read_dir(root.join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            specs.join("scenarios").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        specs.join("profiles.yaml"),
+        format!("profiles:\n  voice:\n    description: Voice calls.\n    media: [voice]\n    flaky_counts_as_passed: {counts_as_passed}\n"),
+    )
+    .unwrap();
+    specs
+}
+
+#[test]
+fn a_profile_says_whether_flaky_counts_as_passed_and_by_default_it_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let certify = |specs: &Path| {
+        bin()
+            .args(["run", "--quiet", "--offer", "voice", "--profile", "voice"])
+            .args([
+                "--specs",
+                s(specs),
+                "--defect",
+                "flaky-first-attach",
+                "--retries",
+                "1",
+            ])
+            .args(["--notification-timeout", "1s"])
+            .output()
+            .unwrap()
+    };
+    let strict = certify(&specs_with_flaky_voice_profile(dir.path(), false));
+    let stdout = text(&strict.stdout);
+    assert_eq!(
+        strict.status.code(),
+        Some(1),
+        "{stdout}{}",
+        text(&strict.stderr)
+    );
+    assert!(stdout.contains("verdict: NOT CERTIFIED: "), "{stdout}");
+    assert!(stdout.contains(" flaky"), "{stdout}");
+    assert!(
+        stdout.contains("(flaky)"),
+        "the blocking flaky scenarios are listed: {stdout}"
+    );
+
+    let lenient = certify(&specs_with_flaky_voice_profile(dir.path(), true));
+    let stdout = text(&lenient.stdout);
+    assert_eq!(
+        lenient.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&lenient.stderr)
+    );
+    assert!(
+        stdout.contains("verdict: CERTIFIED for profile `voice`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" flaky"), "still counted: {stdout}");
 }

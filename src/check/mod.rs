@@ -236,6 +236,7 @@ pub fn evaluate(
         source: format!("{}:{}", scenario.source.file, scenario.source.location.line),
         wire: obs.wire.clone(),
         waiver: None,
+        attempts: Vec::new(),
     }
 }
 pub(super) fn show(v: Option<&Value>) -> String {

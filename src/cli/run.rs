@@ -67,6 +67,10 @@ pub struct RunArgs {
     /// failure is graded `waived` and does not block; an expired waiver counts as absent.
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
+    /// Re-run a failed scenario on a fresh interaction up to N times; one that then passes is
+    /// graded flaky (it certifies only where the profile says `flaky_counts_as_passed`).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: usize,
     /// Print passing scenarios' details too.
     #[arg(long, short = 'v')]
     verbose: bool,
@@ -110,8 +114,8 @@ enum TargetChoice {
 struct Prepared {
     suite: Suite,
     cases: Vec<Case>,
-    /// Profile name and its media.
-    profile: Option<(String, Vec<String>)>,
+    /// Profile name, its media, and whether flaky counts as passed.
+    profile: Option<(String, Vec<String>, bool)>,
     checker: Checker,
     target: TargetChoice,
     config: RunConfig,
@@ -169,7 +173,11 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
                     "unknown profile `{name}`; known profiles: {known:?}"
                 )));
             };
-            Some((name.clone(), verdict::profile_media(p, &suite.media.groups)))
+            Some((
+                name.clone(),
+                verdict::profile_media(p, &suite.media.groups),
+                p.flaky_counts_as_passed,
+            ))
         }
     };
     let snapshots = match &args.snapshots {
@@ -243,6 +251,22 @@ impl Sink {
     fn on_event(&mut self, event: Event<'_>) {
         match event {
             Event::CaseStarted { .. } => {}
+            Event::CaseRetried {
+                case,
+                attempt,
+                failed,
+            } => {
+                let line = format!(
+                    "RETRY {} (attempt {attempt} {}; running it again on a fresh interaction)",
+                    case.id,
+                    failed.grade.as_str()
+                );
+                match &self.progress {
+                    Some(bar) => bar.println(line),
+                    None if !self.quiet => outln!("{line}"),
+                    None => {}
+                }
+            }
             Event::CaseFinished { result, .. } => self.finished(result),
             Event::Stream(note) => {
                 let text = match &note.change {
@@ -378,7 +402,8 @@ async fn execute(
         })
     };
     let orchestrator = Orchestrator::new(runner, &prepared.checker, Retention::KeepResults)
-        .with_waivers(prepared.waivers.clone());
+        .with_waivers(prepared.waivers.clone())
+        .with_retries(args.retries);
     orchestrator
         .run(&prepared.cases, &stop, |e| sink.on_event(e))
         .await;
@@ -440,9 +465,9 @@ pub fn run(args: RunArgs) -> ExitCode {
             return not_started(&prepared, &args, provenance, cause);
         }
     };
-    let verdict = prepared.profile.as_ref().map(|(name, media)| {
+    let verdict = prepared.profile.as_ref().map(|(name, media, flaky)| {
         let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
-        verdict::judge(name, media, args.gws_version, &all_cases, &results)
+        verdict::judge(name, media, *flaky, args.gws_version, &all_cases, &results)
     });
     out!(
         "{}",
@@ -521,9 +546,9 @@ fn not_started(
     cause: String,
 ) -> ExitCode {
     let code = error(&cause);
-    let verdict = prepared.profile.as_ref().map(|(name, media)| {
+    let verdict = prepared.profile.as_ref().map(|(name, media, flaky)| {
         let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
-        verdict::judge(name, media, args.gws_version, &all_cases, &[])
+        verdict::judge(name, media, *flaky, args.gws_version, &all_cases, &[])
     });
     let record = report::json::RunRecord::not_started(provenance, verdict, cause);
     if let Some(v) = &record.verdict {

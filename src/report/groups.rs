@@ -299,6 +299,7 @@ mod tests {
             source: "specs/scenarios/x.yaml:1".into(),
             wire: Vec::new(),
             waiver: None,
+            attempts: Vec::new(),
         }
     }
 

@@ -37,6 +37,7 @@ fn badge(style: Style, grade: Grade) -> String {
         Grade::CouldNotTest => ("35", "CNT "),
         Grade::Informational => ("36", "INFO"),
         Grade::Waived => ("34", "WAIV"),
+        Grade::Flaky => ("1;33", "FLKY"),
     };
     paint(style, code, label)
 }
@@ -179,12 +180,16 @@ impl Summary<'_> {
                 let _ = writeln!(out, "{}", sanitize(&note));
             }
         }
-        let _ = writeln!(
+        let _ = write!(
             out,
             "result: {} passed, {} failed",
             tally.get(Grade::Pass),
             tally.get(Grade::Fail) + tally.get(Grade::CouldNotTest)
         );
+        let _ = match tally.get(Grade::Flaky) {
+            0 => writeln!(out),
+            n => writeln!(out, ", {n} flaky"),
+        };
         out
     }
 }

@@ -149,6 +149,7 @@ fn badness(g: Grade) -> u8 {
         Grade::CouldNotTest => 4,
         Grade::Warning => 3,
         Grade::Waived => 3,
+        Grade::Flaky => 4,
         Grade::Informational => 2,
         Grade::Pass => 1,
         Grade::NotApplicable => 0,

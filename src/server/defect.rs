@@ -66,6 +66,7 @@ defects! {
     TruncateLongValues = "truncate-long-values": "string values longer than 1,000 bytes are cut to 1,000 bytes",
     TrimKeys = "trim-keys": "keys are stored with leading and trailing whitespace trimmed",
     CaseInsensitiveKeys = "case-insensitive-keys": "keys that differ only by case are the same key (the first spelling stays)",
+    FlakyFirstAttach = "flaky-first-attach": "the first AttachUserData with a given body on a media is answered 503 and changes nothing; the same request again is served (a scenario fails once, then passes on a fresh interaction)",
     DropUnderLoad = "drop-under-load": "once more than 50 Bayeux clients are connected, 1 notification in 500 is never delivered",
     CrossUnderLoad = "cross-under-load": "once more than 50 Bayeux clients are connected, 1 notification in 200 also reaches another agent's client",
     LostUpdateUnderLoad = "lost-update-under-load": "once more than 50 Bayeux clients are connected, an operation arriving within 5 ms of the previous one on the same interaction is applied to the state before that one, losing it",

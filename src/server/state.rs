@@ -108,6 +108,8 @@ pub struct Tables {
     pub last_ops: HashMap<String, Instant>,
     /// Notifications published while the load-only defects were armed.
     pub load_serial: u64,
+    /// AttachUserData requests seen, by media and body (for the `flaky-first-attach` defect).
+    pub attaches_seen: std::collections::HashSet<String>,
 }
 
 pub struct ServerState {
@@ -169,6 +171,13 @@ impl ServerState {
             http,
             json!({"statusCode": status_code, "statusMessage": message}),
         )
+    }
+
+    /// Whether this is the first AttachUserData with this body on this media (remembered).
+    pub fn first_attach(&self, media: &ServerMedia, body: &Value) -> bool {
+        self.lock()
+            .attaches_seen
+            .insert(format!("{}\u{0}{body}", media.name))
     }
 
     pub fn offers(&self, media: &ServerMedia) -> bool {
