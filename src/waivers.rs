@@ -145,22 +145,24 @@ impl Waivers {
                 None
             }
         };
-        match list.map(|l| &l.value) {
-            None | Some(NodeValue::Null) => {}
-            Some(NodeValue::Seq(items)) => {
-                for (i, item) in items.iter().enumerate() {
-                    if let Some(w) = entry(&source, i, item, &mut errors) {
-                        entries.push(w);
+        if let Some(list) = list {
+            match &list.value {
+                NodeValue::Null => {}
+                NodeValue::Seq(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let Some(w) = entry(&source, i, item, &mut errors) {
+                            entries.push(w);
+                        }
                     }
                 }
-            }
-            Some(_) => {
-                let l = list.expect("matched Some");
-                errors.push(at(
-                    l.location,
+                _ => errors.push(at(
+                    list.location,
                     "waivers",
-                    format!("expected a sequence of waivers, found a {}", l.type_name()),
-                ));
+                    format!(
+                        "expected a sequence of waivers, found a {}",
+                        list.type_name()
+                    ),
+                )),
             }
         }
         if errors.is_empty() {
