@@ -19,3 +19,4 @@ pub mod spec;
 pub mod suite;
 pub mod util;
 pub mod verdict;
+pub mod waivers;

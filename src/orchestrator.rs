@@ -9,14 +9,21 @@
 //! are attributed to their scenario's result here, before the run is declared finished, so no
 //! consumer patches results afterwards.
 //!
+//! With retries, a case that failed or could not be tested runs again on a fresh interaction
+//! (each attempt announced as [`Event::CaseRetried`]); one that then passes is `flaky`, and the
+//! result keeps every attempt. Waivers, when given, regrade each finished result before it is announced (a failure an
+//! active waiver accepts becomes `waived`), and the run's waiver outcome comes with the
+//! [`Outcome`].
+//!
 //! It does not print, write files, or know about the CLI; it neither opens sessions (the runner
 //! does) nor decides verdicts (the verdict module does).
 
 use crate::check::{self, Checker};
 use crate::observation::{Observation, Setup};
 use crate::plan::Case;
-use crate::result::ScenarioResult;
+use crate::result::{Attempt, Finding, Grade, ScenarioResult, Severity};
 use crate::run::{RunNotes, Runner, StreamNote};
+use crate::waivers::{WaiverOutcome, WaiverPolicy};
 use futures::StreamExt;
 use serde_json::Value;
 use std::sync::Mutex;
@@ -24,11 +31,21 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
+/// A failed attempt on its way to the run loop: the case, which attempt, its result.
+type Retried<'a> = (&'a Case, usize, ScenarioResult);
+
 /// What consumers hear, in the order it happens.
 #[derive(Debug)]
 pub enum Event<'a> {
     CaseStarted {
         case: &'a Case,
+    },
+    /// An attempt of the case failed and it runs again, on a fresh interaction
+    /// (`--retries`); `attempt` counts from 1.
+    CaseRetried {
+        case: &'a Case,
+        attempt: usize,
+        failed: &'a ScenarioResult,
     },
     CaseFinished {
         result: &'a ScenarioResult,
@@ -58,6 +75,8 @@ pub struct Outcome {
     pub started: usize,
     /// A stop was requested before every case had started.
     pub interrupted: bool,
+    /// What the waivers did (with [`Orchestrator::with_waivers`] and kept results).
+    pub waivers: Option<WaiverOutcome>,
 }
 
 /// Whether the orchestrator keeps every result until the run finishes (reports need them; a
@@ -76,6 +95,8 @@ pub struct Orchestrator<'c> {
     stream_notes: tokio::sync::Mutex<Option<UnboundedReceiver<StreamNote>>>,
     started: std::sync::atomic::AtomicUsize,
     interrupted: std::sync::atomic::AtomicBool,
+    waivers: Option<WaiverPolicy>,
+    retries: usize,
 }
 
 impl<'c> Orchestrator<'c> {
@@ -89,7 +110,23 @@ impl<'c> Orchestrator<'c> {
             stream_notes: tokio::sync::Mutex::new(stream_notes),
             started: Default::default(),
             interrupted: Default::default(),
+            waivers: None,
+            retries: 0,
         }
+    }
+
+    /// Re-runs a case that failed or could not be tested, on a fresh interaction, up to
+    /// `retries` more times; one that then passes is graded `flaky`, with every attempt kept.
+    pub fn with_retries(mut self, retries: usize) -> Orchestrator<'c> {
+        self.retries = retries;
+        self
+    }
+
+    /// Applies these waivers to every finished result before it is announced: a failure an
+    /// active waiver accepts is graded `waived` (see [`crate::waivers`]).
+    pub fn with_waivers(mut self, policy: Option<WaiverPolicy>) -> Orchestrator<'c> {
+        self.waivers = policy;
+        self
     }
 
     pub fn runner(&self) -> &Runner {
@@ -108,14 +145,16 @@ impl<'c> Orchestrator<'c> {
         let deadlines = self.runner.config.deadlines;
         let run_deadline = Instant::now() + deadlines.run;
         let (progress_tx, mut progress) = tokio::sync::mpsc::unbounded_channel();
+        let (retry_tx, mut retried) = tokio::sync::mpsc::unbounded_channel();
         let mut work = futures::stream::iter(cases.iter())
             .take_while(|_| std::future::ready(!stop.is_cancelled()))
             .map(move |case| {
                 let progress_tx = progress_tx.clone();
+                let retry_tx = retry_tx.clone();
                 async move {
                     // The receiver lives as long as this loop, so the send cannot fail.
                     let _ = progress_tx.send(case);
-                    self.one_case(case, run_deadline).await
+                    self.one_case(case, run_deadline, stop, &retry_tx).await
                 }
             })
             .buffer_unordered(self.runner.config.jobs.max(1));
@@ -133,10 +172,23 @@ impl<'c> Orchestrator<'c> {
                 started(case, on_event);
             }
         };
+        let emit_retries = |retried: &mut UnboundedReceiver<Retried<'_>>,
+                            on_event: &mut dyn FnMut(Event<'_>)| {
+            while let Ok((case, attempt, failed)) = retried.try_recv() {
+                on_event(Event::CaseRetried {
+                    case,
+                    attempt,
+                    failed: &failed,
+                });
+            }
+        };
         loop {
             tokio::select! {
                 biased;
                 Some(case) = progress.recv() => started(case, &mut on_event),
+                Some((case, attempt, failed)) = retried.recv() => {
+                    on_event(Event::CaseRetried { case, attempt, failed: &failed });
+                }
                 Some(note) = async {
                     match stream_notes.as_mut().and_then(|guard| guard.as_mut()) {
                         Some(rx) => rx.recv().await,
@@ -145,8 +197,10 @@ impl<'c> Orchestrator<'c> {
                 } => on_event(Event::Stream(&note)),
                 finished = work.next() => match finished {
                     Some((result, check_time)) => {
-                        // A case that ended while being started reports its start first.
+                        // A case that ended while being started reports its start (and its
+                        // retries) first.
                         emit_progress(&mut progress, &mut on_event);
+                        emit_retries(&mut retried, &mut on_event);
                         on_event(Event::CaseFinished { result: &result, check_time });
                         if self.retention == Retention::KeepResults {
                             self.kept.lock().unwrap_or_else(|p| p.into_inner()).push(result);
@@ -163,8 +217,63 @@ impl<'c> Orchestrator<'c> {
         }
     }
 
-    /// Runs and judges one case within the scenario and run deadlines.
-    async fn one_case(&self, case: &Case, run_deadline: Instant) -> (ScenarioResult, Duration) {
+    /// Runs and judges one case, re-running it on a fresh interaction while it fails and
+    /// retries are left (and the run is neither stopped nor past its deadline); then applies the
+    /// waivers.
+    async fn one_case<'a>(
+        &self,
+        case: &'a Case,
+        run_deadline: Instant,
+        stop: &CancellationToken,
+        retried: &tokio::sync::mpsc::UnboundedSender<Retried<'a>>,
+    ) -> (ScenarioResult, Duration) {
+        let mut attempts = Vec::new();
+        let mut check_time = Duration::ZERO;
+        let (mut result, last) = loop {
+            let (result, judging) = self.attempt(case, run_deadline).await;
+            check_time += judging;
+            let again = result.grade.is_failure()
+                && attempts.len() < self.retries
+                && !stop.is_cancelled()
+                && Instant::now() < run_deadline;
+            attempts.push(Attempt::of(&result));
+            if !again {
+                break (result, attempts.len());
+            }
+            // The receiver lives as long as the run loop, so the send cannot fail.
+            let _ = retried.send((case, attempts.len(), result));
+        };
+        if last > 1 {
+            if !result.grade.is_failure() {
+                let first = attempts[0]
+                    .findings
+                    .iter()
+                    .find(|f| f.severity == Severity::Error)
+                    .or(attempts[0].findings.first())
+                    .map(|f| format!("[{}] {}", f.check, f.message))
+                    .unwrap_or_default();
+                result.findings.push(
+                    Finding::new(
+                        "flaky",
+                        format!(
+                            "failed {} of {last} attempts, then passed on a fresh interaction; first failure: {first}",
+                            last - 1
+                        ),
+                    )
+                    .severity(Severity::ceiling(result.level).max(Severity::Warning)),
+                );
+                result.grade = Grade::Flaky;
+            }
+            result.attempts = attempts;
+        }
+        if let Some(policy) = &self.waivers {
+            policy.waivers.regrade(&policy.today, &mut result);
+        }
+        (result, check_time)
+    }
+
+    /// Runs and judges one attempt of a case within the scenario and run deadlines.
+    async fn attempt(&self, case: &Case, run_deadline: Instant) -> (ScenarioResult, Duration) {
         let deadlines = self.runner.config.deadlines;
         let remaining = run_deadline.saturating_duration_since(Instant::now());
         let limit = deadlines.scenario.min(remaining);
@@ -205,7 +314,13 @@ impl<'c> Orchestrator<'c> {
         for message in &notes.unclaimed_notifications {
             on_event(Event::UnclaimedNotification(message));
         }
+        let waivers = self
+            .waivers
+            .as_ref()
+            .filter(|_| self.retention == Retention::KeepResults)
+            .map(|p| p.waivers.outcome(&p.today, &results));
         let outcome = Outcome {
+            waivers,
             results,
             notes,
             started: self.started.into_inner(),

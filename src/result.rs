@@ -19,6 +19,28 @@ pub enum Severity {
     Info,
 }
 
+impl Severity {
+    /// The most a finding of a scenario at `level` weighs, so that severity follows the
+    /// scenario's grade in every view: a `should` scenario's findings are warnings at most, a
+    /// `may` scenario's informational.
+    pub fn ceiling(level: Level) -> Severity {
+        match level {
+            Level::Must => Severity::Error,
+            Level::Should => Severity::Warning,
+            Level::May => Severity::Info,
+        }
+    }
+}
+
+/// Lowers every finding to the ceiling of its scenario's level (see [`Severity::ceiling`]).
+/// Grade first: the grade is decided from the findings before they are lowered.
+pub fn cap_severities(level: Level, findings: &mut [Finding]) {
+    let ceiling = Severity::ceiling(level);
+    for f in findings {
+        f.severity = f.severity.max(ceiling);
+    }
+}
+
 /// One observed deviation from the scenario's expectations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -71,6 +93,12 @@ pub enum Grade {
     CouldNotTest,
     /// A `may` scenario did not pass.
     Informational,
+    /// It did not pass, and an active waiver accepts that (`run --waivers`): it does not block,
+    /// and its findings and the grade it would have had stay on the result.
+    Waived,
+    /// It failed, then passed when re-run on a fresh interaction (`run --retries N`); every
+    /// attempt is on the result. Blocks certification unless the profile says otherwise.
+    Flaky,
 }
 
 impl Grade {
@@ -82,16 +110,25 @@ impl Grade {
             Grade::NotApplicable => "not-applicable",
             Grade::CouldNotTest => "could-not-test",
             Grade::Informational => "informational",
+            Grade::Waived => "waived",
+            Grade::Flaky => "flaky",
         }
     }
 
-    pub const ALL: [Grade; 6] = [
+    /// Whether a re-run could turn it around: the scenario failed or could not be tested.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Grade::Fail | Grade::CouldNotTest)
+    }
+
+    pub const ALL: [Grade; 8] = [
         Grade::Pass,
         Grade::Fail,
         Grade::Warning,
         Grade::NotApplicable,
         Grade::CouldNotTest,
         Grade::Informational,
+        Grade::Waived,
+        Grade::Flaky,
     ];
 
     /// The grade for a scenario at `level` with these findings.
@@ -149,6 +186,14 @@ pub struct ScenarioResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<String>,
     pub wire: Vec<WireEntry>,
+    /// The waiver that accepted this scenario's failure (grade `waived`), with the grade it
+    /// would have had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<crate::waivers::AppliedWaiver>,
+    /// With `--retries`, every attempt of a scenario that failed at first, in order (the last
+    /// is the one the rest of the result describes); empty when the first attempt was final.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
     /// What the scenario's interaction was announced as, to recognise a late repeat; kept in
     /// memory only (the run attributes late notifications before writing results).
     #[serde(skip)]
@@ -207,6 +252,29 @@ impl Received {
                     .contains(&state)
                     .then(|| "it announces the same state as one the scenario received".into())
             }
+        }
+    }
+}
+
+/// One run of a scenario on its own fresh interaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub grade: Grade,
+    pub findings: Vec<Finding>,
+    pub duration_ms: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    pub wire: Vec<WireEntry>,
+}
+
+impl Attempt {
+    pub fn of(result: &ScenarioResult) -> Attempt {
+        Attempt {
+            grade: result.grade,
+            findings: result.findings.clone(),
+            duration_ms: result.duration_ms,
+            latency_ms: result.latency_ms,
+            wire: result.wire.clone(),
         }
     }
 }

@@ -3,9 +3,12 @@
 //! A profile names media; its required scenarios are the `must` scenarios on those media in
 //! the loaded suite. The verdict is *certified* only when every required scenario has a result
 //! and passed; a required scenario that is not applicable only because an optional server
-//! feature is absent (the `setup.optional` finding, e.g. no CSRF) is accepted. Missing results
-//! make the verdict *incomplete*, which is an error rather than a failure; so does a required
-//! scenario whose media the target gives no way to provision (the verdict names those media).
+//! feature is absent (the `setup.optional` finding, e.g. no CSRF) is accepted, and so is one
+//! graded `waived` (an active waiver accepts its failure), which the verdict counts and names:
+//! "certified with 3 waivers". A scenario graded `flaky` (it failed, then passed on a retry)
+//! blocks unless the profile says `flaky_counts_as_passed: true`. Missing results make the
+//! verdict *incomplete*, which is an error rather than a failure; so does a required scenario
+//! whose media the target gives no way to provision (the verdict names those media).
 
 use crate::check::FIXTURES_NEEDED;
 use crate::plan::Case;
@@ -27,6 +30,10 @@ pub struct Profile {
     pub description: String,
     /// Media names or groups from the media table.
     pub media: MediaList,
+    /// Whether a `flaky` scenario (failed, then passed on a retry) counts as passed. By
+    /// default it does not: it blocks certification.
+    #[serde(default)]
+    pub flaky_counts_as_passed: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -68,12 +75,24 @@ pub struct Verdict {
     pub gws_version: GwsVersion,
     /// Required scenarios that did not pass, with their grade.
     pub blocking: Vec<(String, Grade)>,
+    /// How many root causes the blocking scenarios' errors fall into (see
+    /// [`crate::report::groups::blocking_causes`]); 0 in files written before it existed.
+    #[serde(default)]
+    pub blocking_causes: usize,
     /// Required scenarios without a result.
     pub missing: Vec<String>,
     /// Media of required scenarios the target gives no way to provision: they need
     /// `fixtures.url` or `fixtures.exec` (their scenarios count as missing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub needs_fixtures: Vec<String>,
+    /// Required scenarios that did not pass but an active waiver accepts: they do not block,
+    /// and "certified with N waivers" is not "certified".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<String>,
+    /// Required scenarios graded `flaky`: passed when the profile lets flaky count as passed
+    /// (then also counted in `passed`), blocking otherwise (then also in `blocking`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<String>,
     /// Why no scenario ran at all (target unreachable, login refused…); absent otherwise.
     /// Not part of [`Verdict::summary`]: whoever shows the summary shows the cause on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,23 +100,39 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// One line: the status first, e.g. `NOT CERTIFIED: 222 blocking scenarios, 1 root cause
+    /// — profile `full` (GWS 8.5.2): 100/322 required scenarios passed`.
     pub fn summary(&self) -> String {
-        let head = match self.status {
-            Status::Certified => "CERTIFIED",
-            Status::NotCertified => "NOT CERTIFIED",
-            Status::Incomplete => "INCOMPLETE",
-        };
-        let mut text = format!(
-            "{head} for profile `{}` (GWS {}): {}/{} required scenarios passed",
+        let scope = format!(
+            "profile `{}` (GWS {}): {}/{} required scenarios passed",
             self.profile, self.gws_version, self.passed, self.required
         );
+        let mut text = match self.status {
+            Status::Certified if !self.waived.is_empty() => format!(
+                "CERTIFIED with {} for {scope}",
+                count(self.waived.len(), "waiver")
+            ),
+            Status::Certified => format!("CERTIFIED for {scope}"),
+            Status::NotCertified => format!(
+                "NOT CERTIFIED: {}, {} — {scope}",
+                count(self.blocking.len(), "blocking scenario"),
+                count(self.blocking_causes, "root cause")
+            ),
+            Status::Incomplete => format!("INCOMPLETE for {scope}"),
+        };
         if self.passed_with_warnings > 0 {
             text.push_str(&format!(" ({} with warnings)", self.passed_with_warnings));
         }
         if !self.missing.is_empty() {
             text.push_str(&format!(", {} without a result", self.missing.len()));
         }
-        if !self.blocking.is_empty() {
+        if !self.waived.is_empty() {
+            text.push_str(&format!(", {} waived", self.waived.len()));
+        }
+        if !self.flaky.is_empty() {
+            text.push_str(&format!(", {} flaky", self.flaky.len()));
+        }
+        if self.status != Status::NotCertified && !self.blocking.is_empty() {
             text.push_str(&format!(", {} blocking", self.blocking.len()));
         }
         if !self.needs_fixtures.is_empty() {
@@ -108,6 +143,14 @@ impl Verdict {
             ));
         }
         text
+    }
+}
+
+/// `1 root cause`, `2 root causes`.
+pub fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
     }
 }
 
@@ -126,10 +169,11 @@ pub fn profile_media(profile: &Profile, groups: &BTreeMap<String, Vec<String>>) 
 }
 
 /// Judges `results` against the required cases of a profile (`all_cases`: the whole suite's
-/// cases, before any filter).
+/// cases, before any filter); `flaky_passes` is the profile's `flaky_counts_as_passed`.
 pub fn judge(
     name: &str,
     media: &[String],
+    flaky_passes: bool,
     gws_version: GwsVersion,
     all_cases: &[Case],
     results: &[ScenarioResult],
@@ -145,6 +189,8 @@ pub fn judge(
     let mut blocking = Vec::new();
     let mut missing = Vec::new();
     let mut needs_fixtures: Vec<String> = Vec::new();
+    let mut waived = Vec::new();
+    let mut flaky = Vec::new();
     for case in &required {
         match by_id.get(case.id.as_str()) {
             None => missing.push(case.id.clone()),
@@ -170,9 +216,19 @@ pub fn judge(
             {
                 passed += 1
             }
+            Some(r) if r.grade == Grade::Waived => waived.push(r.id.clone()),
+            Some(r) if r.grade == Grade::Flaky => {
+                flaky.push(r.id.clone());
+                match flaky_passes {
+                    true => passed += 1,
+                    false => blocking.push((r.id.clone(), r.grade)),
+                }
+            }
             Some(r) => blocking.push((r.id.clone(), r.grade)),
         }
     }
+    let blocking_ids: Vec<String> = blocking.iter().map(|(id, _)| id.clone()).collect();
+    let blocking_causes = crate::report::groups::blocking_causes(results, &blocking_ids).len();
     let status = if !missing.is_empty() || required.is_empty() {
         Status::Incomplete
     } else if blocking.is_empty() {
@@ -188,8 +244,11 @@ pub fn judge(
         passed_with_warnings,
         gws_version,
         blocking,
+        blocking_causes,
         missing,
         needs_fixtures,
+        waived,
+        flaky,
         cause: None,
     }
 }

@@ -101,7 +101,13 @@ fn a_notification_that_lacks_the_change_fails() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("GET after the notification shows other user data than the notification"),
+        !stdout.contains("GET after the notification shows other user data than the notification"),
+        "one fact, one finding: {stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "info [read-after]: GET after the notification differs from it at /userData/UserData1"
+        ) && stdout.contains("reported under notification.diff"),
         "{stdout}"
     );
 }
@@ -320,7 +326,10 @@ fn a_voice_only_target_is_certified_for_the_voice_profile_only() {
         "multimedia",
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("NOT CERTIFIED for profile `multimedia`"));
+    assert!(
+        text(&out.stdout).contains("NOT CERTIFIED: ")
+            && text(&out.stdout).contains("— profile `multimedia`")
+    );
 
     let out = run(&["run", "--quiet", "--profile", "full", "--filter", "voice/"]);
     assert_eq!(
@@ -554,7 +563,8 @@ fn one_defect_failing_many_scenarios_is_one_root_cause_in_every_report() {
     ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
-    // `must` scenarios fail, `should` ones warn, `may` ones are informational: one cause.
+    // `must` scenarios fail, `should` ones warn, `may` ones are informational: one cause,
+    // counted per severity.
     let failed: Vec<String> = Results::read(dir.path())
         .grades()
         .into_iter()
@@ -601,7 +611,7 @@ fn one_defect_failing_many_scenarios_is_one_root_cause_in_every_report() {
     assert_eq!(entries.len(), 1, "{section}");
     assert!(
         entries[0].contains("\\[notification.messageType\\]")
-            && entries[0].contains(&format!("**{} scenarios**", failed.len())),
+            && entries[0].contains(&format!("**{} scenarios (", failed.len())),
         "{}",
         entries[0]
     );

@@ -5,6 +5,7 @@
 
 mod support;
 
+use support::browser::{chromium, dump_dom};
 use support::results::Results;
 use support::target::TargetFile;
 use support::{bin, serve, text};
@@ -116,7 +117,8 @@ fn a_gws_8_5_1_server_is_certified_under_8_5_1_only() {
     let stdout = text(&new.stdout);
     assert_eq!(new.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("verdict: NOT CERTIFIED for profile `full` (GWS 8.5.2)"),
+        stdout.contains("verdict: NOT CERTIFIED: ")
+            && stdout.contains("root cause — profile `full` (GWS 8.5.2)"),
         "{stdout}"
     );
     let results = Results::read(&out);
@@ -207,42 +209,6 @@ print(urllib.request.urlopen(r).read().decode())
     );
 }
 
-fn chromium() -> String {
-    for candidate in ["chromium", "chromium-browser", "google-chrome"] {
-        if Command::new("which")
-            .arg(candidate)
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return candidate.to_string();
-        }
-    }
-    panic!(
-        "no headless browser found: install Debian's chromium (.ci/run does: apt-get install chromium)"
-    );
-}
-
-fn dump_dom(browser: &str, file: &Path, profile: &Path) -> String {
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", s(profile)))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", s(file)))
-        .output()
-        .expect("the browser runs");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout)
-}
-
 /// Every line carrying raw markup must sit inside a fenced code block, where Markdown shows it
 /// as text.
 fn assert_markup_only_in_code_blocks(markdown: &str) {
@@ -319,7 +285,9 @@ fn report_html_renders_in_a_browser_and_never_runs_server_strings() {
             && !dom.contains("PWNED3</title>")
     );
     assert!(
-        dom.contains("NOT CERTIFIED for profile `full`"),
+        dom.contains(
+            "NOT CERTIFIED: 2 blocking scenarios, 1 root cause — profile <code>full</code>"
+        ),
         "the verdict is shown"
     );
     assert!(

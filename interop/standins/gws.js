@@ -11,7 +11,13 @@
 // (envelope fields, documented resource properties, delete semantics, status codes, CSRF) it
 // follows it; where the documentation is silent it deliberately chooses differently from the
 // project's reference server (ids, property order, undocumented properties, referenceId
-// numbering, ...). interop/README.md lists those choices side by side.
+// numbering, ...); where the documentation allows several answers it takes one the reference
+// server does not (issue 19): GWS errors answered HTTP 200 with the statusCode in the body,
+// voice refusals asynchronously (statusCode 0, then an ErrorMessage naming the call by
+// `callId`), error notifications after multimedia refusals, unusual data refused (statusCode
+// 10), absent keys refused on some media (statusCode 14) and accepted unannounced on others, and
+// a GET that shows `ownerId` and `revision` outside calls. interop/README.md lists those choices
+// side by side ("Independent choices", "Legal readings").
 //
 // The Bayeux adapter interface:
 //   adapter.handle(req, res, agent)            serve one POST to /api/v2/notifications

@@ -89,8 +89,18 @@ describe(`gws-conformance run against the ${STANDINS[KIND].title} without fixtur
       // documented independent choices explain (properties beyond the documented shape); the
       // CSRF scenarios are not applicable with CSRF off, as on every server without it.
       const csrfOff = (r) => r.grade === "not-applicable" && /\/csrf-/.test(r.id) && /CSRF/.test(reasonOf(r));
+      // The stand-ins refuse null values (statusCode 10, a legal reading: edges.yaml
+      // `null-value` allows the refusal), and the documented routed-multimedia preset the
+      // documented-sample scenarios start from holds `RRequestedSkills: null`. Without fixtures
+      // the harness seeds it with AttachUserData, which is refused, so it cannot set those up
+      // (could-not-test). Reported to the lead (issue 19); nothing else may be could-not-test.
+      const presetRefused = (r) =>
+        r.grade === "could-not-test" &&
+        /\/(AttachUserData|UpdateUserData|DeleteUserData)\/documented-sample$/.test(r.id) &&
+        /attaching the initial userData was refused: HTTP \d+, statusCode 10: .*RRequestedSkills.*null/.test(reasonOf(r));
+      assert.equal(mine.filter(presetRefused).length, 9, "the documented-sample scenarios of open media, workitems, Twitter whose preset has a null");
       const failing = mine
-        .filter((r) => r.grade !== "pass" && !csrfOff(r) && !(["warning", "informational"].includes(r.grade) && unexplainedFindings(r).length === 0))
+        .filter((r) => r.grade !== "pass" && !csrfOff(r) && !presetRefused(r) && !(["warning", "informational"].includes(r.grade) && unexplainedFindings(r).length === 0))
         .map((r) => `${r.grade} ${r.id}: ${reasonOf(r)}`);
       assert.deepEqual(failing, [], `natively created media did not pass:\n${failing.join("\n")}`);
       assert.ok(mine.some((r) => r.grade === "pass" && r.latency_ms !== null), "their notifications were judged");

@@ -8,7 +8,7 @@
 
 use crate::observation::{Delivered, Observation, Setup};
 use crate::plan::Case;
-use crate::result::{Finding, Grade, ScenarioResult, Severity};
+use crate::result::{Finding, Grade, ScenarioResult, Severity, cap_severities};
 use crate::snapshot::SnapshotStore;
 use crate::spec::matcher::{Expected, JsonType, json_equal};
 use crate::spec::{
@@ -164,8 +164,23 @@ pub fn evaluate(
                             .map(|(_, r)| r)
                         {
                             check_resource(&spec.resource, notified, &mut findings);
-                            check_diff(case, obs, notified, version, &mut findings);
-                            check_read_your_writes(&case.facts, obs, notified, &mut findings);
+                            let read_after = ReadAfter::of(&case.facts, obs, notified);
+                            let reported = check_diff(
+                                case,
+                                obs,
+                                notified,
+                                version,
+                                &read_after,
+                                &mut findings,
+                            );
+                            check_read_your_writes(
+                                &case.facts,
+                                obs,
+                                notified,
+                                &read_after,
+                                &reported,
+                                &mut findings,
+                            );
                         }
                         let normalized = normalize(&case.facts, &last.message);
                         let core = check_documented_shape(
@@ -251,6 +266,7 @@ pub fn evaluate(
             }
         }
     };
+    cap_severities(scenario.level, &mut findings);
     ScenarioResult {
         id: case.id.clone(),
         media: case.media.clone(),
@@ -267,6 +283,8 @@ pub fn evaluate(
         source: format!("{}:{}", scenario.source.file, scenario.source.location.line),
         provisioning: obs.provisioning.clone(),
         wire: obs.wire.clone(),
+        waiver: None,
+        attempts: Vec::new(),
         received: received(case, obs),
     }
 }
@@ -277,11 +295,13 @@ pub(super) fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 /// Compares a result's redacted notification with the target's own accepted one: any change
-/// is a failure, a missing accepted snapshot a warning. Regrades the result.
+/// is a failure, a missing accepted snapshot a warning (both capped by the scenario's level).
+/// Regrades the result: the new finding can only make its grade worse.
 pub fn own_snapshot(result: &mut ScenarioResult, accepted: Option<&Value>) {
     let Some(actual) = &result.notification else {
         return;
     };
+    let before = result.findings.len();
     match accepted {
         None => result.findings.push(
             Finding::new("target-snapshot", "no accepted snapshot of this notification for this target (run with --accept-snapshots)")
@@ -293,9 +313,12 @@ pub fn own_snapshot(result: &mut ScenarioResult, accepted: Option<&Value>) {
         ),
         Some(_) => return,
     }
-    if !matches!(result.grade, Grade::NotApplicable | Grade::CouldNotTest) {
-        result.grade = Grade::from_findings(result.level, &result.findings);
+    let added = Grade::from_findings(result.level, &result.findings[before..]);
+    let applies = !matches!(result.grade, Grade::NotApplicable | Grade::CouldNotTest);
+    if applies && added != Grade::Pass && (result.grade == Grade::Pass || added == Grade::Fail) {
+        result.grade = added;
     }
+    cap_severities(result.level, &mut result.findings[before..]);
 }
 /// Of concurrent operations' notifications, the one announcing the state a GET shows after
 /// them; `fallback` (the last to arrive) when none does, so the diff names what is missing.
@@ -449,6 +472,8 @@ pub fn late_notification(result: &mut ScenarioResult, message: &Value) {
                 )
                 .with("each notification once", message.to_string()),
             );
+            let added = result.findings.len() - 1;
+            cap_severities(result.level, &mut result.findings[added..]);
             if matches!(result.grade, Grade::Pass | Grade::Warning) {
                 result.grade = Grade::from_findings(result.level, &result.findings);
             }

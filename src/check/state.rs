@@ -3,6 +3,12 @@
 //! operation. An absent `userData` counts as `{}`, key order never counts, and findings show
 //! only the differing paths.
 //!
+//! One fact is one finding: when the notification diff and read-your-writes see the same
+//! path, one of them reports it and the other adds an informational finding referring to it.
+//! A user-data path is reported by `notification.diff` (the notification announced the wrong
+//! change); any other property by `read-after.properties`, whose severity follows the
+//! documented basis (an error only where GET is documented to equal the notification).
+//!
 //! It does not judge shapes or envelopes.
 
 use super::*;
@@ -59,18 +65,68 @@ fn in_must_scope(facts: &MediaFacts, core: &[String], path: &str) -> bool {
     top == "userData" || facts.get_equals_notification || core.iter().any(|c| c == top)
 }
 
+/// Whether two JSON pointers name the same value or one contains the other.
+fn overlaps(a: &str, b: &str) -> bool {
+    let within = |inner: &str, outer: &str| {
+        inner == outer || outer == "/" || inner.starts_with(&format!("{outer}/"))
+    };
+    within(a, b) || within(b, a)
+}
+
+fn is_user_data(path: &str) -> bool {
+    path == "/userData" || path.starts_with("/userData/")
+}
+
+/// What GET after the notification showed differently from the notification, split into user
+/// data and other properties; `Err` when that GET failed.
+pub(super) struct ReadAfter {
+    after: Result<(Vec<Value>, Vec<Value>), String>,
+}
+
+impl ReadAfter {
+    pub(super) fn of(facts: &MediaFacts, obs: &Observation, notified: &Value) -> ReadAfter {
+        ReadAfter {
+            after: match &obs.after {
+                Err(why) => Err(why.clone()),
+                Ok(after) => Ok(state_difference(facts, notified, after)
+                    .into_iter()
+                    .partition(|op| op["path"].as_str().is_some_and(is_user_data))),
+            },
+        }
+    }
+
+    /// The paths outside `userData` where GET after differs from the notification.
+    fn property_paths(&self) -> Vec<String> {
+        match &self.after {
+            Ok((_, other)) => other
+                .iter()
+                .filter_map(|op| op["path"].as_str().map(String::from))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// Judges the notified change against the expected one; returns the paths it reported, so that
+/// read-your-writes refers to them instead of reporting the same fact again.
 pub(super) fn check_diff(
     case: &Case,
     obs: &Observation,
     notified: &Value,
     version: GwsVersion,
+    read_after: &ReadAfter,
     findings: &mut Vec<Finding>,
-) {
+) -> Vec<String> {
     let NotificationExpectation::Expected(spec) = &case.scenario.expect.notification else {
-        return;
+        return Vec::new();
     };
-    let Some(before) = &obs.before else { return };
+    let Some(before) = &obs.before else {
+        return Vec::new();
+    };
     let actual = interaction_diff(&case.facts, before, notified);
+    let properties = read_after.property_paths();
+    let mut reported = Vec::new();
+    let mut referred = Vec::new();
     let mut problems = Vec::new();
     let mut matched = vec![false; actual.len()];
     for expected in &spec.diff {
@@ -80,11 +136,14 @@ pub(super) fn check_diff(
                 && op["op"] == json!(expected.op.as_str())
         });
         match found {
-            None => problems.push(format!(
-                "missing: {} {}",
-                expected.op.as_str(),
-                expected.path
-            )),
+            None => {
+                reported.push(expected.path.clone());
+                problems.push(format!(
+                    "missing: {} {}",
+                    expected.op.as_str(),
+                    expected.path
+                ))
+            }
             Some((i, op)) => {
                 matched[i] = true;
                 if let (PatchOp::Add | PatchOp::Replace, Some(value)) =
@@ -96,6 +155,7 @@ pub(super) fn check_diff(
                         } else {
                             m.path.clone()
                         };
+                        reported.push(format!("{}{at}", expected.path));
                         problems.push(format!(
                             "wrong value at {}{at}: expected {}, got {}",
                             expected.path, m.expected, m.actual
@@ -109,6 +169,11 @@ pub(super) fn check_diff(
     let mut outside = Vec::new();
     for (op, _) in actual.iter().zip(&matched).filter(|(_, m)| !**m) {
         let path = op["path"].as_str().unwrap_or("?");
+        if !is_user_data(path) && properties.iter().any(|p| overlaps(p, path)) {
+            referred.push(path.to_string());
+            continue;
+        }
+        reported.push(path.to_string());
         let line = format!("unexpected: {} {path}", op["op"].as_str().unwrap_or("?"));
         if in_must_scope(&case.facts, &core, path) {
             problems.push(line);
@@ -130,6 +195,18 @@ pub(super) fn check_diff(
             )
             .with(String::new(), pretty(&Value::Array(ops)))
             .severity(Severity::Warning),
+        );
+    }
+    if !referred.is_empty() {
+        findings.push(
+            Finding::new(
+                "notification.diff",
+                format!(
+                    "the notified change also touches {}, where GET after the notification differs from it: one difference, reported under read-after.properties",
+                    referred.join(", ")
+                ),
+            )
+            .severity(Severity::Info),
         );
     }
     if !problems.is_empty() {
@@ -158,6 +235,7 @@ pub(super) fn check_diff(
             ),
         );
     }
+    reported
 }
 /// The differences between two interaction states, ignoring volatile fields; empty when
 /// they hold the same data.
@@ -192,53 +270,75 @@ pub(super) fn state_finding(
         .with(lines(&expected), lines(&actual))
         .with_detail(diff)
 }
+/// Read-your-writes: GET after the notification shows what the notification announced. A
+/// user-data path that `check_diff` already reported (`diff_reported`) is referred to, not
+/// reported again.
 pub(super) fn check_read_your_writes(
     facts: &MediaFacts,
     obs: &Observation,
     notified: &Value,
+    read_after: &ReadAfter,
+    diff_reported: &[String],
     findings: &mut Vec<Finding>,
 ) {
-    match &obs.after {
-        Err(why) => findings.push(Finding::new(
-            "read-after",
-            format!("could not read the interaction after the notification: {why}"),
-        )),
-        Ok(after) => {
-            // The user data is what the operation wrote, so it must read back. For the other
-            // properties only the call resource is documented as identical in GET and
-            // notifications; elsewhere a difference is a warning.
-            let (user_data, other): (Vec<Value>, Vec<Value>) =
-                state_difference(facts, notified, after)
-                    .into_iter()
-                    .partition(|op| {
-                        op["path"]
-                            .as_str()
-                            .is_some_and(|p| p == "/userData" || p.starts_with("/userData/"))
-                    });
-            if !user_data.is_empty() {
-                findings.push(state_finding(
-                    "read-after",
-                    "GET after the notification shows other user data than the notification",
-                    notified,
-                    after,
-                    &user_data,
-                ));
-            }
-            if !other.is_empty() {
-                let finding = state_finding(
-                    "read-after.properties",
-                    "GET after the notification differs from the notified interaction outside userData",
-                    notified,
-                    after,
-                    &other,
-                );
-                findings.push(if facts.get_equals_notification {
-                    finding
-                } else {
-                    finding.severity(Severity::Warning)
-                });
-            }
+    let (user_data, other) = match &read_after.after {
+        Err(why) => {
+            findings.push(Finding::new(
+                "read-after",
+                format!("could not read the interaction after the notification: {why}"),
+            ));
+            return;
         }
+        Ok(parts) => parts,
+    };
+    let Ok(after) = &obs.after else { return };
+    // The user data is what the operation wrote, so it must read back. For the other
+    // properties only the call resource is documented as identical in GET and
+    // notifications; elsewhere a difference is a warning.
+    let (referred, user_data): (Vec<&Value>, Vec<&Value>) = user_data.iter().partition(|op| {
+        op["path"]
+            .as_str()
+            .is_some_and(|p| diff_reported.iter().any(|r| overlaps(p, r)))
+    });
+    if !referred.is_empty() {
+        let paths: Vec<&str> = referred
+            .iter()
+            .filter_map(|op| op["path"].as_str())
+            .collect();
+        findings.push(
+            Finding::new(
+                "read-after",
+                format!(
+                    "GET after the notification differs from it at {}: one difference, reported under notification.diff",
+                    paths.join(", ")
+                ),
+            )
+            .severity(Severity::Info),
+        );
+    }
+    if !user_data.is_empty() {
+        let user_data: Vec<Value> = user_data.into_iter().cloned().collect();
+        findings.push(state_finding(
+            "read-after",
+            "GET after the notification shows other user data than the notification",
+            notified,
+            after,
+            &user_data,
+        ));
+    }
+    if !other.is_empty() {
+        let finding = state_finding(
+            "read-after.properties",
+            "GET after the notification differs from the notified interaction outside userData",
+            notified,
+            after,
+            other,
+        );
+        findings.push(if facts.get_equals_notification {
+            finding
+        } else {
+            finding.severity(Severity::Warning)
+        });
     }
 }
 pub(super) fn check_unchanged(facts: &MediaFacts, obs: &Observation, findings: &mut Vec<Finding>) {

@@ -2,7 +2,9 @@
 //! conforming observation and fails on a broken one.
 
 use super::*;
+use crate::spec::Level;
 use serde_json::json;
+use std::sync::Arc;
 
 #[test]
 fn redaction_reaches_every_depth() {
@@ -741,5 +743,109 @@ fn outside_calls_a_property_only_the_get_shows_is_a_warning_but_the_core_is_a_mu
         failed_checks(&result).contains(&"notification.diff"),
         "{:?}",
         result.findings
+    );
+}
+
+#[test]
+fn one_fact_seen_by_two_checks_is_one_finding_the_other_refers_to() {
+    // A property the notification shows differently from both GETs: the notified change and
+    // read-your-writes both see /lastModified; read-after.properties reports it (a warning for
+    // chat, where GET is not documented to equal the notification), the diff refers to it.
+    let mut chat = Chat::conforming();
+    chat.before["lastModified"] = json!("T0");
+    chat.after["lastModified"] = json!("T0");
+    chat.message["data"]["chat"]["lastModified"] = json!("T1");
+    let result = chat.judged();
+    let reporting: Vec<(&str, Severity)> = result
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .map(|f| (f.check.as_str(), f.severity))
+        .collect();
+    assert_eq!(
+        reporting,
+        [("read-after.properties", Severity::Warning)],
+        "{:?}",
+        result.findings
+    );
+    let refers = result
+        .findings
+        .iter()
+        .find(|f| f.check == "notification.diff")
+        .expect("the diff refers to the finding");
+    assert_eq!(refers.severity, Severity::Info);
+    assert!(
+        refers.message.contains("/lastModified")
+            && refers.message.contains("read-after.properties"),
+        "{}",
+        refers.message
+    );
+    assert_eq!(result.grade, Grade::Warning);
+
+    // A notification without the written key, which GET after shows: the diff reports it,
+    // read-your-writes refers to it.
+    let mut chat = Chat::conforming();
+    chat.message["data"]["chat"]["userData"] = chat.before["userData"].clone();
+    let result = chat.judged();
+    assert_eq!(failed_checks(&result), ["notification.diff"]);
+    let refers = result
+        .findings
+        .iter()
+        .find(|f| f.check == "read-after")
+        .expect("read-your-writes refers to the diff");
+    assert_eq!(refers.severity, Severity::Info);
+    assert!(
+        refers.message.contains("/userData/NewKey"),
+        "{}",
+        refers.message
+    );
+}
+
+#[test]
+fn a_should_scenarios_findings_are_warnings_and_a_may_scenarios_informational() {
+    let mut chat = Chat::conforming();
+    chat.after = chat.before.clone();
+    chat.message["data"]["messageType"] = json!("Wrong");
+    let mut case = builtin_case("chat/UpdateUserData/add-new-key");
+    for (level, grade, ceiling) in [
+        (Level::Should, Grade::Warning, Severity::Warning),
+        (Level::May, Grade::Informational, Severity::Info),
+    ] {
+        Arc::make_mut(&mut case.scenario).level = level;
+        let mut result = evaluate(
+            &case,
+            &chat.observation(),
+            Pinned::NotCompared,
+            &[],
+            GwsVersion::default(),
+        );
+        assert_eq!(result.grade, grade, "{:?}", result.findings);
+        assert!(result.findings.len() >= 2, "{:?}", result.findings);
+        assert!(
+            result.findings.iter().all(|f| f.severity >= ceiling),
+            "{:?}",
+            result.findings
+        );
+        // A finding added later (the target's own snapshot) is capped the same way and keeps
+        // the grade.
+        own_snapshot(&mut result, Some(&json!({"other": true})));
+        assert_eq!(result.grade, grade);
+        assert!(result.findings.iter().all(|f| f.severity >= ceiling));
+    }
+    Arc::make_mut(&mut case.scenario).level = Level::May;
+    let mut passing = evaluate(
+        &case,
+        &Chat::conforming().observation(),
+        Pinned::NotCompared,
+        &[],
+        GwsVersion::default(),
+    );
+    assert_eq!(passing.grade, Grade::Pass);
+    passing.notification = Some(json!({"x": 1}));
+    own_snapshot(&mut passing, Some(&json!({"x": 2})));
+    assert_eq!(
+        passing.grade,
+        Grade::Informational,
+        "a may scenario's new miss"
     );
 }

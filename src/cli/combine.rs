@@ -320,6 +320,7 @@ pub fn merge(args: MergeArgs) -> ExitCode {
                 Some(verdict::judge(
                     name,
                     &media,
+                    p.flaky_counts_as_passed,
                     provenance.gws_version,
                     &all,
                     &results,

@@ -11,6 +11,7 @@ use gws_conformance::result::ScenarioResult;
 use gws_conformance::run::{Deadlines, RunConfig, RunNotes, Runner, StreamChange, Target};
 use gws_conformance::server::ServerConfig;
 use gws_conformance::spec::{GwsVersion, Suite};
+use gws_conformance::waivers::{self, WaiverOutcome, WaiverPolicy, Waivers};
 use gws_conformance::{plan, server, snapshot::SnapshotStore, suite, verdict};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -62,6 +63,14 @@ pub struct RunArgs {
     /// Write this run's notifications into --target-snapshots as the accepted ones.
     #[arg(long, requires = "target_snapshots")]
     accept_snapshots: bool,
+    /// Known deviations to accept (YAML: scenario id or glob, reason, owner, expires): a waived
+    /// failure is graded `waived` and does not block; an expired waiver counts as absent.
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
+    /// Re-run a failed scenario on a fresh interaction up to N times; one that then passes is
+    /// graded flaky (it certifies only where the profile says `flaky_counts_as_passed`).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: usize,
     /// Print passing scenarios' details too.
     #[arg(long, short = 'v')]
     verbose: bool,
@@ -105,11 +114,12 @@ enum TargetChoice {
 struct Prepared {
     suite: Suite,
     cases: Vec<Case>,
-    /// Profile name and its media.
-    profile: Option<(String, Vec<String>)>,
+    /// Profile name, its media, and whether flaky counts as passed.
+    profile: Option<(String, Vec<String>, bool)>,
     checker: Checker,
     target: TargetChoice,
     config: RunConfig,
+    waivers: Option<WaiverPolicy>,
 }
 
 /// Why `execute` returned without results.
@@ -131,6 +141,7 @@ struct Finished {
     interrupted: bool,
     results: Vec<ScenarioResult>,
     notes: RunNotes,
+    waivers: Option<WaiverOutcome>,
     target_name: String,
     target_url: String,
 }
@@ -143,6 +154,16 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         .transpose()
         .map_err(|e| error(format!("--shard: {e}")))?;
     let (suite, cases) = args.suite.plan(shard)?;
+    let waivers = match &args.waivers {
+        Some(path) => Some(WaiverPolicy {
+            waivers: Waivers::load(path).map_err(|e| {
+                eprintln!("{e}");
+                ExitCode::from(EXIT_ERROR)
+            })?,
+            today: waivers::today(),
+        }),
+        None => None,
+    };
     let profile = match &args.profile {
         None => None,
         Some(name) => {
@@ -152,7 +173,11 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
                     "unknown profile `{name}`; known profiles: {known:?}"
                 )));
             };
-            Some((name.clone(), verdict::profile_media(p, &suite.media.groups)))
+            Some((
+                name.clone(),
+                verdict::profile_media(p, &suite.media.groups),
+                p.flaky_counts_as_passed,
+            ))
         }
     };
     let snapshots = match &args.snapshots {
@@ -205,6 +230,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         checker,
         target,
         config,
+        waivers,
     })
 }
 
@@ -225,6 +251,22 @@ impl Sink {
     fn on_event(&mut self, event: Event<'_>) {
         match event {
             Event::CaseStarted { .. } => {}
+            Event::CaseRetried {
+                case,
+                attempt,
+                failed,
+            } => {
+                let line = format!(
+                    "RETRY {} (attempt {attempt} {}; running it again on a fresh interaction)",
+                    case.id,
+                    failed.grade.as_str()
+                );
+                match &self.progress {
+                    Some(bar) => bar.println(line),
+                    None if !self.quiet => outln!("{line}"),
+                    None => {}
+                }
+            }
             Event::CaseFinished { result, .. } => self.finished(result),
             Event::Stream(note) => {
                 let text = match &note.change {
@@ -359,7 +401,9 @@ async fn execute(
             }
         })
     };
-    let orchestrator = Orchestrator::new(runner, &prepared.checker, Retention::KeepResults);
+    let orchestrator = Orchestrator::new(runner, &prepared.checker, Retention::KeepResults)
+        .with_waivers(prepared.waivers.clone())
+        .with_retries(args.retries);
     orchestrator
         .run(&prepared.cases, &stop, |e| sink.on_event(e))
         .await;
@@ -377,6 +421,7 @@ async fn execute(
             interrupted: outcome.interrupted,
             results: outcome.results,
             notes: outcome.notes,
+            waivers: outcome.waivers,
             target_name,
             target_url,
         }),
@@ -405,6 +450,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         interrupted,
         results,
         notes,
+        waivers,
         target_name,
         target_url,
     } = match runtime.block_on(execute(&prepared, &args, style)) {
@@ -419,27 +465,21 @@ pub fn run(args: RunArgs) -> ExitCode {
             return not_started(&prepared, &args, provenance, cause);
         }
     };
+    let verdict = prepared.profile.as_ref().map(|(name, media, flaky)| {
+        let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
+        verdict::judge(name, media, *flaky, args.gws_version, &all_cases, &results)
+    });
     out!(
         "{}",
-        terminal::summary(
-            &Tally::of(&results),
-            &report::groups::root_causes(&results),
-            started.elapsed().as_secs_f64()
-        )
+        terminal::Summary {
+            tally: &Tally::of(&results),
+            causes: &report::groups::root_causes(&results),
+            verdict: verdict.as_ref(),
+            waivers: waivers.as_ref(),
+            elapsed_secs: started.elapsed().as_secs_f64(),
+        }
+        .render()
     );
-    let verdict = prepared.profile.as_ref().map(|(name, media)| {
-        let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
-        verdict::judge(name, media, args.gws_version, &all_cases, &results)
-    });
-    if let Some(v) = &verdict {
-        outln!("verdict: {}", v.summary());
-        for (id, grade) in v.blocking.iter().take(20) {
-            outln!("  blocking: {id} ({})", grade.as_str());
-        }
-        for id in v.missing.iter().take(20) {
-            outln!("  no result: {id}");
-        }
-    }
     if let (Some(dir), true) = (&args.target_snapshots, args.accept_snapshots) {
         match accept_snapshots(dir, &results) {
             Ok(n) => eprintln!(
@@ -451,8 +491,9 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     if let Some(dir) = &args.out {
         let provenance = provenance(&prepared, &args, target_name, target_url, started_wall);
-        let record =
+        let mut record =
             report::json::RunRecord::new(provenance, verdict.clone(), results.clone(), notes);
+        record.waivers = waivers;
         if let Err(e) = report::write_bundle(dir, &record) {
             return error(e);
         }
@@ -505,9 +546,9 @@ fn not_started(
     cause: String,
 ) -> ExitCode {
     let code = error(&cause);
-    let verdict = prepared.profile.as_ref().map(|(name, media)| {
+    let verdict = prepared.profile.as_ref().map(|(name, media, flaky)| {
         let all_cases = plan::build(&prepared.suite, &plan::Selection::default());
-        verdict::judge(name, media, args.gws_version, &all_cases, &[])
+        verdict::judge(name, media, *flaky, args.gws_version, &all_cases, &[])
     });
     let record = report::json::RunRecord::not_started(provenance, verdict, cause);
     if let Some(v) = &record.verdict {

@@ -1,8 +1,10 @@
 //! Root causes: findings grouped across scenarios, so a vendor reads "missing
 //! /data/twitter/receivedDate — 13 scenarios" once instead of thirteen times.
 //!
-//! Two findings share a root cause when they come from the same `check`, have the same
-//! severity, and their messages are equal after normalisation. Normalisation removes only what
+//! Two findings share a root cause when they come from the same `check` and their messages are
+//! equal after normalisation. Severity is not part of the key: a finding's severity follows its
+//! scenario's level, so one defect is an error in `must` scenarios and a warning in `should`
+//! ones; the cause takes the worst and counts its scenarios per severity. Normalisation removes only what
 //! differs from scenario to scenario for the same defect:
 //!
 //! - **interaction ids** → `{id}`: the ids the scenario itself used (taken from its wire log:
@@ -32,10 +34,16 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
-/// Findings of several scenarios that share a check, a severity and a normalised message.
+/// Findings of several scenarios that share a check and a normalised message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RootCause {
+    /// The worst severity among its scenarios (a finding's severity follows its scenario's
+    /// level, so one defect can be an error in `must` scenarios and a warning in `should` ones).
     pub severity: Severity,
+    /// Scenarios per severity, each counted at its worst, when they differ (empty when every
+    /// scenario has [`RootCause::severity`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub severities: BTreeMap<Severity, usize>,
     pub check: String,
     /// The normalised message (placeholders `{id}`, `{duration}`, `{n}`, `{resource}`).
     pub message: String,
@@ -154,11 +162,12 @@ fn resource_keys(r: &ScenarioResult, into: &mut BTreeSet<String>) {
     }
 }
 
-type Key = (Severity, String, String);
+type Key = (String, String);
 
 #[derive(Default)]
 struct Group {
-    scenarios: BTreeSet<String>,
+    /// Each scenario with its worst finding's severity.
+    scenarios: BTreeMap<String, Severity>,
     media: BTreeSet<String>,
     /// The message with the resource key generalised, per scenario's media.
     generic: BTreeSet<String>,
@@ -167,6 +176,26 @@ struct Group {
 /// Groups every finding of `results` by root cause: errors first, then warnings, then info;
 /// within a severity, the cause shared by most scenarios first.
 pub fn root_causes(results: &[ScenarioResult]) -> Vec<RootCause> {
+    grouped(results, &|_, _| true)
+}
+
+/// The root causes that block certification: the errors of the scenarios named in `blocking`
+/// (a blocking scenario without an error, such as one whose operations never overlapped,
+/// contributes all its findings), grouped as [`root_causes`] groups them.
+pub fn blocking_causes(results: &[ScenarioResult], blocking: &[String]) -> Vec<RootCause> {
+    let blocking: BTreeSet<&str> = blocking.iter().map(String::as_str).collect();
+    grouped(results, &|r, f| {
+        blocking.contains(r.id.as_str())
+            && (f.severity == Severity::Error
+                || !r.findings.iter().any(|f| f.severity == Severity::Error))
+    })
+}
+
+/// Groups the findings of `results` that `keep` keeps.
+fn grouped(
+    results: &[ScenarioResult],
+    keep: &dyn Fn(&ScenarioResult, &crate::result::Finding) -> bool,
+) -> Vec<RootCause> {
     let mut keys_by_media: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for r in results {
         resource_keys(r, keys_by_media.entry(r.media.as_str()).or_default());
@@ -176,50 +205,61 @@ pub fn root_causes(results: &[ScenarioResult]) -> Vec<RootCause> {
     for r in results {
         let ids = interaction_ids(r);
         let keys = keys_by_media.get(r.media.as_str()).unwrap_or(&no_keys);
-        for f in &r.findings {
+        for f in r.findings.iter().filter(|f| keep(r, f)) {
             let message = normalise(&f.message, &ids);
             let generic = generalise_resource(&message, keys);
-            let g = literal
-                .entry((f.severity, f.check.clone(), message))
-                .or_default();
-            g.scenarios.insert(r.id.clone());
+            let g = literal.entry((f.check.clone(), message)).or_default();
+            let worst = g.scenarios.entry(r.id.clone()).or_insert(f.severity);
+            *worst = (*worst).min(f.severity);
             g.media.insert(r.media.clone());
             g.generic.insert(generic);
         }
     }
     // Second pass: literal groups that differ only by their media's resource key merge.
     let mut merged: BTreeMap<Key, Vec<(String, Group)>> = BTreeMap::new();
-    for ((severity, check, message), g) in literal {
+    for ((check, message), g) in literal {
         let generic = match g.generic.len() {
             1 => g.generic.iter().next().cloned().unwrap_or_default(),
             // The same text meant different things for different media: keep it literal.
             _ => message.clone(),
         };
         merged
-            .entry((severity, check, generic))
+            .entry((check, generic))
             .or_default()
             .push((message, g));
     }
     let mut causes: Vec<RootCause> = merged
         .into_iter()
-        .map(|((severity, check, generic), parts)| {
+        .map(|((check, generic), parts)| {
             let message = match parts.as_slice() {
                 [(only, _)] => only.clone(),
                 _ => generic,
             };
-            let mut scenarios = BTreeSet::new();
+            let mut scenarios: BTreeMap<String, Severity> = BTreeMap::new();
             let mut media = BTreeSet::new();
             for (_, g) in parts {
-                scenarios.extend(g.scenarios);
+                for (id, severity) in g.scenarios {
+                    let worst = scenarios.entry(id).or_insert(severity);
+                    *worst = (*worst).min(severity);
+                }
                 media.extend(g.media);
+            }
+            let mut severities: BTreeMap<Severity, usize> = BTreeMap::new();
+            for severity in scenarios.values() {
+                *severities.entry(*severity).or_default() += 1;
+            }
+            let severity = severities.keys().next().copied().unwrap_or(Severity::Info);
+            if severities.len() == 1 {
+                severities.clear();
             }
             RootCause {
                 severity,
+                severities,
                 check,
                 message,
                 count: scenarios.len(),
                 media: media.into_iter().collect(),
-                scenarios: scenarios.into_iter().collect(),
+                scenarios: scenarios.into_keys().collect(),
             }
         })
         .collect();
@@ -260,6 +300,8 @@ mod tests {
             provisioning: None,
             wire: Vec::new(),
             received: Default::default(),
+            waiver: None,
+            attempts: Vec::new(),
         }
     }
 
@@ -560,5 +602,30 @@ mod tests {
     fn nothing_to_group_is_empty() {
         assert!(root_causes(&[]).is_empty());
         assert!(root_causes(&[result("a/X/1", "a", vec![])]).is_empty());
+    }
+
+    #[test]
+    fn one_defect_in_must_and_should_scenarios_is_one_cause_counted_per_severity() {
+        let finding =
+            |severity| Finding::new("notification.messageType", "unexpected").severity(severity);
+        let mut should = result("chat/X/should", "chat", vec![finding(Severity::Warning)]);
+        should.level = Level::Should;
+        let results = vec![
+            result("chat/X/must", "chat", vec![finding(Severity::Error)]),
+            result("sms/X/must", "sms", vec![finding(Severity::Error)]),
+            should,
+        ];
+        let causes = root_causes(&results);
+        assert_eq!(causes.len(), 1, "{causes:#?}");
+        assert_eq!(causes[0].severity, Severity::Error);
+        assert_eq!(causes[0].count, 3);
+        assert_eq!(
+            causes[0].severities,
+            BTreeMap::from([(Severity::Error, 2), (Severity::Warning, 1)])
+        );
+        let blocking = blocking_causes(&results, &["chat/X/must".to_string()]);
+        assert_eq!(blocking.len(), 1);
+        assert_eq!(blocking[0].scenarios, ["chat/X/must"]);
+        assert!(blocking[0].severities.is_empty(), "one severity: no split");
     }
 }

@@ -65,6 +65,10 @@ pub struct RunRecord {
     pub results: Vec<ScenarioResult>,
     #[serde(default)]
     pub notes: crate::run::RunNotes,
+    /// What `--waivers` did: waived scenarios, waivers no longer needed, expired and unmatched
+    /// ones; absent without a waiver file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waivers: Option<crate::waivers::WaiverOutcome>,
     /// Set when the run stopped before its first scenario; absent for every run that started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness_error: Option<HarnessError>,
@@ -97,6 +101,7 @@ impl RunRecord {
             root_causes: super::groups::root_causes(&results),
             results,
             notes,
+            waivers: None,
             harness_error: None,
         }
     }

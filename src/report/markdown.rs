@@ -1,30 +1,95 @@
 //! `report.md`: the same content as the HTML report, for pull requests and wikis.
 //!
-//! Every server-provided string is escaped: inline text has Markdown and HTML metacharacters
-//! backslash- or entity-escaped, and code blocks use a fence longer than any backtick run in
-//! their content, so a hostile server cannot break out of either.
+//! Every server-provided string is escaped, but only as far as needed: inline text has what
+//! could start markup (HTML, links and images, emphasis, table cells) backslash- or
+//! entity-escaped, while a balanced backtick span stays a code span, so `` `full` `` renders as
+//! code and parentheses stay plain. Code blocks use a fence longer than any backtick run in their
+//! content. A hostile server can break out of neither.
+//!
+//! It does not decide what is shown: the order (verdict and blocking root causes first) and the
+//! caps come from the [`ReportView`].
 
-use super::view::{CauseView, ReportView};
+use super::view::{CauseView, LISTED, ReportView};
 use std::fmt::Write;
 
-/// Escapes text for inline Markdown (and the HTML many renderers allow inside it).
+/// Escapes one character of inline text outside a code span.
+fn escape_char(c: char, out: &mut String) {
+    match c {
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '&' => out.push_str("&amp;"),
+        '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+            out.push('\\');
+            out.push(c);
+        }
+        '\n' | '\r' => out.push(' '),
+        c if c.is_control() => out.push('\u{FFFD}'),
+        c => out.push(c),
+    }
+}
+
+/// Escapes text for inline Markdown (and the HTML many renderers allow inside it). A run of
+/// backticks closed by a run of the same length later in the text is kept as a code span, whose
+/// content Markdown shows literally; an unclosed backtick is escaped.
 pub fn escape(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '{' | '}' | '~' => {
-                out.push('\\');
-                out.push(c);
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '`' {
+            escape_char(chars[i], &mut out);
+            i += 1;
+            continue;
+        }
+        let run = chars[i..].iter().take_while(|c| **c == '`').count();
+        match closing_run(&chars, i + run, run) {
+            Some(end) => {
+                for c in &chars[i..end + run] {
+                    out.push(match c {
+                        '\n' | '\r' => ' ',
+                        c if c.is_control() => '\u{FFFD}',
+                        c => *c,
+                    });
+                }
+                i = end + run;
             }
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            c => out.push(c),
+            None => {
+                for _ in 0..run {
+                    out.push_str("\\`");
+                }
+                i += run;
+            }
         }
     }
     out
+}
+
+/// Escapes text for a table cell: as [`escape`], but backticks too, since a pipe inside a code
+/// span would still end the cell.
+pub fn escape_cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        escape_char(c, &mut out);
+    }
+    out
+}
+
+/// Where a run of exactly `run` backticks starts at or after `from`, as CommonMark closes a
+/// code span.
+pub(super) fn closing_run(chars: &[char], from: usize, run: usize) -> Option<usize> {
+    let mut j = from;
+    while j < chars.len() {
+        if chars[j] == '`' {
+            let len = chars[j..].iter().take_while(|c| **c == '`').count();
+            if len == run {
+                return Some(j);
+            }
+            j += len;
+        } else {
+            j += 1;
+        }
+    }
+    None
 }
 
 /// A fenced code block that its content cannot close.
@@ -55,15 +120,47 @@ pub fn render(view: &ReportView) -> String {
     match &view.verdict {
         Some(v) => {
             let _ = writeln!(out, "**Verdict: {}**\n", escape(&v.summary));
-            for b in &v.blocking {
-                let _ = writeln!(out, "- blocking: {}", escape(b));
+            if !v.causes.is_empty() {
+                out.push_str("Blocked by:\n\n");
+                for (i, c) in v.causes.iter().enumerate() {
+                    let _ = writeln!(out, "{}. {}", i + 1, cause_line(c));
+                }
+                if v.more_causes > 0 {
+                    let _ = writeln!(
+                        out,
+                        "\n… and {} more, under Root causes below.",
+                        v.more_causes
+                    );
+                }
+                out.push('\n');
             }
-            for m in &v.missing {
-                let _ = writeln!(out, "- no result: {}", escape(m));
-            }
-            out.push('\n');
+            capped(&mut out, &format!("{}:", v.blocking_text), &v.blocking);
+            capped(&mut out, "Without a result:", &v.missing);
         }
         None => out.push_str("No certification profile was requested.\n\n"),
+    }
+    if let Some(w) = &view.waivers {
+        let _ = writeln!(out, "## Waivers ({})\n", escape_cell(&w.file));
+        let waived: Vec<String> = w
+            .waived
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} ({} without the waiver): {} — owner {}, expires {} ({})",
+                    x.id, x.grade, x.reason, x.owner, x.expires, x.source
+                )
+            })
+            .collect();
+        if waived.is_empty() {
+            out.push_str("No scenario waived.\n\n");
+        }
+        capped(&mut out, &format!("{}:", w.waived_text), &waived);
+        for note in &w.notes {
+            let _ = writeln!(out, "- {}", escape(note));
+        }
+        if !w.notes.is_empty() {
+            out.push('\n');
+        }
     }
     if view.harness_error.is_none() {
         causes(&mut out, &view.causes, "Root causes", true);
@@ -72,20 +169,20 @@ pub fn render(view: &ReportView) -> String {
     let _ = writeln!(
         out,
         "| Target | {} ({}) |",
-        escape(&view.target_name),
-        escape(&view.target_url)
+        escape_cell(&view.target_name),
+        escape_cell(&view.target_url)
     );
     let _ = writeln!(
         out,
         "| Tool | gws-conformance {}, suite {} |",
-        escape(&view.tool_version),
-        escape(&view.suite_hash)
+        escape_cell(&view.tool_version),
+        escape_cell(&view.suite_hash)
     );
     let _ = writeln!(
         out,
         "| Run | {} → {} |",
-        escape(&view.started),
-        escape(&view.finished)
+        escape_cell(&view.started),
+        escape_cell(&view.finished)
     );
     let _ = writeln!(
         out,
@@ -102,14 +199,19 @@ pub fn render(view: &ReportView) -> String {
         "| media | {} |",
         view.operations
             .iter()
-            .map(|o| escape(o))
+            .map(|o| escape_cell(o))
             .collect::<Vec<_>>()
             .join(" | ")
     );
     let _ = writeln!(out, "|---|{}", "---|".repeat(view.operations.len()));
     for row in &view.matrix {
-        let cells: Vec<String> = row.cells.iter().map(|c| escape(&c.text)).collect();
-        let _ = writeln!(out, "| {} | {} |", escape(&row.media), cells.join(" | "));
+        let cells: Vec<String> = row.cells.iter().map(|c| escape_cell(&c.text)).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} |",
+            escape_cell(&row.media),
+            cells.join(" | ")
+        );
     }
     let _ = writeln!(out, "\n## Problems\n");
     if view.problems.is_empty() {
@@ -173,6 +275,38 @@ pub fn render(view: &ReportView) -> String {
     out
 }
 
+/// One root cause on one line: severity, check, message, scenario count and media.
+fn cause_line(c: &CauseView) -> String {
+    let media: Vec<String> = c.media.iter().map(|m| escape(m)).collect();
+    format!(
+        "**{}** \\[{}\\] {} — **{}** (media: {})",
+        escape(&c.severity),
+        escape(&c.check),
+        escape(&c.message),
+        escape(&c.count_text),
+        media.join(", ")
+    )
+}
+
+/// A bullet list of at most [`LISTED`] items, then "… and N more".
+fn capped(out: &mut String, title: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}\n", escape(title));
+    for item in items.iter().take(LISTED) {
+        let _ = writeln!(out, "- {}", escape(item));
+    }
+    if items.len() > LISTED {
+        let _ = writeln!(
+            out,
+            "- … and {} more (each is under Problems below)",
+            items.len() - LISTED
+        );
+    }
+    out.push('\n');
+}
+
 /// A numbered list of root causes, each with its scenarios folded away.
 fn causes(out: &mut String, causes: &[CauseView], title: &str, explain: bool) {
     let _ = writeln!(out, "## {title}\n");
@@ -187,17 +321,7 @@ fn causes(out: &mut String, causes: &[CauseView], title: &str, explain: bool) {
         out.push_str("No errors or warnings.\n\n");
     }
     for (i, c) in causes.iter().enumerate() {
-        let media: Vec<String> = c.media.iter().map(|m| escape(m)).collect();
-        let _ = writeln!(
-            out,
-            "{}. **{}** \\[{}\\] {} — **{}** (media: {})",
-            i + 1,
-            escape(&c.severity),
-            escape(&c.check),
-            escape(&c.message),
-            escape(&c.count_text),
-            media.join(", ")
-        );
+        let _ = writeln!(out, "{}. {}", i + 1, cause_line(c));
         let ids: Vec<String> = c.scenarios.iter().map(|s| escape(&s.id)).collect();
         let _ = writeln!(
             out,
@@ -214,9 +338,19 @@ mod tests {
 
     #[test]
     fn inline_text_cannot_inject_markup() {
-        let e = escape("<script>alert(1)</script> | [x](javascript:y) `code`");
+        let e = escape("<script>alert(1)</script> | [x](javascript:y) `code` ` lone");
         assert!(!e.contains('<') && !e.contains('>'));
-        assert!(e.contains("\\|") && e.contains("\\[") && e.contains("\\`"));
+        assert!(e.contains("\\|") && e.contains("\\["));
+        assert!(e.contains(" `code` "), "a balanced span stays code: {e}");
+        assert!(e.contains("\\` lone"), "a lone backtick is escaped: {e}");
+        assert!(e.contains("alert(1)"), "parentheses stay plain: {e}");
+    }
+
+    #[test]
+    fn code_spans_close_only_on_a_run_of_their_own_length() {
+        assert_eq!(escape("``a ` b`` c"), "``a ` b`` c");
+        assert_eq!(escape("``a`"), "\\`\\`a\\`");
+        assert_eq!(escape("`<b>`"), "`<b>`", "code spans show markup as text");
     }
 
     #[test]

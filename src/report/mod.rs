@@ -4,6 +4,7 @@
 //! runner or the checks.
 
 pub mod compare;
+pub mod ctrf;
 pub mod groups;
 pub mod html;
 pub mod json;
@@ -43,15 +44,17 @@ impl Tally {
 }
 
 /// The process exit code for a finished run: 0 when every `must` scenario that applies
-/// passed, 1 otherwise.
+/// passed, 1 otherwise (a flaky `must` scenario did not reliably pass).
 pub fn exit_code(results: &[ScenarioResult]) -> i32 {
     let failed = results.iter().any(|r| {
-        r.grade == Grade::Fail || (r.level == Level::Must && r.grade == Grade::CouldNotTest)
+        r.grade == Grade::Fail
+            || (r.level == Level::Must && matches!(r.grade, Grade::CouldNotTest | Grade::Flaky))
     });
     i32::from(failed)
 }
 
-/// Writes `results.json`, `junit.xml`, `report.md` and `report.html` for a finished run.
+/// Writes `results.json`, `junit.xml`, `ctrf.json`, `report.md` and `report.html` for a
+/// finished run.
 pub fn write_bundle(dir: &std::path::Path, record: &json::RunRecord) -> Result<(), String> {
     let write = |name: &str, text: String| {
         std::fs::write(dir.join(name), text).map_err(|e| format!("cannot write {name}: {e}"))
@@ -60,6 +63,11 @@ pub fn write_bundle(dir: &std::path::Path, record: &json::RunRecord) -> Result<(
         .write(&dir.join("results.json"))
         .map_err(|e| format!("cannot write results.json: {e}"))?;
     write("junit.xml", junit::render(record)?)?;
+    write(
+        "ctrf.json",
+        serde_json::to_string_pretty(&ctrf::render(record))
+            .map_err(|e| format!("cannot render ctrf.json: {e}"))?,
+    )?;
     let view = view::ReportView::of(record);
     write("report.md", markdown::render(&view))?;
     write("report.html", html::render(&view)?)?;

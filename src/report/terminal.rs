@@ -6,7 +6,10 @@
 
 use super::Tally;
 use super::groups::RootCause;
+use super::view::LISTED;
 use crate::result::{Finding, Grade, ScenarioResult, Severity};
+use crate::verdict::Verdict;
+use crate::waivers::WaiverOutcome;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
 
@@ -33,6 +36,8 @@ fn badge(style: Style, grade: Grade) -> String {
         Grade::NotApplicable => ("2", "N/A "),
         Grade::CouldNotTest => ("35", "CNT "),
         Grade::Informational => ("36", "INFO"),
+        Grade::Waived => ("34", "WAIV"),
+        Grade::Flaky => ("1;33", "FLKY"),
     };
     paint(style, code, label)
 }
@@ -125,55 +130,127 @@ pub fn scenario(style: Style, r: &ScenarioResult) -> String {
 /// Root-cause lines in the terminal summary, at most (the reports list them all).
 const CAUSE_LINES: usize = 8;
 
-/// The closing summary: counts, the most common root causes of errors and warnings, and the
-/// `result:` line.
-pub fn summary(tally: &Tally, causes: &[RootCause], elapsed_secs: f64) -> String {
-    let mut out = String::new();
-    let parts: Vec<String> = crate::result::Grade::ALL
-        .iter()
-        .filter(|g| tally.get(**g) > 0 || matches!(g, Grade::Pass | Grade::Fail))
-        .map(|g| format!("{} {}", tally.get(*g), g.as_str()))
-        .collect();
-    let _ = writeln!(
-        out,
-        "{} scenarios in {elapsed_secs:.2}s: {}",
-        tally.total,
-        parts.join(", ")
-    );
+/// What the closing summary says: counts, root causes, the verdict and the waivers.
+pub struct Summary<'a> {
+    pub tally: &'a Tally,
+    pub causes: &'a [RootCause],
+    /// When a profile was requested.
+    pub verdict: Option<&'a Verdict>,
+    /// When a waiver file was given.
+    pub waivers: Option<&'a WaiverOutcome>,
+    pub elapsed_secs: f64,
+}
+
+impl Summary<'_> {
+    /// Counts, the verdict, the most common root causes of errors and warnings, the blocking
+    /// scenarios and those without a result (at most [`LISTED`] each, then "and N more"), the
+    /// waived scenarios and the waiver notes (unneeded, expired, unmatched), and the `result:`
+    /// line, last.
+    pub fn render(&self) -> String {
+        let tally = self.tally;
+        let mut out = String::new();
+        let parts: Vec<String> = crate::result::Grade::ALL
+            .iter()
+            .filter(|g| tally.get(**g) > 0 || matches!(g, Grade::Pass | Grade::Fail))
+            .map(|g| format!("{} {}", tally.get(*g), g.as_str()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{} scenarios in {:.2}s: {}",
+            tally.total,
+            self.elapsed_secs,
+            parts.join(", ")
+        );
+        if let Some(v) = self.verdict {
+            let _ = writeln!(out, "verdict: {}", v.summary());
+        }
+        causes(&mut out, self.causes);
+        if let Some(v) = self.verdict {
+            let blocking: Vec<String> = v
+                .blocking
+                .iter()
+                .map(|(id, g)| format!("{id} ({})", g.as_str()))
+                .collect();
+            capped(&mut out, "blocking", &blocking);
+            capped(&mut out, "no result", &v.missing);
+        }
+        if let Some(w) = self.waivers {
+            capped(&mut out, &format!("waived by {}", w.file), &w.waived);
+            for note in w.notes() {
+                let _ = writeln!(out, "{}", sanitize(&note));
+            }
+        }
+        let _ = write!(
+            out,
+            "result: {} passed, {} failed",
+            tally.get(Grade::Pass),
+            tally.get(Grade::Fail) + tally.get(Grade::CouldNotTest)
+        );
+        let _ = match tally.get(Grade::Flaky) {
+            0 => writeln!(out),
+            n => writeln!(out, ", {n} flaky"),
+        };
+        out
+    }
+}
+
+/// The root-cause lines of errors and warnings, at most [`CAUSE_LINES`].
+fn causes(out: &mut String, causes: &[RootCause]) {
     let shown: Vec<&RootCause> = causes
         .iter()
         .filter(|c| c.severity != Severity::Info)
         .collect();
-    if !shown.is_empty() {
-        let _ = writeln!(out, "root causes (scenarios affected):");
-        for c in shown.iter().take(CAUSE_LINES) {
-            let _ = writeln!(
-                out,
-                "  {:>5}  {} [{}] {}",
-                c.count,
-                match c.severity {
-                    Severity::Error => "error",
-                    _ => "warning",
-                },
-                c.check,
-                truncate_chars(&sanitize(&c.message).replace('\n', " "), 140)
-            );
-        }
-        if shown.len() > CAUSE_LINES {
-            let _ = writeln!(
-                out,
-                "  … and {} more (all of them in report.md with --out)",
-                shown.len() - CAUSE_LINES
-            );
-        }
+    if shown.is_empty() {
+        return;
     }
-    let _ = writeln!(
-        out,
-        "result: {} passed, {} failed",
-        tally.get(Grade::Pass),
-        tally.get(Grade::Fail) + tally.get(Grade::CouldNotTest)
-    );
-    out
+    let _ = writeln!(out, "root causes (scenarios affected):");
+    for c in shown.iter().take(CAUSE_LINES) {
+        let split: Vec<String> = c
+            .severities
+            .iter()
+            .map(|(severity, n)| format!("{n} {}", super::view::severity_word(*severity)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:>5}  {} [{}] {}{}",
+            c.count,
+            match c.severity {
+                Severity::Error => "error",
+                _ => "warning",
+            },
+            c.check,
+            truncate_chars(&sanitize(&c.message).replace('\n', " "), 140),
+            match split.is_empty() {
+                true => String::new(),
+                false => format!(" ({})", split.join(", ")),
+            }
+        );
+    }
+    if shown.len() > CAUSE_LINES {
+        let _ = writeln!(
+            out,
+            "  … and {} more (all of them in report.md with --out)",
+            shown.len() - CAUSE_LINES
+        );
+    }
+}
+
+/// `what: N` and at most [`LISTED`] of `items`, then "… and N more".
+fn capped(out: &mut String, what: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{what}: {}", items.len());
+    for item in items.iter().take(LISTED) {
+        let _ = writeln!(out, "  {}", sanitize(item));
+    }
+    if items.len() > LISTED {
+        let _ = writeln!(
+            out,
+            "  … and {} more (all of them in report.md with --out)",
+            items.len() - LISTED
+        );
+    }
 }
 
 /// `text` cut to at most `max` characters, with `…` when cut.
@@ -188,9 +265,21 @@ fn truncate_chars(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
+    fn summary_of(causes: &[RootCause]) -> String {
+        Summary {
+            tally: &Tally::default(),
+            causes,
+            verdict: None,
+            waivers: None,
+            elapsed_secs: 1.0,
+        }
+        .render()
+    }
+
     fn cause(severity: Severity, n: usize) -> RootCause {
         RootCause {
             severity,
+            severities: Default::default(),
             check: "notification".into(),
             message: format!("cause with \x1b[31m{n}\nlines"),
             count: n,
@@ -206,7 +295,7 @@ mod tests {
             .map(|n| cause(Severity::Error, n))
             .chain([cause(Severity::Info, 99)])
             .collect();
-        let text = summary(&Tally::default(), &causes, 1.0);
+        let text = summary_of(&causes);
         let lines: Vec<&str> = text.lines().collect();
         let first = lines
             .iter()
@@ -232,7 +321,7 @@ mod tests {
 
     #[test]
     fn no_causes_no_cause_lines() {
-        let text = summary(&Tally::default(), &[cause(Severity::Info, 3)], 1.0);
+        let text = summary_of(&[cause(Severity::Info, 3)]);
         assert!(!text.contains("root causes"), "{text}");
     }
 

@@ -21,6 +21,8 @@ pub struct ReportView {
     pub started: String,
     pub finished: String,
     pub verdict: Option<VerdictView>,
+    /// What `--waivers` did, shown right after the verdict.
+    pub waivers: Option<WaiversView>,
     pub counts: Vec<(String, usize)>,
     /// e.g. `280 pass, 3 fail`.
     pub counts_text: String,
@@ -53,13 +55,50 @@ pub struct ScenarioLink {
     pub listed: bool,
 }
 
+/// How many ids a capped list shows (the Markdown report and the terminal) before "and N
+/// more"; the HTML report folds them all away instead.
+pub const LISTED: usize = 10;
+
+/// How many blocking root causes the verdict block names before "and N more, below".
+pub const CAUSES_IN_VERDICT: usize = 5;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct VerdictView {
     pub status: String,
     pub summary: String,
     pub certified: bool,
+    /// The root causes of the blocking scenarios' errors, most scenarios first, at most
+    /// [`CAUSES_IN_VERDICT`].
+    pub causes: Vec<CauseView>,
+    /// How many more blocking root causes there are (listed under Root causes).
+    pub more_causes: usize,
+    /// Every blocking scenario, e.g. `chat/AttachUserData/x (fail)`.
     pub blocking: Vec<String>,
+    /// e.g. `222 blocking scenarios`.
+    pub blocking_text: String,
     pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiversView {
+    pub file: String,
+    /// e.g. `3 scenarios waived`.
+    pub waived_text: String,
+    pub waived: Vec<WaivedView>,
+    /// Waivers no longer needed, expired (counted as absent) and matching nothing.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaivedView {
+    pub id: String,
+    /// The grade it would have had without the waiver.
+    pub grade: String,
+    pub reason: String,
+    pub owner: String,
+    pub expires: String,
+    /// `file:line` of the waiver.
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,12 +133,23 @@ pub struct FindingView {
     pub diff: Option<String>,
 }
 
+/// `error`, `warning`, `info`: the word every view uses for a severity.
+pub fn severity_word(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
 /// Order in which grades count as "worse" for matrix colouring.
 fn badness(g: Grade) -> u8 {
     match g {
         Grade::Fail => 5,
         Grade::CouldNotTest => 4,
         Grade::Warning => 3,
+        Grade::Waived => 3,
+        Grade::Flaky => 4,
         Grade::Informational => 2,
         Grade::Pass => 1,
         Grade::NotApplicable => 0,
@@ -198,28 +248,37 @@ impl ReportView {
         problems.sort_by(|a, b| a.id.cmp(&b.id));
         let listed: std::collections::BTreeSet<&str> =
             problems.iter().map(|p| p.id.as_str()).collect();
+        let cause_view = |c: super::groups::RootCause| CauseView {
+            severity: format!("{:?}", c.severity).to_lowercase(),
+            check: c.check,
+            message: c.message,
+            count: c.count,
+            count_text: match c.severities.is_empty() {
+                true => crate::verdict::count(c.count, "scenario"),
+                false => format!(
+                    "{} ({})",
+                    crate::verdict::count(c.count, "scenario"),
+                    c.severities
+                        .iter()
+                        .map(|(severity, n)| format!("{n} {}", severity_word(*severity)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+            media: c.media,
+            scenarios: c
+                .scenarios
+                .into_iter()
+                .map(|id| ScenarioLink {
+                    listed: listed.contains(id.as_str()),
+                    id,
+                })
+                .collect(),
+        };
         let (info_causes, causes): (Vec<CauseView>, Vec<CauseView>) =
             super::groups::root_causes(&record.results)
                 .into_iter()
-                .map(|c| CauseView {
-                    severity: format!("{:?}", c.severity).to_lowercase(),
-                    check: c.check,
-                    message: c.message,
-                    count: c.count,
-                    count_text: match c.count {
-                        1 => "1 scenario".into(),
-                        n => format!("{n} scenarios"),
-                    },
-                    media: c.media,
-                    scenarios: c
-                        .scenarios
-                        .into_iter()
-                        .map(|id| ScenarioLink {
-                            listed: listed.contains(id.as_str()),
-                            id,
-                        })
-                        .collect(),
-                })
+                .map(&cause_view)
                 .partition(|c| c.severity == "info");
         ReportView {
             title: format!("GWS conformance: {}", p.target_name),
@@ -230,20 +289,57 @@ impl ReportView {
             suite_hash: p.suite_hash.clone(),
             started: p.started.clone(),
             finished: p.finished.clone(),
-            verdict: record.verdict.as_ref().map(|v| VerdictView {
-                status: format!("{:?}", v.status),
-                summary: v.summary(),
-                certified: v.status == crate::verdict::Status::Certified,
-                blocking: v
-                    .blocking
+            verdict: record.verdict.as_ref().map(|v| {
+                let blocking_ids: Vec<String> =
+                    v.blocking.iter().map(|(id, _)| id.clone()).collect();
+                let causes = super::groups::blocking_causes(&record.results, &blocking_ids);
+                VerdictView {
+                    status: format!("{:?}", v.status),
+                    summary: v.summary(),
+                    certified: v.status == crate::verdict::Status::Certified,
+                    more_causes: causes.len().saturating_sub(CAUSES_IN_VERDICT),
+                    causes: causes
+                        .into_iter()
+                        .take(CAUSES_IN_VERDICT)
+                        .map(&cause_view)
+                        .collect(),
+                    blocking_text: crate::verdict::count(v.blocking.len(), "blocking scenario"),
+                    blocking: v
+                        .blocking
+                        .iter()
+                        .map(|(id, g)| format!("{id} ({})", g.as_str()))
+                        .collect(),
+                    // When nothing ran, every required scenario is missing: the cause says it all.
+                    missing: match record.harness_error {
+                        Some(_) => Vec::new(),
+                        None => v.missing.clone(),
+                    },
+                }
+            }),
+            waivers: record.waivers.as_ref().map(|w| {
+                let waived: Vec<WaivedView> = record
+                    .results
                     .iter()
-                    .map(|(id, g)| format!("{id} ({})", g.as_str()))
-                    .collect(),
-                // When nothing ran, every required scenario is missing: the cause says it all.
-                missing: match record.harness_error {
-                    Some(_) => Vec::new(),
-                    None => v.missing.clone(),
-                },
+                    .filter_map(|r| {
+                        r.waiver.as_ref().map(|a| WaivedView {
+                            id: r.id.clone(),
+                            grade: a.grade.as_str().into(),
+                            reason: a.waiver.reason.clone(),
+                            owner: a.waiver.owner.clone(),
+                            expires: a.waiver.expires.clone(),
+                            source: a.waiver.source.clone(),
+                        })
+                    })
+                    .collect();
+                WaiversView {
+                    file: w.file.clone(),
+                    waived_text: format!(
+                        "{} waived",
+                        crate::verdict::count(waived.len(), "scenario")
+                    ),
+                    waived,
+                    notes: w.notes(),
+                }
             }),
             counts: Grade::ALL
                 .iter()

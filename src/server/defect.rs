@@ -69,6 +69,7 @@ defects! {
     SilentDamage = "silent-damage": "unusual user data is answered statusCode 0 but stored otherwise: nulls and the empty key dropped, non-integral numbers truncated, booleans as strings, objects below the second level as JSON text, keys beyond the hundredth dropped",
     AsyncErrorApplies = "async-error-applies": "voice refusals come asynchronously (statusCode 0, then an ErrorMessage), but the refused request's userData is applied anyway",
     RepeatOnRelease = "repeat-on-release": "when an interaction is released (cleanup or ending), its last notification is sent again, referenceId and all",
+    FlakyFirstAttach = "flaky-first-attach": "the first AttachUserData with a given body on a media is answered 503 and changes nothing; the same request again is served (a scenario fails once, then passes on a fresh interaction)",
     DropUnderLoad = "drop-under-load": "once more than 50 Bayeux clients are connected, 1 notification in 500 is never delivered",
     CrossUnderLoad = "cross-under-load": "once more than 50 Bayeux clients are connected, 1 notification in 200 also reaches another agent's client",
     LostUpdateUnderLoad = "lost-update-under-load": "once more than 50 Bayeux clients are connected, an operation arriving within 5 ms of the previous one on the same interaction is applied to the state before that one, losing it",

@@ -361,6 +361,14 @@ async fn post_operation(
         let outcome = state.end(&caller.agent, media, &id, operation);
         return answer(&state, &caller, outcome);
     }
+    if state.defect(Defect::FlakyFirstAttach)
+        && parsed.get("operationName").and_then(Value::as_str) == Some("AttachUserData")
+        && state.first_attach(media, &parsed)
+    {
+        let (status, body) =
+            state.error_body(503, 1, "the service is temporarily unavailable; try again");
+        return finish(&state, &caller, json_response(status, &body));
+    }
     if state.defect(Defect::LostConcurrentUpdate)
         && let Some(stale) = state.user_data_of(&id)
     {

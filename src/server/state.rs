@@ -127,6 +127,8 @@ pub struct Tables {
     /// Interaction → its last user-data notification `(owner, channel, data)`, kept only for
     /// the `repeat-on-release` defect.
     pub last_published: HashMap<String, (String, String, Value)>,
+    /// AttachUserData requests seen, by media and body (for the `flaky-first-attach` defect).
+    pub attaches_seen: std::collections::HashSet<String>,
 }
 
 pub struct ServerState {
@@ -204,6 +206,13 @@ impl ServerState {
             http,
             json!({"statusCode": status_code, "statusMessage": message}),
         )
+    }
+
+    /// Whether this is the first AttachUserData with this body on this media (remembered).
+    pub fn first_attach(&self, media: &ServerMedia, body: &Value) -> bool {
+        self.lock()
+            .attaches_seen
+            .insert(format!("{}\u{0}{body}", media.name))
     }
 
     pub fn offers(&self, media: &ServerMedia) -> bool {

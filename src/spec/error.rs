@@ -127,10 +127,7 @@ pub(super) fn line_of(text: &str, line: usize) -> Option<String> {
 }
 
 /// "did you mean `x`?" for the closest candidate, when one is close enough to be a typo.
-pub(super) fn suggest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (distance(word, c), c))
