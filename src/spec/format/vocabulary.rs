@@ -125,11 +125,13 @@ pub(super) mod words {
         ("wrong-password", ListenerMode::WrongPassword),
         ("foreign-client-id", ListenerMode::ForeignClientId),
         ("other-channels", ListenerMode::OtherChannels),
+        ("protocol", ListenerMode::Protocol),
     ];
     /// `expect.listener`.
     pub const LISTENER_EXPECTATION: &[(&str, ListenerExpectation)] = &[
         ("silent", ListenerExpectation::Silent),
         ("refused", ListenerExpectation::Refused),
+        ("conformant", ListenerExpectation::Conformant),
     ];
     pub const METHOD: &[(&str, SendMethod)] =
         &[("post", SendMethod::Post), ("get", SendMethod::Get)];
