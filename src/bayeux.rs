@@ -60,6 +60,82 @@ pub enum BayeuxError {
     Timeout(String),
 }
 
+/// One meta request the client sent and what came back, as the client saw it: the raw
+/// material of the Bayeux protocol checks (`check::bayeux`). Data messages that came in the
+/// same response are counted, not kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaExchange {
+    /// The message sent (`channel`, `id`, `clientId`, ...).
+    pub request: Value,
+    /// The HTTP response, or why there was none (transport failure, deadline).
+    pub response: Result<MetaResponse, String>,
+}
+
+/// The HTTP response to a meta request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaResponse {
+    pub status: u16,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The meta messages of the body (channel under `/meta/`, or no channel), or why the body
+    /// is not a Bayeux message array.
+    pub messages: Result<Vec<Value>, String>,
+    /// Whether the body was a JSON array (a lone object is accepted, but Bayeux asks for
+    /// arrays).
+    pub array: bool,
+    /// How many data messages came with it.
+    pub data_messages: usize,
+}
+
+impl MetaExchange {
+    /// The request's channel.
+    pub fn channel(&self) -> &str {
+        self.request
+            .get("channel")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// The reply on the request's channel, if the response has one.
+    pub fn reply(&self) -> Option<&Value> {
+        let channel = self.channel();
+        self.response
+            .as_ref()
+            .ok()?
+            .messages
+            .as_ref()
+            .ok()?
+            .iter()
+            .find(|m| m.get("channel").and_then(Value::as_str) == Some(channel))
+    }
+
+    /// A reply that arrived and says `successful: true`.
+    fn went_well(&self) -> bool {
+        self.response.as_ref().is_ok_and(|r| r.status == 200)
+            && self
+                .reply()
+                .is_some_and(|r| r.get("successful") == Some(&Value::Bool(true)))
+    }
+}
+
+/// Which meta exchanges a client keeps for the protocol checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recording {
+    /// Every one, up to the cap: a client opened to be judged.
+    All,
+    /// The first of each channel and every one that did not go well, up to the cap: a
+    /// long-lived stream, which connects thousands of times.
+    Sample,
+}
+
+/// Most meta exchanges a client keeps.
+const RECORDED_EXCHANGES: usize = 32;
+
+struct MetaLog {
+    recording: Recording,
+    exchanges: Vec<MetaExchange>,
+}
+
 /// Something the connect loop reports.
 #[derive(Debug, Clone)]
 pub enum BayeuxEvent {
@@ -84,6 +160,8 @@ pub struct BayeuxClient {
     stray: Mutex<Vec<Value>>,
     /// Most bytes accepted in one reply, so a hostile server cannot exhaust memory.
     max_body: usize,
+    /// The meta exchanges kept for the protocol checks.
+    meta_log: Mutex<MetaLog>,
 }
 
 impl BayeuxClient {
@@ -105,6 +183,41 @@ impl BayeuxClient {
             next_id: AtomicU64::new(1),
             stray: Mutex::new(Vec::new()),
             max_body: 16 * 1024 * 1024,
+            meta_log: Mutex::new(MetaLog {
+                recording: Recording::Sample,
+                exchanges: Vec::new(),
+            }),
+        }
+    }
+
+    /// Which meta exchanges this client keeps (default: [`Recording::Sample`]).
+    pub fn with_recording(self, recording: Recording) -> Self {
+        lock(&self.meta_log).recording = recording;
+        self
+    }
+
+    /// The meta exchanges kept so far, in the order they were sent.
+    pub fn meta_exchanges(&self) -> Vec<MetaExchange> {
+        lock(&self.meta_log).exchanges.clone()
+    }
+
+    fn record(&self, exchange: MetaExchange) {
+        let mut log = lock(&self.meta_log);
+        if log.exchanges.len() >= RECORDED_EXCHANGES {
+            return;
+        }
+        let keep = match log.recording {
+            Recording::All => true,
+            Recording::Sample => {
+                !exchange.went_well()
+                    || !log
+                        .exchanges
+                        .iter()
+                        .any(|e| e.channel() == exchange.channel())
+            }
+        };
+        if keep {
+            log.exchanges.push(exchange);
         }
     }
 
@@ -147,8 +260,28 @@ impl BayeuxClient {
         m
     }
 
-    /// POSTs one message and returns the reply array.
+    /// POSTs one message and returns the reply array; a meta message and its response are
+    /// recorded (see [`Recording`]).
     async fn exchange(&self, message: Value, timeout: Duration) -> Result<Vec<Value>, BayeuxError> {
+        let meta = message["channel"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("/meta/"));
+        let request = meta.then(|| message.clone());
+        let (outcome, response) = self.post(message, timeout).await;
+        if let Some(request) = request {
+            self.record(MetaExchange { request, response });
+        }
+        outcome
+    }
+
+    async fn post(
+        &self,
+        message: Value,
+        timeout: Duration,
+    ) -> (
+        Result<Vec<Value>, BayeuxError>,
+        Result<MetaResponse, String>,
+    ) {
         let channel = message["channel"].as_str().unwrap_or("").to_string();
         let body = Value::Array(vec![message]);
         let request = self
@@ -157,29 +290,70 @@ impl BayeuxClient {
             .headers(self.headers.clone())
             .json(&body)
             .timeout(timeout);
-        let response = request.send().await.map_err(|e| {
-            if e.is_timeout() {
-                BayeuxError::Timeout(channel.clone())
-            } else {
-                BayeuxError::Transport(error_chain(&e))
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let err = if e.is_timeout() {
+                    BayeuxError::Timeout(channel.clone())
+                } else {
+                    BayeuxError::Transport(error_chain(&e))
+                };
+                let why = err.to_string();
+                return (Err(err), Err(why));
             }
-        })?;
+        };
         let status = response.status().as_u16();
-        let bytes = read_capped(response, self.max_body)
-            .await
-            .map_err(|e| match e {
-                ReadError::Timeout => BayeuxError::Timeout(channel.clone()),
-                ReadError::Other(m) => BayeuxError::Transport(m),
-            })?;
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let bytes = match read_capped(response, self.max_body).await {
+            Ok(b) => b,
+            Err(e) => {
+                let err = match e {
+                    ReadError::Timeout => BayeuxError::Timeout(channel.clone()),
+                    ReadError::Other(m) => BayeuxError::Transport(m),
+                };
+                let why = err.to_string();
+                return (Err(err), Err(why));
+            }
+        };
         let text = String::from_utf8_lossy(&bytes);
+        let parsed = parse_replies(&text);
+        let recorded = MetaResponse {
+            status,
+            content_type,
+            messages: match &parsed {
+                Ok(all) => Ok(all
+                    .iter()
+                    .filter(|m| {
+                        m.get("channel")
+                            .and_then(Value::as_str)
+                            .is_none_or(|c| c.starts_with("/meta/"))
+                    })
+                    .cloned()
+                    .collect()),
+                Err(e) => Err(e.to_string()),
+            },
+            array: text.trim_start().starts_with('['),
+            data_messages: parsed.as_ref().map_or(0, |all| {
+                all.iter()
+                    .filter(|m| {
+                        m.get("channel")
+                            .and_then(Value::as_str)
+                            .is_some_and(|c| !c.starts_with("/meta/"))
+                    })
+                    .count()
+            }),
+        };
         if status != 200 {
-            return Err(BayeuxError::HttpStatus {
+            let err = BayeuxError::HttpStatus {
                 status,
                 body: truncate(&text, 300),
-            });
+            };
+            return (Err(err), Ok(recorded));
         }
-        let replies = parse_replies(&text)?;
-        Ok(replies)
+        (parsed, Ok(recorded))
     }
 
     fn take_advice(&self, reply: &Value) {
@@ -253,6 +427,15 @@ impl BayeuxClient {
         m["subscription"] = json!(channel);
         let replies = self.exchange(m, self.request_timeout).await?;
         self.meta_reply(&replies, "/meta/subscribe").map(|_| ())
+    }
+
+    /// Unsubscribes and waits for the acknowledgement; the subscription is no longer renewed.
+    pub async fn unsubscribe(&self, channel: &str) -> Result<(), BayeuxError> {
+        lock(&self.subscriptions).retain(|s| s != channel);
+        let mut m = self.message("/meta/unsubscribe");
+        m["subscription"] = json!(channel);
+        let replies = self.exchange(m, self.request_timeout).await?;
+        self.meta_reply(&replies, "/meta/unsubscribe").map(|_| ())
     }
 
     async fn rehandshake(&self) -> Result<(), BayeuxError> {

@@ -3,6 +3,7 @@
 //! The runner fills this in; `check` turns it into findings. Keeping raw observations apart
 //! from verdicts lets the checks be pure functions, tested without a network.
 
+pub use crate::bayeux::{MetaExchange, MetaResponse};
 use crate::result::WireEntry;
 use serde_json::Value;
 use std::time::Duration;
@@ -128,4 +129,11 @@ pub struct Listened {
     /// connecting afterwards, did receive the notification, which shows there was something
     /// to leak. `None` when not applicable.
     pub owner_heard: Option<bool>,
+    /// For the protocol probe (`listener: protocol`): every meta exchange of its own client,
+    /// in order (handshake, connect, subscribe, connect, unsubscribe, disconnect).
+    pub meta: Vec<MetaExchange>,
+    /// For the protocol probe: the meta exchanges the run's long-lived streams kept so far
+    /// (their handshake and subscription, a first connect, and any that did not go well), by
+    /// agent user name.
+    pub stream_meta: Vec<(String, Vec<MetaExchange>)>,
 }

@@ -23,6 +23,7 @@ pub(super) fn check_listener(
         Some(ListenerMode::OtherChannels) => {
             "the second agent's client subscribed outside /v2/me/*"
         }
+        Some(ListenerMode::Protocol) => "the protocol probe",
         None => "the listener",
     };
     let Some(listened) = listened else {

@@ -12,12 +12,13 @@ use crate::result::{Finding, Grade, ScenarioResult, Severity, cap_severities};
 use crate::snapshot::SnapshotStore;
 use crate::spec::matcher::{Expected, JsonType, json_equal};
 use crate::spec::{
-    GwsVersion, MediaFacts, NotificationExpectation, PatchOp, Presence, Refusal,
-    ResponseExpectation,
+    GwsVersion, ListenerExpectation, MediaFacts, NotificationExpectation, PatchOp, Presence,
+    Refusal, ResponseExpectation,
 };
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
+mod bayeux;
 mod listener;
 mod load;
 mod notification;
@@ -27,6 +28,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+use bayeux::*;
 use listener::*;
 pub use load::{Scope, load_operation, same_user_data, user_data_of};
 use notification::*;
@@ -221,7 +223,9 @@ pub fn evaluate(
             if scenario.expect.undisclosed {
                 check_undisclosed(obs, &mut findings);
             }
-            if let Some(expect) = scenario.expect.listener {
+            if scenario.expect.listener == Some(ListenerExpectation::Conformant) {
+                check_protocol(obs.listened.as_ref(), &mut findings);
+            } else if let Some(expect) = scenario.expect.listener {
                 check_listener(
                     scenario.send.listener,
                     expect,

@@ -140,10 +140,11 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
             .collect()
     } else if args.defects.is_empty() {
         // Load-only defects cannot act on the suite's two agents; `load` catches them.
+        // Warning-only ones leave the server conformant: the suite only warns.
         Defect::ALL
             .iter()
             .copied()
-            .filter(|d| !d.load_only())
+            .filter(|d| d.in_kill_matrix())
             .collect()
     } else {
         let mut out = Vec::new();

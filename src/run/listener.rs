@@ -12,11 +12,15 @@
 //! - `other-channels`: the second agent's client, subscribed to `/v2/me/*` and to channels
 //!   outside it. Its silence is proven on an event: a barrier on the second agent's own
 //!   interaction reaches it through `/v2/me/*`, and everything queued before arrives first.
+//! - `protocol`: a fresh client of the first agent that goes through the Bayeux life cycle
+//!   (handshake, a connect asking not to be held, subscribe to `/v2/me/*`; after the
+//!   operation another such connect, unsubscribe, disconnect), keeping every meta exchange,
+//!   with the meta exchanges the run's own streams kept so far, for the protocol checks.
 //!
 //! It observes and records ([`Listened`]); judging is the check stage's. It never sleeps.
 
 use super::*;
-use crate::bayeux::BayeuxClient;
+use crate::bayeux::{BayeuxClient, Recording};
 use crate::observation::Listened;
 use crate::spec::ListenerMode;
 use session::SUBSCRIPTION;
@@ -61,11 +65,33 @@ impl Runner {
             }
             ListenerMode::ForeignClientId => self.own_listener(0, wire).await?,
             ListenerMode::OtherChannels => self.own_listener(1, wire).await?,
+            ListenerMode::Protocol => {
+                let client = self.sessions[0]
+                    .bayeux
+                    .sibling()
+                    .with_recording(Recording::All);
+                let agent = Some(self.sessions[0].username.as_str());
+                // What the server answers is what is under test: a refusal ends the probe
+                // and is judged with the rest, it is not a setup failure.
+                let handshake = client.handshake().await.map_err(|e| e.to_string());
+                note(wire, agent, "protocol probe handshake", &handshake);
+                if handshake.is_ok() {
+                    let connect = match client.poll_now().await {
+                        Ok((_, None)) => Ok(()),
+                        Ok((_, Some(e))) | Err(e) => Err(e.to_string()),
+                    };
+                    note(wire, agent, "protocol probe connect", &connect);
+                }
+                listened.handshake = Some(handshake);
+                client
+            }
         };
         let channels: &[&str] = match mode {
             ListenerMode::Anonymous | ListenerMode::WrongPassword => &[SUBSCRIPTION, "/**"],
             ListenerMode::ForeignClientId => &[],
             ListenerMode::OtherChannels => OUTSIDE_ME,
+            ListenerMode::Protocol if client.client_id().is_some() => &[SUBSCRIPTION],
+            ListenerMode::Protocol => &[],
         };
         for channel in channels {
             let subscribed = client.subscribe(channel).await.map_err(|e| e.to_string());
@@ -159,6 +185,40 @@ impl Runner {
                     listened.owner_heard = Some(heard.iter().any(|m| mentions(m, id)));
                 }
                 client.disconnect().await;
+            }
+            ListenerMode::Protocol => {
+                let agent = Some(self.sessions[0].username.as_str());
+                if client.client_id().is_some() {
+                    // The operation's notification is queued for this client too by now (the
+                    // agent's stream has passed its barrier): a connect asking not to be held
+                    // returns it at once.
+                    match client.poll_now().await {
+                        Ok((events, refused)) => {
+                            listened.heard = about(events, id);
+                            let outcome = refused.map_or(Ok(()), |e| Err(e.to_string()));
+                            note(wire, agent, "protocol probe connect", &outcome);
+                        }
+                        Err(e) => note(wire, agent, "protocol probe connect", &Err(e.to_string())),
+                    }
+                    let unsubscribed = client
+                        .unsubscribe(SUBSCRIPTION)
+                        .await
+                        .map_err(|e| e.to_string());
+                    note(
+                        wire,
+                        agent,
+                        &format!("protocol probe unsubscribe {SUBSCRIPTION}"),
+                        &unsubscribed,
+                    );
+                    client.disconnect().await;
+                    note(wire, agent, "protocol probe disconnect", &Ok(()));
+                }
+                listened.meta = client.meta_exchanges();
+                listened.stream_meta = self
+                    .sessions
+                    .iter()
+                    .map(|s| (s.username.clone(), s.bayeux.meta_exchanges()))
+                    .collect();
             }
             ListenerMode::OtherChannels => {
                 match self.barrier(1, media, wire).await {

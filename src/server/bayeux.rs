@@ -64,7 +64,14 @@ pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap, body: B
         };
         replies.push(reply);
     }
-    finish(&state, &caller, json_response(200, &Value::Array(replies)))
+    let mut response = json_response(200, &Value::Array(replies));
+    if state.defect(Defect::BayeuxTextPlain) {
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("text/plain;charset=UTF-8"),
+        );
+    }
+    finish(&state, &caller, response)
 }
 
 /// Whom the endpoint serves a request the authentication refused, under the defects that
@@ -159,7 +166,11 @@ fn handshake(state: &ServerState, agent: &str, message: &Value) -> Value {
     let mut reply = base_reply(message, "/meta/handshake");
     reply["clientId"] = json!(client_id);
     reply["version"] = json!("1.0");
-    reply["supportedConnectionTypes"] = json!(["long-polling"]);
+    if state.defect(Defect::HandshakeWebsocketOnly) {
+        reply["supportedConnectionTypes"] = json!(["websocket"]);
+    } else if !state.defect(Defect::HandshakeWithoutConnectionTypes) {
+        reply["supportedConnectionTypes"] = json!(["long-polling"]);
+    }
     reply["successful"] = json!(true);
     reply["advice"] = advice(state);
     reply
@@ -320,6 +331,11 @@ async fn connect(state: &ServerState, agent: &str, message: &Value) -> (Vec<Valu
     }
     set_polling(state, &id, false);
     let mut reply = base_reply(message, "/meta/connect");
+    if state.defect(Defect::ConnectReplyWithoutId)
+        && let Some(fields) = reply.as_object_mut()
+    {
+        fields.remove("id");
+    }
     reply["successful"] = json!(true);
     reply["advice"] = advice(state);
     (events, reply)

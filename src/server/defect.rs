@@ -61,6 +61,10 @@ defects! {
     CsrfTokenUnbound = "csrf-token-unbound": "a CSRF token issued to any session is accepted on every session",
     ForgedSessionAdopted = "forged-session-adopted": "a JSESSIONID the server never issued is served as the first agent's session instead of re-authenticating from the Basic credentials",
     CookieOverridesBasic = "cookie-overrides-basic": "a valid session cookie wins over another user's Basic credentials",
+    HandshakeWithoutConnectionTypes = "handshake-without-connection-types": "a successful Bayeux handshake reply has no supportedConnectionTypes",
+    HandshakeWebsocketOnly = "handshake-websocket-only": "the Bayeux handshake reply announces only websocket, none of the connection types the client offered, while the endpoint goes on serving long-polling",
+    ConnectReplyWithoutId = "connect-reply-without-id": "/meta/connect replies do not carry the request's id (the reply of a held poll is built from the client's state, not from its request)",
+    BayeuxTextPlain = "bayeux-text-plain": "the CometD endpoint answers with Content-Type text/plain;charset=UTF-8 instead of application/json (a Bayeux SHOULD: the suite warns, it does not fail)",
     DurationAsNumber = "duration-as-number": "a call's duration is a JSON number, not the documented string of seconds",
     LostConcurrentUpdate = "lost-concurrent-update": "of two operations on one interaction that overlap, the later write loses the earlier one's change",
     TruncateLongValues = "truncate-long-values": "string values longer than 1,000 bytes are cut to 1,000 bytes",
@@ -93,6 +97,21 @@ impl Defect {
             self,
             Defect::DropUnderLoad | Defect::CrossUnderLoad | Defect::LostUpdateUnderLoad
         )
+    }
+
+    /// Whether the defect breaks only a SHOULD of the specification it is about, so that a
+    /// server showing it is still conformant (Bayeux 1.0 §1.2: "conditionally compliant"): the
+    /// suite must warn about it and still pass the server, so `mutants`, which counts kills by
+    /// failed `must` scenarios, leaves it out. `tests/bayeux.rs` and the interop kit check the
+    /// warning.
+    pub fn warning_only(self) -> bool {
+        self == Defect::BayeuxTextPlain
+    }
+
+    /// Whether `mutants` runs the defect against the suite (neither load-only nor
+    /// warning-only).
+    pub fn in_kill_matrix(self) -> bool {
+        !self.load_only() && !self.warning_only()
     }
 
     pub fn parse(name: &str) -> Option<Defect> {

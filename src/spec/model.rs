@@ -155,6 +155,11 @@ pub enum ListenerMode {
     /// The second agent's client, subscribed to `/v2/me/*` and to channels outside it (`/**`,
     /// `/v2/**`).
     OtherChannels,
+    /// A fresh client of the first agent, with its credentials, cookie and token, that goes
+    /// through the whole Bayeux life cycle: handshake, connect, subscribe to `/v2/me/*`, and
+    /// after the operation a connect asking not to be held (`advice.timeout: 0`), unsubscribe
+    /// and disconnect. Every meta reply is kept for `expect.listener: conformant`.
+    Protocol,
 }
 
 /// What the scenario's listener must observe (`expect.listener`).
@@ -165,6 +170,9 @@ pub enum ListenerExpectation {
     Silent,
     /// The listener's handshake is refused, and nothing reaches it.
     Refused,
+    /// Every `/meta/*` reply the protocol probe (`send.listener: protocol`) and the run's
+    /// notification streams received meets the message-field requirements of Bayeux 1.0.
+    Conformant,
 }
 
 /// Whether the operation may, or must, be refused (`expect.refusal`).

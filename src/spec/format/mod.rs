@@ -196,6 +196,19 @@ impl ScenarioReader<'_> {
                 ),
             );
         }
+        // The protocol probe is judged by the protocol checks, and only it gives them
+        // something to judge.
+        let probes = send.as_ref().and_then(|s| s.listener) == Some(ListenerMode::Protocol);
+        let judged =
+            expect.as_ref().and_then(|e| e.listener) == Some(ListenerExpectation::Conformant);
+        if listens && listened_for && probes != judged {
+            self.error(
+                node.location,
+                path,
+                "`send.listener: protocol` and `expect.listener: conformant` go together",
+                Some("the protocol probe is judged against Bayeux 1.0, other listeners by what they heard".into()),
+            );
+        }
         if self.errors.len() != before {
             return None;
         }

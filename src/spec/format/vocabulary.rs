@@ -126,11 +126,13 @@ pub(super) mod words {
         ("wrong-password", ListenerMode::WrongPassword),
         ("foreign-client-id", ListenerMode::ForeignClientId),
         ("other-channels", ListenerMode::OtherChannels),
+        ("protocol", ListenerMode::Protocol),
     ];
     /// `expect.listener`.
     pub const LISTENER_EXPECTATION: &[(&str, ListenerExpectation)] = &[
         ("silent", ListenerExpectation::Silent),
         ("refused", ListenerExpectation::Refused),
+        ("conformant", ListenerExpectation::Conformant),
     ];
     /// `expect.refusal`.
     pub const REFUSAL: &[(&str, Refusal)] = &[
