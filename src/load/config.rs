@@ -44,7 +44,7 @@ impl LoadConfig {
 
     /// Interactions each of `agents` agents gets: as asked, else enough for the pacing (the
     /// closed loop's groups spread over the agents; two each at a fixed rate).
-    pub fn interactions_per_agent(&self, agents: usize) -> usize {
+    pub fn slots_per_agent(&self, agents: usize) -> usize {
         self.interactions_per_agent.unwrap_or(match self.pacing {
             Pacing::Concurrency(c) => c.div_ceil(agents.max(1)).max(1),
             Pacing::Rate(_) => 2,

@@ -73,7 +73,7 @@ pub async fn run(
         )));
     }
     let agents = runner.agent_count();
-    let per_agent = config.interactions_per_agent(agents);
+    let per_agent = config.slots_per_agent(agents);
     let slots = slots::provision(&runner, &ops, agents, per_agent)
         .await
         .map_err(&setup)?;
