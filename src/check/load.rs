@@ -1,12 +1,16 @@
-//! Judging one operation sent by `load`: the same response and envelope checks as `run`, and
-//! the notified `userData` against the state the harness expects (absent `userData` = `{}`,
-//! key order irrelevant), either whole or only on the keys the operation touched.
+//! Every verdict of the load mode: one operation (the same response and envelope checks as
+//! `run`, and the notified `userData` against the state the harness expects, either whole or
+//! only on the keys the operation touched), a group of concurrent operations (lost, too many
+//! notifications, lost update), the messages left over after a group (late, repeated,
+//! unexpected, crossed), and read-your-writes at the end. "Same user data" is defined once,
+//! here ([`same_user_data`]: absent `userData` = `{}`, key order and number spelling aside).
 //!
-//! It does not count notifications or classify them (lost, duplicated, crossed): that is the
-//! load ledger's job, which sees every stream. Like the rest of `check`, it does no IO.
+//! It does not decide *whose* a message is (load's attribution does, by the state it shows)
+//! and does not count anything (load's journal does). Like the rest of `check`, it does no IO.
 
 use super::*;
 use crate::observation::Reply;
+use std::time::Duration;
 
 /// Which part of the notified `userData` is compared with the expected state.
 #[derive(Debug, Clone, Copy)]
@@ -113,3 +117,306 @@ fn restrict(data: &Map<String, Value>, keys: &[String]) -> Map<String, Value> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
+
+/// Whether the server accepted an operation (HTTP answered with `statusCode` 0): only then
+/// does its effect count towards the state later notifications must show.
+pub fn operation_accepted(reply: &Result<Reply, String>) -> bool {
+    reply
+        .as_ref()
+        .ok()
+        .and_then(|r| r.body.json())
+        .and_then(|b| b.get("statusCode"))
+        == Some(&Value::from(0))
+}
+
+/// One fact about a load operation; the load ledger turns an operation's facts into its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadFact {
+    Notified,
+    Lost,
+    Late,
+    Duplicated,
+    Crossed,
+    Wrong,
+}
+
+/// A verdict on one operation of a group (by its place in the group), with what was seen.
+/// An operation may get several; the first detail given is the one kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadMark {
+    pub op: usize,
+    pub fact: LoadFact,
+    pub detail: Option<String>,
+}
+
+impl LoadMark {
+    fn new(op: usize, fact: LoadFact, detail: Option<String>) -> LoadMark {
+        LoadMark { op, fact, detail }
+    }
+}
+
+/// One operation of a group, as sent and answered.
+pub struct GroupOperation<'a> {
+    pub case: &'a Case,
+    /// The keys it changes (`None`: all of them).
+    pub keys: Option<Vec<String>>,
+    pub reply: &'a Result<Reply, String>,
+}
+
+/// What `load` saw of one group of operations sent together on one interaction.
+pub struct GroupObservation<'a> {
+    pub operations: Vec<GroupOperation<'a>>,
+    /// The notifications attribution took as the group's, in order of arrival.
+    pub notifications: &'a [Delivered],
+    /// The state the accepted operations must have produced.
+    pub expected: &'a Map<String, Value>,
+    /// The notification deadline, for the words of a lost operation.
+    pub deadline: Duration,
+}
+
+/// The verdicts on a group: marks in the order given, the notification latency of every
+/// operation that had a notification to judge, and the counts for a progress line.
+#[derive(Debug, Default)]
+pub struct GroupVerdict {
+    pub marks: Vec<LoadMark>,
+    pub notification_latencies: Vec<Duration>,
+    pub notified: u64,
+    pub problems: u64,
+}
+
+/// Judges a group: every operation on its answer and on its notification (with one operation,
+/// the one that came; with several, any that shows its keys as they must end), too few
+/// notifications (the last operations lost), too many (the first duplicated), and, for
+/// concurrent operations, a lost update (no notification shows the composition of them all).
+pub fn load_group(group: &GroupObservation<'_>) -> GroupVerdict {
+    let shared = group.operations.len();
+    let ours = group.notifications;
+    let after = group.expected;
+    let applied = group
+        .operations
+        .iter()
+        .filter(|o| operation_accepted(o.reply))
+        .count();
+    let mut verdict = GroupVerdict::default();
+    for (j, op) in group.operations.iter().enumerate() {
+        let scope = match (&op.keys, shared) {
+            (Some(k), s) if s > 1 => Scope::Keys(k),
+            _ => Scope::All,
+        };
+        if !operation_accepted(op.reply) {
+            let findings = load_operation(op.case, op.reply, None, after, scope);
+            let detail = findings
+                .first()
+                .map(|f| f.message.clone())
+                .unwrap_or_else(|| "the operation was refused".into());
+            verdict
+                .marks
+                .push(LoadMark::new(j, LoadFact::Wrong, Some(detail)));
+            verdict.problems += 1;
+            continue;
+        }
+        let mut best: Option<(&Delivered, Vec<Finding>)> = None;
+        for d in ours {
+            let findings = load_operation(op.case, op.reply, Some(d), after, scope);
+            let clean = findings.is_empty();
+            if best.is_none() || clean {
+                best = Some((d, findings));
+            }
+            if clean {
+                break;
+            }
+        }
+        match best {
+            None => {
+                verdict.marks.push(LoadMark::new(
+                    j,
+                    LoadFact::Lost,
+                    Some(format!(
+                        "no notification within {:.1}s",
+                        group.deadline.as_secs_f64()
+                    )),
+                ));
+                verdict.problems += 1;
+            }
+            Some((d, findings)) => {
+                verdict.notification_latencies.push(d.after_post);
+                if findings.is_empty() {
+                    verdict
+                        .marks
+                        .push(LoadMark::new(j, LoadFact::Notified, None));
+                    verdict.notified += 1;
+                } else {
+                    let detail = findings
+                        .iter()
+                        .map(|f| format!("{}: {}", f.check, f.message))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    verdict
+                        .marks
+                        .push(LoadMark::new(j, LoadFact::Wrong, Some(detail)));
+                    verdict.problems += 1;
+                }
+            }
+        }
+    }
+    if ours.len() < applied && shared > 1 {
+        for j in (0..shared).rev().take(applied - ours.len()) {
+            verdict.marks.push(LoadMark::new(
+                j,
+                LoadFact::Lost,
+                Some("fewer notifications than concurrent operations".into()),
+            ));
+        }
+    }
+    if ours.len() > applied && applied > 0 && shared > 0 {
+        verdict.marks.push(LoadMark::new(
+            0,
+            LoadFact::Duplicated,
+            Some(format!(
+                "{} notifications for {applied} operation(s)",
+                ours.len()
+            )),
+        ));
+    }
+    // Missing notifications are already lost; the composition is judged on complete groups.
+    if shared > 1 && applied > 1 && ours.len() >= applied {
+        lost_updates(group, &mut verdict);
+    }
+    verdict
+}
+
+/// No lost update: one notification (the last applied operation's) must show the composition
+/// of all the group's operations; every operation whose keys the last one shows otherwise is
+/// wrong.
+fn lost_updates(group: &GroupObservation<'_>, verdict: &mut GroupVerdict) {
+    let facts = &group.operations[0].case.facts;
+    let after = group.expected;
+    let shown = |d: &Delivered| {
+        facts
+            .find_resource(&d.message["data"])
+            .map(|(_, r)| user_data_of(r))
+    };
+    if group
+        .notifications
+        .iter()
+        .any(|d| shown(d).is_some_and(|seen| same_user_data(&seen, after)))
+    {
+        return;
+    }
+    let last_seen = group
+        .notifications
+        .last()
+        .and_then(shown)
+        .unwrap_or_default();
+    let shared = group.operations.len();
+    for (j, op) in group.operations.iter().enumerate() {
+        let keys = op.keys.clone().unwrap_or_default();
+        if keys.iter().any(|k| last_seen.get(k) != after.get(k)) {
+            verdict.marks.push(LoadMark::new(
+                j,
+                LoadFact::Wrong,
+                Some(format!(
+                    "lost update: no notification shows the composition of the {shared} concurrent operations; the last shows {}",
+                    crate::util::truncate(&Value::Object(last_seen.clone()).to_string(), 300)
+                )),
+            ));
+            verdict.problems += 1;
+        }
+    }
+}
+
+/// What load's attribution found a leftover message to be, for [`judge_leftover`].
+#[derive(Debug, Clone, Copy)]
+pub enum Leftover<'a> {
+    /// It shows the state of an operation judged without a notification.
+    Late,
+    /// It came after the slot's last group and shows that group's state again.
+    Repeat,
+    /// It came after the slot's last group and shows another state.
+    Unexpected,
+    /// A copy of the last notification of an interaction the slot had left.
+    Copy,
+    /// About an interaction the slot had left, showing an already notified operation's state.
+    SameState,
+    /// It reached the stream of agent `receiver`, not the owner's.
+    Crossed { receiver: &'a str },
+}
+
+/// The verdict on a leftover message: a late one resolves a lost operation; a repeat or copy
+/// is a duplicate; a message about the interaction showing a state no operation explains is
+/// wrong (an unexpected notification is wrong); one on another agent's stream is crossed.
+pub fn judge_leftover(leftover: Leftover<'_>, message: &Value) -> (LoadFact, Option<String>) {
+    let shown = || crate::util::truncate(&message.to_string(), 300);
+    match leftover {
+        Leftover::Late => (LoadFact::Late, None),
+        Leftover::Repeat => (
+            LoadFact::Duplicated,
+            Some(format!(
+                "a second notification with the same state arrived: {}",
+                shown()
+            )),
+        ),
+        Leftover::Unexpected => (
+            LoadFact::Wrong,
+            Some(format!(
+                "an unexpected notification about the interaction followed: {}",
+                shown()
+            )),
+        ),
+        Leftover::Copy => (
+            LoadFact::Duplicated,
+            Some(format!(
+                "a second copy of the notification arrived: {}",
+                shown()
+            )),
+        ),
+        Leftover::SameState => (
+            LoadFact::Duplicated,
+            Some(format!(
+                "another notification with the same state arrived: {}",
+                shown()
+            )),
+        ),
+        Leftover::Crossed { receiver } => (
+            LoadFact::Crossed,
+            Some(format!(
+                "the notification reached agent {receiver}'s stream: {}",
+                shown()
+            )),
+        ),
+    }
+}
+
+/// A stream problem: a notification about interaction `id` that no operation explains, where
+/// no operation can be held to it.
+pub fn unexplained_notification(id: &str, message: &Value) -> String {
+    format!(
+        "an unexpected notification about interaction {id}: {}",
+        crate::util::truncate(&message.to_string(), 300)
+    )
+}
+
+/// A stream problem: notifications about interactions the run did not use.
+pub fn unclaimed_notifications(count: usize) -> Option<String> {
+    (count > 0).then(|| format!("{count} notifications about interactions this run did not use"))
+}
+
+/// Read-your-writes at the end of a load: the user data a GET shows (or why there is none)
+/// must be the state the operations must have produced. The problem, if any.
+pub fn load_read_your_writes(
+    read: Result<&Map<String, Value>, &str>,
+    expected: &Map<String, Value>,
+) -> Option<String> {
+    match read {
+        Ok(seen) if same_user_data(seen, expected) => None,
+        Ok(seen) => Some(format!(
+            "read-your-writes: GET shows userData {} but the operations must have produced {}",
+            crate::util::truncate(&Value::Object(seen.clone()).to_string(), 300),
+            crate::util::truncate(&Value::Object(expected.clone()).to_string(), 300)
+        )),
+        Err(e) => Some(format!("read-your-writes: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -30,7 +30,11 @@ mod tests;
 
 use bayeux::*;
 use listener::*;
-pub use load::{Scope, load_operation, same_user_data, user_data_of};
+pub use load::{
+    GroupObservation, GroupOperation, GroupVerdict, Leftover, LoadFact, LoadMark, Scope,
+    judge_leftover, load_group, load_operation, load_read_your_writes, operation_accepted,
+    same_user_data, unclaimed_notifications, unexplained_notification, user_data_of,
+};
 use notification::*;
 use response::*;
 pub use shape::redact;

@@ -1,0 +1,117 @@
+//! The load run from start to report: connect the agents through a `Runner`, leave out the
+//! media the target cannot provision (and name them), provision the slots, hand them to the
+//! dispatcher for the load phase, and have finishing settle and report.
+//!
+//! It holds what every part shares (the runner, the operations, the configuration, the
+//! journal) and does none of their jobs: no pacing, no sending, no attribution, no verdicts.
+
+use super::config::{LoadConfig, LoadError};
+use super::dispatcher;
+use super::finish;
+use super::journal::Journal;
+use super::model::LoadOp;
+use super::report::LoadReport;
+use super::slots;
+use super::{Progress, ids::OpIndex};
+use crate::run::{Runner, Target};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the parts of one run share.
+pub(crate) struct Engine {
+    pub(crate) runner: Runner,
+    pub(crate) ops: Vec<LoadOp>,
+    pub(crate) config: LoadConfig,
+    pub(crate) journal: Journal,
+    /// Media of the selection the target cannot provision, with the reason.
+    pub(crate) left_out: Vec<String>,
+}
+
+impl Engine {
+    pub(crate) fn op(&self, op: OpIndex) -> &LoadOp {
+        &self.ops[op.0]
+    }
+}
+
+/// The run's identity in its report.
+pub(crate) struct Identity {
+    pub(crate) started: String,
+    pub(crate) target_name: String,
+    pub(crate) target_url: String,
+}
+
+/// Runs the load against `target` (every agent in it generates load) and returns the report.
+/// `Err` only for harness faults: no connection, no interaction could be provisioned.
+pub async fn run(
+    target: Target,
+    ops: Vec<LoadOp>,
+    config: LoadConfig,
+    progress: Arc<Progress>,
+) -> Result<LoadReport, LoadError> {
+    let identity = Identity {
+        started: now_rfc3339(),
+        target_name: target.name.clone(),
+        target_url: target.base_url.clone(),
+    };
+    let setup = |message: String| LoadError::Setup {
+        target: identity.target_name.clone(),
+        message,
+    };
+    if ops.is_empty() {
+        return Err(setup(
+            "no replayable scenario: the selection has no positive scenario sent by the owner"
+                .into(),
+        ));
+    }
+    let runner = Runner::connect(target, config.run.clone()).await?;
+    let (ops, left_out) = provisionable(&runner, ops);
+    if ops.is_empty() {
+        let _ = runner.close().await;
+        return Err(setup(format!(
+            "the target can provision none of the selected media: {}",
+            left_out.join("; ")
+        )));
+    }
+    let agents = runner.agent_count();
+    let per_agent = config.slots_per_agent(agents);
+    let slots = slots::provision(&runner, &ops, agents, per_agent)
+        .await
+        .map_err(&setup)?;
+    let engine = Arc::new(Engine {
+        runner,
+        ops,
+        journal: Journal::new(Instant::now(), progress),
+        config,
+        left_out,
+    });
+    let (slots, wall_secs) = dispatcher::dispatch(&engine, slots).await;
+    let Ok(engine) = Arc::try_unwrap(engine) else {
+        return Err(setup("an operation task outlived the run".into()));
+    };
+    Ok(finish::finish(engine, slots, identity, wall_secs).await)
+}
+
+/// The operations whose media the target can provision, and a note per media it cannot.
+fn provisionable(runner: &Runner, ops: Vec<LoadOp>) -> (Vec<LoadOp>, Vec<String>) {
+    let mut left_out: Vec<String> = Vec::new();
+    let ops = ops
+        .into_iter()
+        .filter(|op| match runner.can_provision(&op.case.media) {
+            Ok(()) => true,
+            Err(why) => {
+                let note = format!("{}: {why}", op.case.media);
+                if !left_out.contains(&note) {
+                    left_out.push(note);
+                }
+                false
+            }
+        })
+        .collect();
+    (ops, left_out)
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,214 @@
+//! The executor: one group of operations on one slot. It attributes what arrived since the
+//! slot's last group, moves the slot to a fresh interaction when due, sends the group's
+//! requests concurrently, applies the accepted ones to the model, collects the group's
+//! notifications (setting aside the late ones of earlier groups, by the state they show), has
+//! `check::load_group` judge the group, and emits everything as load events to the journal.
+//!
+//! It decides no verdict (`check` does) and no attribution (`attribution` does); it only
+//! sends, waits (on the router's wake-ups, with the notification deadline) and reports.
+
+use super::attribution::{self, Arrival, Group, Straggler, message_hash, state_hash};
+use super::engine::Engine;
+use super::ids::RecordIndex;
+use super::journal::LoadEvent;
+use super::model::{self, Effect};
+use super::slots::{self, Slot};
+use crate::check::{
+    self, GroupObservation, GroupOperation, Leftover, same_user_data, user_data_of,
+};
+use crate::observation::{Delivered, Reply};
+use crate::run::session::Auth;
+use reqwest::Method;
+use serde_json::Value;
+use std::time::Instant;
+
+/// The hash of the user data a notification shows, for the slot's media.
+pub(crate) fn shown_state(engine: &Engine, slot: &Slot, message: &Value) -> Option<u64> {
+    attribution::shown_state(&engine.op(slot.any_op()).case.facts, message)
+}
+
+/// Emits `check`'s verdict on a leftover message as a fact about `record`.
+pub(crate) fn emit_leftover(
+    engine: &Engine,
+    record: RecordIndex,
+    leftover: Leftover<'_>,
+    message: &Value,
+) {
+    let (fact, detail) = check::judge_leftover(leftover, message);
+    engine.journal.emit(LoadEvent::Fact {
+        record,
+        fact,
+        detail,
+    });
+}
+
+/// Messages that arrived after the slot's last group was judged: late notifications of
+/// groups short of them, else repeats of the last group, else unexpected.
+pub(crate) fn attribute_stragglers(engine: &Engine, slot: &mut Slot, messages: Vec<Delivered>) {
+    let lost = |r| engine.journal.still_lost(r);
+    for m in messages {
+        let shows = shown_state(engine, slot, &m.message);
+        let (record, leftover) = match slot.memory.straggler(shows, lost) {
+            Straggler::Late(Some(record)) => (record, Leftover::Late),
+            Straggler::Repeat(record) => (record, Leftover::Repeat),
+            Straggler::Unexpected(record) => (record, Leftover::Unexpected),
+            Straggler::Late(None) | Straggler::Unattributed => continue,
+        };
+        emit_leftover(engine, record, leftover, &m.message);
+    }
+}
+
+/// Sends one group of operations on the slot, intended to start at `intended`, and has it
+/// judged.
+pub(crate) async fn run_group(engine: &Engine, slot: &mut Slot, intended: Instant) {
+    let shared = engine.config.group_size();
+    let agent = slot.agent;
+    let Some(session) = engine.runner.session(agent).cloned() else {
+        return;
+    };
+    let router = engine.runner.router();
+    // Whatever arrived since the last group was judged belongs to that group.
+    let stragglers = router.take(agent, &slot.id, intended);
+    attribute_stragglers(engine, slot, stragglers);
+    if slot.due_for_fresh_interaction() {
+        slots::move_to_fresh_interaction(&engine.runner, &engine.ops, slot, engine.journal.start())
+            .await;
+    }
+    slot.groups_here += 1;
+    let picks = slot.pick(shared);
+    let requests: Vec<(Value, Effect)> = picks
+        .iter()
+        .enumerate()
+        .map(|(j, &op)| {
+            let op = engine.op(op);
+            if shared == 1 {
+                (op.request.clone(), op.effect.clone())
+            } else {
+                let request = model::with_key_suffix(&op.request, &format!("~{j}"));
+                let effect =
+                    Effect::of(&request, op.case.facts.delete).unwrap_or_else(|| op.effect.clone());
+                (request, effect)
+            }
+        })
+        .collect();
+    let records = engine.journal.open(slot, &picks, intended);
+    engine.journal.emit(LoadEvent::Sent {
+        operations: shared as u64,
+    });
+    let replies: Vec<(Result<Reply, String>, Instant)> =
+        futures::future::join_all(requests.iter().map(|(body, _)| {
+            let session = &session;
+            let path = &slot.path;
+            async move {
+                let bytes = body.to_string().into_bytes();
+                let reply = session
+                    .request(Method::POST, path, Some(&bytes), Auth::Session, true, None)
+                    .await
+                    .map(|(r, _)| r);
+                (reply, Instant::now())
+            }
+        }))
+        .await;
+    let mut after = slot.state.clone();
+    let mut applied = 0;
+    for ((reply, at), (_, effect)) in replies.iter().zip(&requests) {
+        engine.journal.emit(LoadEvent::HttpAnswered {
+            intended,
+            latency: at.saturating_duration_since(intended),
+        });
+        if check::operation_accepted(reply) {
+            effect.apply(&mut after);
+            applied += 1;
+        }
+    }
+    let after_hash = state_hash(&after);
+    // Collect this group's notifications; late ones of earlier groups (showing their state,
+    // not ours) are set aside, so they are never taken for ours.
+    let deadline = tokio::time::Instant::now() + engine.config.run.deadlines.notification;
+    let mut ours: Vec<Delivered> = Vec::new();
+    while ours.len() < applied {
+        if !router.wait_for(agent, &slot.id, 1, deadline).await {
+            break;
+        }
+        let got = router.take(agent, &slot.id, intended);
+        if got.is_empty() {
+            // The stream closed: nothing more will come.
+            break;
+        }
+        for d in got {
+            let shows = shown_state(engine, slot, &d.message);
+            let lost = |r| engine.journal.still_lost(r);
+            match slot.memory.during_group(shows, after_hash, lost) {
+                Arrival::Ours => ours.push(d),
+                Arrival::Late(Some(record)) => {
+                    emit_leftover(engine, record, Leftover::Late, &d.message)
+                }
+                Arrival::Late(None) => {}
+            }
+        }
+    }
+    let verdict = check::load_group(&GroupObservation {
+        operations: picks
+            .iter()
+            .zip(&requests)
+            .zip(&replies)
+            .map(|((&op, (_, effect)), (reply, _))| GroupOperation {
+                case: &engine.op(op).case,
+                keys: effect.keys(),
+                reply,
+            })
+            .collect(),
+        notifications: &ours,
+        expected: &after,
+        deadline: engine.config.run.deadlines.notification,
+    });
+    for latency in verdict.notification_latencies {
+        engine
+            .journal
+            .emit(LoadEvent::Notified { intended, latency });
+    }
+    for mark in verdict.marks {
+        engine.journal.emit(LoadEvent::Fact {
+            record: records[mark.op],
+            fact: mark.fact,
+            detail: mark.detail,
+        });
+    }
+    engine.journal.emit(LoadEvent::Judged {
+        notified: verdict.notified,
+        problems: verdict.problems,
+    });
+    follow_the_server(engine, slot, &ours, after, after_hash, shared);
+    slot.memory.remember(Group {
+        last_message: ours.last().map(|d| message_hash(&d.message)),
+        records,
+        final_state: state_hash(&slot.state),
+        missing: applied.saturating_sub(ours.len()),
+    });
+}
+
+/// The model follows the server after a wrong notification (of a single operation), so one
+/// fault is one wrong operation, not a cascade over every later operation on the interaction.
+fn follow_the_server(
+    engine: &Engine,
+    slot: &mut Slot,
+    ours: &[Delivered],
+    after: serde_json::Map<String, Value>,
+    after_hash: u64,
+    shared: usize,
+) {
+    let facts = &engine.op(slot.any_op()).case.facts;
+    let observed = ours
+        .last()
+        .filter(|d| attribution::shown_state(facts, &d.message) != Some(after_hash))
+        .and_then(|d| {
+            facts
+                .find_resource(&d.message["data"])
+                .map(|(_, r)| user_data_of(r))
+        })
+        .filter(|_| shared == 1);
+    slot.state = match observed {
+        Some(seen) if !same_user_data(&seen, &after) => seen,
+        _ => after,
+    };
+}

@@ -1,0 +1,238 @@
+//! Finishing a load run: a final barrier per stream and media proves what the server sent has
+//! arrived; what is left is attributed (late, repeated, unexpected on each slot's current and
+//! left interactions; crossed when it reached another agent's stream); one GET per
+//! interaction checks read-your-writes; the slots are released, the runner closed (its stream
+//! notes and anything left behind become stream problems), and the journal tallied into the
+//! report.
+//!
+//! The verdicts are `check`'s (`judge_leftover`, `load_read_your_writes`, and the stream
+//! problems' words); whose a message is, is attribution's. It sends no operation.
+
+use super::attribution::OnRetired;
+use super::config::Pacing;
+use super::engine::{Engine, Identity, now_rfc3339};
+use super::executor::{attribute_stragglers, emit_leftover, shown_state};
+use super::journal::LoadEvent;
+use super::report::{self, LoadReport, ReadYourWrites, Settings};
+use super::slots::{self, Slot};
+use crate::check::{self, Leftover, user_data_of};
+use crate::run::session::Auth;
+use futures::StreamExt;
+use reqwest::Method;
+use serde_json::{Map, Value};
+use std::collections::{BTreeSet, HashMap};
+
+/// After the load phase: final barriers, leftovers, read-your-writes, cleanup, the report.
+pub(crate) async fn finish(
+    engine: Engine,
+    mut slots: Vec<Slot>,
+    identity: Identity,
+    wall_secs: f64,
+) -> LoadReport {
+    let mut stream_problems = final_barriers(&engine, &slots).await;
+    for slot in slots.iter_mut() {
+        attribute_leftovers(&engine, slot, &mut stream_problems);
+    }
+    if let Some(problem) = check::unclaimed_notifications(attribute_crossed(&engine, &slots)) {
+        stream_problems.push(problem);
+    }
+    let read_your_writes = read_your_writes(&engine, &slots).await;
+    slots::release_all(&engine.runner, &slots).await;
+    let Engine {
+        runner,
+        ops,
+        config,
+        journal,
+        left_out,
+    } = engine;
+    let names: Vec<String> = (0..runner.agent_count())
+        .map(|i| {
+            runner
+                .session(i)
+                .map(|s| s.username.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    let notes = runner.close().await;
+    stream_problems.extend(notes.closed_streams);
+    stream_problems.extend(notes.rehandshakes);
+    stream_problems.extend(notes.left_behind);
+    let tally = journal.tally(&slots, &ops, &names);
+    let mut report = LoadReport {
+        format: report::FORMAT.into(),
+        target_name: identity.target_name,
+        target_url: identity.target_url,
+        started: identity.started,
+        finished: now_rfc3339(),
+        settings: Settings {
+            agents: slots.iter().map(|s| s.agent).collect::<BTreeSet<_>>().len(),
+            shard: config.shard.clone(),
+            rate: match config.pacing {
+                Pacing::Rate(r) => Some(r),
+                Pacing::Concurrency(_) => None,
+            },
+            concurrency: match config.pacing {
+                Pacing::Concurrency(c) => Some(c),
+                Pacing::Rate(_) => None,
+            },
+            shared: config.group_size(),
+            duration_secs: config.duration.as_secs_f64(),
+            scenarios: tally.scenarios,
+        },
+        wall_secs,
+        ledger: tally.ledger,
+        affected: tally.affected,
+        affected_not_listed: tally.affected_not_listed,
+        read_your_writes,
+        http: tally.http,
+        notification: tally.notification,
+        percentiles: Default::default(),
+        seconds: tally.seconds,
+        stream_problems,
+        left_out,
+    };
+    report.refresh_percentiles();
+    report
+}
+
+/// One barrier per stream and media the slots use; a barrier that fails is a stream problem.
+async fn final_barriers(engine: &Engine, slots: &[Slot]) -> Vec<String> {
+    let runner = &engine.runner;
+    let streams: BTreeSet<(usize, String)> =
+        slots.iter().map(|s| (s.agent, s.media.clone())).collect();
+    let settled: Vec<Result<(), String>> = futures::stream::iter(streams.iter())
+        .map(|(agent, media)| async move {
+            runner.settle_stream(*agent, media).await.map_err(|e| {
+                let name = runner
+                    .session(*agent)
+                    .map(|s| s.username.clone())
+                    .unwrap_or_default();
+                format!("agent {name}, {media}: final barrier: {e}")
+            })
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    settled.into_iter().filter_map(Result::err).collect()
+}
+
+/// What is left on the slot's own stream: stragglers of its current interaction, and what
+/// came for the interactions it had left (matched by the state shown).
+fn attribute_leftovers(engine: &Engine, slot: &mut Slot, stream_problems: &mut Vec<String>) {
+    let router = engine.runner.router();
+    let start = engine.journal.start();
+    let left = router.take(slot.agent, &slot.id, start);
+    attribute_stragglers(engine, slot, left);
+    for retired in &slot.retired {
+        for m in router.take(slot.agent, &retired.id, start) {
+            let shows = shown_state(engine, slot, &m.message);
+            let attribution = slot.memory.on_retired(
+                retired,
+                super::attribution::message_hash(&m.message),
+                m.after_post,
+                shows,
+                |r| engine.journal.still_lost(r),
+            );
+            let (record, leftover) = match attribution {
+                OnRetired::Copy(record) => (record, Leftover::Copy),
+                OnRetired::Late(record) => (record, Leftover::Late),
+                OnRetired::SameState(record) => (record, Leftover::SameState),
+                OnRetired::AfterCleanup => continue,
+                OnRetired::Unknown => {
+                    stream_problems.push(check::unexplained_notification(&retired.id, &m.message));
+                    continue;
+                }
+            };
+            emit_leftover(engine, record, leftover, &m.message);
+        }
+    }
+}
+
+/// Everything still filed after the slots took theirs reached a stream other than its
+/// interaction's owner's: crossed, held against the operation whose state it shows. Returns
+/// how many were about interactions the run did not use.
+fn attribute_crossed(engine: &Engine, slots: &[Slot]) -> usize {
+    let by_id: HashMap<&str, &Slot> = slots
+        .iter()
+        .flat_map(|s| s.interaction_ids().map(move |id| (id, s)))
+        .collect();
+    let mut unclaimed = 0;
+    for (agent, message) in engine.runner.router().leftovers() {
+        let id = crate::run::router::interaction_id(&message);
+        let Some(slot) = id.as_deref().and_then(|id| by_id.get(id)) else {
+            unclaimed += 1;
+            continue;
+        };
+        let receiver = engine
+            .runner
+            .session(agent)
+            .map(|s| s.username.clone())
+            .unwrap_or_default();
+        if let Some(record) = slot.memory.crossed(shown_state(engine, slot, &message)) {
+            emit_leftover(
+                engine,
+                record,
+                Leftover::Crossed {
+                    receiver: &receiver,
+                },
+                &message,
+            );
+        }
+    }
+    unclaimed
+}
+
+/// One GET per interaction: the user data must be the expected final state. A mismatch makes
+/// the interaction's latest operation wrong.
+async fn read_your_writes(engine: &Engine, slots: &[Slot]) -> ReadYourWrites {
+    let runner = &engine.runner;
+    type Read = (usize, Result<Map<String, Value>, String>);
+    let reads: Vec<Read> = futures::stream::iter(slots.iter().enumerate())
+        .map(|(i, s)| async move {
+            let Some(session) = runner.session(s.agent) else {
+                return (i, Err("no session".to_string()));
+            };
+            let facts = &engine.op(s.any_op()).case.facts;
+            let got = session
+                .request(Method::GET, &s.path, None, Auth::Session, true, None)
+                .await
+                .and_then(|(reply, _)| {
+                    reply
+                        .body
+                        .json()
+                        .filter(|_| reply.status == 200)
+                        .and_then(|b| facts.find_resource(b))
+                        .map(|(_, r)| user_data_of(r))
+                        .ok_or_else(|| {
+                            format!(
+                                "GET {} answered HTTP {}: {}",
+                                s.path,
+                                reply.status,
+                                reply.body.describe()
+                            )
+                        })
+                });
+            (i, got)
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let mut result = ReadYourWrites::default();
+    for (i, got) in reads {
+        let slot = &slots[i];
+        result.checked += 1;
+        let problem =
+            check::load_read_your_writes(got.as_ref().map_err(String::as_str), &slot.state);
+        if let Some(problem) = problem {
+            result.mismatched += 1;
+            if let Some(record) = slot.memory.latest() {
+                engine.journal.emit(LoadEvent::Fact {
+                    record,
+                    fact: check::LoadFact::Wrong,
+                    detail: Some(problem),
+                });
+            }
+        }
+    }
+    result
+}
