@@ -19,6 +19,8 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 mod bayeux;
+#[cfg(test)]
+mod edge_tests;
 mod listener;
 mod load;
 mod notification;
