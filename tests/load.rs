@@ -78,7 +78,11 @@ fn a_clean_load_accounts_for_every_operation() {
     // report.html: the chart is there, drawn by the browser, with no script.
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
     assert!(!html.contains("<script"), "no script in report.html");
-    let dom = dump_dom(&dir.path().join("report.html"), &dir.path().join("browser"));
+    let dom = support::browser::dump_dom(
+        &support::browser::chromium(),
+        &dir.path().join("report.html"),
+        &dir.path().join("browser"),
+    );
     assert!(
         dom.contains("<svg id=\"load-chart\""),
         "the chart is in the page:\n{dom}"
@@ -97,36 +101,6 @@ fn a_clean_load_accounts_for_every_operation() {
         dom.contains(&format!("<td class=\"n\">{ops}</td>")),
         "the ledger shows the operations"
     );
-}
-
-/// The page as headless Chromium builds it (scripts, were there any, would have run).
-fn dump_dom(file: &std::path::Path, profile: &std::path::Path) -> String {
-    let browser = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            std::process::Command::new("which")
-                .arg(b)
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("a headless browser (.ci/run installs Debian's chromium)");
-    let out = std::process::Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", file.display()))
-        .output()
-        .expect("the browser runs");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout)
 }
 
 #[test]
