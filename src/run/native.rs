@@ -130,19 +130,34 @@ pub(super) struct PreparedAgent {
     device: Option<String>,
 }
 
-/// `statusCode` and `statusMessage` of a reply, for refusals.
-fn refusal_of(reply: &crate::observation::Reply) -> Option<String> {
+/// A reply that was not a success: its `statusCode` (when it had one) and a description with
+/// the HTTP status and the server's `statusMessage`.
+struct Refused {
+    status_code: Option<Value>,
+    why: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+fn refusal_of(reply: &crate::observation::Reply) -> Option<Refused> {
     let body = reply.body.json();
     match body.and_then(|b| b.get("statusCode")) {
         Some(code) if code == &json!(0) && reply.status < 300 => None,
-        code => Some(format!(
-            "HTTP {}, statusCode {}: {}",
-            reply.status,
-            code.map_or("absent".to_string(), Value::to_string),
-            body.and_then(|b| b.get("statusMessage"))
-                .and_then(Value::as_str)
-                .map_or_else(|| reply.body.describe(), str::to_string)
-        )),
+        code => Some(Refused {
+            status_code: code.cloned(),
+            why: format!(
+                "HTTP {}, statusCode {}: {}",
+                reply.status,
+                code.map_or("absent".to_string(), Value::to_string),
+                body.and_then(|b| b.get("statusMessage"))
+                    .and_then(Value::as_str)
+                    .map_or_else(|| reply.body.describe(), str::to_string)
+            ),
+        }),
     }
 }
 
@@ -161,7 +176,7 @@ impl Runner {
         path: &str,
         body: &Value,
         wire: &WireLog,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Refused> {
         let (reply, _) = session
             .request(
                 Method::POST,
@@ -171,10 +186,14 @@ impl Runner {
                 true,
                 Some(wire),
             )
-            .await?;
+            .await
+            .map_err(|why| Refused {
+                status_code: None,
+                why,
+            })?;
         match refusal_of(&reply) {
             None => Ok(reply.body.json().cloned().unwrap_or(Value::Null)),
-            Some(why) => Err(why),
+            Some(refused) => Err(refused),
         }
     }
 
@@ -203,7 +222,7 @@ impl Runner {
                 match Self::post_operation(session, "/api/v2/me", &start, wire).await {
                     Ok(_) => {}
                     // Partial success: a channel that failed shows when its media is created.
-                    Err(why) if why.contains("statusCode 7:") => {}
+                    Err(refused) if refused.status_code == Some(json!(7)) => {}
                     Err(why) => {
                         return Err(format!(
                             "StartContactCenterSession (channels {}) was refused for agent `{}`: {why}",

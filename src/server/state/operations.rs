@@ -64,20 +64,12 @@ impl ServerState {
             .and_then(|op| self.refused_by_reading(&inner.interactions[id].user_data, op));
         let op = match validated {
             Ok(op) => op,
-            Err(e) if self.refuses_asynchronously(media) && inner.interactions.contains_key(id) => {
-                let interaction = inner.interactions.get_mut(id);
-                if let Some(interaction) = interaction {
+            Err(e) => {
+                if self.refuses_asynchronously(media)
+                    && let Some(interaction) = inner.interactions.get_mut(id)
+                {
                     return self.asynchronous_refusal(interaction, id, &e, body, owner);
                 }
-                let (http, body) = self.error_body(e.http, e.status_code, &e.message);
-                return OpResult {
-                    http,
-                    body,
-                    notification: None,
-                    owner,
-                };
-            }
-            Err(e) => {
                 if self.defect(Defect::FailedOpMutates)
                     && let Some(Value::Object(extra)) = body.get("userData")
                     && let Some(i) = inner.interactions.get_mut(id)
