@@ -5,6 +5,7 @@ pub mod bayeux;
 pub mod bench;
 pub mod check;
 pub mod doctor;
+pub mod embedded;
 pub mod load;
 pub mod mutants;
 pub mod observation;

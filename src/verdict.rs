@@ -252,3 +252,55 @@ pub fn judge(
         cause: None,
     }
 }
+
+/// A profile named on the command line that the suite does not define.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown profile `{name}`; known profiles: {known:?}")]
+pub struct UnknownProfile {
+    pub name: String,
+    pub known: Vec<String>,
+}
+
+/// A profile chosen for a run, resolved once: its name, its media (groups expanded) and
+/// whether a flaky scenario counts as passed.
+#[derive(Debug, Clone)]
+pub struct ProfileChoice {
+    pub name: String,
+    pub media: Vec<String>,
+    pub flaky_counts_as_passed: bool,
+}
+
+impl ProfileChoice {
+    pub fn resolve(suite: &crate::spec::Suite, name: &str) -> Result<ProfileChoice, UnknownProfile> {
+        let Some(profile) = suite.profiles.profiles.get(name) else {
+            return Err(UnknownProfile {
+                name: name.to_string(),
+                known: suite.profiles.profiles.keys().cloned().collect(),
+            });
+        };
+        Ok(ProfileChoice {
+            name: name.to_string(),
+            media: profile_media(profile, &suite.media.groups),
+            flaky_counts_as_passed: profile.flaky_counts_as_passed,
+        })
+    }
+
+    /// The verdict over `results`, against every case of the whole suite (a filtered or
+    /// sharded run is judged on what the profile requires, not on what it selected).
+    pub fn judge(
+        &self,
+        suite: &crate::spec::Suite,
+        gws_version: GwsVersion,
+        results: &[ScenarioResult],
+    ) -> Verdict {
+        let all_cases = crate::plan::build(suite, &crate::plan::Selection::default());
+        judge(
+            &self.name,
+            &self.media,
+            self.flaky_counts_as_passed,
+            gws_version,
+            &all_cases,
+            results,
+        )
+    }
+}

@@ -373,13 +373,11 @@ pub fn markdown(c: &Comparison) -> String {
 }
 
 /// The comparison as a self-contained HTML page (autoescaped, no scripts).
-pub fn html(c: &Comparison) -> Result<String, String> {
-    let mut env = minijinja::Environment::new();
-    env.add_template("compare.html", include_str!("templates/compare.html"))
-        .map_err(|e| format!("compare template: {e}"))?;
-    let t = env
-        .get_template("compare.html")
-        .map_err(|e| format!("compare template: {e}"))?;
-    t.render(minijinja::value::Serde(c))
-        .map_err(|e| format!("cannot render compare.html: {e}"))
+pub fn html(c: &Comparison) -> Result<String, super::ReportError> {
+    super::render_template(
+        "compare.html",
+        include_str!("templates/compare.html"),
+        c,
+        |_| {},
+    )
 }

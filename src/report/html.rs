@@ -53,19 +53,12 @@ pub fn code(text: &str) -> String {
     out
 }
 
-pub fn render(view: &ReportView) -> Result<String, String> {
-    let mut env = minijinja::Environment::new();
-    env.add_filter("code", |text: String| {
-        minijinja::Value::from_safe_string(code(&text))
-    });
-    env.add_template("report.html", TEMPLATE)
-        .map_err(|e| format!("report template: {e}"))?;
-    let template = env
-        .get_template("report.html")
-        .map_err(|e| format!("report template: {e}"))?;
-    template
-        .render(minijinja::value::Serde(view))
-        .map_err(|e| format!("cannot render report.html: {e}"))
+pub fn render(view: &ReportView) -> Result<String, super::ReportError> {
+    super::render_template("report.html", TEMPLATE, view, |env| {
+        env.add_filter("code", |text: String| {
+            minijinja::Value::from_safe_string(code(&text))
+        });
+    })
 }
 
 #[cfg(test)]

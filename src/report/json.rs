@@ -133,18 +133,20 @@ impl RunRecord {
     }
 
     /// Reads `dir/results.json`; the error names the file.
-    pub fn read_dir(dir: &Path) -> Result<RunRecord, String> {
+    pub fn read_dir(dir: &Path) -> Result<RunRecord, super::ReportError> {
         let path = dir.join("results.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let record: RunRecord = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a results file: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| super::ReportError::read(&path, e))?;
+        let record: RunRecord =
+            serde_json::from_str(&text).map_err(|e| super::ReportError::Parse {
+                path: path.clone(),
+                what: format!("not a results file: {e}"),
+            })?;
         if record.format != FORMAT {
-            return Err(format!(
-                "{}: unknown format `{}` (expected {FORMAT})",
-                path.display(),
-                record.format
-            ));
+            return Err(super::ReportError::Parse {
+                path,
+                what: format!("unknown format `{}` (expected {FORMAT})", record.format),
+            });
         }
         Ok(record)
     }

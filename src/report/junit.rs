@@ -33,7 +33,7 @@ fn rerun(attempt: &Attempt) -> TestRerun {
     rerun
 }
 
-pub fn render(record: &RunRecord) -> Result<String, String> {
+pub fn render(record: &RunRecord) -> Result<String, super::ReportError> {
     let mut report = Report::new(format!(
         "gws-conformance: {}",
         record.provenance.target_name
@@ -128,5 +128,5 @@ pub fn render(record: &RunRecord) -> Result<String, String> {
     report.add_test_suites(suites.into_values());
     report
         .to_string()
-        .map_err(|e| format!("cannot render junit.xml: {e}"))
+        .map_err(|e| super::ReportError::render("junit.xml", e))
 }

@@ -5,14 +5,18 @@
 
 pub mod compare;
 pub mod ctrf;
+mod error;
 pub mod groups;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod load;
 pub mod markdown;
 pub mod matrix;
 pub mod terminal;
 pub mod view;
+
+pub use error::{ReportError, render_template};
 
 use crate::result::{Grade, ScenarioResult};
 use crate::spec::Level;
@@ -55,18 +59,20 @@ pub fn exit_code(results: &[ScenarioResult]) -> i32 {
 
 /// Writes `results.json`, `junit.xml`, `ctrf.json`, `report.md` and `report.html` for a
 /// finished run.
-pub fn write_bundle(dir: &std::path::Path, record: &json::RunRecord) -> Result<(), String> {
+pub fn write_bundle(dir: &std::path::Path, record: &json::RunRecord) -> Result<(), ReportError> {
     let write = |name: &str, text: String| {
-        std::fs::write(dir.join(name), text).map_err(|e| format!("cannot write {name}: {e}"))
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| ReportError::write(path, e))
     };
+    let results = dir.join("results.json");
     record
-        .write(&dir.join("results.json"))
-        .map_err(|e| format!("cannot write results.json: {e}"))?;
+        .write(&results)
+        .map_err(|e| ReportError::write(results, e))?;
     write("junit.xml", junit::render(record)?)?;
     write(
         "ctrf.json",
         serde_json::to_string_pretty(&ctrf::render(record))
-            .map_err(|e| format!("cannot render ctrf.json: {e}"))?,
+            .map_err(|e| ReportError::render("ctrf.json", e))?,
     )?;
     let view = view::ReportView::of(record);
     write("report.md", markdown::render(&view))?;

@@ -119,6 +119,19 @@ impl Defect {
     }
 }
 
+/// A defect name no defect has; its message says where the names are listed.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown defect `{0}`; `gws-conformance serve --list-defects` lists them")]
+pub struct UnknownDefect(pub String);
+
+impl std::str::FromStr for Defect {
+    type Err = UnknownDefect;
+
+    fn from_str(name: &str) -> Result<Defect, UnknownDefect> {
+        Defect::parse(name).ok_or_else(|| UnknownDefect(name.to_string()))
+    }
+}
+
 impl fmt::Display for Defect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

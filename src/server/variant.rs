@@ -39,6 +39,19 @@ impl Variant {
     }
 }
 
+/// A variant name no variant has; its message says where the names are listed.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown variant `{0}`; `gws-conformance serve --list-variants` lists them")]
+pub struct UnknownVariant(pub String);
+
+impl std::str::FromStr for Variant {
+    type Err = UnknownVariant;
+
+    fn from_str(name: &str) -> Result<Variant, UnknownVariant> {
+        Variant::parse(name).ok_or_else(|| UnknownVariant(name.to_string()))
+    }
+}
+
 impl fmt::Display for Variant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
