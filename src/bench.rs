@@ -6,14 +6,42 @@
 //! by the `bench` command, never by a timed test.
 
 pub mod load;
+pub mod targets;
+
+/// A benchmark that could not measure: its server, its client or its baseline failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Embedded(#[from] crate::embedded::EmbeddedError),
+    #[error(transparent)]
+    Connect(#[from] crate::run::RunError),
+    #[error(transparent)]
+    Load(#[from] crate::load::LoadError),
+    #[error("the raw baseline {step}: {source}")]
+    Baseline {
+        step: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the raw baseline agent {agent}: {detail}")]
+    BaselineAgent { agent: String, detail: String },
+}
+
+impl BenchError {
+    /// A failed step of the raw baseline client.
+    pub fn baseline(step: &'static str) -> impl FnOnce(reqwest::Error) -> BenchError {
+        move |source| BenchError::Baseline { step, source }
+    }
+}
 
 use crate::check::Checker;
+use crate::embedded::Embedded;
 use crate::orchestrator::{Event, Orchestrator, Retention};
 use crate::plan::Case;
 use crate::result::Grade;
 use crate::run::router::BARRIER_KEY;
-use crate::run::{RunConfig, Runner, Target};
-use crate::server::{self, ServerConfig};
+use crate::run::{RunConfig, Runner};
+use crate::server::ServerConfig;
 use crate::spec::{
     self, Expectation, Given, Level, MediaTable, NotificationExpectation, NotificationSpec,
     PatchExpectation, PatchOp, Scenario, Send, Source,
@@ -208,14 +236,6 @@ pub fn synthetic_cases(table: &MediaTable, k: usize) -> Vec<Case> {
         .collect()
 }
 
-fn target_for(server: &server::RunningServer, config: &ServerConfig) -> Target {
-    Target::embedded(
-        "embedded reference server",
-        &server.base_url,
-        &config.agents,
-    )
-}
-
 fn measurement(
     scenarios: usize,
     started: Instant,
@@ -246,20 +266,17 @@ pub async fn harness(
     cases: &[Case],
     jobs: usize,
     redact_keys: &[String],
-) -> Result<Measurement, String> {
+) -> Result<Measurement, BenchError> {
     let config = ServerConfig::default();
-    let server = server::start(config.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let Embedded { target, server } = Embedded::start(config, "embedded reference server").await?;
     let runner = Runner::connect(
-        target_for(&server, &config),
+        target,
         RunConfig {
             jobs,
             ..RunConfig::default()
         },
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let checker = Checker {
         snapshots: None,
         redact_keys: redact_keys.to_vec(),
@@ -308,17 +325,15 @@ pub async fn harness(
 /// The simplest client doing the same work: per case, provision, GET, POST the operation, wait
 /// for its notification, pass a barrier, GET, DELETE — with one long-poll loop that hands
 /// notifications to waiters by interaction id.
-pub async fn baseline(cases: &[Case], jobs: usize) -> Result<Measurement, String> {
+pub async fn baseline(cases: &[Case], jobs: usize) -> Result<Measurement, BenchError> {
     let config = ServerConfig::default();
-    let server = server::start(config.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let Embedded { server, .. } = Embedded::start(config.clone(), "raw baseline").await?;
     let base = server.base_url.clone();
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .pool_max_idle_per_host(64)
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(BenchError::baseline("client"))?;
     let (user, pass) = config.agents[0].clone();
     let post = |url: String, body: Value| {
         http.post(url)
@@ -328,14 +343,13 @@ pub async fn baseline(cases: &[Case], jobs: usize) -> Result<Measurement, String
     };
     let get = |url: String| http.get(url).basic_auth(&user, Some(&pass)).send();
     let delete = |url: String| http.delete(url).basic_auth(&user, Some(&pass)).send();
-    let reply =
-        |r: reqwest::Response| async move { r.json::<Value>().await.map_err(|e| e.to_string()) };
-    let first = reply(post(format!("{base}/api/v2/notifications"), json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}])).await.map_err(|e| e.to_string())?).await?;
+    let reply = |r: reqwest::Response| async move { r.json::<Value>().await };
+    let first = reply(post(format!("{base}/api/v2/notifications"), json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}])).await.map_err(BenchError::baseline("handshake"))?).await.map_err(BenchError::baseline("handshake"))?;
     let client_id = first[0]["clientId"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    reply(post(format!("{base}/api/v2/notifications"), json!([{"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/v2/me/*"}])).await.map_err(|e| e.to_string())?).await?;
+    reply(post(format!("{base}/api/v2/notifications"), json!([{"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/v2/me/*"}])).await.map_err(BenchError::baseline("subscribe"))?).await.map_err(BenchError::baseline("subscribe"))?;
     type Waiters = Mutex<HashMap<String, oneshot::Sender<Instant>>>;
     let waiters: Arc<Waiters> = Arc::default();
     let barrier_count = Arc::new(AtomicU64::new(0));
@@ -388,9 +402,10 @@ pub async fn baseline(cases: &[Case], jobs: usize) -> Result<Measurement, String
             json!({"media": "chat", "userData": {}}),
         )
         .await
-        .map_err(|e| e.to_string())?,
+        .map_err(BenchError::baseline("barrier interaction"))?,
     )
-    .await?;
+    .await
+    .map_err(BenchError::baseline("barrier interaction"))?;
     let barrier_path = format!("{base}{}", barrier["path"].as_str().unwrap_or_default());
     let busy_before = server.state.stats.busy();
     let cpu_before = cpu_time();

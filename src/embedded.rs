@@ -26,7 +26,10 @@ pub struct Embedded {
 
 impl Embedded {
     /// Starts `config`'s server; the target is named `name`.
-    pub async fn start(config: ServerConfig, name: impl Into<String>) -> Result<Embedded, EmbeddedError> {
+    pub async fn start(
+        config: ServerConfig,
+        name: impl Into<String>,
+    ) -> Result<Embedded, EmbeddedError> {
         let agents = config.agents.clone();
         let bind = config.bind;
         let server = server::start(config)

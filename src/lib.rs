@@ -4,6 +4,7 @@
 pub mod bayeux;
 pub mod bench;
 pub mod check;
+pub mod command;
 pub mod doctor;
 pub mod embedded;
 pub mod load;
@@ -18,6 +19,7 @@ pub mod server;
 pub mod snapshot;
 pub mod spec;
 pub mod suite;
+pub mod target_file;
 pub mod util;
 pub mod verdict;
 pub mod waivers;

@@ -7,11 +7,12 @@
 //! scenarios (that is `check`) nor print (that is the CLI).
 
 use crate::check::Checker;
+use crate::embedded::Embedded;
 use crate::orchestrator::{Orchestrator, Retention};
 use crate::plan::Case;
 use crate::result::Grade;
-use crate::run::{RunConfig, Runner, Target};
-use crate::server::{self, Defect, ServerConfig};
+use crate::run::{RunConfig, Runner};
+use crate::server::{Defect, ServerConfig};
 use crate::spec::Level;
 use futures::StreamExt;
 use serde::Serialize;
@@ -70,6 +71,24 @@ impl KillMatrix {
     }
 }
 
+/// The defects `mutants` runs when none are named: with `load`, the load-only ones (they act
+/// only with more than 50 Bayeux clients); otherwise every defect the suite must kill —
+/// load-only ones cannot act on the suite's two agents, and warning-only ones leave the
+/// server conformant, so the suite only warns.
+pub fn default_defects(load: bool) -> Vec<Defect> {
+    Defect::ALL
+        .iter()
+        .copied()
+        .filter(|d| {
+            if load {
+                d.load_only()
+            } else {
+                d.in_kill_matrix()
+            }
+        })
+        .collect()
+}
+
 /// Runs `cases` against one server variant.
 async fn run_variant(
     defect: Option<Defect>,
@@ -99,18 +118,14 @@ async fn run_variant(
         other: Vec::new(),
         error: None,
     };
-    let server = match server::start(server_config.clone()).await {
-        Ok(s) => s,
+    let name = format!("reference server ({})", outcome.server);
+    let Embedded { target, server } = match Embedded::start(server_config, name).await {
+        Ok(e) => e,
         Err(e) => {
-            outcome.error = Some(format!("cannot start the server: {e}"));
+            outcome.error = Some(e.to_string());
             return outcome;
         }
     };
-    let target = Target::embedded(
-        format!("reference server ({})", outcome.server),
-        &server.base_url,
-        &server_config.agents,
-    );
     match Runner::connect(target, config.clone()).await {
         Err(e) => outcome.error = Some(e.to_string()),
         Ok(runner) => {
@@ -230,18 +245,14 @@ async fn run_load_variant(
         csrf: defect.is_some_and(Defect::needs_csrf),
         ..ServerConfig::default()
     };
-    let server = match server::start(config.clone()).await {
-        Ok(s) => s,
+    let name = format!("reference server ({})", outcome.server);
+    let Embedded { target, server } = match Embedded::start(config, name).await {
+        Ok(e) => e,
         Err(e) => {
-            outcome.error = Some(format!("cannot start the server: {e}"));
+            outcome.error = Some(e.to_string());
             return outcome;
         }
     };
-    let target = Target::embedded(
-        format!("reference server ({})", outcome.server),
-        &server.base_url,
-        &config.agents,
-    );
     let load = crate::load::LoadConfig {
         duration,
         pacing: crate::load::Pacing::Concurrency(agents),

@@ -39,6 +39,15 @@ pub struct Selection {
     pub media: Option<Vec<String>>,
 }
 
+/// The `k`-th of `n` contiguous slices of `items` (1-based), for sharding the agents of a
+/// load: contiguous, so shards never share an agent (scenario shards hash ids instead).
+pub fn shard_slice<T: Clone>(items: &[T], k: usize, n: usize) -> Vec<T> {
+    let len = items.len();
+    let from = len * (k - 1) / n;
+    let to = len * k / n;
+    items[from..to].to_vec()
+}
+
 /// Expands every scenario over its media, in file order, then applies the selection.
 pub fn build(suite: &Suite, selection: &Selection) -> Vec<Case> {
     let facts: Vec<(String, Arc<MediaFacts>)> = suite

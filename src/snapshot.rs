@@ -1,8 +1,9 @@
 //! Pinned notification shapes: reading insta `.snap` files outside of tests.
 //!
-//! The test harness writes and asserts snapshots through insta; the CLI only reads them, from
+//! The test harness writes and asserts snapshots through insta; a run only reads them, from
 //! a directory or from the copies built into the binary, and compares shapes structurally.
-//! Nothing here writes a snapshot.
+//! Nothing here writes an insta snapshot; a target's own accepted shapes (`--target-snapshots`)
+//! are plain JSON files, read and written here.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -93,4 +94,36 @@ mod tests {
         assert_eq!(parse_snap(text), Some(serde_json::json!({"a": 1})));
         assert_eq!(parse_snap("garbage"), None);
     }
+}
+
+/// A target snapshot that could not be stored.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub struct SnapshotWriteError {
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Stores each result's redacted notification as `<dir>/<snapshot name>.json`, the target's
+/// accepted shapes from now on (`run --accept-snapshots`); returns how many were written.
+pub fn accept_json_dir(
+    dir: &Path,
+    results: &[crate::result::ScenarioResult],
+) -> Result<usize, SnapshotWriteError> {
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SnapshotWriteError { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(failed(dir))?;
+    let mut written = 0;
+    for r in results {
+        if let Some(notification) = &r.notification {
+            let path = dir.join(format!("{}.json", r.id.replace('/', "__")));
+            let text = serde_json::to_string_pretty(notification).unwrap_or_default();
+            std::fs::write(&path, text + "\n").map_err(failed(&path))?;
+            written += 1;
+        }
+    }
+    Ok(written)
 }

@@ -186,3 +186,41 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<SpecError>)
         }
     }
 }
+
+/// Reads what `check PATHS` names: spec directories (each loaded whole, with its notes) and
+/// scenario files (loaded together against the built-in media table). Every problem of every
+/// path is reported at once; the suite returned is the last one loaded.
+pub fn load_paths(paths: &[PathBuf], notes: &mut Vec<String>) -> Result<Suite, SpecErrors> {
+    let mut errors = Vec::new();
+    let mut last = None;
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            match load_dir(p, notes) {
+                Ok(s) => last = Some(s),
+                Err(e) => errors.extend(e.0),
+            }
+        } else {
+            match std::fs::read_to_string(p) {
+                Ok(text) => files.push(SourceFile {
+                    path: p.display().to_string(),
+                    text,
+                }),
+                Err(e) => errors.push(SpecError::new(
+                    p.display().to_string(),
+                    format!("cannot read the file: {e}"),
+                )),
+            }
+        }
+    }
+    if !files.is_empty() {
+        match crate::spec::load_suite(&builtin_media_file(), &files) {
+            Ok(s) => last = Some(s),
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    match (errors.is_empty(), last) {
+        (true, Some(s)) => Ok(s),
+        _ => Err(SpecErrors(errors)),
+    }
+}

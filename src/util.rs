@@ -70,3 +70,10 @@ pub(crate) async fn read_capped(
         }
     }
 }
+
+/// The current UTC time in RFC 3339, as results files record it.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

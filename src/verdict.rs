@@ -271,7 +271,10 @@ pub struct ProfileChoice {
 }
 
 impl ProfileChoice {
-    pub fn resolve(suite: &crate::spec::Suite, name: &str) -> Result<ProfileChoice, UnknownProfile> {
+    pub fn resolve(
+        suite: &crate::spec::Suite,
+        name: &str,
+    ) -> Result<ProfileChoice, UnknownProfile> {
         let Some(profile) = suite.profiles.profiles.get(name) else {
             return Err(UnknownProfile {
                 name: name.to_string(),

@@ -9,11 +9,12 @@
 //! Each process starts its servers lazily, so this works under nextest's process-per-test too.
 
 use gws_conformance::check::Checker;
+use gws_conformance::embedded::Embedded;
 use gws_conformance::orchestrator::{Event, Orchestrator, Retention};
 use gws_conformance::plan::{self, Case};
 use gws_conformance::result::Grade;
-use gws_conformance::run::{RunConfig, Runner, Target};
-use gws_conformance::server::{self, RunningServer, ServerConfig};
+use gws_conformance::run::{RunConfig, Runner};
+use gws_conformance::server::{RunningServer, ServerConfig};
 use gws_conformance::suite;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
@@ -45,12 +46,10 @@ impl Harness {
                     csrf,
                     ..ServerConfig::default()
                 };
-                let agents = config.agents.clone();
-                let server = server::start(config)
-                    .await
-                    .map_err(|e| format!("cannot start the reference server: {e}"))?;
-                let target =
-                    Target::embedded("embedded reference server", &server.base_url, &agents);
+                let Embedded { target, server } =
+                    Embedded::start(config, "embedded reference server")
+                        .await
+                        .map_err(|e| e.to_string())?;
                 let runner = Runner::connect(target, RunConfig::default())
                     .await
                     .map_err(|e| e.to_string())?;

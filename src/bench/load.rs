@@ -6,11 +6,13 @@
 //! Figures are data; the `bench` command decides which targets are met. It never asserts
 //! timings itself.
 
+use super::BenchError;
+use crate::embedded::Embedded;
 use crate::load::model::LoadOp;
 use crate::load::report::LoadReport;
 use crate::load::{LoadConfig, Pacing};
-use crate::run::{RunConfig, Target};
-use crate::server::{self, ServerConfig, state::ServerState};
+use crate::run::RunConfig;
+use crate::server::{ServerConfig, state::ServerState};
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -55,15 +57,12 @@ pub struct BaselineLoad {
 }
 
 /// The embedded server with `agent1..agentN`, as `serve --agents N` starts it.
-async fn numbered_server(agents: usize) -> Result<(ServerConfig, server::RunningServer), String> {
+async fn numbered_server(agents: usize) -> Result<Embedded, BenchError> {
     let config = ServerConfig {
         agents: ServerState::numbered_agents(agents),
         ..ServerConfig::default()
     };
-    let server = server::start(config.clone())
-        .await
-        .map_err(|e| format!("cannot start the server: {e}"))?;
-    Ok((config, server))
+    Ok(Embedded::start(config, "reference server").await?)
 }
 
 /// Loads the embedded server with `agents` agents (one operation in flight each) for
@@ -72,9 +71,8 @@ pub async fn harness(
     ops: &[LoadOp],
     agents: usize,
     duration: Duration,
-) -> Result<(HarnessLoad, LoadReport), String> {
-    let (config, server) = numbered_server(agents).await?;
-    let target = Target::embedded("reference server", &server.base_url, &config.agents);
+) -> Result<(HarnessLoad, LoadReport), BenchError> {
+    let Embedded { target, server } = numbered_server(agents).await?;
     let load = LoadConfig {
         duration,
         pacing: Pacing::Concurrency(agents),
@@ -90,9 +88,7 @@ pub async fn harness(
         rss_mib()
     });
     let cpu_before = super::cpu_time();
-    let report = crate::load::run(target, ops.to_vec(), load, Default::default())
-        .await
-        .map_err(|e| e.to_string());
+    let report = crate::load::run(target, ops.to_vec(), load, Default::default()).await;
     let cpu = super::cpu_time() - cpu_before;
     let end_rss = rss_mib();
     let middle_rss = sampler.await.ok().flatten();
@@ -122,24 +118,24 @@ pub async fn baseline(
     ops: &[LoadOp],
     agents: usize,
     duration: Duration,
-) -> Result<BaselineLoad, String> {
-    let (config, server) = numbered_server(agents).await?;
+) -> Result<BaselineLoad, BenchError> {
+    let Embedded { target, server } = numbered_server(agents).await?;
     let base = server.base_url.clone();
     let stop = tokio_util::sync::CancellationToken::new();
     let mut pollers = Vec::new();
     let mut workers = Vec::new();
     let mut setups = Vec::new();
-    for (i, (user, pass)) in config.agents.iter().enumerate() {
+    for (i, agent) in target.agents.iter().enumerate() {
         let op = &ops[i % ops.len()];
         setups.push(setup_agent(
             base.clone(),
-            user.clone(),
-            pass.clone(),
+            agent.username.clone(),
+            agent.password.expose().to_string(),
             op.case.media.clone(),
             op.case.user_data.clone(),
         ));
     }
-    let agents_ready: Vec<Result<AgentSetup, String>> = futures::stream::iter(setups)
+    let agents_ready: Vec<Result<AgentSetup, BenchError>> = futures::stream::iter(setups)
         .buffer_unordered(32)
         .collect()
         .await;
@@ -266,11 +262,11 @@ async fn setup_agent(
     pass: String,
     media: String,
     user_data: serde_json::Map<String, Value>,
-) -> Result<AgentSetup, String> {
+) -> Result<AgentSetup, BenchError> {
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(BenchError::baseline("client"))?;
     let post = |url: String, body: Value| {
         http.post(url)
             .basic_auth(&user, Some(&pass))
@@ -283,7 +279,10 @@ async fn setup_agent(
         async move {
             r.json::<Value>()
                 .await
-                .map_err(|e| format!("baseline agent {who}: {e}"))
+                .map_err(|e| BenchError::BaselineAgent {
+                    agent: who,
+                    detail: e.to_string(),
+                })
         }
     };
     let shake = post(
@@ -291,7 +290,7 @@ async fn setup_agent(
         json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]),
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(BenchError::baseline("setup"))?;
     let shake = json_of(shake).await?;
     let client_id = shake[0]["clientId"]
         .as_str()
@@ -302,13 +301,13 @@ async fn setup_agent(
         json!([{"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/v2/me/*"}]),
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(BenchError::baseline("setup"))?;
     let created = post(
         format!("{base}/conformance/v1/interactions"),
         json!({"media": media, "userData": user_data}),
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(BenchError::baseline("setup"))?;
     let created = json_of(created).await?;
     let path = format!("{base}{}", created["path"].as_str().unwrap_or_default());
     let id = created["id"].as_str().unwrap_or_default().to_string();

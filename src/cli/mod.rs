@@ -19,12 +19,12 @@ mod doctor;
 mod load;
 mod mutants;
 mod run;
-mod target_file;
 
 use clap::{Args, Parser, Subcommand};
-use gws_conformance::server::{self, Defect, ServerConfig, Variant};
+use gws_conformance::embedded::Embedded;
+use gws_conformance::server::{Defect, ServerConfig, Variant};
 use gws_conformance::spec::{self, GwsVersion, SpecErrors, Suite};
-use gws_conformance::{plan, suite};
+use gws_conformance::{plan, suite, target_file};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -135,20 +135,73 @@ struct CheckArgs {
     paths: Vec<PathBuf>,
 }
 
+/// The target file of `run` and `load`.
+#[derive(Args, Clone)]
+pub struct TargetArgs {
+    /// Target file describing the server under test (default: the embedded reference server).
+    #[arg(long, value_name = "FILE")]
+    target: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    /// The target file's target, when one was given; a bad file ends the command (exit 2).
+    pub fn load(&self) -> Result<Option<gws_conformance::run::Target>, ExitCode> {
+        self.target
+            .as_deref()
+            .map(target_file::load)
+            .transpose()
+            .map_err(error)
+    }
+}
+
+/// The deadlines every command that talks to a server takes.
+#[derive(Args, Clone)]
+pub struct TimeoutArgs {
+    /// Deadline for one HTTP request.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// Deadline from an operation to its notification (later ones are late).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    notification_timeout: Duration,
+}
+
+impl TimeoutArgs {
+    pub fn deadlines(&self) -> gws_conformance::run::Deadlines {
+        gws_conformance::run::Deadlines {
+            request: self.request_timeout,
+            notification: self.notification_timeout,
+            ..Default::default()
+        }
+    }
+}
+
+/// `NAME:PASSWORD` of `--agent`.
+fn parse_agent(text: &str) -> Result<(String, String), String> {
+    text.split_once(':')
+        .map(|(u, p)| (u.to_string(), p.to_string()))
+        .filter(|(u, _)| !u.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "expects NAME:PASSWORD, got `{}`",
+                text.split(':').next().unwrap_or("")
+            )
+        })
+}
+
 #[derive(Args, Clone)]
 pub struct ServerArgs {
     /// Require the CSRF token on modifying requests.
     #[arg(long)]
     csrf: bool,
     /// Replace the built-in agents (repeatable): NAME:PASSWORD.
-    #[arg(long = "agent", value_name = "NAME:PASSWORD")]
-    agents: Vec<String>,
+    #[arg(long = "agent", value_name = "NAME:PASSWORD", value_parser = parse_agent)]
+    agents: Vec<(String, String)>,
     /// Make a legal choice where the docs allow several (repeatable; `serve --list-variants`).
     #[arg(long = "variant", value_name = "NAME")]
-    variants: Vec<String>,
+    variants: Vec<Variant>,
     /// Inject one defect (see `serve --list-defects`).
     #[arg(long, value_name = "NAME")]
-    defect: Option<String>,
+    defect: Option<Defect>,
     /// Offer only these media (comma-separated fixture names).
     #[arg(long, value_name = "MEDIA", value_delimiter = ',')]
     offer: Option<Vec<String>>,
@@ -161,46 +214,36 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
-    pub fn to_config(&self) -> Result<ServerConfig, String> {
-        let mut config = ServerConfig {
+    pub fn to_config(&self) -> ServerConfig {
+        let defaults = ServerConfig::default();
+        ServerConfig {
             csrf: self.csrf,
             long_poll: self.long_poll,
             offered_media: self.offer.clone(),
             notify_on_cleanup: self.notify_on_cleanup,
-            ..ServerConfig::default()
-        };
-        if !self.agents.is_empty() {
-            config.agents = self
-                .agents
-                .iter()
-                .map(|a| {
-                    a.split_once(':')
-                        .map(|(u, p)| (u.to_string(), p.to_string()))
-                        .filter(|(u, _)| !u.is_empty())
-                        .ok_or_else(|| {
-                            format!(
-                                "--agent expects NAME:PASSWORD, got `{}`",
-                                a.split(':').next().unwrap_or("")
-                            )
-                        })
-                })
-                .collect::<Result<_, _>>()?;
+            agents: match self.agents.is_empty() {
+                true => defaults.agents.clone(),
+                false => self.agents.clone(),
+            },
+            variants: self.variants.clone(),
+            defect: self.defect,
+            ..defaults
         }
-        for name in &self.variants {
-            config.variants.push(Variant::parse(name).ok_or_else(|| {
-                format!(
-                    "unknown variant `{name}`; `gws-conformance serve --list-variants` lists them"
-                )
-            })?);
-        }
-        if let Some(name) = &self.defect {
-            config.defect = Some(Defect::parse(name).ok_or_else(|| {
-                format!(
-                    "unknown defect `{name}`; `gws-conformance serve --list-defects` lists them"
-                )
-            })?);
-        }
-        Ok(config)
+    }
+
+    /// Whether `--agent` replaced the built-in agents.
+    pub fn given_agents(&self) -> bool {
+        !self.agents.is_empty()
+    }
+
+    /// Whether any setting differs from the defaults (they configure only the embedded server).
+    pub fn given(&self) -> bool {
+        self.csrf
+            || !self.agents.is_empty()
+            || !self.variants.is_empty()
+            || self.defect.is_some()
+            || self.offer.is_some()
+            || self.notify_on_cleanup
     }
 }
 
@@ -270,11 +313,10 @@ pub fn emit(text: std::fmt::Arguments<'_>) {
     }
 }
 
-/// The multi-threaded tokio runtime a command runs on; failing to build one is a harness error.
-pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+/// Runs a command's future on the one runtime builder; failing to build it is a harness error.
+pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T, ExitCode> {
+    gws_conformance::command::runtime()
+        .map(|runtime| runtime.block_on(future))
         .map_err(|e| error(format!("cannot start the async runtime: {e}")))
 }
 
@@ -294,6 +336,7 @@ fn load_dir(dir: &std::path::Path) -> Result<Suite, SpecErrors> {
     loaded
 }
 
+/// The suite's errors, each with file, line, column and key path; exit 2.
 fn spec_errors(errors: &SpecErrors) -> ExitCode {
     eprintln!("{errors}");
     ExitCode::from(EXIT_ERROR)
@@ -369,7 +412,12 @@ fn check(args: CheckArgs) -> ExitCode {
     let result = if args.paths.is_empty() {
         suite::builtin()
     } else {
-        check_paths(&args.paths)
+        let mut notes = Vec::new();
+        let loaded = suite::load_paths(&args.paths, &mut notes);
+        for note in notes {
+            eprintln!("note: {note}");
+        }
+        loaded
     };
     match result {
         Ok(suite) => {
@@ -381,46 +429,6 @@ fn check(args: CheckArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => spec_errors(&e),
-    }
-}
-
-fn check_paths(paths: &[PathBuf]) -> Result<Suite, SpecErrors> {
-    let mut errors = Vec::new();
-    let mut last = None;
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            match load_dir(p) {
-                Ok(s) => last = Some(s),
-                Err(e) => errors.extend(e.0),
-            }
-        } else {
-            match std::fs::read_to_string(p) {
-                Ok(text) => files.push(spec::SourceFile {
-                    path: p.display().to_string(),
-                    text,
-                }),
-                Err(e) => errors.push(spec::SpecError {
-                    file: p.display().to_string(),
-                    location: None,
-                    key_path: String::new(),
-                    message: format!("cannot read the file: {e}"),
-                    hint: None,
-                    source_line: None,
-                }),
-            }
-        }
-    }
-    if !files.is_empty() {
-        let builtin = suite::builtin_media_file();
-        match spec::load_suite(&builtin, &files) {
-            Ok(s) => last = Some(s),
-            Err(e) => errors.extend(e.0),
-        }
-    }
-    match (errors.is_empty(), last) {
-        (true, Some(s)) => Ok(s),
-        _ => Err(SpecErrors(errors)),
     }
 }
 
@@ -437,10 +445,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let mut config = match args.server.to_config() {
-        Ok(c) => c,
-        Err(e) => return error(e),
-    };
+    let mut config = args.server.to_config();
     config.bind = std::net::SocketAddr::new(args.bind, args.port);
     if let Some(n) = args.agent_count {
         if n == 0 {
@@ -450,16 +455,12 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
     config.gws_version = args.gws_version;
     config.fixtures = !args.no_fixtures;
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => return error(format!("cannot start the async runtime: {e}")),
-    };
-    runtime.block_on(async move {
+    let served = block_on(async move {
         let agents: Vec<String> = config.agents.iter().map(|(u, _)| u.clone()).collect();
         let fixtures = config.fixtures;
-        let server = match server::start(config).await {
-            Ok(s) => s,
-            Err(e) => return error(format!("cannot listen on {}:{}: {e}", args.bind, args.port)),
+        let server = match Embedded::start(config, "reference server").await {
+            Ok(e) => e.server,
+            Err(e) => return error(e),
         };
         {
             // A server keeps serving when whoever started it stops reading its stdout.
@@ -481,5 +482,6 @@ fn serve(args: ServeArgs) -> ExitCode {
             _ = server.wait() => {}
         }
         ExitCode::SUCCESS
-    })
+    });
+    served.unwrap_or_else(|code| code)
 }

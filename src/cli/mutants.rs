@@ -1,9 +1,11 @@
-//! `gws-conformance mutants`: the kill matrix of the suite against injected server defects.
+//! `gws-conformance mutants`: clap → the defects and run settings → one `mutants` call (the
+//! suite, or `load`, against each defect) → the kill matrix (`report::kill_matrix`) or JSON →
+//! exit 0 when every defect is killed.
 
-use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, SuiteArgs, error, parse_duration};
+use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, SuiteArgs, block_on, parse_duration};
 use clap::Args;
 use gws_conformance::check::Checker;
-use gws_conformance::mutants::{KillMatrix, VariantOutcome, kill_matrix};
+use gws_conformance::mutants::{VariantOutcome, kill_matrix};
 use gws_conformance::run::{Deadlines, RunConfig};
 use gws_conformance::server::Defect;
 use gws_conformance::suite;
@@ -16,7 +18,7 @@ pub struct MutantsArgs {
     suite: SuiteArgs,
     /// Only these defects (repeatable; default: all).
     #[arg(long = "defect", value_name = "NAME")]
-    defects: Vec<String>,
+    defects: Vec<Defect>,
     /// Print the matrix as JSON.
     #[arg(long)]
     json: bool,
@@ -42,123 +44,14 @@ pub struct MutantsArgs {
     notification_timeout: Duration,
 }
 
-fn short_list(ids: &[String], max: usize) -> String {
-    let mut shown: Vec<&str> = ids.iter().take(max).map(String::as_str).collect();
-    if ids.len() > max {
-        shown.push("…");
-    }
-    shown.join(", ")
-}
-
-fn render(matrix: &KillMatrix, load: bool) -> String {
-    let mut out = String::new();
-    let width = matrix
-        .defects
-        .iter()
-        .map(|d| d.server.len())
-        .max()
-        .unwrap_or(10)
-        .max(12);
-    out.push_str(&format!(
-        "{:<width$}  {:>6}  {:>7}  killed by (must scenarios that failed)\n",
-        "defect", "killed", "kills"
-    ));
-    for d in &matrix.defects {
-        let mark = if d.error.is_some() {
-            "ERROR"
-        } else if d.killed() {
-            "yes"
-        } else {
-            "NO"
-        };
-        let detail = match &d.error {
-            Some(e) => e.clone(),
-            None if d.killed() => short_list(&d.killed_by, 3),
-            None => format!("SURVIVED — {}", d.description),
-        };
-        out.push_str(&format!(
-            "{:<width$}  {:>6}  {:>7}  {detail}\n",
-            d.server,
-            mark,
-            d.killed_by.len()
-        ));
-    }
-    let clean = &matrix.clean;
-    let clean_problems: Vec<&(String, gws_conformance::result::Grade)> = clean
-        .other
-        .iter()
-        .filter(|(_, g)| *g != gws_conformance::result::Grade::NotApplicable)
-        .collect();
-    out.push_str(&format!(
-        "\nclean server: {} scenarios, {} must failures, {} other problems{}\n",
-        matrix.scenarios,
-        clean.killed_by.len(),
-        clean_problems.len(),
-        clean
-            .error
-            .as_ref()
-            .map(|e| format!(" — error: {e}"))
-            .unwrap_or_default()
-    ));
-    for id in clean.killed_by.iter().take(10) {
-        out.push_str(&format!("  fails on the clean server: {id}\n"));
-    }
-    out.push_str(&format!(
-        "score: {}/{} defects killed ({:.0}%)\n",
-        matrix.killed,
-        matrix.defects.len(),
-        matrix.score
-    ));
-    let load_only: Vec<&str> = Defect::ALL
-        .iter()
-        .filter(|d| d.load_only())
-        .map(|d| d.name())
-        .collect();
-    if !load && !load_only.is_empty() {
-        out.push_str(&format!(
-            "load-only defects (not run by the suite; `load --defect NAME` catches them): {}\n",
-            load_only.join(", ")
-        ));
-    }
-    let survivors = matrix.survivors();
-    if !survivors.is_empty() {
-        out.push_str(&format!("surviving defects: {}\n", survivors.join(", ")));
-    }
-    out
-}
-
 pub fn mutants(args: MutantsArgs) -> ExitCode {
     let (suite, cases) = match args.suite.plan(None) {
         Ok(planned) => planned,
         Err(code) => return code,
     };
-    let defects: Vec<Defect> = if args.defects.is_empty() && args.load {
-        Defect::ALL
-            .iter()
-            .copied()
-            .filter(|d| d.load_only())
-            .collect()
-    } else if args.defects.is_empty() {
-        // Load-only defects cannot act on the suite's two agents; `load` catches them.
-        // Warning-only ones leave the server conformant: the suite only warns.
-        Defect::ALL
-            .iter()
-            .copied()
-            .filter(|d| d.in_kill_matrix())
-            .collect()
-    } else {
-        let mut out = Vec::new();
-        for name in &args.defects {
-            match Defect::parse(name) {
-                Some(d) => out.push(d),
-                None => {
-                    return error(format!(
-                        "unknown defect `{name}`; `gws-conformance serve --list-defects` lists them"
-                    ));
-                }
-            }
-        }
-        out
+    let defects = match args.defects.is_empty() {
+        true => gws_conformance::mutants::default_defects(args.load),
+        false => args.defects.clone(),
     };
     let checker = Checker {
         snapshots: Some(suite::builtin_snapshots()),
@@ -174,22 +67,15 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
         },
         ..RunConfig::default()
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return error(format!("cannot start the async runtime: {e}")),
-    };
     let quiet = args.json;
     let report = |o: &VariantOutcome| {
         if !quiet {
             eprintln!("  ran {:<28} {} failing kinds", o.server, o.killed_by.len());
         }
     };
-    let matrix = if args.load {
+    let matrix = match if args.load {
         let ops = gws_conformance::load::model::replayable(&cases, true);
-        runtime.block_on(gws_conformance::mutants::load_kill_matrix(
+        block_on(gws_conformance::mutants::load_kill_matrix(
             &ops,
             &defects,
             args.load_agents.max(1),
@@ -197,7 +83,7 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
             report,
         ))
     } else {
-        runtime.block_on(kill_matrix(
+        block_on(kill_matrix(
             &cases,
             &checker,
             &config,
@@ -209,6 +95,9 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
                 }
             },
         ))
+    } {
+        Ok(matrix) => matrix,
+        Err(code) => return code,
     };
     if args.json {
         outln!(
@@ -216,7 +105,10 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
             serde_json::to_string_pretty(&matrix).unwrap_or_default()
         );
     } else {
-        out!("{}", render(&matrix, args.load));
+        out!(
+            "{}",
+            gws_conformance::report::kill_matrix::render(&matrix, args.load)
+        );
     }
     if matrix.clean.error.is_some() || matrix.defects.iter().any(|d| d.error.is_some()) {
         return ExitCode::from(EXIT_ERROR);

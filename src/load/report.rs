@@ -7,8 +7,8 @@
 
 use super::latency::{Latency, Percentiles};
 use super::ledger::{Affected, Totals};
-use serde::{Deserialize, Serialize};
 use crate::report::ReportError;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Why shards of a load could not be merged.
@@ -163,7 +163,7 @@ impl LoadReport {
         let Some(mut merged) = parts.next() else {
             return Err(MergeError::Nothing);
         };
-        let histograms = |e| MergeError::Latency(format!("{e}"));
+        let histograms = |e: String| MergeError::Latency(e);
         for p in parts {
             if p.target_url != merged.target_url || p.target_name != merged.target_name {
                 return Err(MergeError::OtherTarget {
@@ -192,7 +192,10 @@ impl LoadReport {
             merged.read_your_writes.checked += p.read_your_writes.checked;
             merged.read_your_writes.mismatched += p.read_your_writes.mismatched;
             merged.http.merge(&p.http).map_err(histograms)?;
-            merged.notification.merge(&p.notification).map_err(histograms)?;
+            merged
+                .notification
+                .merge(&p.notification)
+                .map_err(histograms)?;
             for s in p.seconds {
                 match merged.seconds.iter_mut().find(|m| m.second == s.second) {
                     Some(m) => {

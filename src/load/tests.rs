@@ -4,8 +4,8 @@
 
 use super::model;
 use super::*;
-use crate::run::{RunConfig, Target};
-use crate::server::{self, Defect, ServerConfig, state::ServerState};
+use crate::run::RunConfig;
+use crate::server::{Defect, ServerConfig, state::ServerState};
 use std::time::Duration;
 
 /// Notifications that come after their deadline, several operations later, are `late`,
@@ -18,8 +18,10 @@ async fn notifications_after_their_deadline_are_late() {
         late_delay: Duration::from_millis(700),
         ..ServerConfig::default()
     };
-    let server = server::start(config.clone()).await.unwrap();
-    let target = Target::embedded("late", &server.base_url, &config.agents);
+    let crate::embedded::Embedded { target, server } =
+        crate::embedded::Embedded::start(config, "late")
+            .await
+            .unwrap();
     let suite = crate::suite::builtin().unwrap();
     let cases = crate::plan::build(
         &suite,

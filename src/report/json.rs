@@ -135,8 +135,8 @@ impl RunRecord {
     /// Reads `dir/results.json`; the error names the file.
     pub fn read_dir(dir: &Path) -> Result<RunRecord, super::ReportError> {
         let path = dir.join("results.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| super::ReportError::read(&path, e))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| super::ReportError::read(&path, e))?;
         let record: RunRecord =
             serde_json::from_str(&text).map_err(|e| super::ReportError::Parse {
                 path: path.clone(),

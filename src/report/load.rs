@@ -4,9 +4,9 @@
 //! The results themselves, their file and the merge of shards are `crate::load::report`'s; this
 //! module only renders them.
 
+use super::{ReportError, render_template};
 use crate::load::ledger::{Affected, Kind};
 use crate::load::report::{LoadReport, Second};
-use super::{ReportError, render_template};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -319,4 +319,3 @@ pub fn compare_markdown(runs: &[(String, LoadReport)]) -> String {
     }
     out
 }
-

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod kill_matrix;
 pub mod load;
 pub mod markdown;
 pub mod matrix;

@@ -1,14 +1,54 @@
-//! Reading a target file (`run --target FILE`) into a library [`Target`].
+//! Reading a target file (`run --target FILE`) into a [`Target`]: the file format and its
+//! checks, so the CLI, `doctor` and library tests read a target the same way.
 //!
 //! Passwords come only from the environment variables the file names; a missing variable is
 //! a usage error. TLS is verified unless the file itself says `insecure: true`. `fixtures`
 //! names `native` (documented GWS operations), the fixture contract (`url` or `exec`), or
 //! `native` with one of them for the media native provisioning cannot create.
 
-use gws_conformance::run::native::{NATIVE_MEDIA, unavailable};
-use gws_conformance::run::{Contract, Credentials, Fixtures, Native, Secret, Target};
+use crate::run::native::{NATIVE_MEDIA, unavailable};
+use crate::run::{Contract, Credentials, Fixtures, Native, Secret, Target};
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// A target file that cannot be used; it names the file and, where known, line and column.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {problem}", file.display(), at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+pub struct TargetFileError {
+    pub file: PathBuf,
+    pub at: Option<(usize, usize)>,
+    pub problem: TargetFileProblem,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetFileProblem {
+    #[error("cannot read the target file: {0}")]
+    Read(std::io::Error),
+    #[error("invalid target file: {0}")]
+    Syntax(String),
+    #[error("the password of agent `{agent}` comes from ${env}, which is not set")]
+    MissingPassword { agent: String, env: String },
+    #[error("cannot read ca_cert {}: {source}", path.display())]
+    CaCert {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A value the format does not allow, with what it must be.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(file: &Path, why: String) -> TargetFileError {
+    problem(file, TargetFileProblem::Invalid(why))
+}
+
+fn problem(file: &Path, problem: TargetFileProblem) -> TargetFileError {
+    TargetFileError {
+        file: file.to_path_buf(),
+        at: None,
+        problem,
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,11 +93,14 @@ fn one() -> usize {
 
 impl PatternEntry {
     /// `(username, password_env)` of every agent.
-    fn expand(&self, shown: &std::path::Display<'_>) -> Result<Vec<(String, String)>, String> {
+    fn expand(&self, file: &Path) -> Result<Vec<(String, String)>, TargetFileError> {
         if !self.username.contains("{n}") {
-            return Err(format!(
-                "{shown}: the agent pattern's `username` must contain {{n}}, got `{}`",
-                self.username
+            return Err(invalid(
+                file,
+                format!(
+                    "the agent pattern's `username` must contain {{n}}, got `{}`",
+                    self.username
+                ),
             ));
         }
         Ok((self.first..self.first + self.count)
@@ -100,7 +143,7 @@ struct NativeEntry {
 
 impl NativeEntry {
     /// Checks that every listed media can be provisioned with what the file gives.
-    fn resolve(self, shown: &std::path::Display<'_>) -> Result<Native, String> {
+    fn resolve(self, file: &Path) -> Result<Native, TargetFileError> {
         let native = Native {
             dial: self.dial,
             queue_uri: self.queue_uri,
@@ -111,9 +154,12 @@ impl NativeEntry {
         if let Some(list) = &native.media {
             for media in list {
                 if let Some(why) = unavailable(&native, media) {
-                    return Err(format!(
-                        "{shown}: fixtures.native.media lists `{media}`: {why} (native provisioning covers {})",
-                        NATIVE_MEDIA.join(", ")
+                    return Err(invalid(
+                        file,
+                        format!(
+                            "fixtures.native.media lists `{media}`: {why} (native provisioning covers {})",
+                            NATIVE_MEDIA.join(", ")
+                        ),
                     ));
                 }
             }
@@ -122,8 +168,9 @@ impl NativeEntry {
             .iter()
             .all(|m| unavailable(&native, m).is_some())
         {
-            return Err(format!(
-                "{shown}: fixtures.native provisions nothing: give `dial` (voice), `queue_uri` (email, workitem; with `openmedia_type`, open media) or `queue_path` (Twitter)"
+            return Err(invalid(
+                file,
+                "fixtures.native provisions nothing: give `dial` (voice), `queue_uri` (email, workitem; with `openmedia_type`, open media) or `queue_path` (Twitter)".into(),
             ));
         }
         Ok(native)
@@ -131,49 +178,56 @@ impl NativeEntry {
 }
 
 /// Reads and resolves a target file; errors name the file and, where known, the position.
-pub fn load(path: &Path) -> Result<Target, String> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{shown}: cannot read the target file: {e}"))?;
-    let file: TargetFile = serde_saphyr::from_str(&text).map_err(|e| {
-        let at = e
+pub fn load(path: &Path) -> Result<Target, TargetFileError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| problem(path, TargetFileProblem::Read(e)))?;
+    let file: TargetFile = serde_saphyr::from_str(&text).map_err(|e| TargetFileError {
+        file: path.to_path_buf(),
+        at: e
             .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        format!(
-            "{shown}{at}: invalid target file: {}",
-            e.to_string().lines().next().unwrap_or("")
-        )
+            .map(|l| (l.line() as usize, l.column() as usize)),
+        problem: TargetFileProblem::Syntax(e.to_string().lines().next().unwrap_or("").to_string()),
     })?;
     if !(file.base_url.starts_with("http://") || file.base_url.starts_with("https://")) {
-        return Err(format!(
-            "{shown}: `base_url` must start with http:// or https://, got `{}`",
-            file.base_url
+        return Err(invalid(
+            path,
+            format!(
+                "`base_url` must start with http:// or https://, got `{}`",
+                file.base_url
+            ),
         ));
     }
     let listed = match (&file.agent_pattern, file.agents.is_empty()) {
-        (Some(pattern), true) => pattern.expand(&shown)?,
+        (Some(pattern), true) => pattern.expand(path)?,
         (None, _) => file
             .agents
             .iter()
             .map(|a| (a.username.clone(), a.password_env.clone()))
             .collect(),
         (Some(_), false) => {
-            return Err(format!(
-                "{shown}: name the agents with `agents` or `agent_pattern`, not both"
+            return Err(invalid(
+                path,
+                "name the agents with `agents` or `agent_pattern`, not both".into(),
             ));
         }
     };
     if listed.is_empty() {
-        return Err(format!("{shown}: `agents` must name at least one agent"));
+        return Err(invalid(
+            path,
+            "`agents` must name at least one agent".into(),
+        ));
     }
     let mut agents = Vec::new();
     for (username, password_env) in listed {
-        let password = std::env::var(&password_env).map_err(|_| {
-            format!(
-                "{shown}: the password of agent `{username}` comes from ${password_env}, which is not set"
-            )
-        })?;
+        let Ok(password) = std::env::var(&password_env) else {
+            return Err(problem(
+                path,
+                TargetFileProblem::MissingPassword {
+                    agent: username,
+                    env: password_env,
+                },
+            ));
+        };
         agents.push(Credentials {
             username,
             password: Secret::new(password),
@@ -184,29 +238,29 @@ pub fn load(path: &Path) -> Result<Target, String> {
         (None, Some(argv)) if !argv.is_empty() => Some(Contract::Exec(argv)),
         (None, None) => None,
         _ => {
-            return Err(format!(
-                "{shown}: `fixtures` takes at most one of `url` or `exec` (a non-empty list), beside `native`"
+            return Err(invalid(
+                path,
+                "`fixtures` takes at most one of `url` or `exec` (a non-empty list), beside `native`".into(),
             ));
         }
     };
-    let native = file
-        .fixtures
-        .native
-        .map(|n| n.resolve(&shown))
-        .transpose()?;
+    let native = file.fixtures.native.map(|n| n.resolve(path)).transpose()?;
     if native.is_none() && contract.is_none() {
-        return Err(format!(
-            "{shown}: `fixtures` needs `native` (documented GWS operations), `url` or `exec`"
+        return Err(invalid(
+            path,
+            "`fixtures` needs `native` (documented GWS operations), `url` or `exec`".into(),
         ));
     }
     let fixtures = Fixtures { native, contract };
     let ca_cert = match file.ca_cert {
         Some(p) => {
             let p = path.parent().unwrap_or(Path::new(".")).join(p);
-            Some(
-                std::fs::read(&p)
-                    .map_err(|e| format!("{shown}: cannot read ca_cert {}: {e}", p.display()))?,
-            )
+            match std::fs::read(&p) {
+                Ok(pem) => Some(pem),
+                Err(source) => {
+                    return Err(problem(path, TargetFileProblem::CaCert { path: p, source }));
+                }
+            }
         }
         None => None,
     };
