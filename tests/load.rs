@@ -75,6 +75,11 @@ fn a_clean_load_accounts_for_every_operation() {
         "the per-second series covers every operation"
     );
     assert_eq!(report["settings"]["agents"].as_u64(), Some(60));
+    assert!(
+        !report["stream_problems"].to_string().contains("after the final barriers"),
+        "a clean server sends nothing once the load has settled: {}",
+        report["stream_problems"]
+    );
     // report.html: the chart is there, drawn by the browser, with no script.
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
     assert!(!html.contains("<script"), "no script in report.html");
@@ -100,6 +105,30 @@ fn a_clean_load_accounts_for_every_operation() {
     assert!(
         dom.contains(&format!("<td class=\"n\">{ops}</td>")),
         "the ledger shows the operations"
+    );
+}
+
+/// What the runner's closing barrier catches — here the repeats `repeat-on-release` sends when
+/// the slots' interactions are released after the final barriers — is reported, not dropped.
+#[test]
+fn notifications_caught_while_closing_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let (code, stdout, stderr) = load(&[
+        "--agents",
+        "4",
+        "--duration",
+        "1s",
+        "--defect",
+        "repeat-on-release",
+        "--out",
+        out,
+    ]);
+    assert!(code.is_some(), "{stdout}\n{stderr}");
+    let problems = read_load(dir.path())["stream_problems"].to_string();
+    assert!(
+        problems.contains("arrived after the final barriers, while the run was closing"),
+        "{problems}\n{stdout}"
     );
 }
 

@@ -401,6 +401,18 @@ pub fn unclaimed_notifications(count: usize) -> Option<String> {
     (count > 0).then(|| format!("{count} notifications about interactions this run did not use"))
 }
 
+/// A stream problem: notifications that came only after the load's own final barriers, which
+/// the runner's closing barrier caught (sent, say, when the slots' interactions were released);
+/// no operation of the load can own them any more, and they are not silently dropped.
+pub fn after_final_barriers(messages: &[Value]) -> Option<String> {
+    let first = messages.first()?;
+    Some(format!(
+        "{} notification(s) arrived after the final barriers, while the run was closing (first: {})",
+        messages.len(),
+        crate::util::truncate(&first.to_string(), 300)
+    ))
+}
+
 /// Read-your-writes at the end of a load: the user data a GET shows (or why there is none)
 /// must be the state the operations must have produced. The problem, if any.
 pub fn load_read_your_writes(

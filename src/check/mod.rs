@@ -34,8 +34,9 @@ use bayeux::*;
 use listener::*;
 pub use load::{
     GroupObservation, GroupOperation, GroupVerdict, Leftover, LoadFact, LoadMark, Scope,
-    judge_leftover, load_group, load_operation, load_read_your_writes, operation_accepted,
-    same_user_data, unclaimed_notifications, unexplained_notification, user_data_of,
+    after_final_barriers, judge_leftover, load_group, load_operation, load_read_your_writes,
+    operation_accepted, same_user_data, unclaimed_notifications, unexplained_notification,
+    user_data_of,
 };
 use notification::*;
 use response::*;

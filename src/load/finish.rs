@@ -54,6 +54,13 @@ pub(crate) async fn finish(
         })
         .collect();
     let notes = runner.close().await;
+    let caught_closing: Vec<Value> = notes
+        .late_notifications
+        .into_iter()
+        .map(|(_, message)| message)
+        .chain(notes.unclaimed_notifications)
+        .collect();
+    stream_problems.extend(check::after_final_barriers(&caught_closing));
     stream_problems.extend(notes.closed_streams);
     stream_problems.extend(notes.rehandshakes);
     stream_problems.extend(notes.left_behind);
