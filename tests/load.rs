@@ -76,7 +76,9 @@ fn a_clean_load_accounts_for_every_operation() {
     );
     assert_eq!(report["settings"]["agents"].as_u64(), Some(60));
     assert!(
-        !report["stream_problems"].to_string().contains("after the final barriers"),
+        !report["stream_problems"]
+            .to_string()
+            .contains("after the final barriers"),
         "a clean server sends nothing once the load has settled: {}",
         report["stream_problems"]
     );

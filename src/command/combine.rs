@@ -54,6 +54,7 @@ pub fn all_load(dirs: &[PathBuf]) -> bool {
 }
 
 /// What `merge` produced.
+#[derive(Debug)]
 pub enum Merged {
     Suite {
         record: Box<RunRecord>,
