@@ -126,7 +126,8 @@ fn load_plan() -> LoadPlan {
 #[test]
 fn a_load_that_would_test_nothing_is_refused() {
     assert!(load_plan().check().is_ok());
-    let refusals: [(&str, fn(&mut LoadPlan)); 6] = [
+    type Change = fn(&mut LoadPlan);
+    let refusals: [(&str, Change); 6] = [
         ("--shared", |p| p.shared = 0),
         ("--agents", |p| p.agents = Some(0)),
         ("--concurrency", |p| p.concurrency = Some(0)),
