@@ -290,3 +290,28 @@ impl<'de> Deserialize<'de> for Level {
         }
     }
 }
+
+#[cfg(test)]
+impl ScenarioResult {
+    /// A `must` result on `media` with these findings and the grade they give, for the tests of
+    /// what consumes results (reports, waivers, merges); everything else empty.
+    pub(crate) fn for_test(id: &str, media: &str, findings: Vec<Finding>) -> ScenarioResult {
+        ScenarioResult {
+            id: id.into(),
+            media: media.into(),
+            operation: "UpdateUserData".into(),
+            level: Level::Must,
+            grade: Grade::from_findings(Level::Must, &findings),
+            findings,
+            duration_ms: 1.0,
+            latency_ms: None,
+            notification: None,
+            source: "specs/scenarios/x.yaml:1".into(),
+            provisioning: None,
+            wire: Vec::new(),
+            received: Default::default(),
+            waiver: None,
+            attempts: Vec::new(),
+        }
+    }
+}

@@ -407,7 +407,6 @@ pub fn today() -> String {
 mod tests {
     use super::*;
     use crate::result::Finding;
-    use crate::spec::Level;
 
     fn parse(text: &str) -> Result<Waivers, WaiverErrors> {
         Waivers::parse(SourceFile {
@@ -417,25 +416,13 @@ mod tests {
     }
 
     fn result(id: &str, grade: Grade) -> ScenarioResult {
+        let findings = match grade {
+            Grade::Pass => Vec::new(),
+            _ => vec![Finding::new("notification", "none arrived")],
+        };
         ScenarioResult {
-            id: id.into(),
-            media: "chat".into(),
-            operation: "UpdateUserData".into(),
-            level: Level::Must,
             grade,
-            findings: match grade {
-                Grade::Pass => Vec::new(),
-                _ => vec![Finding::new("notification", "none arrived")],
-            },
-            duration_ms: 1.0,
-            latency_ms: None,
-            notification: None,
-            source: "x.yaml:1".into(),
-            provisioning: None,
-            wire: Vec::new(),
-            waiver: None,
-            attempts: Vec::new(),
-            received: Default::default(),
+            ..ScenarioResult::for_test(id, "chat", findings)
         }
     }
 

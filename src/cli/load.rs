@@ -8,7 +8,7 @@ use super::{EXIT_FAIL, EXIT_OK, ServerArgs, SuiteArgs, TargetArgs, TimeoutArgs, 
 use clap::Args;
 use gws_conformance::command::load::{LoadCommandError, LoadPlan, LoadTarget, run};
 use gws_conformance::load::{self, Progress};
-use gws_conformance::plan;
+
 use gws_conformance::server::state::ServerState;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -47,8 +47,8 @@ pub struct LoadArgs {
     #[arg(long, value_name = "K")]
     interactions_per_agent: Option<usize>,
     /// Take the K-th of N disjoint slices of the agents, e.g. 1/2.
-    #[arg(long, value_name = "K/N")]
-    shard: Option<String>,
+    #[arg(long, value_name = "K/N", value_parser = super::parse_shard)]
+    shard: Option<(usize, usize)>,
     /// Write load.json and report.html here.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -63,12 +63,6 @@ pub struct LoadArgs {
 }
 
 fn plan(args: &LoadArgs) -> Result<LoadPlan, ExitCode> {
-    let shard = args
-        .shard
-        .as_deref()
-        .map(plan::parse_shard)
-        .transpose()
-        .map_err(|e| error(format!("--shard: {e}")))?;
     let (_, cases) = args.suite.plan(None)?;
     let target = match args.target.load()? {
         Some(_) if args.server.given() => {
@@ -89,7 +83,7 @@ fn plan(args: &LoadArgs) -> Result<LoadPlan, ExitCode> {
         ops: load::model::replayable(&cases, args.shared > 1),
         target,
         agents: args.agent_count,
-        shard,
+        shard: args.shard,
         duration: args.duration,
         rate: args.rate,
         concurrency: args.concurrency,

@@ -18,7 +18,7 @@ use gws_conformance::server::ServerConfig;
 use gws_conformance::spec::GwsVersion;
 use gws_conformance::verdict::ProfileChoice;
 use gws_conformance::waivers::{self, WaiverPolicy, Waivers};
-use gws_conformance::{plan, snapshot::SnapshotStore, suite};
+use gws_conformance::{snapshot::SnapshotStore, suite};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,8 +42,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "VERSION", default_value = "8.5.2")]
     gws_version: GwsVersion,
     /// Run the K-th of N deterministic slices, e.g. 2/4.
-    #[arg(long, value_name = "K/N")]
-    shard: Option<String>,
+    #[arg(long, value_name = "K/N", value_parser = super::parse_shard)]
+    shard: Option<(usize, usize)>,
     /// Scenarios in flight at once.
     #[arg(long, short = 'j', default_value_t = 8)]
     jobs: usize,
@@ -88,13 +88,7 @@ pub struct RunArgs {
 
 /// The arguments resolved into a plan: every file read and checked before anything runs.
 fn plan(args: &RunArgs) -> Result<RunPlan, ExitCode> {
-    let shard = args
-        .shard
-        .as_deref()
-        .map(plan::parse_shard)
-        .transpose()
-        .map_err(|e| error(format!("--shard: {e}")))?;
-    let (suite, cases) = args.suite.plan(shard)?;
+    let (suite, cases) = args.suite.plan(args.shard)?;
     let waivers = match &args.waivers {
         Some(path) => Some(WaiverPolicy {
             waivers: Waivers::load(path).map_err(|e| {
@@ -159,7 +153,7 @@ fn plan(args: &RunArgs) -> Result<RunPlan, ExitCode> {
         retries: args.retries,
         gws_version: args.gws_version,
         out: args.out.clone(),
-        shard: args.shard.clone(),
+        shard: args.shard.map(|(k, n)| format!("{k}/{n}")),
         accept_snapshots: args
             .accept_snapshots
             .then(|| args.target_snapshots.clone())

@@ -4,9 +4,8 @@
 use super::combine::{self, CombineError, Merged};
 use super::load::{LoadCommandError, LoadPlan, LoadTarget};
 use crate::report::json::{Provenance, RunRecord};
-use crate::result::{Grade, ScenarioResult};
+use crate::result::ScenarioResult;
 use crate::server::ServerConfig;
-use crate::spec::Level;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,23 +25,7 @@ fn provenance(target: &str) -> Provenance {
 }
 
 fn passed(id: &str) -> ScenarioResult {
-    ScenarioResult {
-        id: id.into(),
-        media: "chat".into(),
-        operation: "UpdateUserData".into(),
-        level: Level::Must,
-        grade: Grade::Pass,
-        findings: Vec::new(),
-        duration_ms: 1.0,
-        latency_ms: None,
-        notification: None,
-        source: "specs/scenarios/x.yaml:1".into(),
-        provisioning: None,
-        wire: Vec::new(),
-        received: Default::default(),
-        waiver: None,
-        attempts: Vec::new(),
-    }
+    ScenarioResult::for_test(id, "chat", Vec::new())
 }
 
 fn shard(root: &Path, name: &str, target: &str, ids: &[&str]) -> PathBuf {

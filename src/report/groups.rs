@@ -277,7 +277,7 @@ fn grouped(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::{Finding, Grade, WireEntry};
+    use crate::result::{Finding, WireEntry};
     use crate::spec::Level;
     use serde_json::json;
 
@@ -286,23 +286,7 @@ mod tests {
     }
 
     fn result(id: &str, media: &str, findings: Vec<Finding>) -> ScenarioResult {
-        ScenarioResult {
-            id: id.into(),
-            media: media.into(),
-            operation: "UpdateUserData".into(),
-            level: Level::Must,
-            grade: Grade::from_findings(Level::Must, &findings),
-            findings,
-            duration_ms: 1.0,
-            latency_ms: None,
-            notification: None,
-            source: "specs/scenarios/x.yaml:1".into(),
-            provisioning: None,
-            wire: Vec::new(),
-            received: Default::default(),
-            waiver: None,
-            attempts: Vec::new(),
-        }
+        ScenarioResult::for_test(id, media, findings)
     }
 
     fn http(summary: &str, response: Option<&str>) -> WireEntry {
