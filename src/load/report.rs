@@ -170,14 +170,19 @@ impl LoadReport {
             merged.affected_not_listed += p.affected_not_listed;
             merged.read_your_writes.checked += p.read_your_writes.checked;
             merged.read_your_writes.mismatched += p.read_your_writes.mismatched;
-            merged.http.merge(&p.http)?;
-            merged.notification.merge(&p.notification)?;
+            merged.http.merge(&p.http).map_err(|e| e.to_string())?;
+            merged
+                .notification
+                .merge(&p.notification)
+                .map_err(|e| e.to_string())?;
             for s in p.seconds {
                 match merged.seconds.iter_mut().find(|m| m.second == s.second) {
                     Some(m) => {
                         m.ledger.add(&s.ledger);
-                        m.http.merge(&s.http)?;
-                        m.notification.merge(&s.notification)?;
+                        m.http.merge(&s.http).map_err(|e| e.to_string())?;
+                        m.notification
+                            .merge(&s.notification)
+                            .map_err(|e| e.to_string())?;
                     }
                     None => merged.seconds.push(s),
                 }

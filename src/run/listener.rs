@@ -20,7 +20,7 @@
 //! It observes and records ([`Listened`]); judging is the check stage's. It never sleeps.
 
 use super::*;
-use crate::bayeux::{BayeuxClient, Recording};
+use crate::bayeux::{BayeuxClient, BayeuxError, Recording};
 use crate::observation::Listened;
 use crate::spec::ListenerMode;
 use session::SUBSCRIPTION;
@@ -50,7 +50,7 @@ impl Runner {
             ListenerMode::Anonymous | ListenerMode::WrongPassword => {
                 let wrong_password = mode == ListenerMode::WrongPassword;
                 let client = self.sessions[0].unauthenticated_bayeux(wrong_password);
-                let handshake = client.handshake().await.map_err(|e| e.to_string());
+                let handshake = client.handshake().await;
                 note(wire, None, "listener handshake", &handshake);
                 let accepted = handshake.is_ok();
                 listened.handshake = Some(handshake);
@@ -73,12 +73,12 @@ impl Runner {
                 let agent = Some(self.sessions[0].username.as_str());
                 // What the server answers is what is under test: a refusal ends the probe
                 // and is judged with the rest, it is not a setup failure.
-                let handshake = client.handshake().await.map_err(|e| e.to_string());
+                let handshake = client.handshake().await;
                 note(wire, agent, "protocol probe handshake", &handshake);
                 if handshake.is_ok() {
                     let connect = match client.poll_now().await {
                         Ok((_, None)) => Ok(()),
-                        Ok((_, Some(e))) | Err(e) => Err(e.to_string()),
+                        Ok((_, Some(e))) | Err(e) => Err(e),
                     };
                     note(wire, agent, "protocol probe connect", &connect);
                 }
@@ -94,7 +94,7 @@ impl Runner {
             ListenerMode::Protocol => &[],
         };
         for channel in channels {
-            let subscribed = client.subscribe(channel).await.map_err(|e| e.to_string());
+            let subscribed = client.subscribe(channel).await;
             note(
                 wire,
                 None,
@@ -120,7 +120,7 @@ impl Runner {
         })?;
         let username = &session.username;
         let client = session.bayeux.sibling();
-        let fail = |what: &str, e: crate::bayeux::BayeuxError| {
+        let fail = |what: &str, e: BayeuxError| {
             Setup::Failed(format!(
                 "a second Bayeux client of `{username}` could not {what}: {e}"
             ))
@@ -134,7 +134,7 @@ impl Runner {
             wire,
             Some(username),
             &format!("listener handshake and subscribe {SUBSCRIPTION}"),
-            &Ok(()),
+            &Ok::<(), BayeuxError>(()),
         );
         Ok(client)
     }
@@ -178,7 +178,7 @@ impl Runner {
                     wire,
                     self.sessions.get(1).map(|s| s.username.as_str()),
                     "listener's clientId presented by the other agent",
-                    &Ok(()),
+                    &Ok::<(), BayeuxError>(()),
                 );
                 if listened.heard.is_empty() {
                     let heard = collect_until(&client, deadline, |m| mentions(m, id)).await;
@@ -195,15 +195,12 @@ impl Runner {
                     match client.poll_now().await {
                         Ok((events, refused)) => {
                             listened.heard = about(events, id);
-                            let outcome = refused.map_or(Ok(()), |e| Err(e.to_string()));
+                            let outcome = refused.map_or(Ok(()), Err);
                             note(wire, agent, "protocol probe connect", &outcome);
                         }
-                        Err(e) => note(wire, agent, "protocol probe connect", &Err(e.to_string())),
+                        Err(e) => note(wire, agent, "protocol probe connect", &Err(e)),
                     }
-                    let unsubscribed = client
-                        .unsubscribe(SUBSCRIPTION)
-                        .await
-                        .map_err(|e| e.to_string());
+                    let unsubscribed = client.unsubscribe(SUBSCRIPTION).await;
                     note(
                         wire,
                         agent,
@@ -211,7 +208,12 @@ impl Runner {
                         &unsubscribed,
                     );
                     client.disconnect().await;
-                    note(wire, agent, "protocol probe disconnect", &Ok(()));
+                    note(
+                        wire,
+                        agent,
+                        "protocol probe disconnect",
+                        &Ok::<(), BayeuxError>(()),
+                    );
                 }
                 listened.meta = client.meta_exchanges();
                 listened.stream_meta = self
@@ -233,7 +235,7 @@ impl Runner {
                         }
                         listened.heard = about(heard, id);
                     }
-                    Err(why) => listened.drain_problem = Some(why),
+                    Err(why) => listened.drain_problem = Some(why.to_string()),
                 }
                 client.disconnect().await;
             }
@@ -296,15 +298,14 @@ fn is_barrier_mark(message: &Value, mark: &barrier::BarrierMark) -> bool {
 
 /// A refusal of the listener's connect (an HTTP 4xx, or an unsuccessful reply) is silence; a
 /// transport failure or timeout means silence could not be shown.
-fn refused_or_problem(listened: &mut Listened, error: crate::bayeux::BayeuxError) {
-    use crate::bayeux::BayeuxError;
+fn refused_or_problem(listened: &mut Listened, error: BayeuxError) {
     match error {
         BayeuxError::HttpStatus { .. } | BayeuxError::Refused { .. } => {}
         other => listened.drain_problem = Some(format!("the listener's connect failed: {other}")),
     }
 }
 
-fn note(wire: &WireLog, agent: Option<&str>, what: &str, outcome: &Result<(), String>) {
+fn note(wire: &WireLog, agent: Option<&str>, what: &str, outcome: &Result<(), BayeuxError>) {
     let summary = match outcome {
         Ok(()) => what.to_string(),
         Err(why) => format!("{what}: {why}"),
