@@ -514,3 +514,45 @@ pub async fn read_device(session: &AgentSession, wire: &WireLog) -> Result<Strin
         username: session.username.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observation::{Body, Reply};
+
+    #[test]
+    fn refusals_describe_status_code_and_message() {
+        let reply = |status, body| Reply {
+            status,
+            body: Body::Json(body),
+        };
+        assert_eq!(refusal_of(&reply(200, json!({"statusCode": 0}))), None);
+        let partial = refusal_of(&reply(
+            200,
+            json!({"statusCode": 7, "statusMessage": "some"}),
+        ))
+        .expect("refused");
+        assert!(partial.partial());
+        assert_eq!(partial.to_string(), "HTTP 200, statusCode 7: some");
+        let absent = refusal_of(&reply(500, json!({}))).expect("refused");
+        assert!(!absent.partial());
+        assert_eq!(absent.to_string(), "HTTP 500, statusCode absent: {}");
+        let ready = NativeError::Ready {
+            username: "agent1".into(),
+            channel: "voice".into(),
+            source: absent,
+        };
+        assert_eq!(
+            ready.to_string(),
+            "Ready on channel voice was refused for agent `agent1`: HTTP 500, statusCode absent: {}"
+        );
+        let start = NativeError::StartSession {
+            username: "agent1".into(),
+            channels: vec!["voice".into(), "email".into()],
+            source: partial,
+        };
+        assert!(start.to_string().starts_with(
+            "StartContactCenterSession (channels voice, email) was refused for agent `agent1`: "
+        ));
+    }
+}

@@ -377,8 +377,9 @@ impl AgentSession {
         let own_cookies =
             matches!(presented.cookie, CookieChoice::Implied) && auth == Auth::Session;
         let client = if own_cookies { &self.http } else { &self.bare };
+        let url = self.url(path);
         let mut req = client
-            .request(method.clone(), self.url(path))
+            .request(method.clone(), &url)
             .timeout(self.request_timeout);
         match auth {
             Auth::Session => req = req.header(AUTHORIZATION, self.basic.clone()),
@@ -405,7 +406,6 @@ impl AgentSession {
         }
         let summary = format!("{method} {path}");
         let sent = body.map(String::from_utf8_lossy);
-        let url = self.url(path);
         let after = self.request_timeout;
         let outcome = async {
             let response = req.send().await.map_err(|e| {
@@ -475,4 +475,45 @@ fn csrf_pair(headers: &HeaderMap) -> Option<(HeaderName, HeaderValue)> {
     let mut value = headers.get("X-CSRF-TOKEN")?.clone();
     value.set_sensitive(true);
     Some((name, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts the CLI, `doctor` and the findings have always shown.
+    #[test]
+    fn errors_say_what_the_strings_said() {
+        let timeout = RequestError::Timeout {
+            url: "http://gws/api/v2/me".into(),
+            after: Duration::from_millis(2500),
+        };
+        assert_eq!(timeout.to_string(), "no response within 2.5s");
+        let login = SessionError::Login {
+            username: "agent1".into(),
+            source: timeout,
+        };
+        assert_eq!(login.to_string(), "no response within 2.5s");
+        assert_eq!(
+            SessionError::Refused {
+                username: "agent1".into(),
+                status: 401
+            }
+            .to_string(),
+            "login as `agent1` was refused (HTTP 401): check the user name and password"
+        );
+        let handshake = SessionError::Handshake {
+            username: "agent1".into(),
+            source: BayeuxError::Timeout("/meta/handshake".into()),
+        };
+        assert_eq!(
+            handshake.to_string(),
+            "Bayeux handshake as `agent1` failed: no reply to /meta/handshake before the deadline"
+        );
+        assert_eq!(
+            crate::util::error_chain(&handshake),
+            handshake.to_string(),
+            "the source is not repeated"
+        );
+    }
 }
