@@ -49,7 +49,8 @@ impl Default for Advice {
     }
 }
 
-/// A protocol or transport failure.
+/// A protocol or transport failure; also what a [`MetaExchange`] records when there was no
+/// usable response.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BayeuxError {
     #[error("notification endpoint unreachable: {0}")]
@@ -208,7 +209,7 @@ impl BayeuxClient {
         timeout: Duration,
     ) -> (
         Result<Vec<Value>, BayeuxError>,
-        Result<MetaResponse, String>,
+        Result<MetaResponse, BayeuxError>,
     ) {
         let channel = message["channel"].as_str().unwrap_or("").to_string();
         let body = Value::Array(vec![message]);
@@ -226,8 +227,7 @@ impl BayeuxClient {
                 } else {
                     BayeuxError::Transport(error_chain(&e))
                 };
-                let why = err.to_string();
-                return (Err(err), Err(why));
+                return (Err(err.clone()), Err(err));
             }
         };
         let status = response.status().as_u16();
@@ -242,8 +242,7 @@ impl BayeuxClient {
                     ReadError::Timeout => BayeuxError::Timeout(channel.clone()),
                     ReadError::Other(m) => BayeuxError::Transport(m),
                 };
-                let why = err.to_string();
-                return (Err(err), Err(why));
+                return (Err(err.clone()), Err(err));
             }
         };
         let text = String::from_utf8_lossy(&bytes);
@@ -261,7 +260,7 @@ impl BayeuxClient {
                     })
                     .cloned()
                     .collect()),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e.clone()),
             },
             array: text.trim_start().starts_with('['),
             data_messages: parsed.as_ref().map_or(0, |all| {

@@ -162,7 +162,7 @@ pub async fn diagnose(
     for (i, agent) in target.agents.iter().enumerate() {
         match AgentSession::login(i, agent, &target, &config).await {
             Ok(s) => sessions.push(s),
-            Err(why) => refused.push(why),
+            Err(why) => refused.push(why.to_string()),
         }
     }
     if !refused.is_empty() {
@@ -201,7 +201,7 @@ pub async fn diagnose(
     for session in sessions {
         match session.open_stream(&config).await {
             Ok(open) => open.bayeux.disconnect().await,
-            Err(why) => stream_failures.push(why),
+            Err(why) => stream_failures.push(why.to_string()),
         }
     }
     if !stream_failures.is_empty() {
@@ -267,7 +267,7 @@ async fn reach(target: &Target, config: &RunConfig, d: &mut Diagnosis) -> bool {
             d.push(
                 "tls",
                 Status::Fail,
-                why,
+                why.to_string(),
                 Some("check ca_cert: it must be a PEM file".into()),
             );
             return false;
@@ -377,7 +377,7 @@ async fn devices(runner: &Runner, target: &Target, d: &mut Diagnosis) {
                 d.push(
                     "devices",
                     Status::Fail,
-                    why,
+                    why.to_string(),
                     Some("give the agent a place with a DN in the GWS configuration, or leave voice out of fixtures.native.media".into()),
                 );
                 return;

@@ -2,8 +2,11 @@
 //!
 //! The runner fills this in; `check` turns it into findings. Keeping raw observations apart
 //! from verdicts lets the checks be pure functions, tested without a network.
+//!
+//! Failures it records are typed ([`RequestError`], [`ReadError`], [`NotInFlightTogether`],
+//! [`BayeuxError`]); their `Display` is the text the findings quote.
 
-pub use crate::bayeux::{MetaExchange, MetaResponse};
+pub use crate::bayeux::{BayeuxError, MetaExchange, MetaResponse};
 use crate::result::WireEntry;
 use serde_json::Value;
 use std::time::Duration;
@@ -51,6 +54,61 @@ pub struct Reply {
     pub body: Body,
 }
 
+/// Why a request got no HTTP reply at all. The URL is kept for callers that need to say where;
+/// the text is only the cause, because the wire log and the findings name the request already.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    #[error("no response within {:.1}s", after.as_secs_f64())]
+    Timeout { url: String, after: Duration },
+    /// Connection, TLS or protocol failure, as an error chain.
+    #[error("{message}")]
+    Transport { url: String, message: String },
+    #[error("the body did not arrive within {:.1}s", after.as_secs_f64())]
+    BodyTimeout { url: String, after: Duration },
+    /// The body was larger than the cap, or broke off.
+    #[error("{message}")]
+    Body { url: String, message: String },
+    /// The case ended before its request (setup failed).
+    #[error("not sent")]
+    NotSent,
+    #[error("the scenario has no request to send")]
+    NoRequest,
+    /// A task sending one of the concurrent requests panicked or was cancelled.
+    #[error("a concurrent request task failed: {message}")]
+    TaskFailed { message: String },
+}
+
+/// Why the interaction could not be read (`GET` of its path).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("GET {path} answered HTTP {status}: {body}")]
+    Status {
+        path: String,
+        status: u16,
+        body: String,
+    },
+    #[error("GET {path} answered a body that is not JSON: {body}")]
+    NotJson { path: String, body: String },
+    #[error("GET {path} has no interaction object under {key:?}: {body}")]
+    NoResource {
+        path: String,
+        key: Vec<String>,
+        body: String,
+    },
+    /// The case ended before the read (setup failed).
+    #[error("not read")]
+    NotRead,
+}
+
+/// Concurrent operations that were not provably in flight together.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("one of the {operations} operations was answered before the last was sent")]
+pub struct NotInFlightTogether {
+    pub operations: usize,
+}
+
 /// A notification that reached one agent's Bayeux client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivered {
@@ -68,7 +126,7 @@ pub struct Observation {
     /// The interaction object read just before the request.
     pub before: Option<Value>,
     /// The operation's HTTP reply, or why there was none.
-    pub response: Result<Reply, String>,
+    pub response: Result<Reply, RequestError>,
     /// Notifications about the interaction delivered to its owner, in arrival order.
     pub notifications: Vec<Delivered>,
     /// Notifications about the interaction delivered to other agents.
@@ -80,10 +138,10 @@ pub struct Observation {
     /// Why the owner's notification stream had closed by the end of the wait, if it had.
     pub stream_closed: Option<String>,
     /// The interaction object read after the notification (or after the barrier).
-    pub after: Result<Value, String>,
+    pub after: Result<Value, ReadError>,
     /// For operations sent concurrently: whether they were provably in flight together (each
     /// later one sent before the first one's answer arrived), or why not.
-    pub in_flight_together: Option<Result<(), String>>,
+    pub in_flight_together: Option<Result<(), NotInFlightTogether>>,
     /// What the scenario's eavesdropping Bayeux client (`send.listener`) saw.
     pub listened: Option<Listened>,
     pub wire: Vec<WireEntry>,
@@ -98,13 +156,13 @@ impl Observation {
         Observation {
             setup,
             before: None,
-            response: Err("not sent".into()),
+            response: Err(RequestError::NotSent),
             notifications: Vec::new(),
             leaked: Vec::new(),
             notification_deadline: Duration::ZERO,
             barrier_problem: None,
             stream_closed: None,
-            after: Err("not read".into()),
+            after: Err(ReadError::NotRead),
             in_flight_together: None,
             listened: None,
             wire,
@@ -118,9 +176,9 @@ impl Observation {
 #[derive(Debug, Clone, Default)]
 pub struct Listened {
     /// The server's answer to its handshake: accepted, or why it was refused.
-    pub handshake: Option<Result<(), String>>,
+    pub handshake: Option<Result<(), BayeuxError>>,
     /// The channels it asked for and whether each subscription was accepted.
-    pub subscriptions: Vec<(String, Result<(), String>)>,
+    pub subscriptions: Vec<(String, Result<(), BayeuxError>)>,
     /// Messages it received that mention the case's interaction.
     pub heard: Vec<Value>,
     /// Why its silence could not be proven (the drain did not complete), if so.

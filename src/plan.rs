@@ -128,21 +128,30 @@ pub fn matches_filter(filter: &str, id: &str) -> bool {
     rest.is_empty()
 }
 
+/// Why a `--shard` value is not `K/N` with 1 ≤ K ≤ N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    #[error("`{0}` is not K/N")]
+    NotKOfN(String),
+    #[error("`{0}` is not a number")]
+    NotANumber(String),
+    #[error("shard {k}/{n} is out of range: need 1 ≤ K ≤ N")]
+    OutOfRange { k: usize, n: usize },
+}
+
 /// Parses `K/N` with 1 ≤ K ≤ N.
-pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+pub fn parse_shard(text: &str) -> Result<(usize, usize), ShardError> {
     let (k, n) = text
         .split_once('/')
-        .ok_or_else(|| format!("`{text}` is not K/N"))?;
-    let k: usize = k
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{k}` is not a number"))?;
-    let n: usize = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{n}` is not a number"))?;
+        .ok_or_else(|| ShardError::NotKOfN(text.to_string()))?;
+    let number = |part: &str| {
+        part.trim()
+            .parse::<usize>()
+            .map_err(|_| ShardError::NotANumber(part.to_string()))
+    };
+    let (k, n) = (number(k)?, number(n)?);
     if n == 0 || k == 0 || k > n {
-        return Err(format!("shard {k}/{n} is out of range: need 1 ≤ K ≤ N"));
+        return Err(ShardError::OutOfRange { k, n });
     }
     Ok((k, n))
 }

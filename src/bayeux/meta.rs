@@ -3,6 +3,7 @@
 //!
 //! It records; it neither sends anything nor judges the replies.
 
+use super::BayeuxError;
 use serde_json::Value;
 
 /// One meta request the client sent and what came back, as the client saw it: the raw
@@ -13,7 +14,7 @@ pub struct MetaExchange {
     /// The message sent (`channel`, `id`, `clientId`, ...).
     pub request: Value,
     /// The HTTP response, or why there was none (transport failure, deadline).
-    pub response: Result<MetaResponse, String>,
+    pub response: Result<MetaResponse, BayeuxError>,
 }
 
 /// The HTTP response to a meta request.
@@ -24,7 +25,7 @@ pub struct MetaResponse {
     pub content_type: Option<String>,
     /// The meta messages of the body (channel under `/meta/`, or no channel), or why the body
     /// is not a Bayeux message array.
-    pub messages: Result<Vec<Value>, String>,
+    pub messages: Result<Vec<Value>, BayeuxError>,
     /// Whether the body was a JSON array (a lone object is accepted, but Bayeux asks for
     /// arrays).
     pub array: bool,

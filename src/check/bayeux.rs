@@ -142,7 +142,7 @@ fn judge_exchange(exchange: &MetaExchange) -> Vec<Breach> {
                 section,
                 "never came: the server must answer every meta request",
                 "a reply",
-                why.clone(),
+                why.to_string(),
             ));
             return out;
         }
@@ -616,7 +616,9 @@ mod tests {
         assert_eq!(breaches(&plain), [(false, "§6.1.2"), (false, "§2.5")]);
         let lost = MetaExchange {
             request,
-            response: Err("no reply to /meta/subscribe before the deadline".into()),
+            response: Err(crate::bayeux::BayeuxError::Timeout(
+                "/meta/subscribe".into(),
+            )),
         };
         assert_eq!(breaches(&lost), [(true, "§4.5.2")]);
     }

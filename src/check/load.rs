@@ -9,7 +9,7 @@
 //! and does not count anything (load's journal does). Like the rest of `check`, it does no IO.
 
 use super::*;
-use crate::observation::Reply;
+use crate::observation::{Reply, RequestError};
 use std::time::Duration;
 
 /// Which part of the notified `userData` is compared with the expected state.
@@ -26,7 +26,7 @@ pub enum Scope<'a> {
 /// warnings (`should` expectations) are left out, since they do not make an operation wrong.
 pub fn load_operation(
     case: &Case,
-    response: &Result<Reply, String>,
+    response: &Result<Reply, RequestError>,
     notification: Option<&Delivered>,
     expected: &Map<String, Value>,
     scope: Scope<'_>,
@@ -120,7 +120,7 @@ fn restrict(data: &Map<String, Value>, keys: &[String]) -> Map<String, Value> {
 
 /// Whether the server accepted an operation (HTTP answered with `statusCode` 0): only then
 /// does its effect count towards the state later notifications must show.
-pub fn operation_accepted(reply: &Result<Reply, String>) -> bool {
+pub fn operation_accepted(reply: &Result<Reply, RequestError>) -> bool {
     reply
         .as_ref()
         .ok()
@@ -160,7 +160,7 @@ pub struct GroupOperation<'a> {
     pub case: &'a Case,
     /// The keys it changes (`None`: all of them).
     pub keys: Option<Vec<String>>,
-    pub reply: &'a Result<Reply, String>,
+    pub reply: &'a Result<Reply, RequestError>,
 }
 
 /// What `load` saw of one group of operations sent together on one interaction.

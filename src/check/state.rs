@@ -12,6 +12,7 @@
 //! It does not judge shapes or envelopes.
 
 use super::*;
+use crate::observation::ReadError;
 
 pub(super) fn is_volatile(facts: &MediaFacts, path: &str) -> bool {
     facts
@@ -80,7 +81,7 @@ fn is_user_data(path: &str) -> bool {
 /// What GET after the notification showed differently from the notification, split into user
 /// data and other properties; `Err` when that GET failed.
 pub(super) struct ReadAfter {
-    after: Result<(Vec<Value>, Vec<Value>), String>,
+    after: Result<(Vec<Value>, Vec<Value>), ReadError>,
 }
 
 impl ReadAfter {

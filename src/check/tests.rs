@@ -471,7 +471,12 @@ fn read_your_writes_needs_the_user_data_and_warns_on_the_rest() {
     assert_eq!(result.findings[0].check, "read-after.properties");
     let chat = Chat::conforming();
     let obs = Observation {
-        after: Err("connection reset".into()),
+        after: Err(crate::observation::ReadError::Request(
+            crate::observation::RequestError::Transport {
+                url: "http://gws/api/v2/me/chats/1".into(),
+                message: "connection reset".into(),
+            },
+        )),
         ..chat.observation()
     };
     assert_eq!(failed_checks(&chat.judged_with(&obs)), ["read-after"]);
@@ -566,9 +571,9 @@ fn concurrent_operations_may_be_announced_in_either_order_but_must_overlap() {
     assert_eq!(failed_checks(&judge(&lost)), ["notification.diff"]);
 
     let sequential = Observation {
-        in_flight_together: Some(Err(
-            "operation(s) [2] were sent only after the first one was answered".into(),
-        )),
+        in_flight_together: Some(Err(crate::observation::NotInFlightTogether {
+            operations: 2,
+        })),
         ..obs
     };
     assert_eq!(judge(&sequential).grade, Grade::CouldNotTest);
@@ -635,7 +640,10 @@ fn a_listener_fails_on_an_accepted_anonymous_handshake_and_on_anything_it_heard(
             .collect::<Vec<_>>()
     };
     let refused = Listened {
-        handshake: Some(Err("HTTP 401".into())),
+        handshake: Some(Err(crate::bayeux::BayeuxError::HttpStatus {
+            status: 401,
+            body: String::new(),
+        })),
         ..Listened::default()
     };
     assert!(checks(Mode::Anonymous, Expect::Refused, &refused).is_empty());

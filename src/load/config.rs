@@ -67,4 +67,9 @@ pub enum LoadError {
     Connect(#[from] RunError),
     #[error("target `{target}`: {message}")]
     Setup { target: String, message: String },
+    #[error("target `{target}`: {source}")]
+    Slots {
+        target: String,
+        source: super::slots::SlotError,
+    },
 }

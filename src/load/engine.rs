@@ -76,7 +76,10 @@ pub async fn run(
     let per_agent = config.slots_per_agent(agents);
     let slots = slots::provision(&runner, &ops, agents, per_agent)
         .await
-        .map_err(&setup)?;
+        .map_err(|source| LoadError::Slots {
+            target: identity.target_name.clone(),
+            source,
+        })?;
     let engine = Arc::new(Engine {
         runner,
         ops,

@@ -16,7 +16,7 @@ use super::slots::{self, Slot};
 use crate::check::{
     self, GroupObservation, GroupOperation, Leftover, same_user_data, user_data_of,
 };
-use crate::observation::{Delivered, Reply};
+use crate::observation::{Delivered, Reply, RequestError};
 use crate::run::session::Auth;
 use reqwest::Method;
 use serde_json::Value;
@@ -95,7 +95,7 @@ pub(crate) async fn run_group(engine: &Engine, slot: &mut Slot, intended: Instan
     engine.journal.emit(LoadEvent::Sent {
         operations: shared as u64,
     });
-    let replies: Vec<(Result<Reply, String>, Instant)> =
+    let replies: Vec<(Result<Reply, RequestError>, Instant)> =
         futures::future::join_all(requests.iter().map(|(body, _)| {
             let session = &session;
             let path = &slot.path;

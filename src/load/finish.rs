@@ -107,20 +107,19 @@ async fn final_barriers(engine: &Engine, slots: &[Slot]) -> Vec<String> {
     let runner = &engine.runner;
     let streams: BTreeSet<(usize, String)> =
         slots.iter().map(|s| (s.agent, s.media.clone())).collect();
-    let settled: Vec<Result<(), String>> = futures::stream::iter(streams.iter())
+    let problems: Vec<Option<String>> = futures::stream::iter(streams.iter())
         .map(|(agent, media)| async move {
-            runner.settle_stream(*agent, media).await.map_err(|e| {
-                let name = runner
-                    .session(*agent)
-                    .map(|s| s.username.clone())
-                    .unwrap_or_default();
-                format!("agent {name}, {media}: final barrier: {e}")
-            })
+            let e = runner.settle_stream(*agent, media).await.err()?;
+            let name = runner
+                .session(*agent)
+                .map(|s| s.username.clone())
+                .unwrap_or_default();
+            Some(format!("agent {name}, {media}: final barrier: {e}"))
         })
         .buffer_unordered(64)
         .collect()
         .await;
-    settled.into_iter().filter_map(Result::err).collect()
+    problems.into_iter().flatten().collect()
 }
 
 /// What is left on the slot's own stream: stragglers of its current interaction, and what
@@ -189,20 +188,36 @@ fn attribute_crossed(engine: &Engine, slots: &[Slot]) -> usize {
     unclaimed
 }
 
+/// Why the final GET of an interaction showed no user data.
+#[derive(Debug, thiserror::Error)]
+enum ReadBackError {
+    #[error("no session")]
+    NoSession,
+    #[error(transparent)]
+    Request(#[from] crate::observation::RequestError),
+    #[error("GET {path} answered HTTP {status}: {body}")]
+    Unexpected {
+        path: String,
+        status: u16,
+        body: String,
+    },
+}
+
 /// One GET per interaction: the user data must be the expected final state. A mismatch makes
 /// the interaction's latest operation wrong.
 async fn read_your_writes(engine: &Engine, slots: &[Slot]) -> ReadYourWrites {
     let runner = &engine.runner;
-    type Read = (usize, Result<Map<String, Value>, String>);
+    type Read = (usize, Result<Map<String, Value>, ReadBackError>);
     let reads: Vec<Read> = futures::stream::iter(slots.iter().enumerate())
         .map(|(i, s)| async move {
             let Some(session) = runner.session(s.agent) else {
-                return (i, Err("no session".to_string()));
+                return (i, Err(ReadBackError::NoSession));
             };
             let facts = &engine.op(s.any_op()).case.facts;
             let got = session
                 .request(Method::GET, &s.path, None, Auth::Session, true, None)
                 .await
+                .map_err(ReadBackError::from)
                 .and_then(|(reply, _)| {
                     reply
                         .body
@@ -210,13 +225,10 @@ async fn read_your_writes(engine: &Engine, slots: &[Slot]) -> ReadYourWrites {
                         .filter(|_| reply.status == 200)
                         .and_then(|b| facts.find_resource(b))
                         .map(|(_, r)| user_data_of(r))
-                        .ok_or_else(|| {
-                            format!(
-                                "GET {} answered HTTP {}: {}",
-                                s.path,
-                                reply.status,
-                                reply.body.describe()
-                            )
+                        .ok_or_else(|| ReadBackError::Unexpected {
+                            path: s.path.clone(),
+                            status: reply.status,
+                            body: reply.body.describe(),
                         })
                 });
             (i, got)
@@ -228,8 +240,15 @@ async fn read_your_writes(engine: &Engine, slots: &[Slot]) -> ReadYourWrites {
     for (i, got) in reads {
         let slot = &slots[i];
         result.checked += 1;
-        let problem =
-            check::load_read_your_writes(got.as_ref().map_err(String::as_str), &slot.state);
+        let why;
+        let read = match &got {
+            Ok(seen) => Ok(seen),
+            Err(e) => {
+                why = e.to_string();
+                Err(why.as_str())
+            }
+        };
+        let problem = check::load_read_your_writes(read, &slot.state);
         if let Some(problem) = problem {
             result.mismatched += 1;
             if let Some(record) = slot.memory.latest() {

@@ -13,6 +13,19 @@ use std::time::Duration;
 /// The largest latency recorded as itself (10 minutes); longer ones count as this.
 const HIGHEST_MICROS: u64 = 600_000_000;
 
+/// Why histograms could not be merged, encoded or decoded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LatencyError {
+    #[error("cannot merge latency histograms: {0}")]
+    Merge(String),
+    #[error("cannot serialise a latency histogram: {0}")]
+    Encode(String),
+    #[error("a latency histogram is not base64: {0}")]
+    NotBase64(String),
+    #[error("a latency histogram is not in the V2 format: {0}")]
+    NotV2(String),
+}
+
 /// One latency distribution.
 #[derive(Clone)]
 pub struct Latency(Histogram<u64>);
@@ -50,10 +63,10 @@ impl Latency {
     }
 
     /// Adds `other`'s counts (exact: same bounds, same buckets).
-    pub fn merge(&mut self, other: &Latency) -> Result<(), String> {
+    pub fn merge(&mut self, other: &Latency) -> Result<(), LatencyError> {
         self.0
             .add(&other.0)
-            .map_err(|e| format!("cannot merge latency histograms: {e:?}"))
+            .map_err(|e| LatencyError::Merge(format!("{e:?}")))
     }
 
     pub fn percentiles(&self) -> Percentiles {
@@ -72,23 +85,23 @@ impl Latency {
     }
 
     /// Base64 of the V2 serialisation.
-    pub fn encode(&self) -> Result<String, String> {
+    pub fn encode(&self) -> Result<String, LatencyError> {
         use base64::Engine;
         let mut bytes = Vec::new();
         V2Serializer::new()
             .serialize(&self.0, &mut bytes)
-            .map_err(|e| format!("cannot serialise a latency histogram: {e}"))?;
+            .map_err(|e| LatencyError::Encode(e.to_string()))?;
         Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 
-    pub fn decode(text: &str) -> Result<Latency, String> {
+    pub fn decode(text: &str) -> Result<Latency, LatencyError> {
         use base64::Engine;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
-            .map_err(|e| format!("a latency histogram is not base64: {e}"))?;
+            .map_err(|e| LatencyError::NotBase64(e.to_string()))?;
         let h: Histogram<u64> = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
-            .map_err(|e| format!("a latency histogram is not in the V2 format: {e:?}"))?;
+            .map_err(|e| LatencyError::NotV2(format!("{e:?}")))?;
         Ok(Latency(h))
     }
 }

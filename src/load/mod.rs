@@ -46,4 +46,4 @@ mod tests;
 
 pub use config::{LoadConfig, LoadError, Pacing, Progress};
 pub use engine::run;
-pub use slots::GROUPS_PER_INTERACTION;
+pub use slots::{GROUPS_PER_INTERACTION, SlotError};

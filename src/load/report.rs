@@ -25,8 +25,8 @@ pub enum MergeError {
         other_name: String,
         other_url: String,
     },
-    #[error("the latency histograms do not merge: {0}")]
-    Latency(String),
+    #[error(transparent)]
+    Latency(#[from] super::latency::LatencyError),
 }
 
 /// The format tag of `load.json`.
@@ -163,7 +163,6 @@ impl LoadReport {
         let Some(mut merged) = parts.next() else {
             return Err(MergeError::Nothing);
         };
-        let histograms = |e: String| MergeError::Latency(e);
         for p in parts {
             if p.target_url != merged.target_url || p.target_name != merged.target_name {
                 return Err(MergeError::OtherTarget {
@@ -191,17 +190,14 @@ impl LoadReport {
             merged.affected_not_listed += p.affected_not_listed;
             merged.read_your_writes.checked += p.read_your_writes.checked;
             merged.read_your_writes.mismatched += p.read_your_writes.mismatched;
-            merged.http.merge(&p.http).map_err(histograms)?;
-            merged
-                .notification
-                .merge(&p.notification)
-                .map_err(histograms)?;
+            merged.http.merge(&p.http)?;
+            merged.notification.merge(&p.notification)?;
             for s in p.seconds {
                 match merged.seconds.iter_mut().find(|m| m.second == s.second) {
                     Some(m) => {
                         m.ledger.add(&s.ledger);
-                        m.http.merge(&s.http).map_err(histograms)?;
-                        m.notification.merge(&s.notification).map_err(histograms)?;
+                        m.http.merge(&s.http)?;
+                        m.notification.merge(&s.notification)?;
                     }
                     None => merged.seconds.push(s),
                 }

@@ -4,12 +4,14 @@
 //! [`GROUPS_PER_INTERACTION`] groups (the old one released at once), and released at the end.
 //!
 //! A slot carries the state its operations must have produced and what attribution remembers
-//! about it; it sends nothing itself (the executor does) and judges nothing.
+//! about it; it sends nothing itself (the executor does) and judges nothing. A slot that
+//! cannot be provisioned at the start is a [`SlotError`].
 
 use super::attribution::{Memory, Retired};
 use super::ids::{OpIndex, SlotIndex};
 use super::model::LoadOp;
 use crate::run::Runner;
+use crate::run::fixtures::ProvisionError;
 use crate::run::wire::WireLog;
 use futures::StreamExt;
 use serde_json::{Map, Value};
@@ -76,6 +78,19 @@ impl Slot {
     }
 }
 
+/// Why the slots could not be provisioned at the start of a run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SlotError {
+    #[error("no session for agent #{}", agent + 1)]
+    NoSession { agent: usize },
+    #[error("cannot provision a {media} interaction for agent `{username}`: {source}")]
+    Provision {
+        media: String,
+        username: String,
+        source: ProvisionError,
+    },
+}
+
 /// Provisions `per_agent` interactions for every agent, the media in turn over agents and
 /// slots, each starting with the user data of its first scenario.
 pub(crate) async fn provision(
@@ -83,7 +98,7 @@ pub(crate) async fn provision(
     ops: &[LoadOp],
     agents: usize,
     per_agent: usize,
-) -> Result<Vec<Slot>, String> {
+) -> Result<Vec<Slot>, SlotError> {
     let mut by_media: Vec<(String, Vec<OpIndex>)> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         match by_media.iter_mut().find(|(m, _)| *m == op.case.media) {
@@ -97,24 +112,22 @@ pub(crate) async fn provision(
         .map(|(index, (agent, _))| (index, agent, index % by_media.len()))
         .collect();
     let wire = WireLog::new(Instant::now());
-    let made: Vec<Result<Slot, String>> = futures::stream::iter(plan)
+    let made: Vec<Result<Slot, SlotError>> = futures::stream::iter(plan)
         .map(|(index, agent, media_index)| {
             let (media, list) = &by_media[media_index];
             let wire = &wire;
             async move {
                 let session = runner
                     .session(agent)
-                    .ok_or_else(|| format!("no session for agent #{}", agent + 1))?;
+                    .ok_or(SlotError::NoSession { agent })?;
                 let first = &ops[list[0].0];
                 let p = runner
                     .provision(agent, media, &first.case.user_data, wire)
                     .await
-                    .map_err(|e| {
-                        format!(
-                            "cannot provision a {media} interaction for agent `{}`: {}",
-                            session.username,
-                            e.reason()
-                        )
+                    .map_err(|source| SlotError::Provision {
+                        media: media.clone(),
+                        username: session.username.clone(),
+                        source,
                     })?;
                 Ok(Slot {
                     index: SlotIndex(index),

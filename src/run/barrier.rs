@@ -1,9 +1,11 @@
 //! The barrier: proof, on an event, that an agent's stream has delivered everything sent
 //! before a point in time for one media (see the run module's documentation for why it holds).
 //!
-//! It owns one private interaction per agent and media; it never sleeps.
+//! It owns one private interaction per agent and media; it never sleeps. Why a barrier did
+//! not pass is a [`BarrierError`].
 
 use super::*;
+use crate::observation::RequestError;
 
 pub(super) struct Barrier {
     pub(super) id: String,
@@ -20,7 +22,31 @@ pub(super) struct BarrierMark {
     pub(super) ticket: u64,
 }
 
-pub(super) type BarrierCell = Arc<OnceCell<Result<Arc<Barrier>, String>>>;
+/// Why a barrier could not prove delivery.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BarrierError {
+    #[error("could not provision a barrier interaction: {source}")]
+    Provision {
+        agent: usize,
+        media: String,
+        source: ProvisionError,
+    },
+    #[error("the barrier operation failed: {source}")]
+    Request { path: String, source: RequestError },
+    #[error("the barrier operation was refused: HTTP {status} {body}")]
+    Refused {
+        path: String,
+        status: u16,
+        body: String,
+    },
+    #[error("the barrier notification did not arrive within {:.1}s", after.as_secs_f64())]
+    Timeout {
+        id: String,
+        after: std::time::Duration,
+    },
+}
+
+pub(super) type BarrierCell = Arc<OnceCell<Result<Arc<Barrier>, BarrierError>>>;
 
 impl Runner {
     /// Proves that `agent`'s stream has delivered everything sent before now for this media.
@@ -29,7 +55,7 @@ impl Runner {
         agent: usize,
         media: &str,
         wire: &WireLog,
-    ) -> Result<BarrierMark, String> {
+    ) -> Result<BarrierMark, BarrierError> {
         let cell = {
             let mut map = self.barriers.lock().unwrap_or_else(|p| p.into_inner());
             Arc::clone(map.entry((agent, media.to_string())).or_default())
@@ -40,8 +66,10 @@ impl Runner {
                 let p = self
                     .provision(agent, media, &serde_json::Map::new(), wire)
                     .await
-                    .map_err(|e| {
-                        format!("could not provision a barrier interaction: {}", e.reason())
+                    .map_err(|e| BarrierError::Provision {
+                        agent,
+                        media: media.to_string(),
+                        source: e,
                     })?;
                 self.router.register_barrier(agent, &p.id);
                 Ok(Arc::new(Barrier {
@@ -56,7 +84,7 @@ impl Runner {
         let ticket = barrier.tickets.fetch_add(1, Ordering::SeqCst) + 1;
         let body = json!({"operationName": "UpdateUserData", "userData": {BARRIER_KEY: ticket}})
             .to_string();
-        let refuse = |why: String| {
+        let refuse = |why: BarrierError| {
             barrier
                 .refused
                 .lock()
@@ -76,14 +104,19 @@ impl Runner {
             .await
         {
             Ok((reply, _)) => reply,
-            Err(e) => return refuse(format!("the barrier operation failed: {e}")),
+            Err(source) => {
+                return refuse(BarrierError::Request {
+                    path: barrier.path.clone(),
+                    source,
+                });
+            }
         };
         if reply.body.json().and_then(|b| b.get("statusCode")) != Some(&json!(0)) {
-            return refuse(format!(
-                "the barrier operation was refused: HTTP {} {}",
-                reply.status,
-                reply.body.describe()
-            ));
+            return refuse(BarrierError::Refused {
+                path: barrier.path.clone(),
+                status: reply.status,
+                body: reply.body.describe(),
+            });
         }
         let needed = || {
             let refused = barrier.refused.lock().unwrap_or_else(|p| p.into_inner());
@@ -100,10 +133,10 @@ impl Runner {
                 ticket,
             })
         } else {
-            Err(format!(
-                "the barrier notification did not arrive within {:.1}s",
-                self.config.deadlines.notification.as_secs_f64()
-            ))
+            Err(BarrierError::Timeout {
+                id: barrier.id.clone(),
+                after: self.config.deadlines.notification,
+            })
         }
     }
 }

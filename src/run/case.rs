@@ -5,6 +5,7 @@
 //! It observes; it does not judge. What it returns is an [`Observation`].
 
 use super::*;
+use crate::observation::{NotInFlightTogether, ReadError, RequestError};
 
 /// How often a case whose operations must overlap is tried on a fresh interaction before the
 /// runner gives up proving the overlap.
@@ -91,32 +92,28 @@ impl Runner {
         case: &Case,
         path: &str,
         wire: &WireLog,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ReadError> {
         let (reply, _) = self.sessions[0]
             .request(Method::GET, path, None, Auth::Session, true, Some(wire))
             .await?;
         if reply.status != 200 {
-            return Err(format!(
-                "GET {path} answered HTTP {}: {}",
-                reply.status,
-                reply.body.describe()
-            ));
+            return Err(ReadError::Status {
+                path: path.to_string(),
+                status: reply.status,
+                body: reply.body.describe(),
+            });
         }
-        let body = reply.body.json().ok_or_else(|| {
-            format!(
-                "GET {path} answered a body that is not JSON: {}",
-                reply.body.describe()
-            )
+        let body = reply.body.json().ok_or_else(|| ReadError::NotJson {
+            path: path.to_string(),
+            body: reply.body.describe(),
         })?;
         case.facts
             .find_resource(body)
             .map(|(_, r)| r.clone())
-            .ok_or_else(|| {
-                format!(
-                    "GET {path} has no interaction object under {:?}: {}",
-                    case.facts.resource_key,
-                    crate::util::truncate(&body.to_string(), 300)
-                )
+            .ok_or_else(|| ReadError::NoResource {
+                path: path.to_string(),
+                key: case.facts.resource_key.clone(),
+                body: crate::util::truncate(&body.to_string(), 300),
             })
     }
 
@@ -243,7 +240,10 @@ impl Runner {
         presented: &Presented,
         path: &str,
         wire: &WireLog,
-    ) -> (Result<Reply, String>, Option<Result<(), String>>) {
+    ) -> (
+        Result<Reply, RequestError>,
+        Option<Result<(), NotInFlightTogether>>,
+    ) {
         let scenario = &case.scenario;
         let bodies: Vec<Vec<u8>> = scenario
             .request
@@ -252,7 +252,7 @@ impl Runner {
             .map(|json| json.to_string().into_bytes())
             .collect();
         if bodies.is_empty() {
-            return (Err("the scenario has no request to send".into()), None);
+            return (Err(RequestError::NoRequest), None);
         }
         // Separate tasks run on separate worker threads, so one being descheduled between its
         // send and its answer does not hold the others back, as it would within one task.
@@ -279,7 +279,8 @@ impl Runner {
                     outcomes.push((sent_at, answered, reply));
                 }
                 Err(e) => {
-                    return (Err(format!("a concurrent request task failed: {e}")), None);
+                    let message = e.to_string();
+                    return (Err(RequestError::TaskFailed { message }), None);
                 }
             }
         }
@@ -287,10 +288,9 @@ impl Runner {
         let first_answered = outcomes.iter().map(|o| o.1).min();
         let proof = match (last_sent, first_answered) {
             (Some(sent), Some(answered)) if sent < answered => Ok(()),
-            _ => Err(format!(
-                "one of the {} operations was answered before the last was sent",
-                outcomes.len()
-            )),
+            _ => Err(NotInFlightTogether {
+                operations: outcomes.len(),
+            }),
         };
         let (_, _, first_reply) = outcomes.remove(0);
         (first_reply, Some(proof))
@@ -368,7 +368,7 @@ impl Runner {
         presented: &Presented,
         path: &str,
         wire: &WireLog,
-    ) -> Result<Reply, String> {
+    ) -> Result<Reply, RequestError> {
         let scenario = &case.scenario;
         let body: Vec<u8> = match (&scenario.send.raw_body, &scenario.request) {
             (Some(raw), _) => raw.clone().into_bytes(),
@@ -428,7 +428,7 @@ impl Runner {
                     // Without a barrier, absence can only be shown by waiting out the deadline.
                     self.router.wait_for(0, id, 1, deadline).await;
                 }
-                problem = Some(why);
+                problem = Some(why.to_string());
             }
         }
         problem

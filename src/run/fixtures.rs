@@ -9,7 +9,7 @@
 //! Which way a media is provisioned (this contract, or the documented GWS operations of
 //! `native.rs`) is the runner's choice (`provision.rs`); this module only speaks the contract.
 
-use super::session::{AgentSession, Auth};
+use super::session::{AgentSession, Auth, RequestError};
 use super::target::Contract;
 use super::wire::WireLog;
 use reqwest::Method;
@@ -68,12 +68,16 @@ impl Way {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Why no interaction was obtained; the text is the reason alone, for `Setup`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProvisionError {
     /// The target does not offer the media.
+    #[error("{0}")]
     NotOffered(String),
     /// The target file gives no way to obtain one (the media needs fixtures).
+    #[error("{0}")]
     NotProvisionable(String),
+    #[error("{0}")]
     Failed(String),
 }
 
@@ -87,7 +91,7 @@ impl ProvisionError {
     }
 }
 
-fn parse_provisioned(body: &Value) -> Result<Provisioned, String> {
+fn parse_provisioned(body: &Value) -> Result<Provisioned, ProvisionError> {
     let id = body
         .get("id")
         .and_then(Value::as_str)
@@ -102,10 +106,10 @@ fn parse_provisioned(body: &Value) -> Result<Provisioned, String> {
             path: path.to_string(),
             way: Way::Contract,
         }),
-        _ => Err(format!(
+        _ => Err(ProvisionError::Failed(format!(
             "the fixture answer lacks a string `id` and a `path` starting with `/`: {}",
             crate::util::truncate(&body.to_string(), 200)
-        )),
+        ))),
     }
 }
 
@@ -141,7 +145,7 @@ pub async fn provision(
                             reply.body.describe()
                         ))
                     })?;
-                    parse_provisioned(body).map_err(ProvisionError::Failed)
+                    parse_provisioned(body)
                 }
                 400..=499 => Err(ProvisionError::NotOffered(format!(
                     "the fixture endpoint answered HTTP {} for media `{media}`: {}",
@@ -208,7 +212,16 @@ async fn run_provisioner(
             crate::util::truncate(&String::from_utf8_lossy(&output.stdout), 200)
         ))
     })?;
-    parse_provisioned(&body).map_err(ProvisionError::Failed)
+    parse_provisioned(&body)
+}
+
+/// Why the contract's `DELETE` did not clean up.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CleanupError {
+    #[error("cleanup answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("cleanup failed: {source}")]
+    Request { url: String, source: RequestError },
 }
 
 /// Best-effort cleanup; a failure is reported but does not change the scenario's grade.
@@ -217,7 +230,7 @@ pub async fn cleanup(
     session: &AgentSession,
     id: &str,
     wire: &WireLog,
-) -> Option<String> {
+) -> Option<CleanupError> {
     match contract {
         Contract::Url(base) => {
             let url = format!("{}/interactions/{id}", base.trim_end_matches('/'));
@@ -226,8 +239,11 @@ pub async fn cleanup(
                 .await
             {
                 Ok((reply, _)) if reply.status < 300 || reply.status == 404 => None,
-                Ok((reply, _)) => Some(format!("cleanup answered HTTP {}", reply.status)),
-                Err(e) => Some(format!("cleanup failed: {e}")),
+                Ok((reply, _)) => Some(CleanupError::Status {
+                    url,
+                    status: reply.status,
+                }),
+                Err(source) => Some(CleanupError::Request { url, source }),
             }
         }
         Contract::Exec(_) => None,

@@ -20,7 +20,7 @@
 //! It observes and records ([`Listened`]); judging is the check stage's. It never sleeps.
 
 use super::*;
-use crate::bayeux::{BayeuxClient, Recording};
+use crate::bayeux::{BayeuxClient, BayeuxError, Recording};
 use crate::observation::Listened;
 use crate::spec::ListenerMode;
 use session::SUBSCRIPTION;
@@ -50,8 +50,8 @@ impl Runner {
             ListenerMode::Anonymous | ListenerMode::WrongPassword => {
                 let wrong_password = mode == ListenerMode::WrongPassword;
                 let client = self.sessions[0].unauthenticated_bayeux(wrong_password);
-                let handshake = client.handshake().await.map_err(|e| e.to_string());
-                note(wire, None, "listener handshake", &handshake);
+                let handshake = client.handshake().await;
+                note(wire, None, "listener handshake", handshake.as_ref().err());
                 let accepted = handshake.is_ok();
                 listened.handshake = Some(handshake);
                 if !accepted {
@@ -73,14 +73,24 @@ impl Runner {
                 let agent = Some(self.sessions[0].username.as_str());
                 // What the server answers is what is under test: a refusal ends the probe
                 // and is judged with the rest, it is not a setup failure.
-                let handshake = client.handshake().await.map_err(|e| e.to_string());
-                note(wire, agent, "protocol probe handshake", &handshake);
+                let handshake = client.handshake().await;
+                note(
+                    wire,
+                    agent,
+                    "protocol probe handshake",
+                    handshake.as_ref().err(),
+                );
                 if handshake.is_ok() {
                     let connect = match client.poll_now().await {
                         Ok((_, None)) => Ok(()),
-                        Ok((_, Some(e))) | Err(e) => Err(e.to_string()),
+                        Ok((_, Some(e))) | Err(e) => Err(e),
                     };
-                    note(wire, agent, "protocol probe connect", &connect);
+                    note(
+                        wire,
+                        agent,
+                        "protocol probe connect",
+                        connect.as_ref().err(),
+                    );
                 }
                 listened.handshake = Some(handshake);
                 client
@@ -94,12 +104,12 @@ impl Runner {
             ListenerMode::Protocol => &[],
         };
         for channel in channels {
-            let subscribed = client.subscribe(channel).await.map_err(|e| e.to_string());
+            let subscribed = client.subscribe(channel).await;
             note(
                 wire,
                 None,
                 &format!("listener subscribe {channel}"),
-                &subscribed,
+                subscribed.as_ref().err(),
             );
             listened
                 .subscriptions
@@ -120,7 +130,7 @@ impl Runner {
         })?;
         let username = &session.username;
         let client = session.bayeux.sibling();
-        let fail = |what: &str, e: crate::bayeux::BayeuxError| {
+        let fail = |what: &str, e: BayeuxError| {
             Setup::Failed(format!(
                 "a second Bayeux client of `{username}` could not {what}: {e}"
             ))
@@ -134,7 +144,7 @@ impl Runner {
             wire,
             Some(username),
             &format!("listener handshake and subscribe {SUBSCRIPTION}"),
-            &Ok(()),
+            None,
         );
         Ok(client)
     }
@@ -178,7 +188,7 @@ impl Runner {
                     wire,
                     self.sessions.get(1).map(|s| s.username.as_str()),
                     "listener's clientId presented by the other agent",
-                    &Ok(()),
+                    None,
                 );
                 if listened.heard.is_empty() {
                     let heard = collect_until(&client, deadline, |m| mentions(m, id)).await;
@@ -195,23 +205,19 @@ impl Runner {
                     match client.poll_now().await {
                         Ok((events, refused)) => {
                             listened.heard = about(events, id);
-                            let outcome = refused.map_or(Ok(()), |e| Err(e.to_string()));
-                            note(wire, agent, "protocol probe connect", &outcome);
+                            note(wire, agent, "protocol probe connect", refused.as_ref());
                         }
-                        Err(e) => note(wire, agent, "protocol probe connect", &Err(e.to_string())),
+                        Err(e) => note(wire, agent, "protocol probe connect", Some(&e)),
                     }
-                    let unsubscribed = client
-                        .unsubscribe(SUBSCRIPTION)
-                        .await
-                        .map_err(|e| e.to_string());
+                    let unsubscribed = client.unsubscribe(SUBSCRIPTION).await;
                     note(
                         wire,
                         agent,
                         &format!("protocol probe unsubscribe {SUBSCRIPTION}"),
-                        &unsubscribed,
+                        unsubscribed.as_ref().err(),
                     );
                     client.disconnect().await;
-                    note(wire, agent, "protocol probe disconnect", &Ok(()));
+                    note(wire, agent, "protocol probe disconnect", None);
                 }
                 listened.meta = client.meta_exchanges();
                 listened.stream_meta = self
@@ -233,7 +239,7 @@ impl Runner {
                         }
                         listened.heard = about(heard, id);
                     }
-                    Err(why) => listened.drain_problem = Some(why),
+                    Err(why) => listened.drain_problem = Some(why.to_string()),
                 }
                 client.disconnect().await;
             }
@@ -296,18 +302,17 @@ fn is_barrier_mark(message: &Value, mark: &barrier::BarrierMark) -> bool {
 
 /// A refusal of the listener's connect (an HTTP 4xx, or an unsuccessful reply) is silence; a
 /// transport failure or timeout means silence could not be shown.
-fn refused_or_problem(listened: &mut Listened, error: crate::bayeux::BayeuxError) {
-    use crate::bayeux::BayeuxError;
+fn refused_or_problem(listened: &mut Listened, error: BayeuxError) {
     match error {
         BayeuxError::HttpStatus { .. } | BayeuxError::Refused { .. } => {}
         other => listened.drain_problem = Some(format!("the listener's connect failed: {other}")),
     }
 }
 
-fn note(wire: &WireLog, agent: Option<&str>, what: &str, outcome: &Result<(), String>) {
-    let summary = match outcome {
-        Ok(()) => what.to_string(),
-        Err(why) => format!("{what}: {why}"),
+fn note(wire: &WireLog, agent: Option<&str>, what: &str, failed: Option<&BayeuxError>) {
+    let summary = match failed {
+        None => what.to_string(),
+        Some(why) => format!("{what}: {why}"),
     };
     wire.record("bayeux", summary, agent, None, None, None);
 }

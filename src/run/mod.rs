@@ -36,7 +36,9 @@ use crate::spec::{
     AgentRole, AuthMode, CookieMode, CsrfMode, InteractionRef, Scenario, SendMethod,
 };
 use barrier::BarrierCell;
+pub use barrier::BarrierError;
 use fixtures::{ProvisionError, Provisioned};
+pub use provision::{NoWay, ReleaseError};
 use reqwest::Method;
 use router::{BARRIER_KEY, Router};
 use serde_json::{Value, json};
@@ -53,8 +55,13 @@ use wire::WireLog;
 /// A fault of the harness or the environment, not of the server's conformance.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RunError {
-    #[error("target `{target}`: {message}")]
-    Connect { target: String, message: String },
+    #[error("target `{target}`: the target names no agents")]
+    NoAgents { target: String },
+    #[error("target `{target}`: {source}")]
+    Connect {
+        target: String,
+        source: session::SessionError,
+    },
 }
 
 pub struct Runner {
@@ -72,7 +79,7 @@ pub struct Runner {
     unknown_ids: AtomicU64,
     stream_notes: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<StreamNote>>>,
     /// Per agent: its native preparation (device, contact-center session, Ready), done once.
-    native_agents: Vec<OnceCell<Result<native::PreparedAgent, String>>>,
+    native_agents: Vec<OnceCell<Result<native::PreparedAgent, native::NativeError>>>,
     /// Per agent: held while a native creation is in flight, so its interaction is the next
     /// new one on the agent's stream.
     creating: Vec<tokio::sync::Mutex<()>>,
@@ -129,12 +136,14 @@ impl RunNotes {
 impl Runner {
     /// Opens every agent's session and notification stream.
     pub async fn connect(target: Target, config: RunConfig) -> Result<Runner, RunError> {
-        let fail = |message: String| RunError::Connect {
+        let fail = |source| RunError::Connect {
             target: target.name.clone(),
-            message,
+            source,
         };
         if target.agents.is_empty() {
-            return Err(fail("the target names no agents".into()));
+            return Err(RunError::NoAgents {
+                target: target.name.clone(),
+            });
         }
         let opened = futures::future::join_all(
             target
@@ -237,7 +246,7 @@ impl Runner {
 
     /// Proves, with the suite's count-based barrier, that `agent`'s stream has delivered
     /// everything sent before now about interactions of `media`.
-    pub async fn settle_stream(&self, agent: usize, media: &str) -> Result<(), String> {
+    pub async fn settle_stream(&self, agent: usize, media: &str) -> Result<(), BarrierError> {
         self.barrier(agent, media, &WireLog::new(Instant::now()))
             .await
             .map(|_| ())

@@ -15,10 +15,12 @@
 //!
 //! It does not decide which media are provisioned natively (the target file does, through
 //! `provision.rs`) and it judges nothing: a refusal here is a setup problem, not a finding.
+//! Its failures are [`NativeError`]s (preparing an agent) and [`EndError`]s (ending an
+//! interaction), each wrapping the [`Refused`] reply when there was one.
 
 use super::Runner;
 use super::fixtures::{InitialData, ProvisionError, Provisioned, Way};
-use super::session::{AgentSession, Auth};
+use super::session::{AgentSession, Auth, RequestError};
 use super::target::Native;
 use super::wire::WireLog;
 use reqwest::Method;
@@ -130,33 +132,75 @@ pub(super) struct PreparedAgent {
     device: Option<String>,
 }
 
-/// A reply that was not a success: its `statusCode` (when it had one) and a description with
-/// the HTTP status and the server's `statusMessage`.
-struct Refused {
-    status_code: Option<Value>,
-    why: String,
+/// An operation that did not succeed: no reply, or a reply that was not a success (its
+/// `statusCode` when it had one, and the server's `statusMessage` or else the body).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refused {
+    #[error(transparent)]
+    NoReply(#[from] RequestError),
+    #[error("HTTP {status}, statusCode {}: {message}", status_code.as_ref().map_or("absent".to_string(), Value::to_string))]
+    Answer {
+        status: u16,
+        status_code: Option<Value>,
+        message: String,
+    },
 }
 
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.why)
+impl Refused {
+    /// `statusCode` 7: some of the operation's parts succeeded.
+    fn partial(&self) -> bool {
+        matches!(self, Refused::Answer { status_code: Some(code), .. } if code == &json!(7))
     }
+}
+
+/// Why an agent could not be prepared for native provisioning.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NativeError {
+    #[error(
+        "agent `{username}` has no device: neither GET /api/v2/me?subresources=devices nor GET /api/v2/me/devices?fields=* lists one (voice needs a device to dial from)"
+    )]
+    NoDevice { username: String },
+    #[error(
+        "StartContactCenterSession (channels {}) was refused for agent `{username}`: {source}",
+        channels.join(", ")
+    )]
+    StartSession {
+        username: String,
+        channels: Vec<String>,
+        source: Refused,
+    },
+    #[error("Ready on channel {channel} was refused for agent `{username}`: {source}")]
+    Ready {
+        username: String,
+        channel: String,
+        source: Refused,
+    },
+}
+
+/// Why a natively provisioned interaction could not be ended.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EndError {
+    #[error("{ending} of {path} was refused: {source}")]
+    Refused {
+        ending: String,
+        path: String,
+        source: Refused,
+    },
+    #[error("{path} is still there after {ending} answered statusCode 0")]
+    StillThere { ending: String, path: String },
 }
 
 fn refusal_of(reply: &crate::observation::Reply) -> Option<Refused> {
     let body = reply.body.json();
     match body.and_then(|b| b.get("statusCode")) {
         Some(code) if code == &json!(0) && reply.status < 300 => None,
-        code => Some(Refused {
+        code => Some(Refused::Answer {
+            status: reply.status,
             status_code: code.cloned(),
-            why: format!(
-                "HTTP {}, statusCode {}: {}",
-                reply.status,
-                code.map_or("absent".to_string(), Value::to_string),
-                body.and_then(|b| b.get("statusMessage"))
-                    .and_then(Value::as_str)
-                    .map_or_else(|| reply.body.describe(), str::to_string)
-            ),
+            message: body
+                .and_then(|b| b.get("statusMessage"))
+                .and_then(Value::as_str)
+                .map_or_else(|| reply.body.describe(), str::to_string),
         }),
     }
 }
@@ -186,11 +230,7 @@ impl Runner {
                 true,
                 Some(wire),
             )
-            .await
-            .map_err(|why| Refused {
-                status_code: None,
-                why,
-            })?;
+            .await?;
         match refusal_of(&reply) {
             None => Ok(reply.body.json().cloned().unwrap_or(Value::Null)),
             Some(refused) => Err(refused),
@@ -218,35 +258,35 @@ impl Runner {
                 };
                 let channels: Vec<String> =
                     media.iter().map(|m| session_channel(native, m)).collect();
-                let start = json!({"operationName": "StartContactCenterSession", "channels": channels});
+                let start =
+                    json!({"operationName": "StartContactCenterSession", "channels": channels});
                 match Self::post_operation(session, "/api/v2/me", &start, wire).await {
                     Ok(_) => {}
                     // Partial success: a channel that failed shows when its media is created.
-                    Err(refused) if refused.status_code == Some(json!(7)) => {}
-                    Err(why) => {
-                        return Err(format!(
-                            "StartContactCenterSession (channels {}) was refused for agent `{}`: {why}",
-                            channels.join(", "),
-                            session.username
-                        ));
+                    Err(refused) if refused.partial() => {}
+                    Err(source) => {
+                        return Err(NativeError::StartSession {
+                            username: session.username.clone(),
+                            channels,
+                            source,
+                        });
                     }
                 }
                 for channel in &channels {
                     let path = format!("/api/v2/me/channels/{channel}");
                     Self::post_operation(session, &path, &json!({"operationName": "Ready"}), wire)
                         .await
-                        .map_err(|why| {
-                            format!(
-                                "Ready on channel {channel} was refused for agent `{}`: {why}",
-                                session.username
-                            )
+                        .map_err(|source| NativeError::Ready {
+                            username: session.username.clone(),
+                            channel: channel.clone(),
+                            source,
                         })?;
                 }
                 Ok(PreparedAgent { device })
             })
             .await
             .clone()
-            .map_err(ProvisionError::Failed)
+            .map_err(|e| ProvisionError::Failed(e.to_string()))
     }
 
     /// Creates one interaction of `media` for `agent` with documented operations.
@@ -378,7 +418,7 @@ impl Runner {
         provisioned: &Provisioned,
         media: &str,
         wire: &WireLog,
-    ) -> Result<(), String> {
+    ) -> Result<(), EndError> {
         let session = &self.sessions[agent];
         let endings = RECIPES
             .iter()
@@ -402,13 +442,17 @@ impl Runner {
             wire,
         )
         .await
-        .map_err(|why| format!("{ending} of {} was refused: {why}", provisioned.path))?;
+        .map_err(|source| EndError::Refused {
+            ending: ending.to_string(),
+            path: provisioned.path.clone(),
+            source,
+        })?;
         match read_capabilities(session, &provisioned.path, wire).await {
             Read::Gone => Ok(()),
-            Read::Capabilities(_) | Read::Unreadable => Err(format!(
-                "{} is still there after {ending} answered statusCode 0",
-                provisioned.path
-            )),
+            Read::Capabilities(_) | Read::Unreadable => Err(EndError::StillThere {
+                ending: ending.to_string(),
+                path: provisioned.path.clone(),
+            }),
         }
     }
 }
@@ -449,7 +493,7 @@ async fn read_capabilities(session: &AgentSession, path: &str, wire: &WireLog) -
 
 /// The agent's first device id: from `GET /api/v2/me?subresources=devices` (as public clients
 /// read it), or else from the devices resource.
-pub async fn read_device(session: &AgentSession, wire: &WireLog) -> Result<String, String> {
+pub async fn read_device(session: &AgentSession, wire: &WireLog) -> Result<String, NativeError> {
     for (path, pointer) in [
         ("/api/v2/me?subresources=devices", "/user/devices/0/id"),
         ("/api/v2/me/devices?fields=*", "/devices/0/id"),
@@ -466,8 +510,49 @@ pub async fn read_device(session: &AgentSession, wire: &WireLog) -> Result<Strin
             return Ok(id.to_string());
         }
     }
-    Err(format!(
-        "agent `{}` has no device: neither GET /api/v2/me?subresources=devices nor GET /api/v2/me/devices?fields=* lists one (voice needs a device to dial from)",
-        session.username
-    ))
+    Err(NativeError::NoDevice {
+        username: session.username.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observation::{Body, Reply};
+
+    #[test]
+    fn refusals_describe_status_code_and_message() {
+        let reply = |status, body| Reply {
+            status,
+            body: Body::Json(body),
+        };
+        assert_eq!(refusal_of(&reply(200, json!({"statusCode": 0}))), None);
+        let partial = refusal_of(&reply(
+            200,
+            json!({"statusCode": 7, "statusMessage": "some"}),
+        ))
+        .expect("refused");
+        assert!(partial.partial());
+        assert_eq!(partial.to_string(), "HTTP 200, statusCode 7: some");
+        let absent = refusal_of(&reply(500, json!({}))).expect("refused");
+        assert!(!absent.partial());
+        assert_eq!(absent.to_string(), "HTTP 500, statusCode absent: {}");
+        let ready = NativeError::Ready {
+            username: "agent1".into(),
+            channel: "voice".into(),
+            source: absent,
+        };
+        assert_eq!(
+            ready.to_string(),
+            "Ready on channel voice was refused for agent `agent1`: HTTP 500, statusCode absent: {}"
+        );
+        let start = NativeError::StartSession {
+            username: "agent1".into(),
+            channels: vec!["voice".into(), "email".into()],
+            source: partial,
+        };
+        assert!(start.to_string().starts_with(
+            "StartContactCenterSession (channels voice, email) was refused for agent `agent1`: "
+        ));
+    }
 }

@@ -9,11 +9,12 @@
 //! interaction created by the run remains on the target.
 //!
 //! How an interaction is created lives in `fixtures.rs` (contract) and `native.rs` (documented
-//! operations); this module only chooses and keeps account.
+//! operations); this module only chooses and keeps account. A media with no way is
+//! [`NoWay`]; an interaction that could not be ended, a [`ReleaseError`].
 
 use super::Runner;
 use super::fixtures::{self, ProvisionError, Provisioned, Way};
-use super::native;
+use super::native::{self, EndError};
 use super::target::Contract;
 use super::wire::WireLog;
 use serde_json::{Map, Value};
@@ -28,7 +29,7 @@ impl Runner {
         wire: &WireLog,
     ) -> Result<Provisioned, ProvisionError> {
         match self.way_for(media) {
-            Err(why) => Err(ProvisionError::NotProvisionable(why)),
+            Err(no_way) => Err(ProvisionError::NotProvisionable(no_way.reason)),
             Ok(Chosen::Native) => self.provision_native(agent, media, user_data, wire).await,
             Ok(Chosen::Contract(contract)) => {
                 let session = &self.sessions[agent];
@@ -49,11 +50,11 @@ impl Runner {
     }
 
     /// Whether the target file gives a way to provision `media`, and why not.
-    pub fn can_provision(&self, media: &str) -> Result<(), String> {
+    pub fn can_provision(&self, media: &str) -> Result<(), NoWay> {
         self.way_for(media).map(|_| ())
     }
 
-    fn way_for(&self, media: &str) -> Result<Chosen<'_>, String> {
+    fn way_for(&self, media: &str) -> Result<Chosen<'_>, NoWay> {
         let fixtures = &self.target.fixtures;
         let native_refusal = match &fixtures.native {
             Some(native) => match native::unavailable(native, media) {
@@ -66,7 +67,10 @@ impl Runner {
             .contract
             .as_ref()
             .map(Chosen::Contract)
-            .ok_or(native_refusal)
+            .ok_or_else(|| NoWay {
+                media: media.to_string(),
+                reason: native_refusal,
+            })
     }
 
     /// Records an interaction the run must end.
@@ -87,7 +91,7 @@ impl Runner {
     /// Ends interaction `id` the way it was obtained (documented ending or the contract's
     /// DELETE) and takes it off the ledger once that worked. Returns the problem, if any; an
     /// interaction whose ending failed stays on the ledger for `close` to try again.
-    pub async fn release(&self, id: &str, wire: &WireLog) -> Option<String> {
+    pub async fn release(&self, id: &str, wire: &WireLog) -> Option<ReleaseError> {
         let entry = self
             .ledger
             .lock()
@@ -103,9 +107,12 @@ impl Runner {
             (Way::Native { .. }, _) => self
                 .end_native(agent, &provisioned, &media, wire)
                 .await
-                .err(),
+                .err()
+                .map(ReleaseError::from),
             (Way::Contract, Some(contract)) => {
-                fixtures::cleanup(contract, &self.sessions[agent], id, wire).await
+                fixtures::cleanup(contract, &self.sessions[agent], id, wire)
+                    .await
+                    .map(ReleaseError::from)
             }
             (Way::Contract, None) => None,
         };
@@ -139,6 +146,23 @@ impl Runner {
         }
         problems
     }
+}
+
+/// Why the target file gives no way to provision a media.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{reason}")]
+pub struct NoWay {
+    pub media: String,
+    pub reason: String,
+}
+
+/// Why an interaction the run obtained could not be ended.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Native(#[from] EndError),
+    #[error(transparent)]
+    Contract(#[from] fixtures::CleanupError),
 }
 
 /// The way a media is provisioned.

@@ -7,10 +7,13 @@
 //! token on modifying requests.
 //!
 //! Sessions know HTTP and Bayeux, not scenarios: they return raw replies and never judge them.
+//! A request without a reply is a [`RequestError`]; a session that cannot be opened, a
+//! [`SessionError`]; an HTTP client that cannot be built, a [`ClientError`].
 
 use super::target::{Credentials, RunConfig, Target};
 use super::wire::WireLog;
-use crate::bayeux::BayeuxClient;
+use crate::bayeux::{BayeuxClient, BayeuxError};
+pub use crate::observation::RequestError;
 use crate::observation::{Body, Reply};
 use crate::util::{error_chain, read_capped};
 use base64::Engine;
@@ -96,8 +99,49 @@ pub struct AgentSession {
     pub bayeux: Arc<BayeuxClient>,
 }
 
+/// Why an HTTP client with the target's TLS settings could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid CA certificate: {message}")]
+    CaCert { target: String, message: String },
+    #[error("cannot build the HTTP client: {message}")]
+    Build { target: String, message: String },
+}
+
+/// Why an agent's session could not be opened (login, or its notification stream).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// `GET /api/v2/me` got no reply.
+    #[error("{source}")]
+    Login {
+        username: String,
+        source: RequestError,
+    },
+    #[error("login as `{username}` was refused (HTTP {status}): check the user name and password")]
+    Refused { username: String, status: u16 },
+    #[error("GET /api/v2/me as `{username}` answered HTTP {status}: {body}")]
+    LoginStatus {
+        username: String,
+        status: u16,
+        body: String,
+    },
+    #[error("Bayeux handshake as `{username}` failed: {source}")]
+    Handshake {
+        username: String,
+        source: BayeuxError,
+    },
+    #[error("Bayeux subscribe to {channel} as `{username}` failed: {source}")]
+    Subscribe {
+        username: String,
+        channel: String,
+        source: BayeuxError,
+    },
+}
+
 /// Builds an HTTP client with the target's TLS settings.
-pub fn http_client(target: &Target, cookies: bool) -> Result<reqwest::Client, String> {
+pub fn http_client(target: &Target, cookies: bool) -> Result<reqwest::Client, ClientError> {
     client_builder(target, reqwest::Client::builder().cookie_store(cookies))
 }
 
@@ -105,7 +149,7 @@ pub fn http_client(target: &Target, cookies: bool) -> Result<reqwest::Client, St
 fn http_client_with(
     target: &Target,
     jar: &Arc<reqwest::cookie::Jar>,
-) -> Result<reqwest::Client, String> {
+) -> Result<reqwest::Client, ClientError> {
     client_builder(
         target,
         reqwest::Client::builder().cookie_provider(Arc::clone(jar)),
@@ -115,19 +159,22 @@ fn http_client_with(
 fn client_builder(
     target: &Target,
     builder: reqwest::ClientBuilder,
-) -> Result<reqwest::Client, String> {
+) -> Result<reqwest::Client, ClientError> {
     let mut builder = builder.pool_max_idle_per_host(64);
     if target.insecure {
         builder = builder.danger_accept_invalid_certs(true);
     }
     if let Some(pem) = &target.ca_cert {
-        let cert = reqwest::Certificate::from_pem(pem)
-            .map_err(|e| format!("invalid CA certificate: {}", error_chain(&e)))?;
+        let cert = reqwest::Certificate::from_pem(pem).map_err(|e| ClientError::CaCert {
+            target: target.name.clone(),
+            message: error_chain(&e),
+        })?;
         builder = builder.add_root_certificate(cert);
     }
-    builder
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+    builder.build().map_err(|e| ClientError::Build {
+        target: target.name.clone(),
+        message: error_chain(&e),
+    })
 }
 
 fn basic(username: &str, password: &str) -> HeaderValue {
@@ -145,7 +192,7 @@ impl AgentSession {
         credentials: &Credentials,
         target: &Target,
         config: &RunConfig,
-    ) -> Result<AgentSession, String> {
+    ) -> Result<AgentSession, SessionError> {
         Self::login(index, credentials, target, config)
             .await?
             .open_stream(config)
@@ -159,7 +206,7 @@ impl AgentSession {
         credentials: &Credentials,
         target: &Target,
         config: &RunConfig,
-    ) -> Result<AgentSession, String> {
+    ) -> Result<AgentSession, SessionError> {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let http = http_client_with(target, &jar)?;
         let bare = http_client(target, false)?;
@@ -189,21 +236,25 @@ impl AgentSession {
         };
         let me = session
             .request(Method::GET, "/api/v2/me", None, Auth::Session, true, None)
-            .await?;
+            .await
+            .map_err(|source| SessionError::Login {
+                username: credentials.username.clone(),
+                source,
+            })?;
         match me.0.status {
             200 => {}
             401 | 403 => {
-                return Err(format!(
-                    "login as `{}` was refused (HTTP {}): check the user name and password",
-                    credentials.username, me.0.status
-                ));
+                return Err(SessionError::Refused {
+                    username: credentials.username.clone(),
+                    status: me.0.status,
+                });
             }
             other => {
-                return Err(format!(
-                    "GET /api/v2/me as `{}` answered HTTP {other}: {}",
-                    credentials.username,
-                    me.0.body.describe()
-                ));
+                return Err(SessionError::LoginStatus {
+                    username: credentials.username.clone(),
+                    status: other,
+                    body: me.0.body.describe(),
+                });
             }
         }
         if let Some(pair) = me.1 {
@@ -215,7 +266,7 @@ impl AgentSession {
     /// Opens the session's notification stream: a Bayeux handshake on
     /// `/api/v2/notifications` with the session's credentials, cookie and CSRF token, and an
     /// acknowledged subscription to [`SUBSCRIPTION`].
-    pub async fn open_stream(self, config: &RunConfig) -> Result<AgentSession, String> {
+    pub async fn open_stream(self, config: &RunConfig) -> Result<AgentSession, SessionError> {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, self.basic.clone());
         if let Some((name, value)) = self.csrf_token() {
@@ -231,13 +282,18 @@ impl AgentSession {
         bayeux
             .handshake()
             .await
-            .map_err(|e| format!("Bayeux handshake as `{}` failed: {e}", self.username))?;
-        bayeux.subscribe(SUBSCRIPTION).await.map_err(|e| {
-            format!(
-                "Bayeux subscribe to {SUBSCRIPTION} as `{}` failed: {e}",
-                self.username
-            )
-        })?;
+            .map_err(|source| SessionError::Handshake {
+                username: self.username.clone(),
+                source,
+            })?;
+        bayeux
+            .subscribe(SUBSCRIPTION)
+            .await
+            .map_err(|source| SessionError::Subscribe {
+                username: self.username.clone(),
+                channel: SUBSCRIPTION.to_string(),
+                source,
+            })?;
         Ok(AgentSession {
             bayeux: Arc::new(bayeux),
             ..self
@@ -301,7 +357,7 @@ impl AgentSession {
         auth: Auth,
         send_csrf: bool,
         wire: Option<&WireLog>,
-    ) -> Result<(Reply, Option<(HeaderName, HeaderValue)>), String> {
+    ) -> Result<(Reply, Option<(HeaderName, HeaderValue)>), RequestError> {
         self.send(method, path, body, &Presented::auth(auth, send_csrf), wire)
             .await
     }
@@ -316,13 +372,14 @@ impl AgentSession {
         body: Option<&[u8]>,
         presented: &Presented,
         wire: Option<&WireLog>,
-    ) -> Result<(Reply, Option<(HeaderName, HeaderValue)>), String> {
+    ) -> Result<(Reply, Option<(HeaderName, HeaderValue)>), RequestError> {
         let auth = presented.auth;
         let own_cookies =
             matches!(presented.cookie, CookieChoice::Implied) && auth == Auth::Session;
         let client = if own_cookies { &self.http } else { &self.bare };
+        let url = self.url(path);
         let mut req = client
-            .request(method.clone(), self.url(path))
+            .request(method.clone(), &url)
             .timeout(self.request_timeout);
         match auth {
             Auth::Session => req = req.header(AUTHORIZATION, self.basic.clone()),
@@ -349,15 +406,19 @@ impl AgentSession {
         }
         let summary = format!("{method} {path}");
         let sent = body.map(String::from_utf8_lossy);
+        let after = self.request_timeout;
         let outcome = async {
             let response = req.send().await.map_err(|e| {
                 if e.is_timeout() {
-                    format!(
-                        "no response within {:.1}s",
-                        self.request_timeout.as_secs_f64()
-                    )
+                    RequestError::Timeout {
+                        url: url.clone(),
+                        after,
+                    }
                 } else {
-                    error_chain(&e)
+                    RequestError::Transport {
+                        url: url.clone(),
+                        message: error_chain(&e),
+                    }
                 }
             })?;
             let status = response.status().as_u16();
@@ -365,11 +426,14 @@ impl AgentSession {
             let bytes = read_capped(response, self.max_body)
                 .await
                 .map_err(|e| match e {
-                    crate::util::ReadError::Timeout => format!(
-                        "the body did not arrive within {:.1}s",
-                        self.request_timeout.as_secs_f64()
-                    ),
-                    crate::util::ReadError::Other(m) => m,
+                    crate::util::ReadError::Timeout => RequestError::BodyTimeout {
+                        url: url.clone(),
+                        after,
+                    },
+                    crate::util::ReadError::Other(message) => RequestError::Body {
+                        url: url.clone(),
+                        message,
+                    },
                 })?;
             let body = match serde_json::from_slice(&bytes) {
                 Ok(v) => Body::Json(v),
@@ -378,7 +442,7 @@ impl AgentSession {
             // The wire log shows the body as it came, which also spares a re-serialisation.
             let raw =
                 wire.map(|_| crate::util::truncate(&String::from_utf8_lossy(&bytes), 8 * 1024));
-            Ok::<_, String>((Reply { status, body }, csrf, raw))
+            Ok::<_, RequestError>((Reply { status, body }, csrf, raw))
         }
         .await;
         if let Some(wire) = wire {
@@ -411,4 +475,45 @@ fn csrf_pair(headers: &HeaderMap) -> Option<(HeaderName, HeaderValue)> {
     let mut value = headers.get("X-CSRF-TOKEN")?.clone();
     value.set_sensitive(true);
     Some((name, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts the CLI, `doctor` and the findings have always shown.
+    #[test]
+    fn errors_say_what_the_strings_said() {
+        let timeout = RequestError::Timeout {
+            url: "http://gws/api/v2/me".into(),
+            after: Duration::from_millis(2500),
+        };
+        assert_eq!(timeout.to_string(), "no response within 2.5s");
+        let login = SessionError::Login {
+            username: "agent1".into(),
+            source: timeout,
+        };
+        assert_eq!(login.to_string(), "no response within 2.5s");
+        assert_eq!(
+            SessionError::Refused {
+                username: "agent1".into(),
+                status: 401
+            }
+            .to_string(),
+            "login as `agent1` was refused (HTTP 401): check the user name and password"
+        );
+        let handshake = SessionError::Handshake {
+            username: "agent1".into(),
+            source: BayeuxError::Timeout("/meta/handshake".into()),
+        };
+        assert_eq!(
+            handshake.to_string(),
+            "Bayeux handshake as `agent1` failed: no reply to /meta/handshake before the deadline"
+        );
+        assert_eq!(
+            crate::util::error_chain(&handshake),
+            handshake.to_string(),
+            "the source is not repeated"
+        );
+    }
 }

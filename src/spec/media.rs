@@ -108,15 +108,21 @@ impl GwsVersion {
     }
 }
 
+/// A GWS release this suite has no shapes for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown GWS version `{given}`; known: {}", GwsVersion::ALL.map(GwsVersion::as_str).join(", "))]
+pub struct UnknownGwsVersion {
+    pub given: String,
+}
+
 impl std::str::FromStr for GwsVersion {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownGwsVersion;
+    fn from_str(s: &str) -> Result<Self, UnknownGwsVersion> {
         GwsVersion::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<&str> = GwsVersion::ALL.iter().map(|v| v.as_str()).collect();
-                format!("unknown GWS version `{s}`; known: {}", known.join(", "))
+            .ok_or_else(|| UnknownGwsVersion {
+                given: s.to_string(),
             })
     }
 }

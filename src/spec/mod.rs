@@ -21,5 +21,7 @@ pub use error::{SpecError, SpecErrors};
 pub use load::{SourceFile, Suite, load_suite, load_suite_with_profiles};
 pub use matcher::{Expected, JsonType, Mismatch};
 pub use matcher_parse::expected_from_yaml;
-pub use media::{DeleteStyle, DocumentedShape, GwsVersion, MediaFacts, MediaTable, Presence};
+pub use media::{
+    DeleteStyle, DocumentedShape, GwsVersion, MediaFacts, MediaTable, Presence, UnknownGwsVersion,
+};
 pub use model::*;

@@ -17,14 +17,14 @@ fn map(v: Value) -> Map<String, Value> {
     v.as_object().cloned().expect("an object")
 }
 
-fn accepted() -> Result<Reply, String> {
+fn accepted() -> Result<Reply, RequestError> {
     Ok(Reply {
         status: 200,
         body: Body::Json(json!({"statusCode": 0})),
     })
 }
 
-fn refused() -> Result<Reply, String> {
+fn refused() -> Result<Reply, RequestError> {
     Ok(Reply {
         status: 400,
         body: Body::Json(json!({"statusCode": 1, "statusMessage": "no"})),
@@ -50,7 +50,7 @@ fn notified(user_data: Value, ms: u64) -> Delivered {
 /// The marks of a group as `(op, fact)`, and whether each detail contains its word.
 fn judge(
     keys: &[Option<Vec<String>>],
-    replies: &[Result<Reply, String>],
+    replies: &[Result<Reply, RequestError>],
     notifications: &[Delivered],
     expected: Value,
 ) -> GroupVerdict {
@@ -251,5 +251,8 @@ fn read_your_writes_holds_the_get_to_the_expected_state() {
 fn an_accepted_operation_answered_status_code_zero() {
     assert!(operation_accepted(&accepted()));
     assert!(!operation_accepted(&refused()));
-    assert!(!operation_accepted(&Err("timeout".into())));
+    assert!(!operation_accepted(&Err(RequestError::Timeout {
+        url: "http://gws/api/v2/me/chats/1".into(),
+        after: Duration::from_secs(5),
+    })));
 }
