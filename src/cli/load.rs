@@ -47,7 +47,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "K")]
     interactions_per_agent: Option<usize>,
     /// Take the K-th of N disjoint slices of the agents, e.g. 1/2.
-    #[arg(long, value_name = "K/N", value_parser = super::parse_shard)]
+    #[arg(long, value_name = "K/N", value_parser = gws_conformance::plan::parse_shard)]
     shard: Option<(usize, usize)>,
     /// Write load.json and report.html here.
     #[arg(long, value_name = "DIR")]

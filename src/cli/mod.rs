@@ -175,11 +175,6 @@ impl TimeoutArgs {
     }
 }
 
-/// `K/N` of `--shard`.
-fn parse_shard(text: &str) -> Result<(usize, usize), String> {
-    plan::parse_shard(text).map_err(|e| e.to_string())
-}
-
 /// `NAME:PASSWORD` of `--agent`.
 fn parse_agent(text: &str) -> Result<(String, String), String> {
     text.split_once(':')

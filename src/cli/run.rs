@@ -42,7 +42,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "VERSION", default_value = "8.5.2")]
     gws_version: GwsVersion,
     /// Run the K-th of N deterministic slices, e.g. 2/4.
-    #[arg(long, value_name = "K/N", value_parser = super::parse_shard)]
+    #[arg(long, value_name = "K/N", value_parser = gws_conformance::plan::parse_shard)]
     shard: Option<(usize, usize)>,
     /// Scenarios in flight at once.
     #[arg(long, short = 'j', default_value_t = 8)]
