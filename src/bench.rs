@@ -46,6 +46,7 @@ use crate::spec::{
     self, Expectation, Given, Level, MediaTable, NotificationExpectation, NotificationSpec,
     PatchExpectation, PatchOp, Scenario, Send, Source,
 };
+use crate::util::Unpoisoned;
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -388,7 +389,7 @@ pub async fn baseline(cases: &[Case], jobs: usize) -> Result<Measurement, BenchE
                         seen.send_modify(|n| *n += 1);
                     } else if let Some(tx) = object["id"]
                         .as_str()
-                        .and_then(|id| waiters.lock().unwrap_or_else(|p| p.into_inner()).remove(id))
+                        .and_then(|id| waiters.locked().remove(id))
                     {
                         let _ = tx.send(now);
                     }
@@ -419,7 +420,7 @@ pub async fn baseline(cases: &[Case], jobs: usize) -> Result<Measurement, BenchE
                 let url = format!("{base}{}", created["path"].as_str()?);
                 reply(get(url.clone()).await.ok()?).await.ok()?;
                 let (tx, rx) = oneshot::channel();
-                waiters.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);
+                waiters.locked().insert(id.clone(), tx);
                 let sent = Instant::now();
                 reply(post(url.clone(), case.scenario.request.clone().unwrap_or_default()).await.ok()?).await.ok()?;
                 let arrived = tokio::time::timeout(Duration::from_secs(5), rx).await.ok()?.ok()?;

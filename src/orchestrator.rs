@@ -23,6 +23,7 @@ use crate::observation::{Observation, Setup};
 use crate::plan::Case;
 use crate::result::{Attempt, Finding, Grade, ScenarioResult, Severity};
 use crate::run::{RunNotes, Runner, StreamNote};
+use crate::util::Unpoisoned;
 use crate::waivers::{WaiverOutcome, WaiverPolicy};
 use futures::StreamExt;
 use serde_json::Value;
@@ -203,7 +204,7 @@ impl<'c> Orchestrator<'c> {
                         emit_retries(&mut retried, &mut on_event);
                         on_event(Event::CaseFinished { result: &result, check_time });
                         if self.retention == Retention::KeepResults {
-                            self.kept.lock().unwrap_or_else(|p| p.into_inner()).push(result);
+                            self.kept.locked().push(result);
                         }
                     }
                     None => break,
@@ -304,7 +305,7 @@ impl<'c> Orchestrator<'c> {
     /// attributes late notifications to their scenarios, and emits the last events.
     pub async fn finish(self, mut on_event: impl FnMut(Event<'_>)) -> Outcome {
         let notes = self.runner.close().await;
-        let mut results = self.kept.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut results = self.kept.into_unpoisoned();
         for (scenario, message) in &notes.late_notifications {
             if let Some(r) = results.iter_mut().find(|r| &r.id == scenario) {
                 check::late_notification(r, message);

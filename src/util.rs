@@ -10,6 +10,23 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The poison-tolerant [`lock`] as methods, so a call reads `state.locked()`; the one place
+/// that decides what a poisoned lock means.
+pub(crate) trait Unpoisoned<T> {
+    fn locked(&self) -> std::sync::MutexGuard<'_, T>;
+    fn into_unpoisoned(self) -> T;
+}
+
+impl<T> Unpoisoned<T> for Mutex<T> {
+    fn locked(&self) -> std::sync::MutexGuard<'_, T> {
+        lock(self)
+    }
+
+    fn into_unpoisoned(self) -> T {
+        self.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// At most `max` bytes of `s` (on a character boundary), saying how long it was.
 pub fn truncate(s: &str, max: usize) -> String {
     if s.len() <= max {

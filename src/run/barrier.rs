@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::observation::RequestError;
+use crate::util::Unpoisoned;
 
 pub(super) struct Barrier {
     pub(super) id: String,
@@ -57,7 +58,7 @@ impl Runner {
         wire: &WireLog,
     ) -> Result<BarrierMark, BarrierError> {
         let cell = {
-            let mut map = self.barriers.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = self.barriers.locked();
             Arc::clone(map.entry((agent, media.to_string())).or_default())
         };
         let session = &self.sessions[agent];
@@ -85,11 +86,7 @@ impl Runner {
         let body = json!({"operationName": "UpdateUserData", "userData": {BARRIER_KEY: ticket}})
             .to_string();
         let refuse = |why: BarrierError| {
-            barrier
-                .refused
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(ticket);
+            barrier.refused.locked().push(ticket);
             Err(why)
         };
         let reply = match session
@@ -119,7 +116,7 @@ impl Runner {
             });
         }
         let needed = || {
-            let refused = barrier.refused.lock().unwrap_or_else(|p| p.into_inner());
+            let refused = barrier.refused.locked();
             ticket - refused.iter().filter(|t| **t < ticket).count() as u64
         };
         let deadline = tokio::time::Instant::now() + self.config.deadlines.notification;

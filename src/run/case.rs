@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::observation::{NotInFlightTogether, ReadError, RequestError};
+use crate::util::Unpoisoned;
 
 /// How often a case whose operations must overlap is tried on a fresh interaction before the
 /// runner gives up proving the overlap.
@@ -63,8 +64,7 @@ impl Runner {
             Err(ProvisionError::Failed(why)) => return setup(Setup::Failed(why), &wire),
         };
         self.owners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .locked()
             .insert(interaction.id.clone(), case.id.clone());
         let observation = self
             .operate(case, &interaction, actor_index, &wire, start)

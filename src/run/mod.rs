@@ -35,6 +35,7 @@ use crate::result::WireEntry;
 use crate::spec::{
     AgentRole, AuthMode, CookieMode, CsrfMode, InteractionRef, Scenario, SendMethod,
 };
+use crate::util::Unpoisoned;
 use barrier::BarrierCell;
 pub use barrier::BarrierError;
 use fixtures::{ProvisionError, Provisioned};
@@ -218,10 +219,7 @@ impl Runner {
     /// What happens to the notification streams while cases run, as it happens; the first
     /// caller takes the receiver.
     pub fn take_stream_notes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<StreamNote>> {
-        self.stream_notes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+        self.stream_notes.locked().take()
     }
 
     /// Feature ids from `GET /api/v2/features`, when the server answered a list.
@@ -270,13 +268,7 @@ impl Runner {
         }
         // A last barrier on every stream that had one flushes what servers sent before the end,
         // so late extras are attributed rather than lost.
-        let cells: Vec<(usize, String)> = self
-            .barriers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .cloned()
-            .collect();
+        let cells: Vec<(usize, String)> = self.barriers.locked().keys().cloned().collect();
         let flush = WireLog::new(Instant::now());
         futures::future::join_all(
             cells
@@ -292,7 +284,7 @@ impl Runner {
             let _ = t.await;
         }
         futures::future::join_all(self.sessions.iter().map(|s| s.bayeux.disconnect())).await;
-        let owners = std::mem::take(&mut *self.owners.lock().unwrap_or_else(|p| p.into_inner()));
+        let owners = std::mem::take(&mut *self.owners.locked());
         for (_, message) in self.router.leftovers() {
             match router::interaction_id(&message).and_then(|id| owners.get(&id)) {
                 Some(scenario) => notes.late_notifications.push((scenario.clone(), message)),

@@ -17,6 +17,7 @@ use super::fixtures::{self, ProvisionError, Provisioned, Way};
 use super::native::{self, EndError};
 use super::target::Contract;
 use super::wire::WireLog;
+use crate::util::Unpoisoned;
 use serde_json::{Map, Value};
 
 impl Runner {
@@ -75,29 +76,21 @@ impl Runner {
 
     /// Records an interaction the run must end.
     pub(super) fn remember(&self, agent: usize, media: &str, provisioned: &Provisioned) {
-        self.ledger
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                provisioned.id.clone(),
-                Obtained {
-                    agent,
-                    media: media.to_string(),
-                    provisioned: provisioned.clone(),
-                },
-            );
+        self.ledger.locked().insert(
+            provisioned.id.clone(),
+            Obtained {
+                agent,
+                media: media.to_string(),
+                provisioned: provisioned.clone(),
+            },
+        );
     }
 
     /// Ends interaction `id` the way it was obtained (documented ending or the contract's
     /// DELETE) and takes it off the ledger once that worked. Returns the problem, if any; an
     /// interaction whose ending failed stays on the ledger for `close` to try again.
     pub async fn release(&self, id: &str, wire: &WireLog) -> Option<ReleaseError> {
-        let entry = self
-            .ledger
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned();
+        let entry = self.ledger.locked().get(id).cloned();
         let Obtained {
             agent,
             media,
@@ -117,23 +110,14 @@ impl Runner {
             (Way::Contract, None) => None,
         };
         if problem.is_none() {
-            self.ledger
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(id);
+            self.ledger.locked().remove(id);
         }
         problem
     }
 
     /// Ends everything still on the ledger; returns what could not be ended.
     pub(super) async fn release_all(&self, wire: &WireLog) -> Vec<String> {
-        let left: Vec<Obtained> = self
-            .ledger
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let left: Vec<Obtained> = self.ledger.locked().values().cloned().collect();
         let mut problems = Vec::new();
         for obtained in left {
             let id = &obtained.provisioned.id;

@@ -15,6 +15,7 @@ use super::wire::WireLog;
 use crate::bayeux::{BayeuxClient, BayeuxError};
 pub use crate::observation::RequestError;
 use crate::observation::{Body, Reply};
+use crate::util::Unpoisoned;
 use crate::util::{error_chain, read_capped};
 use base64::Engine;
 use reqwest::Method;
@@ -258,7 +259,7 @@ impl AgentSession {
             }
         }
         if let Some(pair) = me.1 {
-            *session.csrf.lock().unwrap_or_else(|p| p.into_inner()) = Some(pair);
+            *session.csrf.locked() = Some(pair);
         }
         Ok(session)
     }
@@ -319,15 +320,12 @@ impl AgentSession {
 
     /// Whether the server announced a CSRF token for this session.
     pub fn has_csrf_token(&self) -> bool {
-        self.csrf
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.csrf.locked().is_some()
     }
 
     /// The CSRF header and token the server issued to this session, if any.
     pub fn csrf_token(&self) -> Option<(HeaderName, HeaderValue)> {
-        self.csrf.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.csrf.locked().clone()
     }
 
     /// The `Cookie` header this session sends to the target (its `JSESSIONID`), if any.

@@ -4,6 +4,7 @@
 //! cookies and CSRF tokens cannot reach a report through here. Bodies are truncated.
 
 use crate::result::WireEntry;
+use crate::util::Unpoisoned;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -47,7 +48,7 @@ impl WireLog {
     pub fn push_at(&self, at: Instant, mut entry: WireEntry) {
         let offset = at.saturating_duration_since(self.start).as_secs_f64() * 1000.0;
         entry.t_ms = (offset * 1000.0).round() / 1000.0;
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.entries.locked();
         let position = entries.partition_point(|e| e.t_ms <= entry.t_ms);
         entries.insert(position, entry);
     }
@@ -62,6 +63,6 @@ impl WireLog {
     }
 
     pub fn take(&self) -> Vec<WireEntry> {
-        std::mem::take(&mut *self.entries.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *self.entries.locked())
     }
 }
