@@ -232,6 +232,9 @@ pub struct ServerState {
     pub config: ServerConfig,
     /// Scheme, host and port as clients reach the server, for `uri` fields.
     pub base_url: String,
+    /// `config.agents` by user name, so that checking Basic credentials does not scan every
+    /// agent.
+    passwords: HashMap<String, Vec<String>>,
     inner: Mutex<Tables>,
     pub stats: ServerStats,
 }
@@ -260,9 +263,17 @@ impl ServerStats {
 
 impl ServerState {
     pub fn new(config: ServerConfig, base_url: String) -> Self {
+        let mut passwords: HashMap<String, Vec<String>> = HashMap::new();
+        for (user, password) in &config.agents {
+            passwords
+                .entry(user.clone())
+                .or_default()
+                .push(password.clone());
+        }
         ServerState {
             config,
             base_url,
+            passwords,
             inner: Mutex::new(Tables::default()),
             stats: ServerStats::default(),
         }
@@ -272,6 +283,13 @@ impl ServerState {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters to a test server, so a poisoned lock is still used.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `user` and `password` are one of the configured agents.
+    pub fn is_agent(&self, user: &str, password: &str) -> bool {
+        self.passwords
+            .get(user)
+            .is_some_and(|known| known.iter().any(|p| p == password))
     }
 
     pub fn defect(&self, d: Defect) -> bool {
