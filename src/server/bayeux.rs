@@ -203,7 +203,7 @@ fn expire_idle_clients(state: &ServerState, inner: &mut super::state::Tables) {
     let limit = state.config.long_poll + std::time::Duration::from_secs(10);
     inner
         .clients
-        .retain(|_, c| c.polling || c.last_seen.elapsed() < limit);
+        .retain(|c| c.polling || c.last_seen.elapsed() < limit);
 }
 
 fn client_id(message: &Value) -> &str {

@@ -75,11 +75,7 @@ pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, 
     };
     let basic = decode_basic(headers);
     if let Some((user, pass)) = &basic {
-        let ok = state
-            .config
-            .agents
-            .iter()
-            .any(|(u, p)| u == user && p == pass);
+        let ok = state.is_agent(user, pass);
         if !ok && !state.defect(Defect::NoAuth) {
             return Err(Box::new(unauthorized()));
         }

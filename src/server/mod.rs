@@ -41,7 +41,7 @@ impl RunningServer {
         // Pending long polls would hold graceful shutdown open until their timeout.
         {
             let mut inner = self.state.lock();
-            for (_, client) in inner.clients.drain() {
+            for client in inner.clients.drain() {
                 client.wake.notify_one();
             }
         }

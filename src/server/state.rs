@@ -109,12 +109,109 @@ pub struct ConnectedClient {
     pub last_seen: Instant,
 }
 
+/// The Bayeux clients by id, grouped by agent so that a publish visits only the owner's
+/// clients instead of every client connected. A client's `agent` never changes once it is
+/// inserted.
+#[derive(Default)]
+pub struct Clients {
+    /// Agent → its clients by id.
+    by_agent: HashMap<String, HashMap<String, ConnectedClient>>,
+    /// Client id → its agent.
+    agent_of: HashMap<String, String>,
+}
+
+impl Clients {
+    pub fn insert(&mut self, id: String, client: ConnectedClient) {
+        if let Some(previous) = self.agent_of.insert(id.clone(), client.agent.clone()) {
+            self.take_from(&previous, &id);
+        }
+        self.by_agent
+            .entry(client.agent.clone())
+            .or_default()
+            .insert(id, client);
+    }
+
+    pub fn get(&self, id: &str) -> Option<&ConnectedClient> {
+        self.by_agent.get(self.agent_of.get(id)?)?.get(id)
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut ConnectedClient> {
+        self.by_agent.get_mut(self.agent_of.get(id)?)?.get_mut(id)
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<ConnectedClient> {
+        let agent = self.agent_of.remove(id)?;
+        self.take_from(&agent, id)
+    }
+
+    fn take_from(&mut self, agent: &str, id: &str) -> Option<ConnectedClient> {
+        let clients = self.by_agent.get_mut(agent)?;
+        let client = clients.remove(id);
+        if clients.is_empty() {
+            self.by_agent.remove(agent);
+        }
+        client
+    }
+
+    /// Keeps the clients `keep` accepts and forgets the others.
+    pub fn retain(&mut self, mut keep: impl FnMut(&ConnectedClient) -> bool) {
+        let agent_of = &mut self.agent_of;
+        self.by_agent.retain(|_, clients| {
+            clients.retain(|id, client| {
+                let kept = keep(client);
+                if !kept {
+                    agent_of.remove(id);
+                }
+                kept
+            });
+            !clients.is_empty()
+        });
+    }
+
+    /// Removes every client and returns them.
+    pub fn drain(&mut self) -> impl Iterator<Item = ConnectedClient> {
+        self.agent_of.clear();
+        std::mem::take(&mut self.by_agent)
+            .into_values()
+            .flat_map(HashMap::into_values)
+    }
+
+    pub fn clear(&mut self) {
+        self.by_agent.clear();
+        self.agent_of.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.agent_of.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.agent_of.is_empty()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &ConnectedClient> {
+        self.by_agent.values().flat_map(HashMap::values)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut ConnectedClient> {
+        self.by_agent.values_mut().flat_map(HashMap::values_mut)
+    }
+
+    /// The clients that `agent` handshook.
+    pub fn of_agent_mut(&mut self, agent: &str) -> impl Iterator<Item = &mut ConnectedClient> {
+        self.by_agent
+            .get_mut(agent)
+            .into_iter()
+            .flat_map(HashMap::values_mut)
+    }
+}
+
 /// Everything the server knows, behind its one mutex.
 #[derive(Default)]
 pub struct Tables {
     pub interactions: HashMap<String, Interaction>,
     pub sessions: HashMap<String, Session>,
-    pub clients: HashMap<String, ConnectedClient>,
+    pub clients: Clients,
     pub reference_ids: HashMap<String, u64>,
     pub serial: u64,
     /// When each interaction was last changed (for the `lost-update-under-load` defect).
@@ -135,6 +232,9 @@ pub struct ServerState {
     pub config: ServerConfig,
     /// Scheme, host and port as clients reach the server, for `uri` fields.
     pub base_url: String,
+    /// `config.agents` by user name, so that checking Basic credentials does not scan every
+    /// agent.
+    passwords: HashMap<String, Vec<String>>,
     inner: Mutex<Tables>,
     pub stats: ServerStats,
 }
@@ -163,9 +263,17 @@ impl ServerStats {
 
 impl ServerState {
     pub fn new(config: ServerConfig, base_url: String) -> Self {
+        let mut passwords: HashMap<String, Vec<String>> = HashMap::new();
+        for (user, password) in &config.agents {
+            passwords
+                .entry(user.clone())
+                .or_default()
+                .push(password.clone());
+        }
         ServerState {
             config,
             base_url,
+            passwords,
             inner: Mutex::new(Tables::default()),
             stats: ServerStats::default(),
         }
@@ -175,6 +283,13 @@ impl ServerState {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters to a test server, so a poisoned lock is still used.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `user` and `password` are one of the configured agents.
+    pub fn is_agent(&self, user: &str, password: &str) -> bool {
+        self.passwords
+            .get(user)
+            .is_some_and(|known| known.iter().any(|p| p == password))
     }
 
     pub fn defect(&self, d: Defect) -> bool {

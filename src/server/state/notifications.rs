@@ -4,7 +4,7 @@
 //!
 //! It does not apply operations and does not serve the Bayeux protocol itself.
 
-use super::{ServerState, Tables};
+use super::{ConnectedClient, ServerState, Tables};
 use crate::server::defect::Defect;
 use crate::server::media::ServerMedia;
 use serde_json::{Map, Value, json};
@@ -70,8 +70,14 @@ impl ServerState {
     }
 
     /// Queues a notification for every Bayeux client of `owner` subscribed to `channel`.
+    ///
+    /// Only the owner's clients are visited, unless a defect sends notifications to other
+    /// agents' clients; the last recipient gets the message itself, the others a copy.
     pub fn publish(&self, owner: &str, channel: &str, data: &Value) {
-        let message = json!({"channel": channel, "data": data});
+        let mut fields = Map::new();
+        fields.insert("channel".into(), Value::String(channel.to_string()));
+        fields.insert("data".into(), data.clone());
+        let mut message = Value::Object(fields);
         let mut inner = self.lock();
         let drop = self.under_load(&inner, Defect::DropUnderLoad);
         let cross = self.under_load(&inner, Defect::CrossUnderLoad);
@@ -99,21 +105,37 @@ impl ServerState {
             1
         };
         let tapped = self.defect(Defect::SubscribeAnywhere);
-        for client in inner.clients.values_mut() {
+        let receives = |client: &ConnectedClient| {
             if client.disconnected {
-                continue;
+                return false;
             }
             let own = everyone
                 || client.agent == owner
                 || crossed_to.as_deref() == Some(client.agent.as_str());
-            if client.subscriptions.iter().any(|s| {
+            client.subscriptions.iter().any(|s| {
                 channel_matches(s, channel) && (own || (tapped && !s.starts_with("/v2/me/")))
-            }) {
-                for _ in 0..copies {
-                    client.queue.push_back(message.clone());
-                }
-                client.wake.notify_one();
+            })
+        };
+        let recipients: Vec<&mut ConnectedClient> = if everyone || tapped || crossed_to.is_some() {
+            inner.clients.values_mut().filter(|c| receives(c)).collect()
+        } else {
+            inner
+                .clients
+                .of_agent_mut(owner)
+                .filter(|c| receives(c))
+                .collect()
+        };
+        let mut left = recipients.len() * copies;
+        for client in recipients {
+            for _ in 0..copies {
+                left -= 1;
+                client.queue.push_back(if left == 0 {
+                    std::mem::take(&mut message)
+                } else {
+                    message.clone()
+                });
             }
+            client.wake.notify_one();
         }
     }
 }
