@@ -12,6 +12,7 @@ use super::config::Pacing;
 use super::engine::Engine;
 use super::executor;
 use super::slots::Slot;
+use crate::util::lock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,10 +30,6 @@ struct Pool {
     all_retired: CancellationToken,
     /// The end of the load phase.
     end: tokio::time::Instant,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Pool {

@@ -14,6 +14,7 @@ use super::model::LoadOp;
 use super::report::{self, Second};
 use super::slots::Slot;
 use crate::check::LoadFact;
+use crate::util::{Unpoisoned, lock};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -87,10 +88,6 @@ pub(crate) struct Tally {
     pub(crate) scenarios: usize,
     pub(crate) http: Latency,
     pub(crate) notification: Latency,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn set(facts: &mut Facts, fact: LoadFact) {
@@ -204,8 +201,8 @@ impl Journal {
     /// listed (up to [`report::MAX_AFFECTED`]) with the scenario, agent (`names`) and
     /// interaction; and the histograms.
     pub(crate) fn tally(self, slots: &[Slot], ops: &[LoadOp], names: &[String]) -> Tally {
-        let records = self.records.into_inner().unwrap_or_else(|p| p.into_inner());
-        let metrics = self.metrics.into_inner().unwrap_or_else(|p| p.into_inner());
+        let records = self.records.into_unpoisoned();
+        let metrics = self.metrics.into_unpoisoned();
         let mut ledger = Totals::default();
         let mut seconds: Vec<Second> = metrics
             .seconds

@@ -10,6 +10,7 @@
 //! for that interaction, not every scenario in flight; a closing stream wakes everyone.
 
 use crate::observation::Delivered;
+use crate::util::Unpoisoned;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -93,7 +94,7 @@ pub fn interaction_id(message: &Value) -> Option<String> {
 
 impl Router {
     fn lock(&self) -> std::sync::MutexGuard<'_, Routes> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.locked()
     }
 
     pub fn deliver(&self, agent: usize, message: Value) {
@@ -166,11 +167,11 @@ impl Router {
         self.wait_until(wake, deadline, |inner| {
             let id = pick(inner);
             let done = id.is_some() || inner.closed.contains_key(&agent);
-            *found.lock().unwrap_or_else(|p| p.into_inner()) = id;
+            *found.locked() = id;
             done
         })
         .await;
-        let id = found.into_inner().unwrap_or_else(|p| p.into_inner())?;
+        let id = found.into_unpoisoned()?;
         let mut inner = self.lock();
         let key = (agent, id.clone());
         inner.owned.insert(key.clone());

@@ -8,6 +8,7 @@
 
 use super::defect::Defect;
 use super::media::ServerMedia;
+use crate::util::Unpoisoned;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -282,7 +283,7 @@ impl ServerState {
     pub fn lock(&self) -> MutexGuard<'_, Tables> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters to a test server, so a poisoned lock is still used.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.locked()
     }
 
     /// Whether `user` and `password` are one of the configured agents.
