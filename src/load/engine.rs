@@ -49,7 +49,7 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Result<LoadReport, LoadError> {
     let identity = Identity {
-        started: now_rfc3339(),
+        started: crate::util::now_rfc3339(),
         target_name: target.name.clone(),
         target_url: target.base_url.clone(),
     };
@@ -111,10 +111,4 @@ fn provisionable(runner: &Runner, ops: Vec<LoadOp>) -> (Vec<LoadOp>, Vec<String>
         })
         .collect();
     (ops, left_out)
-}
-
-pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

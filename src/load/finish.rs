@@ -10,7 +10,7 @@
 
 use super::attribution::OnRetired;
 use super::config::Pacing;
-use super::engine::{Engine, Identity, now_rfc3339};
+use super::engine::{Engine, Identity};
 use super::executor::{attribute_stragglers, emit_leftover, shown_state};
 use super::journal::LoadEvent;
 use super::report::{self, LoadReport, ReadYourWrites, Settings};
@@ -70,7 +70,7 @@ pub(crate) async fn finish(
         target_name: identity.target_name,
         target_url: identity.target_url,
         started: identity.started,
-        finished: now_rfc3339(),
+        finished: crate::util::now_rfc3339(),
         settings: Settings {
             agents: slots.iter().map(|s| s.agent).collect::<BTreeSet<_>>().len(),
             shard: config.shard.clone(),
