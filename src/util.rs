@@ -1,5 +1,6 @@
 //! Small helpers shared by the HTTP-facing modules: poison-tolerant locks, bounded text for
-//! logs and findings, error chains as one line, and size-capped body reads.
+//! logs and findings, error chains as one line, size-capped body reads, and the wall-clock
+//! timestamp results files record.
 //!
 //! Nothing here knows GWS, Bayeux or scenarios; it holds no state.
 
