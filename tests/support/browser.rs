@@ -20,9 +20,7 @@ pub fn chromium() -> String {
             return candidate.to_string();
         }
     }
-    panic!(
-        "no headless browser found: install Debian's chromium (.ci/run does: apt-get install chromium)"
-    );
+    panic!("no headless browser found: install Debian's chromium (scripts/test does)");
 }
 
 /// The page at `file` as the browser built it (scripts, were there any allowed, would have run).
