@@ -2,13 +2,9 @@
 //! operations. See README.md for the user manual and ARCHITECTURE.md for the code map.
 
 pub mod bayeux;
-pub mod bench;
 pub mod check;
 pub mod command;
-pub mod doctor;
-pub mod embedded;
 pub mod load;
-pub mod mutants;
 pub mod observation;
 pub mod orchestrator;
 pub mod plan;
@@ -16,10 +12,7 @@ pub mod report;
 pub mod result;
 pub mod run;
 pub mod server;
-pub mod snapshot;
 pub mod spec;
 pub mod suite;
-pub mod target_file;
 pub mod util;
 pub mod verdict;
-pub mod waivers;

@@ -24,7 +24,7 @@ use crate::plan::Case;
 use crate::result::{Attempt, Finding, Grade, ScenarioResult, Severity};
 use crate::run::{RunNotes, Runner, StreamNote};
 use crate::util::Unpoisoned;
-use crate::waivers::{WaiverOutcome, WaiverPolicy};
+use crate::verdict::waivers::{WaiverOutcome, WaiverPolicy};
 use futures::StreamExt;
 use serde_json::Value;
 use std::sync::Mutex;
@@ -124,7 +124,7 @@ impl<'c> Orchestrator<'c> {
     }
 
     /// Applies these waivers to every finished result before it is announced: a failure an
-    /// active waiver accepts is graded `waived` (see [`crate::waivers`]).
+    /// active waiver accepts is graded `waived` (see [`crate::verdict::waivers`]).
     pub fn with_waivers(mut self, policy: Option<WaiverPolicy>) -> Orchestrator<'c> {
         self.waivers = policy;
         self

@@ -189,7 +189,7 @@ pub struct ScenarioResult {
     /// The waiver that accepted this scenario's failure (grade `waived`), with the grade it
     /// would have had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiver: Option<crate::waivers::AppliedWaiver>,
+    pub waiver: Option<crate::verdict::waivers::AppliedWaiver>,
     /// With `--retries`, every attempt of a scenario that failed at first, in order (the last
     /// is the one the rest of the result describes); empty when the first attempt was final.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -4,7 +4,7 @@
 //! This module only finds and reads sources; parsing and validation are the spec stage's
 //! (`crate::spec`), which does no file IO of its own.
 
-use crate::snapshot::SnapshotStore;
+use crate::check::snapshot::SnapshotStore;
 use crate::spec::{self, SourceFile, SpecError, SpecErrors, Suite};
 use std::path::{Path, PathBuf};
 

@@ -10,6 +10,8 @@
 //! verdict *incomplete*, which is an error rather than a failure; so does a required scenario
 //! whose media the target gives no way to provision (the verdict names those media).
 
+pub mod waivers;
+
 use crate::check::FIXTURES_NEEDED;
 use crate::plan::Case;
 use crate::result::{Grade, ScenarioResult};

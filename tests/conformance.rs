@@ -9,7 +9,7 @@
 //! Each process starts its servers lazily, so this works under nextest's process-per-test too.
 
 use gws_conformance::check::Checker;
-use gws_conformance::embedded::Embedded;
+use gws_conformance::command::embedded::Embedded;
 use gws_conformance::orchestrator::{Event, Orchestrator, Retention};
 use gws_conformance::plan::{self, Case};
 use gws_conformance::result::Grade;

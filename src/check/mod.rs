@@ -6,10 +6,10 @@
 //! before the request and the interaction inside the notification, minus the media's volatile
 //! fields, and compared with the scenario's expected operations through matchers.
 
+use crate::check::snapshot::SnapshotStore;
 use crate::observation::{Delivered, Observation, Setup};
 use crate::plan::Case;
 use crate::result::{Finding, Grade, ScenarioResult, Severity, cap_severities};
-use crate::snapshot::SnapshotStore;
 use crate::spec::matcher::{Expected, JsonType, json_equal};
 use crate::spec::{
     GwsVersion, ListenerExpectation, MediaFacts, NotificationExpectation, PatchOp, Presence,
@@ -26,6 +26,7 @@ mod load;
 mod notification;
 mod response;
 mod shape;
+pub mod snapshot;
 mod state;
 #[cfg(test)]
 mod tests;

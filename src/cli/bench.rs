@@ -4,7 +4,7 @@
 
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, block_on, error, parse_duration};
 use clap::Args;
-use gws_conformance::bench::targets;
+use gws_conformance::command::bench::targets;
 use gws_conformance::suite;
 use std::process::ExitCode;
 

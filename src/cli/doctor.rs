@@ -3,7 +3,7 @@
 
 use super::{EXIT_FAIL, SuiteArgs, TimeoutArgs, block_on, error, spec_errors};
 use clap::Args;
-use gws_conformance::doctor::{self, MediaNeed};
+use gws_conformance::command::doctor::{self, MediaNeed};
 use gws_conformance::run::RunConfig;
 use gws_conformance::verdict::ProfileChoice;
 use std::path::PathBuf;
@@ -35,7 +35,7 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
             Err(e) => return error(e),
         },
     };
-    let target = match gws_conformance::target_file::load(&args.target) {
+    let target = match gws_conformance::run::target_file::load(&args.target) {
         Ok(t) => t,
         Err(e) => return error(e),
     };

@@ -21,10 +21,11 @@ mod mutants;
 mod run;
 
 use clap::{Args, Parser, Subcommand};
-use gws_conformance::embedded::Embedded;
+use gws_conformance::command::embedded::Embedded;
+use gws_conformance::run::target_file;
 use gws_conformance::server::{Defect, ServerConfig, Variant};
 use gws_conformance::spec::{self, GwsVersion, SpecErrors, Suite};
-use gws_conformance::{plan, suite, target_file};
+use gws_conformance::{plan, suite};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;

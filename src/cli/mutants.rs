@@ -5,7 +5,7 @@
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, SuiteArgs, block_on, parse_duration};
 use clap::Args;
 use gws_conformance::check::Checker;
-use gws_conformance::mutants::{VariantOutcome, kill_matrix};
+use gws_conformance::command::mutants::{VariantOutcome, kill_matrix};
 use gws_conformance::run::{Deadlines, RunConfig};
 use gws_conformance::server::Defect;
 use gws_conformance::suite;
@@ -50,7 +50,7 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
         Err(code) => return code,
     };
     let defects = match args.defects.is_empty() {
-        true => gws_conformance::mutants::default_defects(args.load),
+        true => gws_conformance::command::mutants::default_defects(args.load),
         false => args.defects.clone(),
     };
     let checker = Checker {
@@ -75,7 +75,7 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
     };
     let matrix = match if args.load {
         let ops = gws_conformance::load::model::replayable(&cases, true);
-        block_on(gws_conformance::mutants::load_kill_matrix(
+        block_on(gws_conformance::command::mutants::load_kill_matrix(
             &ops,
             &defects,
             args.load_agents.max(1),

@@ -9,6 +9,7 @@ use super::{
 };
 use clap::Args;
 use gws_conformance::check::Checker;
+use gws_conformance::check::snapshot::SnapshotStore;
 use gws_conformance::command::{self, InterruptGuard, RunPlan, RunStatus, TargetChoice};
 use gws_conformance::orchestrator::Event;
 use gws_conformance::report::{self, Tally, terminal};
@@ -16,9 +17,9 @@ use gws_conformance::result::ScenarioResult;
 use gws_conformance::run::{Deadlines, RunConfig, StreamChange};
 use gws_conformance::server::ServerConfig;
 use gws_conformance::spec::GwsVersion;
+use gws_conformance::suite;
 use gws_conformance::verdict::ProfileChoice;
-use gws_conformance::waivers::{self, WaiverPolicy, Waivers};
-use gws_conformance::{snapshot::SnapshotStore, suite};
+use gws_conformance::verdict::waivers::{self, WaiverPolicy, Waivers};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -111,14 +112,14 @@ fn plan(args: &RunArgs) -> Result<RunPlan, ExitCode> {
         None => suite::builtin_snapshots(),
     };
     let own_snapshots = match &args.target_snapshots {
-        Some(dir) if !args.accept_snapshots => {
-            Some(gws_conformance::snapshot::read_json_dir(dir).map_err(|e| {
+        Some(dir) if !args.accept_snapshots => Some(
+            gws_conformance::check::snapshot::read_json_dir(dir).map_err(|e| {
                 error(format!(
                     "cannot read target snapshots from {}: {e}",
                     dir.display()
                 ))
-            })?)
-        }
+            })?,
+        ),
         _ => None,
     };
     let target = match args.target.load()? {

@@ -5,7 +5,7 @@
 //! It judges nothing itself (every verdict is `check`'s, through `crate::load`) and prints
 //! nothing; the caller watches [`Progress`] and renders the [`LoadReport`].
 
-use crate::embedded::{Embedded, EmbeddedError};
+use crate::command::embedded::{Embedded, EmbeddedError};
 use crate::load::model::LoadOp;
 use crate::load::report::LoadReport;
 use crate::load::{self, LoadConfig, LoadError, Pacing, Progress};

@@ -6,8 +6,12 @@
 //! Nothing here parses arguments or prints; presentation is the caller's (through the events it
 //! is handed) and `report`'s.
 
+pub mod bench;
 pub mod combine;
+pub mod doctor;
+pub mod embedded;
 pub mod load;
+pub mod mutants;
 pub mod run;
 
 pub use combine::{CombineError, Compared, Merged};

@@ -7,18 +7,18 @@
 //! caller sees the orchestrator's events and gets a [`RunOutcome`].
 
 use crate::check::Checker;
-use crate::embedded::{self, Embedded};
+use crate::check::snapshot::SnapshotWriteError;
+use crate::command::embedded::{self, Embedded};
 use crate::orchestrator::{Event, Orchestrator, Retention};
 use crate::plan::Case;
 use crate::report::{self, ReportError, json::Provenance};
 use crate::result::ScenarioResult;
 use crate::run::{RunConfig, RunNotes, Runner, Target};
 use crate::server::ServerConfig;
-use crate::snapshot::SnapshotWriteError;
 use crate::spec::{GwsVersion, Suite};
 use crate::util::now_rfc3339;
+use crate::verdict::waivers::{WaiverOutcome, WaiverPolicy};
 use crate::verdict::{ProfileChoice, Status, Verdict};
-use crate::waivers::{WaiverOutcome, WaiverPolicy};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -169,7 +169,10 @@ pub async fn run(
         .as_ref()
         .map(|p| p.judge(&plan.suite, plan.gws_version, &outcome.results));
     let accepted_snapshots = match &plan.accept_snapshots {
-        Some(dir) => Some(crate::snapshot::accept_json_dir(dir, &outcome.results)?),
+        Some(dir) => Some(crate::check::snapshot::accept_json_dir(
+            dir,
+            &outcome.results,
+        )?),
         None => None,
     };
     if let Some(dir) = &plan.out {

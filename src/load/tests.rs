@@ -18,8 +18,8 @@ async fn notifications_after_their_deadline_are_late() {
         late_delay: Duration::from_millis(700),
         ..ServerConfig::default()
     };
-    let crate::embedded::Embedded { target, server } =
-        crate::embedded::Embedded::start(config, "late")
+    let crate::command::embedded::Embedded { target, server } =
+        crate::command::embedded::Embedded::start(config, "late")
             .await
             .unwrap();
     let suite = crate::suite::builtin().unwrap();

@@ -68,7 +68,7 @@ pub struct RunRecord {
     /// What `--waivers` did: waived scenarios, waivers no longer needed, expired and unmatched
     /// ones; absent without a waiver file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waivers: Option<crate::waivers::WaiverOutcome>,
+    pub waivers: Option<crate::verdict::waivers::WaiverOutcome>,
     /// Set when the run stopped before its first scenario; absent for every run that started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness_error: Option<HarnessError>,

@@ -1,9 +1,9 @@
 //! The kill matrix for the terminal: per defect whether the suite (or `load`) killed it and by
 //! which scenarios, the clean server's own failures, the score, and the survivors.
 //!
-//! It renders a finished [`KillMatrix`]; running the defects is `crate::mutants`'s.
+//! It renders a finished [`KillMatrix`]; running the defects is `crate::command::mutants`'s.
 
-use crate::mutants::KillMatrix;
+use crate::command::mutants::KillMatrix;
 use crate::result::Grade;
 use crate::server::Defect;
 use std::fmt::Write as _;

@@ -9,7 +9,7 @@ use super::groups::RootCause;
 use super::view::LISTED;
 use crate::result::{Finding, Grade, ScenarioResult, Severity};
 use crate::verdict::Verdict;
-use crate::waivers::WaiverOutcome;
+use crate::verdict::waivers::WaiverOutcome;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
 

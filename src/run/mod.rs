@@ -27,6 +27,7 @@ mod provision;
 pub mod router;
 pub mod session;
 pub mod target;
+pub mod target_file;
 pub mod wire;
 
 use crate::observation::{Delivered, Observation, Reply, Setup};

@@ -12,7 +12,7 @@ pub mod targets;
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     #[error(transparent)]
-    Embedded(#[from] crate::embedded::EmbeddedError),
+    Embedded(#[from] crate::command::embedded::EmbeddedError),
     #[error(transparent)]
     Connect(#[from] crate::run::RunError),
     #[error(transparent)]
@@ -35,7 +35,7 @@ impl BenchError {
 }
 
 use crate::check::Checker;
-use crate::embedded::Embedded;
+use crate::command::embedded::Embedded;
 use crate::orchestrator::{Event, Orchestrator, Retention};
 use crate::plan::Case;
 use crate::result::Grade;

@@ -7,7 +7,7 @@
 //! scenarios (that is `check`) nor print (that is the CLI).
 
 use crate::check::Checker;
-use crate::embedded::Embedded;
+use crate::command::embedded::Embedded;
 use crate::orchestrator::{Orchestrator, Retention};
 use crate::plan::Case;
 use crate::result::Grade;

@@ -7,7 +7,7 @@
 //! timings itself.
 
 use super::BenchError;
-use crate::embedded::Embedded;
+use crate::command::embedded::Embedded;
 use crate::load::model::LoadOp;
 use crate::load::report::LoadReport;
 use crate::load::{LoadConfig, Pacing};
