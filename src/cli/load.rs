@@ -6,7 +6,8 @@
 use super::parse_duration;
 use super::{EXIT_FAIL, EXIT_OK, ServerArgs, SuiteArgs, TargetArgs, TimeoutArgs, block_on, error};
 use clap::Args;
-use gws_conformance::command::load::{LoadCommandError, LoadPlan, LoadTarget, run};
+use gws_conformance::command::TargetChoice;
+use gws_conformance::command::load::{LoadCommandError, LoadPlan, run};
 use gws_conformance::load::{self, Progress};
 
 use gws_conformance::server::state::ServerState;
@@ -70,13 +71,13 @@ fn plan(args: &LoadArgs) -> Result<LoadPlan, ExitCode> {
                 "the embedded server's settings (--defect, --csrf, --agent, …) do not apply with --target",
             ));
         }
-        Some(t) => LoadTarget::File(t),
+        Some(t) => TargetChoice::File(t),
         None => {
             let mut config = args.server.to_config();
             if !args.server.given_agents() {
                 config.agents = ServerState::numbered_agents(args.agent_count.unwrap_or(2).max(1));
             }
-            LoadTarget::Embedded(config)
+            TargetChoice::Embedded(config)
         }
     };
     Ok(LoadPlan {

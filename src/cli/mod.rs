@@ -19,12 +19,12 @@ mod doctor;
 mod load;
 mod mutants;
 mod run;
+mod serve;
 
 use clap::{Args, Parser, Subcommand};
-use gws_conformance::command::embedded::Embedded;
 use gws_conformance::run::target_file;
 use gws_conformance::server::{Defect, ServerConfig, Variant};
-use gws_conformance::spec::{self, GwsVersion, SpecErrors, Suite};
+use gws_conformance::spec::{self, SpecErrors, Suite};
 use gws_conformance::{plan, suite};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,7 +57,7 @@ enum Command {
     /// Validate spec files.
     Check(CheckArgs),
     /// Run the reference server standalone.
-    Serve(ServeArgs),
+    Serve(serve::ServeArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
     /// Run the suite against every injected server defect and print the kill matrix.
@@ -248,35 +248,6 @@ impl ServerArgs {
     }
 }
 
-#[derive(Args)]
-struct ServeArgs {
-    /// Port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 8090)]
-    port: u16,
-    /// Address to bind; loopback unless told otherwise.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: std::net::IpAddr,
-    /// List the injectable defects and exit.
-    #[arg(long)]
-    list_defects: bool,
-    /// List the legal variants and exit.
-    #[arg(long)]
-    list_variants: bool,
-    /// Create agents agent1..agentN with passwords agent1-pass..agentN-pass (instead of the
-    /// two built-in ones).
-    #[arg(long = "agents", value_name = "N", conflicts_with = "agents")]
-    agent_count: Option<usize>,
-    /// Emit the notification shapes of this GWS release (8.5.1: voice participants as strings).
-    #[arg(long, value_name = "VERSION", default_value = "8.5.2")]
-    gws_version: GwsVersion,
-    /// Serve no fixture contract: interactions come only from the documented Dial and Create
-    /// operations, as on a stock GWS (use a target with `fixtures.native`).
-    #[arg(long)]
-    no_fixtures: bool,
-    #[command(flatten)]
-    server: ServerArgs,
-}
-
 /// Parses `250ms`, `5s`, `2m` or a plain number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
@@ -359,7 +330,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(*args),
         Command::List(args) => list(args),
         Command::Check(args) => check(args),
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve::serve(args),
         Command::Mutants(args) => mutants::mutants(args),
         Command::Compare(args) => combine::compare(args),
         Command::Merge(args) => combine::merge(args),
@@ -431,58 +402,4 @@ fn check(args: CheckArgs) -> ExitCode {
         }
         Err(e) => spec_errors(&e),
     }
-}
-
-fn serve(args: ServeArgs) -> ExitCode {
-    if args.list_variants {
-        for v in Variant::ALL {
-            outln!("{:<28} {}", v.name(), v.description());
-        }
-        return ExitCode::SUCCESS;
-    }
-    if args.list_defects {
-        for d in Defect::ALL {
-            outln!("{:<28} {}", d.name(), d.description());
-        }
-        return ExitCode::SUCCESS;
-    }
-    let mut config = args.server.to_config();
-    config.bind = std::net::SocketAddr::new(args.bind, args.port);
-    if let Some(n) = args.agent_count {
-        if n == 0 {
-            return error("--agents must be at least 1");
-        }
-        config.agents = gws_conformance::server::state::ServerState::numbered_agents(n);
-    }
-    config.gws_version = args.gws_version;
-    config.fixtures = !args.no_fixtures;
-    let served = block_on(async move {
-        let agents: Vec<String> = config.agents.iter().map(|(u, _)| u.clone()).collect();
-        let fixtures = config.fixtures;
-        let server = match Embedded::start(config, "reference server").await {
-            Ok(e) => e.server,
-            Err(e) => return error(e),
-        };
-        {
-            // A server keeps serving when whoever started it stops reading its stdout.
-            use std::io::Write;
-            let fixtures = if fixtures {
-                format!("fixtures at {}/conformance/v1", server.base_url)
-            } else {
-                "no fixture contract (native provisioning only)".to_string()
-            };
-            let _ = write!(
-                std::io::stdout().lock(),
-                "gws-conformance reference server listening on {}\nagents: {}; {fixtures}\n",
-                server.base_url,
-                agents.join(", "),
-            );
-        }
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = server.wait() => {}
-        }
-        ExitCode::SUCCESS
-    });
-    served.unwrap_or_else(|code| code)
 }

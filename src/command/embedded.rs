@@ -9,6 +9,13 @@
 use crate::run::Target;
 use crate::server::{self, RunningServer, ServerConfig};
 
+/// Where a command runs: a target file's server, or an embedded one started for the command
+/// with these settings.
+pub enum TargetChoice {
+    File(Target),
+    Embedded(ServerConfig),
+}
+
 /// The embedded server could not listen.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start the embedded server on {bind}: {source}")]

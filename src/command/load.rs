@@ -5,6 +5,7 @@
 //! It judges nothing itself (every verdict is `check`'s, through `crate::load`) and prints
 //! nothing; the caller watches [`Progress`] and renders the [`LoadReport`].
 
+use crate::command::embedded::TargetChoice;
 use crate::command::embedded::{Embedded, EmbeddedError};
 use crate::load::model::LoadOp;
 use crate::load::report::LoadReport;
@@ -16,18 +17,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where the load goes.
-pub enum LoadTarget {
-    File(Target),
-    /// The embedded server with these settings (the CSRF token required when the defect needs
-    /// it).
-    Embedded(ServerConfig),
-}
-
 /// A load, as asked; [`LoadPlan::check`] refuses what would test nothing.
 pub struct LoadPlan {
     pub ops: Vec<LoadOp>,
-    pub target: LoadTarget,
+    /// The embedded server gets the CSRF token required when the defect needs it.
+    pub target: TargetChoice,
     /// Agents: the embedded server creates agent1..agentN (default 2); with a target file, its
     /// first N (default: all).
     pub agents: Option<usize>,
@@ -94,7 +88,7 @@ impl LoadPlan {
 
     /// The agents of this run: the target's, cut to `agents`, then to the shard's slice.
     fn agents_of(&self, mut target: Target) -> Result<Target, LoadCommandError> {
-        if let (Some(n), LoadTarget::File(_)) = (self.agents, &self.target)
+        if let (Some(n), TargetChoice::File(_)) = (self.agents, &self.target)
             && (n == 0 || n > target.agents.len())
         {
             return Err(LoadCommandError::Request(format!(
@@ -155,8 +149,8 @@ pub async fn run(plan: LoadPlan, progress: Arc<Progress>) -> Result<LoadReport, 
         std::fs::create_dir_all(dir).map_err(|e| ReportError::write(dir, e))?;
     }
     let (target, embedded) = match &plan.target {
-        LoadTarget::File(t) => (t.clone(), None),
-        LoadTarget::Embedded(config) => {
+        TargetChoice::File(t) => (t.clone(), None),
+        TargetChoice::Embedded(config) => {
             // A defect that acts only on CSRF-protected requests needs the server to ask for them.
             let config = ServerConfig {
                 csrf: config.csrf || config.defect.is_some_and(Defect::needs_csrf),

@@ -13,10 +13,12 @@ pub mod embedded;
 pub mod load;
 pub mod mutants;
 pub mod run;
+pub mod serve;
 
 pub use combine::{CombineError, Compared, Merged};
+pub use embedded::TargetChoice;
 pub use load::{LoadCommandError, LoadPlan};
-pub use run::{RunCommandError, RunOutcome, RunPlan, RunStatus, TargetChoice};
+pub use run::{RunCommandError, RunOutcome, RunPlan, RunStatus};
 
 /// A stop requested by Ctrl-C: cancelled on the first interrupt, after `on_interrupt` ran (to
 /// say so); the listener ends with the guard. Needs a tokio runtime.

@@ -8,13 +8,12 @@
 
 use crate::check::Checker;
 use crate::check::snapshot::SnapshotWriteError;
-use crate::command::embedded::{self, Embedded};
+use crate::command::embedded::{self, Embedded, TargetChoice};
 use crate::orchestrator::{Event, Orchestrator, Retention};
 use crate::plan::Case;
 use crate::report::{self, ReportError, json::Provenance};
 use crate::result::ScenarioResult;
-use crate::run::{RunConfig, RunNotes, Runner, Target};
-use crate::server::ServerConfig;
+use crate::run::{RunConfig, RunNotes, Runner};
 use crate::spec::{GwsVersion, Suite};
 use crate::util::now_rfc3339;
 use crate::verdict::waivers::{WaiverOutcome, WaiverPolicy};
@@ -22,12 +21,6 @@ use crate::verdict::{ProfileChoice, Status, Verdict};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-
-/// Where the scenarios run: a target file's server, or an embedded one started for the run.
-pub enum TargetChoice {
-    File(Target),
-    Embedded(ServerConfig),
-}
 
 /// Everything a run needs, resolved before anything runs.
 pub struct RunPlan {

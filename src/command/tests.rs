@@ -1,8 +1,9 @@
 //! The commands' own logic, reached without the CLI: merging shards (and refusing what does
 //! not merge), the load request's refusals, the agents' shard slices.
 
+use super::TargetChoice;
 use super::combine::{self, CombineError, Merged};
-use super::load::{LoadCommandError, LoadPlan, LoadTarget};
+use super::load::{LoadCommandError, LoadPlan};
 use crate::report::json::{Provenance, RunRecord};
 use crate::result::ScenarioResult;
 use crate::server::ServerConfig;
@@ -91,7 +92,7 @@ fn load_plan() -> LoadPlan {
     let cases = crate::plan::build(&suite, &Default::default());
     LoadPlan {
         ops: crate::load::model::replayable(&cases, false),
-        target: LoadTarget::Embedded(ServerConfig::default()),
+        target: TargetChoice::Embedded(ServerConfig::default()),
         agents: None,
         shard: None,
         duration: Duration::from_secs(1),
