@@ -10,8 +10,10 @@
 //!
 //! It reads what the runner recorded ([`MetaExchange`]); it does not know how the probe ran.
 
-use super::*;
+use super::evaluate::show;
 use crate::observation::{Listened, MetaExchange};
+use crate::result::{Finding, Severity};
+use serde_json::Value;
 
 /// Who received the replies being judged, for the findings' wording.
 #[derive(Clone, Copy)]
@@ -453,6 +455,7 @@ fn judge_advice(advice: &Value, out: &mut Vec<Breach>) {
 mod tests {
     use super::*;
     use crate::observation::MetaResponse;
+    use serde_json::json;
 
     fn exchange(request: Value, reply: Value) -> MetaExchange {
         MetaExchange {

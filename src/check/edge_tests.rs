@@ -2,9 +2,12 @@
 //! barrier, the scope of the must diff, one fact reported once, and severities capped by the
 //! scenario's level. They share the conforming chat of `tests.rs`.
 
+use super::evaluate;
+use super::evaluate::{Pinned, late_notification, own_snapshot};
 use super::tests::{Chat, builtin_case, failed_checks};
-use super::*;
-use crate::spec::Level;
+use crate::observation::{Delivered, Observation, Setup};
+use crate::result::{Grade, Severity};
+use crate::spec::{GwsVersion, Level};
 use serde_json::json;
 use std::sync::Arc;
 

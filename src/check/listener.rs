@@ -4,8 +4,8 @@
 //! It reads what the runner recorded in [`Listened`]; it does not know how the listener was
 //! opened or drained.
 
-use super::*;
 use crate::observation::Listened;
+use crate::result::{Finding, Severity};
 use crate::spec::{ListenerExpectation, ListenerMode};
 
 pub(super) fn check_listener(

@@ -8,8 +8,15 @@
 //! It does not decide *whose* a message is (load's attribution does, by the state it shows)
 //! and does not count anything (load's journal does). Like the rest of `check`, it does no IO.
 
-use super::*;
-use crate::observation::{Reply, RequestError};
+use super::notification::check_envelope;
+use super::response::check_response;
+use super::state::{state_difference, state_finding};
+use crate::observation::{Delivered, Observation, Reply, RequestError, Setup};
+use crate::plan::Case;
+use crate::result::{Finding, Severity};
+use crate::spec::NotificationExpectation;
+use crate::spec::matcher::json_equal;
+use serde_json::{Map, Value, json};
 use std::time::Duration;
 
 /// Which part of the notified `userData` is compared with the expected state.

@@ -4,7 +4,13 @@
 //!
 //! It does not compare states; `state` does.
 
-use super::*;
+use super::evaluate::show;
+use crate::observation::{Delivered, Observation};
+use crate::plan::Case;
+use crate::result::{Finding, Severity};
+use crate::spec::Presence;
+use crate::spec::matcher::{Expected, JsonType, json_equal};
+use serde_json::{Map, Value};
 
 /// `notificationType: Error` (multimedia) or `messageType: ErrorMessage` (voice).
 pub(super) fn is_error_notification(message: &Value) -> bool {

@@ -3,8 +3,13 @@
 //!
 //! It does not look at notifications.
 
-use super::*;
-use crate::observation::Body;
+use super::evaluate::pretty;
+use crate::observation::{Body, Observation};
+use crate::plan::Case;
+use crate::result::{Finding, Severity};
+use crate::spec::matcher::{Expected, JsonType};
+use crate::spec::{MediaFacts, Presence, ResponseExpectation};
+use serde_json::{Value, json};
 
 /// The response expectation: the scenario's own, or the success default for the media.
 pub(super) fn default_response(facts: &MediaFacts) -> ResponseExpectation {

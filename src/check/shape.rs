@@ -4,7 +4,9 @@
 //!
 //! It does not look at values, only property names and JSON types.
 
-use super::*;
+use crate::result::{Finding, Severity};
+use crate::spec::{GwsVersion, MediaFacts};
+use serde_json::{Value, json};
 
 /// Renames an accepted alternative resource key to the canonical one, so shapes compare.
 pub(super) fn normalize(facts: &MediaFacts, message: &Value) -> Value {

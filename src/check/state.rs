@@ -11,8 +11,12 @@
 //!
 //! It does not judge shapes or envelopes.
 
-use super::*;
-use crate::observation::ReadError;
+use super::evaluate::pretty;
+use crate::observation::{Observation, ReadError};
+use crate::plan::Case;
+use crate::result::{Finding, Severity};
+use crate::spec::{GwsVersion, MediaFacts, NotificationExpectation, PatchOp};
+use serde_json::{Map, Value, json};
 
 pub(super) fn is_volatile(facts: &MediaFacts, path: &str) -> bool {
     facts

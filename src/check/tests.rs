@@ -1,8 +1,19 @@
 //! Unit tests of the check stage on hand-built observations: each check passes on a
 //! conforming observation and fails on a broken one.
 
-use super::*;
-use serde_json::json;
+use super::evaluate;
+use super::evaluate::{Pinned, late_notification};
+use super::listener::check_listener;
+use super::notification::{check_reference_order, check_resource};
+use super::response::check_undisclosed;
+use super::shape::{check_documented_shape, check_shape, redact};
+use super::state::{check_unchanged, interaction_diff};
+use crate::observation::{Delivered, Observation, Setup};
+use crate::plan::Case;
+use crate::result::{Grade, ScenarioResult, Severity};
+use crate::spec::matcher::Expected;
+use crate::spec::{GwsVersion, MediaFacts};
+use serde_json::{Value, json};
 
 #[test]
 fn redaction_reaches_every_depth() {

@@ -5,9 +5,9 @@
 //! This module knows nothing of the scenario format (which keys a scenario has is
 //! `format/`'s business) nor of matchers (`matcher_parse.rs`); it also never reads files.
 
+use super::assemble::SourceFile;
 use super::error::{SpecError, suggest};
 use super::generate::is_generator;
-use super::load::SourceFile;
 use super::yaml::{Location, Node, NodeValue};
 use serde_json::Value;
 

@@ -5,9 +5,9 @@
 //! What the matchers mean, and how they match, is [`super::matcher`]'s; this module only reads
 //! them. Where expectations may appear in a scenario is the format's business (`format/`).
 
+use super::assemble::SourceFile;
 use super::convert::Converter;
 use super::error::{SpecError, SpecErrors, suggest};
-use super::load::SourceFile;
 use super::matcher::{Expected, JsonType};
 use super::yaml::{self, Node, NodeValue};
 

@@ -6,19 +6,19 @@
 //! value conversion), `generate` (value generators), `matcher_parse` (matcher tags), `format` (the scenario format), `load`
 //! (the whole suite); `error` is shared by all of them.
 
+pub mod assemble;
 mod convert;
 pub mod error;
 mod format;
 mod generate;
-pub mod load;
 pub mod matcher;
 mod matcher_parse;
 pub mod media;
 pub mod model;
 pub mod yaml;
 
+pub use assemble::{SourceFile, Suite, load_suite, load_suite_with_profiles};
 pub use error::{SpecError, SpecErrors};
-pub use load::{SourceFile, Suite, load_suite, load_suite_with_profiles};
 pub use matcher::{Expected, JsonType, Mismatch};
 pub use matcher_parse::expected_from_yaml;
 pub use media::{
