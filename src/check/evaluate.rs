@@ -1,10 +1,7 @@
-//! Check stage: an observation and its scenario → findings and a grade.
-//!
-//! Pure functions only: no IO, no clocks, no async. Every failed expectation becomes a
-//! [`Finding`] carrying expected and actual values; nothing here returns `Err`. The
-//! notification diff is computed with RFC 6902 (`json-patch`) between the interaction read
-//! before the request and the interaction inside the notification, minus the media's volatile
-//! fields, and compared with the scenario's expected operations through matchers.
+//! `evaluate`, stage by stage: the setup, the refusal (`refusal.rs`), the notifications, the
+//! side effects; then the result. Also what regrades a result after the fact: the target's own
+//! snapshot, a late notification. The checks themselves live in the sibling files; this file
+//! only orders them and keeps a stage that was not reached from being judged.
 
 use super::bayeux::check_protocol;
 use super::listener::check_listener;
@@ -13,7 +10,8 @@ use super::notification::{
     check_envelope, check_notification_count, check_reference_order, check_resource,
     is_error_notification,
 };
-use super::response::{check_response, check_undisclosed};
+use super::refusal::check_refusal;
+use super::response::check_undisclosed;
 use super::shape::{check_documented_shape, check_shape, normalize, redact};
 use super::state::{ReadAfter, check_diff, check_read_your_writes, check_unchanged};
 use crate::check::snapshot::SnapshotStore;
@@ -21,8 +19,8 @@ use crate::observation::{Delivered, Observation, Setup};
 use crate::plan::Case;
 use crate::result::{Finding, Grade, ScenarioResult, Severity, cap_severities};
 use crate::spec::matcher::json_equal;
-use crate::spec::{GwsVersion, ListenerExpectation, NotificationExpectation, Refusal};
-use serde_json::{Value, json};
+use crate::spec::{GwsVersion, ListenerExpectation, NotificationExpectation};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// What judging needs besides the case and its observation: the pinned snapshots, redaction,
@@ -67,6 +65,10 @@ pub enum Pinned<'a> {
 
 /// Judges one observation. `pinned` is the snapshot for the second shape layer; `version`
 /// picks the documented core shape the notification is held to.
+///
+/// The stages in order: the setup (a case that could not be set up is not judged further),
+/// the refusal (which branch the server took), the notifications, and the side effects
+/// (state, disclosure, listener, isolation, barrier, concurrency).
 pub fn evaluate(
     case: &Case,
     obs: &Observation,
@@ -74,190 +76,199 @@ pub fn evaluate(
     redact_keys: &[String],
     version: GwsVersion,
 ) -> ScenarioResult {
-    let scenario = &case.scenario;
     let mut findings = Vec::new();
     let mut notification_snapshot = None;
-    let grade = match &obs.setup {
-        Setup::NotOffered(why) => {
-            findings.push(
-                Finding::new("setup", format!("not offered: {why}")).severity(Severity::Info),
-            );
-            Grade::NotApplicable
-        }
-        Setup::NotProvisionable(why) => {
-            findings.push(
-                Finding::new(FIXTURES_NEEDED, format!("cannot be provisioned: {why}"))
-                    .severity(Severity::Info),
-            );
-            Grade::NotApplicable
-        }
-        Setup::OptionalFeatureAbsent(why) => {
-            findings.push(Finding::new("setup.optional", why.clone()).severity(Severity::Info));
-            Grade::NotApplicable
-        }
-        Setup::Failed(why) => {
-            findings.push(Finding::new("setup", why.clone()));
-            Grade::CouldNotTest
-        }
-        Setup::Ready => {
-            let refused = refusal_taken(case, obs);
-            let refusal_branch = match (scenario.expect.refusal, &refused) {
-                (Some(Refusal::Allowed), Some(form)) => {
-                    check_allowed_refusal(obs, form, &mut findings);
-                    true
-                }
-                (Some(Refusal::Required), Some(form @ RefusalForm::Asynchronous)) => {
-                    // The reply of an asynchronous refusal is a success; the refusal is the
-                    // ErrorMessage (which the notification check counts as no change).
-                    findings.push(form.finding());
-                    false
-                }
-                (Some(Refusal::Required), form) => {
-                    if let Some(form) = form {
-                        findings.push(form.finding());
-                    }
-                    check_response(case, obs, &mut findings);
-                    false
-                }
-                (_, _) => {
-                    check_response(case, obs, &mut findings);
-                    false
-                }
-            };
-            match &scenario.expect.notification {
-                _ if refusal_branch => {}
-                NotificationExpectation::Expected(spec) => {
-                    let expected = scenario.request_count();
-                    if expected > 1 {
-                        // Concurrent operations may be announced in any order.
-                        let ordered = !scenario.send.concurrently;
-                        check_reference_order(obs, ordered, &mut findings);
-                    }
-                    let counted = check_notification_count(
-                        expected,
-                        !spec.diff.is_empty(),
-                        obs,
-                        &mut findings,
-                    );
-                    // Concurrent operations may be announced in either order: the final state
-                    // is the one the GET after them shows.
-                    let last = match scenario.send.concurrently {
-                        true => counted.map(|fallback| final_notification(case, obs, fallback)),
-                        false => counted,
-                    };
-                    if let Some(last) = last {
-                        check_envelope(case, obs, last, &spec.envelope, &mut findings);
-                        if let Some(notified) = case
-                            .facts
-                            .find_resource(&last.message["data"])
-                            .map(|(_, r)| r)
-                        {
-                            check_resource(&spec.resource, notified, &mut findings);
-                            let read_after = ReadAfter::of(&case.facts, obs, notified);
-                            let reported = check_diff(
-                                case,
-                                obs,
-                                notified,
-                                version,
-                                &read_after,
-                                &mut findings,
-                            );
-                            check_read_your_writes(
-                                &case.facts,
-                                obs,
-                                notified,
-                                &read_after,
-                                &reported,
-                                &mut findings,
-                            );
-                        }
-                        let normalized = normalize(&case.facts, &last.message);
-                        let core = check_documented_shape(
-                            &case.facts,
-                            version,
-                            &normalized,
-                            &mut findings,
-                        );
-                        let redacted = redact(&normalized, redact_keys);
-                        if let (true, Pinned::Store(reference)) =
-                            (scenario.wants_snapshot(), pinned)
-                        {
-                            check_shape(reference, core, &redacted, &mut findings);
-                        }
-                        notification_snapshot = Some(redacted);
-                    }
-                }
-                NotificationExpectation::None(_) => {
-                    for n in &obs.notifications {
-                        // GWS documents error notifications for operations that failed, so one
-                        // is no change; anything else announces a state that must not exist.
-                        let finding = if is_error_notification(&n.message) {
-                            Finding::new("notification.error", "an error notification followed the rejected operation (documented for failed operations)")
-                                .severity(Severity::Info)
-                        } else {
-                            Finding::new(
-                                "notification.none",
-                                "a notification arrived for an operation that must not change anything",
-                            )
-                        };
-                        findings.push(finding.with("no notification", n.message.to_string()));
-                    }
-                }
+    let grade = match setup_grade(&obs.setup, &mut findings) {
+        Some(grade) => grade,
+        None => {
+            let refusal_branch = check_refusal(case, obs, &mut findings);
+            if !refusal_branch {
+                let shapes = Shapes {
+                    pinned,
+                    redact_keys,
+                    version,
+                };
+                notification_snapshot = check_notifications(case, obs, shapes, &mut findings);
             }
-            if scenario.expect.unchanged || refusal_branch {
-                check_unchanged(&case.facts, obs, &mut findings);
-            }
-            if scenario.expect.undisclosed {
-                check_undisclosed(obs, &mut findings);
-            }
-            if scenario.expect.listener == Some(ListenerExpectation::Conformant) {
-                check_protocol(obs.listened.as_ref(), &mut findings);
-            } else if let Some(expect) = scenario.expect.listener {
-                check_listener(
-                    scenario.send.listener,
-                    expect,
-                    obs.listened.as_ref(),
-                    &mut findings,
-                );
-            }
-            for leak in &obs.leaked {
-                findings.push(
-                    Finding::new(
-                        "isolation",
-                        format!(
-                            "agent #{} received a notification about another agent's interaction",
-                            leak.agent + 1
-                        ),
-                    )
-                    .with("nothing", leak.message.to_string()),
-                );
-            }
-            if let Some(problem) = &obs.barrier_problem {
-                findings.push(
-                    Finding::new(
-                        "barrier",
-                        format!("extra notifications could not be ruled out: {problem}"),
-                    )
-                    .severity(Severity::Info),
-                );
-            }
-            match &obs.in_flight_together {
-                // Operations that did not overlap did not test the race the scenario is about.
-                Some(Err(why)) => {
-                    findings.push(
-                        Finding::new(
-                            "concurrency",
-                            format!("the operations were not in flight together: {why}"),
-                        )
-                        .severity(Severity::Info),
-                    );
-                    Grade::CouldNotTest
-                }
-                _ => Grade::from_findings(scenario.level, &findings),
-            }
+            check_side_effects(case, obs, refusal_branch, &mut findings);
+            ready_grade(case, obs, &mut findings)
         }
     };
-    cap_severities(scenario.level, &mut findings);
+    cap_severities(case.scenario.level, &mut findings);
+    result_of(case, obs, grade, findings, notification_snapshot)
+}
+
+/// The setup stage: the grade of a case that could not be set up, with the finding that says
+/// why; `None` when it is ready to be judged.
+fn setup_grade(setup: &Setup, findings: &mut Vec<Finding>) -> Option<Grade> {
+    let (finding, grade) = match setup {
+        Setup::Ready => return None,
+        Setup::NotOffered(why) => (
+            Finding::new("setup", format!("not offered: {why}")).severity(Severity::Info),
+            Grade::NotApplicable,
+        ),
+        Setup::NotProvisionable(why) => (
+            Finding::new(FIXTURES_NEEDED, format!("cannot be provisioned: {why}"))
+                .severity(Severity::Info),
+            Grade::NotApplicable,
+        ),
+        Setup::OptionalFeatureAbsent(why) => (
+            Finding::new("setup.optional", why.clone()).severity(Severity::Info),
+            Grade::NotApplicable,
+        ),
+        Setup::Failed(why) => (Finding::new("setup", why.clone()), Grade::CouldNotTest),
+    };
+    findings.push(finding);
+    Some(grade)
+}
+
+/// How the notification's shape is judged: the pinned snapshot, the keys redacted before it is
+/// compared and kept, the GWS release whose documented core applies.
+struct Shapes<'a> {
+    pinned: Pinned<'a>,
+    redact_keys: &'a [String],
+    version: GwsVersion,
+}
+
+/// The notification stage: the count and order, then the one notification that shows the
+/// final state (envelope, resource, diff, read-your-writes, shape); returns that notification,
+/// redacted, for the result. For an operation that must change nothing: every notification
+/// but a documented error notification is a finding.
+fn check_notifications(
+    case: &Case,
+    obs: &Observation,
+    shapes: Shapes<'_>,
+    findings: &mut Vec<Finding>,
+) -> Option<Value> {
+    let scenario = &case.scenario;
+    let spec = match &scenario.expect.notification {
+        NotificationExpectation::Expected(spec) => spec,
+        NotificationExpectation::None(_) => {
+            for n in &obs.notifications {
+                // GWS documents error notifications for operations that failed, so one
+                // is no change; anything else announces a state that must not exist.
+                let finding = if is_error_notification(&n.message) {
+                    Finding::new("notification.error", "an error notification followed the rejected operation (documented for failed operations)")
+                        .severity(Severity::Info)
+                } else {
+                    Finding::new(
+                        "notification.none",
+                        "a notification arrived for an operation that must not change anything",
+                    )
+                };
+                findings.push(finding.with("no notification", n.message.to_string()));
+            }
+            return None;
+        }
+    };
+    let expected = scenario.request_count();
+    if expected > 1 {
+        // Concurrent operations may be announced in any order.
+        let ordered = !scenario.send.concurrently;
+        check_reference_order(obs, ordered, findings);
+    }
+    let counted = check_notification_count(expected, !spec.diff.is_empty(), obs, findings);
+    // Concurrent operations may be announced in either order: the final state is the one the
+    // GET after them shows.
+    let last = match scenario.send.concurrently {
+        true => counted.map(|fallback| final_notification(case, obs, fallback)),
+        false => counted,
+    }?;
+    check_envelope(case, obs, last, &spec.envelope, findings);
+    if let Some(notified) = case
+        .facts
+        .find_resource(&last.message["data"])
+        .map(|(_, r)| r)
+    {
+        check_resource(&spec.resource, notified, findings);
+        let read_after = ReadAfter::of(&case.facts, obs, notified);
+        let reported = check_diff(case, obs, notified, shapes.version, &read_after, findings);
+        check_read_your_writes(&case.facts, obs, notified, &read_after, &reported, findings);
+    }
+    let normalized = normalize(&case.facts, &last.message);
+    let core = check_documented_shape(&case.facts, shapes.version, &normalized, findings);
+    let redacted = redact(&normalized, shapes.redact_keys);
+    if let (true, Pinned::Store(reference)) = (scenario.wants_snapshot(), shapes.pinned) {
+        check_shape(reference, core, &redacted, findings);
+    }
+    Some(redacted)
+}
+
+/// The side-effects stage: the state left unchanged (also after a refusal), nothing disclosed,
+/// what a listener heard, no other agent's interaction, and whether the barrier completed.
+fn check_side_effects(
+    case: &Case,
+    obs: &Observation,
+    refusal_branch: bool,
+    findings: &mut Vec<Finding>,
+) {
+    let scenario = &case.scenario;
+    if scenario.expect.unchanged || refusal_branch {
+        check_unchanged(&case.facts, obs, findings);
+    }
+    if scenario.expect.undisclosed {
+        check_undisclosed(obs, findings);
+    }
+    if scenario.expect.listener == Some(ListenerExpectation::Conformant) {
+        check_protocol(obs.listened.as_ref(), findings);
+    } else if let Some(expect) = scenario.expect.listener {
+        check_listener(
+            scenario.send.listener,
+            expect,
+            obs.listened.as_ref(),
+            findings,
+        );
+    }
+    for leak in &obs.leaked {
+        findings.push(
+            Finding::new(
+                "isolation",
+                format!(
+                    "agent #{} received a notification about another agent's interaction",
+                    leak.agent + 1
+                ),
+            )
+            .with("nothing", leak.message.to_string()),
+        );
+    }
+    if let Some(problem) = &obs.barrier_problem {
+        findings.push(
+            Finding::new(
+                "barrier",
+                format!("extra notifications could not be ruled out: {problem}"),
+            )
+            .severity(Severity::Info),
+        );
+    }
+}
+
+/// The grade of a case that was set up: from its findings, unless its operations were meant to
+/// race and did not overlap (then the race was not tested).
+fn ready_grade(case: &Case, obs: &Observation, findings: &mut Vec<Finding>) -> Grade {
+    match &obs.in_flight_together {
+        Some(Err(why)) => {
+            findings.push(
+                Finding::new(
+                    "concurrency",
+                    format!("the operations were not in flight together: {why}"),
+                )
+                .severity(Severity::Info),
+            );
+            Grade::CouldNotTest
+        }
+        _ => Grade::from_findings(case.scenario.level, findings),
+    }
+}
+
+/// The result: the case's identity, the grade and findings, the timings and what was received.
+fn result_of(
+    case: &Case,
+    obs: &Observation,
+    grade: Grade,
+    findings: Vec<Finding>,
+    notification: Option<Value>,
+) -> ScenarioResult {
+    let scenario = &case.scenario;
     ScenarioResult {
         id: case.id.clone(),
         media: case.media.clone(),
@@ -270,7 +281,7 @@ pub fn evaluate(
             .notifications
             .first()
             .map(|n| n.after_post.as_secs_f64() * 1000.0),
-        notification: notification_snapshot,
+        notification,
         source: format!("{}:{}", scenario.source.file, scenario.source.location.line),
         provisioning: obs.provisioning.clone(),
         wire: obs.wire.clone(),
@@ -279,6 +290,7 @@ pub fn evaluate(
         received: received(case, obs),
     }
 }
+
 pub(super) fn show(v: Option<&Value>) -> String {
     v.map_or_else(|| "(absent)".into(), Value::to_string)
 }
@@ -330,105 +342,6 @@ fn final_notification<'o>(
                 .is_some_and(|(_, r)| same_user_data(&user_data_of(r), &user_data_of(after)))
         })
         .unwrap_or(fallback)
-}
-
-/// How a server refused an operation.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum RefusalForm {
-    /// A non-zero `statusCode` in the reply.
-    Synchronous { status_code: Value },
-    /// Voice: `statusCode` 0, then an `ErrorMessage` notification about the call.
-    Asynchronous,
-}
-
-impl RefusalForm {
-    /// The info finding that tells reports which form the server used.
-    fn finding(&self) -> Finding {
-        let message = match self {
-            RefusalForm::Synchronous { status_code } => {
-                format!("refused synchronously: statusCode {status_code} in the reply")
-            }
-            RefusalForm::Asynchronous => {
-                "refused asynchronously: statusCode 0 in the reply, then an ErrorMessage notification about the call".to_string()
-            }
-        };
-        Finding::new("refusal.form", message).severity(Severity::Info)
-    }
-}
-
-/// Whether (and how) the server refused the operation: a non-zero `statusCode`, or on voice
-/// (whose requests GWS passes on to T-Server) `statusCode` 0 and an error notification.
-fn refusal_taken(case: &Case, obs: &Observation) -> Option<RefusalForm> {
-    let code = obs
-        .response
-        .as_ref()
-        .ok()?
-        .body
-        .json()
-        .and_then(|b| b.get("statusCode"))
-        .cloned();
-    match code {
-        Some(c) if c != json!(0) => Some(RefusalForm::Synchronous { status_code: c }),
-        Some(_)
-            if case.media == "voice"
-                && reaches_t_server(case)
-                && obs
-                    .notifications
-                    .iter()
-                    .any(|n| is_error_notification(&n.message)) =>
-        {
-            Some(RefusalForm::Asynchronous)
-        }
-        _ => None,
-    }
-}
-
-/// Whether the request is one GWS can pass on to T-Server: parseable, about an existing call.
-fn reaches_t_server(case: &Case) -> bool {
-    let send = &case.scenario.send;
-    send.raw_body.is_none() && send.interaction == crate::spec::InteractionRef::Own
-}
-
-/// The refusal branch of an either-or scenario: a documented refusal (a `statusMessage` with a
-/// synchronous one), no notification announcing a change (the caller checks `unchanged`). The
-/// scenario prefers the effect, so a correct refusal is a warning.
-fn check_allowed_refusal(obs: &Observation, form: &RefusalForm, findings: &mut Vec<Finding>) {
-    if let (RefusalForm::Synchronous { .. }, Ok(reply)) = (form, &obs.response)
-        && !reply
-            .body
-            .json()
-            .and_then(|b| b.get("statusMessage"))
-            .is_some_and(Value::is_string)
-    {
-        findings.push(
-            Finding::new(
-                "refusal",
-                "the refusal carries no statusMessage (every error reply has one)",
-            )
-            .with("a string statusMessage", reply.body.describe()),
-        );
-    }
-    for n in obs
-        .notifications
-        .iter()
-        .filter(|n| !is_error_notification(&n.message))
-    {
-        findings.push(
-            Finding::new(
-                "notification.none",
-                "the operation was refused, yet a notification announced a change",
-            )
-            .with("no notification", n.message.to_string()),
-        );
-    }
-    findings.push(form.finding());
-    findings.push(
-        Finding::new(
-            "refusal.allowed",
-            "the server refused the operation (allowed: a documented refusal that changes nothing); the documented effect is preferred",
-        )
-        .severity(Severity::Warning),
-    );
 }
 
 /// Fingerprints of what the scenario's owner received.
