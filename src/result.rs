@@ -189,7 +189,7 @@ pub struct ScenarioResult {
     /// The waiver that accepted this scenario's failure (grade `waived`), with the grade it
     /// would have had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiver: Option<crate::verdict::waivers::AppliedWaiver>,
+    pub waiver: Option<AppliedWaiver>,
     /// With `--retries`, every attempt of a scenario that failed at first, in order (the last
     /// is the one the rest of the result describes); empty when the first attempt was final.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -289,6 +289,30 @@ impl<'de> Deserialize<'de> for Level {
             other => Err(serde::de::Error::custom(format!("unknown level `{other}`"))),
         }
     }
+}
+
+/// The waivers' types live here, beside the result that carries one; reading a waiver file
+/// and applying it are `verdict::waivers`'s.
+/// One accepted deviation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiver {
+    /// A scenario id, or a glob with `*` that must match a whole id.
+    pub scenario: String,
+    pub reason: String,
+    pub owner: String,
+    /// The last day the waiver holds, `YYYY-MM-DD`.
+    pub expires: String,
+    /// `file:line` of the entry.
+    pub source: String,
+}
+
+/// A waiver that covered a scenario's failure, kept on the result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedWaiver {
+    #[serde(flatten)]
+    pub waiver: Waiver,
+    /// The grade the scenario would have had without the waiver.
+    pub grade: Grade,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod ctrf;
+pub mod diff;
 mod error;
 pub mod groups;
 pub mod html;

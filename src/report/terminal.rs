@@ -5,28 +5,14 @@
 //! `result: N passed, M failed` so that CI tooling can read it.
 
 use super::Tally;
+use super::diff::paint;
+pub use super::diff::{Style, diff, diff_labeled, sanitize};
 use super::groups::RootCause;
 use super::view::LISTED;
 use crate::result::{Finding, Grade, ScenarioResult, Severity};
 use crate::verdict::Verdict;
 use crate::verdict::waivers::WaiverOutcome;
-use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
-
-#[derive(Debug, Clone, Copy)]
-pub struct Style {
-    pub color: bool,
-    /// Print passing scenarios too.
-    pub verbose: bool,
-}
-
-fn paint(style: Style, code: &str, text: &str) -> String {
-    if style.color {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
-}
 
 fn badge(style: Style, grade: Grade) -> String {
     let (code, label) = match grade {
@@ -40,45 +26,6 @@ fn badge(style: Style, grade: Grade) -> String {
         Grade::Flaky => ("1;33", "FLKY"),
     };
     paint(style, code, label)
-}
-
-/// Neutralises control characters from server-provided text so it cannot drive the terminal.
-pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// A unified line diff of expected vs actual.
-pub fn diff(style: Style, expected: &str, actual: &str) -> String {
-    diff_labeled(style, ("expected", expected), ("actual", actual))
-}
-
-/// A line diff with named sides.
-pub fn diff_labeled(
-    style: Style,
-    (old_name, expected): (&str, &str),
-    (new_name, actual): (&str, &str),
-) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{}", paint(style, "31", &format!("--- {old_name}")));
-    let _ = writeln!(out, "{}", paint(style, "32", &format!("+++ {new_name}")));
-    let d = TextDiff::from_lines(expected, actual);
-    for change in d.iter_all_changes() {
-        let line = sanitize(change.value().trim_end_matches('\n'));
-        let _ = match change.tag() {
-            ChangeTag::Delete => writeln!(out, "{}", paint(style, "31", &format!("-{line}"))),
-            ChangeTag::Insert => writeln!(out, "{}", paint(style, "32", &format!("+{line}"))),
-            ChangeTag::Equal => writeln!(out, " {line}"),
-        };
-    }
-    out
 }
 
 fn finding_text(style: Style, f: &Finding) -> String {

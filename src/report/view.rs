@@ -3,8 +3,8 @@
 //! Root causes are recomputed from the results, so a `results.json` written before they
 //! existed renders the same way.
 
+use super::diff::{self, Style};
 use super::json::RunRecord;
-use super::terminal;
 use crate::result::{Grade, ScenarioResult, Severity, WireEntry};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -157,7 +157,7 @@ fn badness(g: Grade) -> u8 {
 }
 
 fn problem(r: &ScenarioResult) -> ProblemView {
-    let style = terminal::Style {
+    let style = Style {
         color: false,
         verbose: true,
     };
@@ -175,7 +175,7 @@ fn problem(r: &ScenarioResult) -> ProblemView {
                 check: f.check.clone(),
                 message: f.message.clone(),
                 diff: match (&f.expected, &f.actual) {
-                    (Some(e), Some(a)) => Some(terminal::diff(style, e, a)),
+                    (Some(e), Some(a)) => Some(diff::diff(style, e, a)),
                     _ => None,
                 },
             })

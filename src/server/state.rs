@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 mod lifecycle;
+mod limits;
 mod notifications;
 mod operations;
 mod readings;

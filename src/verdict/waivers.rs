@@ -16,25 +16,13 @@
 //! verdicts: the verdict module counts the `waived` grades.
 
 use crate::plan::matches_filter;
+pub use crate::result::{AppliedWaiver, Waiver};
 use crate::result::{Grade, ScenarioResult};
 use crate::spec::error::suggest;
 use crate::spec::yaml::{self, Location, Node, NodeValue};
 use crate::spec::{SourceFile, SpecError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// One accepted deviation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Waiver {
-    /// A scenario id, or a glob with `*` that must match a whole id.
-    pub scenario: String,
-    pub reason: String,
-    pub owner: String,
-    /// The last day the waiver holds, `YYYY-MM-DD`.
-    pub expires: String,
-    /// `file:line` of the entry.
-    pub source: String,
-}
 
 impl Waiver {
     pub fn matches(&self, id: &str) -> bool {
@@ -333,15 +321,6 @@ fn entry(
         expires,
         source: format!("{}:{}", source.path, node.location.line),
     })
-}
-
-/// A waiver that covered a scenario's failure, kept on the result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppliedWaiver {
-    #[serde(flatten)]
-    pub waiver: Waiver,
-    /// The grade the scenario would have had without the waiver.
-    pub grade: Grade,
 }
 
 /// A waived scenario that passed: the waiver can go.

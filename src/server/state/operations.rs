@@ -4,6 +4,7 @@
 //! It neither speaks HTTP nor delivers notifications; it returns what to answer and what to
 //! publish.
 
+use super::limits::silently_damaged;
 use super::notifications::{current_reference_id, resource_key};
 use super::{Interaction, ServerState};
 use crate::server::defect::Defect;
@@ -200,7 +201,7 @@ impl ServerState {
     /// Value and key damage a defective server would do on the way in.
     fn damage(&self, data: Map<String, Value>) -> Map<String, Value> {
         let data = if self.defect(Defect::SilentDamage) {
-            super::readings::silently_damaged(data)
+            silently_damaged(data)
         } else {
             data
         };

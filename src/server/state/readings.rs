@@ -7,19 +7,13 @@
 //! It decides answers only; applying operations and queueing notifications stay in
 //! `operations` and `notifications`.
 
+use super::limits::{DEEPEST, LONGEST_VALUE, MOST_KEYS};
 use super::operations::{OpError, OpResult, Operation};
 use super::{Interaction, ServerState};
 use crate::server::defect::Defect;
 use crate::server::media::ServerMedia;
 use crate::server::variant::Variant;
 use serde_json::{Map, Value, json};
-
-/// The most keys, and the longest value, a conservative back end stores.
-const MOST_KEYS: usize = 100;
-const LONGEST_VALUE: usize = 16 * 1024;
-/// Objects deeper than this many levels are what a conservative back end will not store, and
-/// what `silent-damage` flattens to text.
-const DEEPEST: usize = 2;
 
 impl ServerState {
     /// The refusals the `refuse-unusual-data` and `refuse-absent-keys` readings make before an
@@ -122,37 +116,5 @@ fn unusual_value(value: &Value, depth: usize) -> Option<String> {
         Value::Object(_) if depth >= DEEPEST => Some("objects nested too deep".into()),
         Value::Object(inner) => inner.values().find_map(|v| unusual_value(v, depth + 1)),
         _ => None,
-    }
-}
-
-/// What a `silent-damage` server stores instead of `data`: nulls and the empty key dropped,
-/// non-integral numbers truncated, booleans as strings, objects beyond the second level as JSON
-/// text, keys beyond the hundredth dropped.
-pub(super) fn silently_damaged(data: Map<String, Value>) -> Map<String, Value> {
-    data.into_iter()
-        .filter(|(k, v)| !k.is_empty() && !v.is_null())
-        .take(MOST_KEYS)
-        .map(|(k, v)| (k, damaged(v, 1)))
-        .collect()
-}
-
-fn damaged(value: Value, depth: usize) -> Value {
-    match value {
-        Value::Bool(b) => Value::String(b.to_string()),
-        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
-            json!(n.as_f64().map_or(0, |f| f.trunc() as i64))
-        }
-        Value::Object(inner) if depth >= DEEPEST => Value::String(Value::Object(inner).to_string()),
-        Value::Object(inner) => Value::Object(
-            inner
-                .into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, damaged(v, depth + 1)))
-                .collect(),
-        ),
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(|v| damaged(v, depth + 1)).collect())
-        }
-        other => other,
     }
 }
