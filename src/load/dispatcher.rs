@@ -9,7 +9,7 @@
 //! for an event without a deadline (the schedule is pacing, not waiting).
 
 use super::config::Pacing;
-use super::engine::Engine;
+use super::context::LoadContext;
 use super::executor;
 use super::slots::Slot;
 use crate::util::lock;
@@ -78,7 +78,7 @@ impl Pool {
 
 /// Runs the load phase over `slots` and returns them all (in their order) with the phase's
 /// wall-clock seconds.
-pub(crate) async fn dispatch(engine: &Arc<Engine>, slots: Vec<Slot>) -> (Vec<Slot>, f64) {
+pub(crate) async fn dispatch(engine: &Arc<LoadContext>, slots: Vec<Slot>) -> (Vec<Slot>, f64) {
     let start = engine.journal.start();
     let config = &engine.config;
     let (free_tx, free_rx) = unbounded_channel::<Slot>();
@@ -119,7 +119,7 @@ pub(crate) async fn dispatch(engine: &Arc<Engine>, slots: Vec<Slot>) -> (Vec<Slo
 }
 
 /// `workers` groups in flight: each worker runs a group as soon as its last one is judged.
-async fn closed_loop(engine: &Arc<Engine>, pool: &Arc<Pool>, workers: usize) {
+async fn closed_loop(engine: &Arc<LoadContext>, pool: &Arc<Pool>, workers: usize) {
     let shared = engine.config.group_size();
     let workers: Vec<_> = (0..workers)
         .map(|_| {
@@ -141,7 +141,7 @@ async fn closed_loop(engine: &Arc<Engine>, pool: &Arc<Pool>, workers: usize) {
 }
 
 /// Groups started on a fixed schedule of `rate` operations per second.
-async fn fixed_rate(engine: &Arc<Engine>, pool: &Arc<Pool>, rate: f64) {
+async fn fixed_rate(engine: &Arc<LoadContext>, pool: &Arc<Pool>, rate: f64) {
     let shared = engine.config.group_size();
     let start = engine.journal.start();
     let period = Duration::from_secs_f64(shared as f64 / rate.max(0.001));

@@ -2,43 +2,21 @@
 //! media the target cannot provision (and name them), provision the slots, hand them to the
 //! dispatcher for the load phase, and have finishing settle and report.
 //!
-//! It holds what every part shares (the runner, the operations, the configuration, the
-//! journal) and does none of their jobs: no pacing, no sending, no attribution, no verdicts.
+//! What the parts share is `context.rs`'s [`LoadContext`](super::context::LoadContext); this
+//! file does none of their jobs: no pacing, no sending, no attribution, no verdicts.
 
+use super::Progress;
 use super::config::{LoadConfig, LoadError};
+use super::context::{Identity, LoadContext};
 use super::dispatcher;
 use super::finish;
 use super::journal::Journal;
 use super::model::LoadOp;
 use super::report::LoadReport;
 use super::slots;
-use super::{Progress, ids::OpIndex};
 use crate::run::{Runner, Target};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// What the parts of one run share.
-pub(crate) struct Engine {
-    pub(crate) runner: Runner,
-    pub(crate) ops: Vec<LoadOp>,
-    pub(crate) config: LoadConfig,
-    pub(crate) journal: Journal,
-    /// Media of the selection the target cannot provision, with the reason.
-    pub(crate) left_out: Vec<String>,
-}
-
-impl Engine {
-    pub(crate) fn op(&self, op: OpIndex) -> &LoadOp {
-        &self.ops[op.0]
-    }
-}
-
-/// The run's identity in its report.
-pub(crate) struct Identity {
-    pub(crate) started: String,
-    pub(crate) target_name: String,
-    pub(crate) target_url: String,
-}
 
 /// Runs the load against `target` (every agent in it generates load) and returns the report.
 /// `Err` only for harness faults: no connection, no interaction could be provisioned.
@@ -80,7 +58,7 @@ pub async fn run(
             target: identity.target_name.clone(),
             source,
         })?;
-    let engine = Arc::new(Engine {
+    let engine = Arc::new(LoadContext {
         runner,
         ops,
         journal: Journal::new(Instant::now(), progress),

@@ -8,7 +8,7 @@
 //! sends, waits (on the router's wake-ups, with the notification deadline) and reports.
 
 use super::attribution::{self, Arrival, Group, Straggler, message_hash, state_hash};
-use super::engine::Engine;
+use super::context::LoadContext;
 use super::ids::RecordIndex;
 use super::journal::LoadEvent;
 use super::model::{self, Effect};
@@ -23,13 +23,13 @@ use serde_json::Value;
 use std::time::Instant;
 
 /// The hash of the user data a notification shows, for the slot's media.
-pub(crate) fn shown_state(engine: &Engine, slot: &Slot, message: &Value) -> Option<u64> {
+pub(crate) fn shown_state(engine: &LoadContext, slot: &Slot, message: &Value) -> Option<u64> {
     attribution::shown_state(&engine.op(slot.any_op()).case.facts, message)
 }
 
 /// Emits `check`'s verdict on a leftover message as a fact about `record`.
 pub(crate) fn emit_leftover(
-    engine: &Engine,
+    engine: &LoadContext,
     record: RecordIndex,
     leftover: Leftover<'_>,
     message: &Value,
@@ -44,7 +44,11 @@ pub(crate) fn emit_leftover(
 
 /// Messages that arrived after the slot's last group was judged: late notifications of
 /// groups short of them, else repeats of the last group, else unexpected.
-pub(crate) fn attribute_stragglers(engine: &Engine, slot: &mut Slot, messages: Vec<Delivered>) {
+pub(crate) fn attribute_stragglers(
+    engine: &LoadContext,
+    slot: &mut Slot,
+    messages: Vec<Delivered>,
+) {
     let lost = |r| engine.journal.still_lost(r);
     for m in messages {
         let shows = shown_state(engine, slot, &m.message);
@@ -60,7 +64,7 @@ pub(crate) fn attribute_stragglers(engine: &Engine, slot: &mut Slot, messages: V
 
 /// Sends one group of operations on the slot, intended to start at `intended`, and has it
 /// judged.
-pub(crate) async fn run_group(engine: &Engine, slot: &mut Slot, intended: Instant) {
+pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: Instant) {
     let shared = engine.config.group_size();
     let agent = slot.agent;
     let Some(session) = engine.runner.session(agent).cloned() else {
@@ -190,7 +194,7 @@ pub(crate) async fn run_group(engine: &Engine, slot: &mut Slot, intended: Instan
 /// The model follows the server after a wrong notification (of a single operation), so one
 /// fault is one wrong operation, not a cascade over every later operation on the interaction.
 fn follow_the_server(
-    engine: &Engine,
+    engine: &LoadContext,
     slot: &mut Slot,
     ours: &[Delivered],
     after: serde_json::Map<String, Value>,

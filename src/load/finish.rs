@@ -10,7 +10,7 @@
 
 use super::attribution::OnRetired;
 use super::config::Pacing;
-use super::engine::{Engine, Identity};
+use super::context::{Identity, LoadContext};
 use super::executor::{attribute_stragglers, emit_leftover, shown_state};
 use super::journal::LoadEvent;
 use super::report::{self, LoadReport, ReadYourWrites, Settings};
@@ -24,7 +24,7 @@ use std::collections::{BTreeSet, HashMap};
 
 /// After the load phase: final barriers, leftovers, read-your-writes, cleanup, the report.
 pub(crate) async fn finish(
-    engine: Engine,
+    engine: LoadContext,
     mut slots: Vec<Slot>,
     identity: Identity,
     wall_secs: f64,
@@ -38,7 +38,7 @@ pub(crate) async fn finish(
     }
     let read_your_writes = read_your_writes(&engine, &slots).await;
     slots::release_all(&engine.runner, &slots).await;
-    let Engine {
+    let LoadContext {
         runner,
         ops,
         config,
@@ -103,7 +103,7 @@ pub(crate) async fn finish(
 }
 
 /// One barrier per stream and media the slots use; a barrier that fails is a stream problem.
-async fn final_barriers(engine: &Engine, slots: &[Slot]) -> Vec<String> {
+async fn final_barriers(engine: &LoadContext, slots: &[Slot]) -> Vec<String> {
     let runner = &engine.runner;
     let streams: BTreeSet<(usize, String)> =
         slots.iter().map(|s| (s.agent, s.media.clone())).collect();
@@ -124,7 +124,7 @@ async fn final_barriers(engine: &Engine, slots: &[Slot]) -> Vec<String> {
 
 /// What is left on the slot's own stream: stragglers of its current interaction, and what
 /// came for the interactions it had left (matched by the state shown).
-fn attribute_leftovers(engine: &Engine, slot: &mut Slot, stream_problems: &mut Vec<String>) {
+fn attribute_leftovers(engine: &LoadContext, slot: &mut Slot, stream_problems: &mut Vec<String>) {
     let router = engine.runner.router();
     let start = engine.journal.start();
     let left = router.take(slot.agent, &slot.id, start);
@@ -157,7 +157,7 @@ fn attribute_leftovers(engine: &Engine, slot: &mut Slot, stream_problems: &mut V
 /// Everything still filed after the slots took theirs reached a stream other than its
 /// interaction's owner's: crossed, held against the operation whose state it shows. Returns
 /// how many were about interactions the run did not use.
-fn attribute_crossed(engine: &Engine, slots: &[Slot]) -> usize {
+fn attribute_crossed(engine: &LoadContext, slots: &[Slot]) -> usize {
     let by_id: HashMap<&str, &Slot> = slots
         .iter()
         .flat_map(|s| s.interaction_ids().map(move |id| (id, s)))
@@ -205,7 +205,7 @@ enum ReadBackError {
 
 /// One GET per interaction: the user data must be the expected final state. A mismatch makes
 /// the interaction's latest operation wrong.
-async fn read_your_writes(engine: &Engine, slots: &[Slot]) -> ReadYourWrites {
+async fn read_your_writes(engine: &LoadContext, slots: &[Slot]) -> ReadYourWrites {
     let runner = &engine.runner;
     type Read = (usize, Result<Map<String, Value>, ReadBackError>);
     let reads: Vec<Read> = futures::stream::iter(slots.iter().enumerate())

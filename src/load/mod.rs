@@ -30,6 +30,7 @@
 
 mod attribution;
 mod config;
+mod context;
 mod dispatcher;
 mod engine;
 mod executor;
