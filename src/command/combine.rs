@@ -5,7 +5,7 @@
 //! It reads and writes result files only; it never runs anything, and the rendering is
 //! `report`'s.
 
-use crate::load::report::{LoadReport, MergeError};
+use crate::load::results::{LoadReport, MergeError};
 use crate::report::{
     self, ReportError, compare,
     json::{HarnessError, Provenance, RunRecord},

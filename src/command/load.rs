@@ -8,7 +8,7 @@
 use crate::command::embedded::TargetChoice;
 use crate::command::embedded::{Embedded, EmbeddedError};
 use crate::load::model::LoadOp;
-use crate::load::report::LoadReport;
+use crate::load::results::LoadReport;
 use crate::load::{self, LoadConfig, LoadError, Pacing, Progress};
 use crate::report::ReportError;
 use crate::run::{Deadlines, RunConfig, Target};

@@ -12,7 +12,7 @@ use super::dispatcher;
 use super::finish;
 use super::journal::Journal;
 use super::model::LoadOp;
-use super::report::LoadReport;
+use super::results::LoadReport;
 use super::slots;
 use crate::run::{Runner, Target};
 use std::sync::Arc;

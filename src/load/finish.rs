@@ -13,7 +13,7 @@ use super::config::Pacing;
 use super::context::{Identity, LoadContext};
 use super::executor::{attribute_stragglers, emit_leftover, shown_state};
 use super::journal::LoadEvent;
-use super::report::{self, LoadReport, ReadYourWrites, Settings};
+use super::results::{self, LoadReport, ReadYourWrites, Settings};
 use super::slots::{self, Slot};
 use crate::check::{self, Leftover, user_data_of};
 use crate::run::session::Auth;
@@ -66,7 +66,7 @@ pub(crate) async fn finish(
     stream_problems.extend(notes.left_behind);
     let tally = journal.tally(&slots, &ops, &names);
     let mut report = LoadReport {
-        format: report::FORMAT.into(),
+        format: results::FORMAT.into(),
         target_name: identity.target_name,
         target_url: identity.target_url,
         started: identity.started,

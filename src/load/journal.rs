@@ -11,7 +11,7 @@ use super::ids::{OpIndex, RecordIndex, SlotIndex};
 use super::latency::Latency;
 use super::ledger::{Affected, Facts, Kind, Totals};
 use super::model::LoadOp;
-use super::report::{self, Second};
+use super::results::{self, Second};
 use super::slots::Slot;
 use crate::check::LoadFact;
 use crate::util::{Unpoisoned, lock};
@@ -198,7 +198,7 @@ impl Journal {
     }
 
     /// Every record's kind, counted in the totals and in its second; the affected operations
-    /// listed (up to [`report::MAX_AFFECTED`]) with the scenario, agent (`names`) and
+    /// listed (up to [`results::MAX_AFFECTED`]) with the scenario, agent (`names`) and
     /// interaction; and the histograms.
     pub(crate) fn tally(self, slots: &[Slot], ops: &[LoadOp], names: &[String]) -> Tally {
         let records = self.records.into_unpoisoned();
@@ -232,7 +232,7 @@ impl Journal {
             if kind == Kind::NotifiedOnce {
                 continue;
             }
-            if affected.len() >= report::MAX_AFFECTED {
+            if affected.len() >= results::MAX_AFFECTED {
                 affected_not_listed += 1;
                 continue;
             }

@@ -20,7 +20,7 @@
 //!                                          slot pool)   ▼    │                  ▼
 //!                                               check::load_group   attribution (pure)
 //! finish: final barriers, leftovers (attribution + check::judge_leftover), read-your-writes
-//!         (check), release, Runner::close ─▶ journal tally ─▶ report::LoadReport
+//!         (check), release, Runner::close ─▶ journal tally ─▶ results::LoadReport
 //! ```
 //!
 //! It deliberately does not run the suite's other scenarios (negative, isolation, CSRF): they
@@ -40,7 +40,7 @@ mod journal;
 pub mod latency;
 pub mod ledger;
 pub mod model;
-pub mod report;
+pub mod results;
 mod slots;
 #[cfg(test)]
 mod tests;

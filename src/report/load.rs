@@ -1,12 +1,12 @@
 //! Load results rendered for people: the one-screen summary, `report.html` (from
 //! `templates/load.html`, with its SVG chart over time) and the `compare` table of load runs.
 //!
-//! The results themselves, their file and the merge of shards are `crate::load::report`'s; this
+//! The results themselves, their file and the merge of shards are `crate::load::results`'s; this
 //! module only renders them.
 
 use super::{ReportError, render_template};
 use crate::load::ledger::{Affected, Kind};
-use crate::load::report::{LoadReport, Second};
+use crate::load::results::{LoadReport, Second};
 use serde::Serialize;
 use std::fmt::Write as _;
 

@@ -9,7 +9,7 @@
 use super::BenchError;
 use crate::command::embedded::Embedded;
 use crate::load::model::LoadOp;
-use crate::load::report::LoadReport;
+use crate::load::results::LoadReport;
 use crate::load::{LoadConfig, Pacing};
 use crate::run::RunConfig;
 use crate::server::{ServerConfig, state::ServerState};
