@@ -1,7 +1,7 @@
 //! Check stage: an observation and its scenario → findings and a grade.
 //!
 //! Pure functions only: no IO, no clocks, no async. Every failed expectation becomes a
-//! [`Finding`] carrying expected and actual values; nothing here returns `Err`. The
+//! [`Finding`](crate::result::Finding) carrying expected and actual values; nothing here returns `Err`. The
 //! notification diff is computed with RFC 6902 (`json-patch`) between the interaction read
 //! before the request and the interaction inside the notification, minus the media's volatile
 //! fields, and compared with the scenario's expected operations through matchers.

@@ -22,7 +22,8 @@ enum Command {
     /// List the scenarios.
     List(spec::ListArgs),
     /// Validate spec files.
-    Check(spec::CheckArgs),
+    #[command(name = "check")]
+    Validate(spec::ValidateArgs),
     /// Run the reference server standalone.
     Serve(serve::ServeArgs),
     /// Print the JSON Schema of the scenario format.
@@ -58,7 +59,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(*args),
         Command::List(args) => spec::list(args),
-        Command::Check(args) => spec::check(args),
+        Command::Validate(args) => spec::validate(args),
         Command::Serve(args) => serve::serve(args),
         Command::Mutants(args) => mutants::mutants(args),
         Command::Compare(args) => combine::compare(args),

@@ -1,5 +1,6 @@
 //! `list`, `check` and `schema`: the scenarios listed, the spec files validated, the scenario
-//! format's JSON Schema printed.
+//! format's JSON Schema printed. The `check` subcommand keeps its name for users; here it is
+//! `validate`, so that "check" in the code means only the check stage.
 
 use super::{EXIT_ERROR, SuiteArgs};
 use clap::Args;
@@ -21,7 +22,7 @@ pub struct ListArgs {
 }
 
 #[derive(Args)]
-pub struct CheckArgs {
+pub struct ValidateArgs {
     /// Spec directories (with media.yaml) or scenario files; default: the built-in suite.
     paths: Vec<PathBuf>,
 }
@@ -79,7 +80,7 @@ pub fn list(args: ListArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-pub fn check(args: CheckArgs) -> ExitCode {
+pub fn validate(args: ValidateArgs) -> ExitCode {
     let result = if args.paths.is_empty() {
         suite::builtin()
     } else {

@@ -5,8 +5,8 @@
 //! whole run. Each case then provisions its own interaction, reads it, sends the operation,
 //! waits for the notification *event* (bounded by a deadline), passes a barrier to catch
 //! duplicates and extras, reads the interaction again and cleans up. The outcome is an
-//! [`Observation`]: raw facts, no verdicts. [`execute`] runs many cases concurrently and hands
-//! each graded result to a sink as soon as it is done.
+//! [`Observation`]: raw facts, no verdicts; judging it is the check stage's, and running many
+//! cases concurrently is the orchestrator's (`crate::orchestrator`).
 //!
 //! Barrier: after the operation, the runner takes the next ticket `n` of a separate interaction
 //! it owns (one per agent and media), updates that interaction, and waits until `n` of its

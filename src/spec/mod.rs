@@ -3,8 +3,8 @@
 //! Everything here is synchronous and free of IO: sources arrive as text (`crate::suite` finds
 //! and reads them), and the output is plain data ([`Suite`]) or a list of located
 //! [`SpecError`]s. The layers, bottom up: `yaml` (located tree), `convert` (generic node →
-//! value conversion), `generate` (value generators), `matcher_parse` (matcher tags), `format` (the scenario format), `load`
-//! (the whole suite); `error` is shared by all of them.
+//! value conversion), `generate` (value generators), `matcher_parse` (matcher tags), `format`
+//! (the scenario format), `assemble` (the whole suite); `error` is shared by all of them.
 
 pub mod assemble;
 mod convert;

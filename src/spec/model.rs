@@ -5,7 +5,7 @@
 //! reference. The loader does not use serde to read them (it converts by hand, to locate every
 //! problem), so its key and keyword tables in `format/vocabulary.rs` repeat what the attributes
 //! here say; a test there fails when the two differ. They hold no behaviour beyond small
-//! accessors; loading is in `load`, running in `run`, judging in `check`.
+//! accessors; assembling a suite is in `assemble`, running in `run`, judging in `check`.
 
 use super::matcher::Expected;
 use super::yaml::Location;

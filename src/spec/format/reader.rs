@@ -6,7 +6,7 @@
 //! The keys and keywords themselves are listed in `vocabulary.rs` (which keeps them equal to
 //! the JSON Schema derived from `model.rs`). This module relies on [`Converter`] for the
 //! generic conversion and on `matcher_parse.rs` for expectations; it does not read files or
-//! check ids across files (`load.rs` does).
+//! check ids across files (`assemble.rs` does).
 
 use super::vocabulary::{keys, words};
 use crate::spec::assemble::SourceFile;

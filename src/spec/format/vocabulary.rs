@@ -4,7 +4,7 @@
 //! `model.rs` declares the same things through serde and schemars for the JSON Schema
 //! (`specs/scenario.schema.json`); the tests here compare the two, so neither can change
 //! alone. What the keys mean, and how their values are read, is the conversion's
-//! (`format/mod.rs`).
+//! (`reader.rs`).
 
 use crate::spec::convert::Keys;
 
