@@ -4,9 +4,18 @@
 //! It owns one private interaction per agent and media; it never sleeps. Why a barrier did
 //! not pass is a [`BarrierError`].
 
-use super::*;
+use super::Runner;
+use super::fixtures::ProvisionError;
+use super::router::BARRIER_KEY;
+use super::session::Auth;
+use super::wire::WireLog;
 use crate::observation::RequestError;
 use crate::util::Unpoisoned;
+use reqwest::Method;
+use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
 
 pub(super) struct Barrier {
     pub(super) id: String,

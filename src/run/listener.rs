@@ -19,10 +19,13 @@
 //!
 //! It observes and records ([`Listened`]); judging is the check stage's. It never sleeps.
 
-use super::*;
+use super::router::BARRIER_KEY;
+use super::wire::WireLog;
+use super::{Runner, barrier, router, session};
 use crate::bayeux::{BayeuxClient, BayeuxError, Recording};
-use crate::observation::Listened;
+use crate::observation::{Listened, Setup};
 use crate::spec::ListenerMode;
+use serde_json::Value;
 use session::SUBSCRIPTION;
 
 /// Channels outside `/v2/me/*` the `other-channels` listener asks for: every channel, and

@@ -42,7 +42,7 @@ pub use barrier::BarrierError;
 use fixtures::{ProvisionError, Provisioned};
 pub use provision::{NoWay, ReleaseError};
 use reqwest::Method;
-use router::{BARRIER_KEY, Router};
+use router::Router;
 use serde_json::{Value, json};
 use session::{AgentSession, Auth, CookieChoice, CsrfChoice, Presented};
 use std::collections::HashMap;

@@ -11,7 +11,7 @@
 use super::error::{SpecError, SpecErrors};
 use super::format;
 use super::media::MediaTable;
-use super::model::*;
+use super::model::Scenario;
 use super::yaml::Location;
 use std::collections::BTreeMap;
 

@@ -24,4 +24,9 @@ pub use matcher_parse::expected_from_yaml;
 pub use media::{
     DeleteStyle, DocumentedShape, GwsVersion, MediaFacts, MediaTable, Presence, UnknownGwsVersion,
 };
-pub use model::*;
+pub use model::{
+    AgentRole, AuthMode, CookieMode, CsrfMode, Expectation, Given, InteractionRef, Level,
+    ListenerExpectation, ListenerMode, NoneKeyword, NotificationExpectation, NotificationSpec,
+    PatchEntry, PatchExpectation, PatchOp, Refusal, ResponseExpectation, Scenario, ScenarioFile,
+    Send, SendMethod, ShouldExpectation, Source,
+};

@@ -14,7 +14,11 @@ use crate::spec::convert::{Converter, join};
 use crate::spec::error::{SpecError, suggest};
 use crate::spec::matcher::{Expected, escape_pointer};
 use crate::spec::media::MediaTable;
-use crate::spec::model::*;
+use crate::spec::model::{
+    Expectation, Given, Level, ListenerExpectation, ListenerMode, NoneKeyword,
+    NotificationExpectation, NotificationSpec, PatchExpectation, PatchOp, ResponseExpectation,
+    Scenario, Send, SendMethod, ShouldExpectation, Source,
+};
 use crate::spec::yaml::{self, Location, Node, NodeValue};
 use serde_json::Value;
 

@@ -89,7 +89,10 @@ pub(super) mod keys {
 
 /// The keywords each keyword-valued key accepts; like [`keys`], checked against the schema.
 pub(super) mod words {
-    use crate::spec::model::*;
+    use crate::spec::model::{
+        AgentRole, AuthMode, CookieMode, CsrfMode, InteractionRef, Level, ListenerExpectation,
+        ListenerMode, PatchOp, Refusal, SendMethod,
+    };
 
     pub const LEVEL: &[(&str, Level)] = &[
         ("must", Level::Must),
