@@ -10,7 +10,7 @@
 //!
 //! It reads what the runner recorded ([`MetaExchange`]); it does not know how the probe ran.
 
-use super::evaluate::show;
+use super::text::show;
 use crate::observation::{Listened, MetaExchange};
 use crate::result::{Finding, Severity};
 use serde_json::Value;

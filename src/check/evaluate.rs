@@ -14,6 +14,7 @@ use super::refusal::check_refusal;
 use super::response::check_undisclosed;
 use super::shape::{check_documented_shape, check_shape, normalize, redact};
 use super::state::{ReadAfter, check_diff, check_read_your_writes, check_unchanged};
+use super::text::pretty;
 use crate::check::snapshot::SnapshotStore;
 use crate::observation::{Delivered, Observation, Setup};
 use crate::plan::Case;
@@ -291,12 +292,6 @@ fn result_of(
     }
 }
 
-pub(super) fn show(v: Option<&Value>) -> String {
-    v.map_or_else(|| "(absent)".into(), Value::to_string)
-}
-pub(super) fn pretty(v: &Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
-}
 /// Compares a result's redacted notification with the target's own accepted one: any change
 /// is a failure, a missing accepted snapshot a warning (both capped by the scenario's level).
 /// Regrades the result: the new finding can only make its grade worse.

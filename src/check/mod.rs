@@ -20,6 +20,7 @@ pub mod snapshot;
 mod state;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use evaluate::{Checker, FIXTURES_NEEDED, Pinned, evaluate, late_notification, own_snapshot};
 pub use load::{

@@ -4,7 +4,7 @@
 //!
 //! It does not compare states; `state` does.
 
-use super::evaluate::show;
+use super::text::show;
 use crate::observation::{Delivered, Observation};
 use crate::plan::Case;
 use crate::result::{Finding, Severity};

@@ -3,7 +3,7 @@
 //!
 //! It does not look at notifications.
 
-use super::evaluate::pretty;
+use super::text::pretty;
 use crate::observation::{Body, Observation};
 use crate::plan::Case;
 use crate::result::{Finding, Severity};

@@ -11,7 +11,7 @@
 //!
 //! It does not judge shapes or envelopes.
 
-use super::evaluate::pretty;
+use super::text::pretty;
 use crate::observation::{Observation, ReadError};
 use crate::plan::Case;
 use crate::result::{Finding, Severity};

@@ -12,15 +12,9 @@ use super::error::{SpecError, SpecErrors};
 use super::format;
 use super::media::MediaTable;
 use super::model::Scenario;
+use super::source::SourceFile;
 use super::yaml::Location;
 use std::collections::BTreeMap;
-
-/// One source file: its display path and its text.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    pub path: String,
-    pub text: String,
-}
 
 /// A loaded suite: the media table and every scenario, in file order.
 #[derive(Debug, Clone)]

@@ -5,9 +5,8 @@
 //! This module knows nothing of the scenario format (which keys a scenario has is
 //! `format/`'s business) nor of matchers (`matcher_parse.rs`); it also never reads files.
 
-use super::assemble::SourceFile;
 use super::error::{SpecError, suggest};
-use super::generate::is_generator;
+use super::source::SourceFile;
 use super::yaml::{Location, Node, NodeValue};
 use serde_json::Value;
 
@@ -322,4 +321,14 @@ impl<'a> Converter<'a> {
         }
         self.json(node, path)
     }
+}
+
+// The generator tags live here, beside the conversion that recognises them; expanding them is
+// `generate.rs`'s.
+/// The generator tags, for hints and for the tag checks elsewhere.
+pub(super) const GENERATORS: &[&str] = &["!repeat", "!keys"];
+
+/// Whether `node` carries a generator tag.
+pub(super) fn is_generator(node: &Node) -> bool {
+    node.tag.as_deref().is_some_and(|t| GENERATORS.contains(&t))
 }

@@ -5,7 +5,7 @@
 //! going, so a run reports every problem at once. This module does not decide what is wrong
 //! with a file (that is the loader's and the converters' job) and never prints; the CLI does.
 
-use super::assemble::SourceFile;
+use super::source::SourceFile;
 use super::yaml::Location;
 use std::fmt;
 

@@ -13,9 +13,6 @@ use super::convert::{Converter, Keys, join};
 use super::yaml::{Node, NodeValue};
 use serde_json::{Map, Value};
 
-/// The generator tags, for hints and for the tag checks elsewhere.
-pub(super) const GENERATORS: &[&str] = &["!repeat", "!keys"];
-
 /// Largest value one generator may produce, in bytes of compact JSON: 1 MiB. Edge cases need
 /// 64 KiB values and a few hundred keys; anything near this is a mistake.
 pub(super) const MAX_GENERATED: usize = 1024 * 1024;
@@ -35,11 +32,6 @@ const KEYS: Keys = Keys {
     allowed: &["prefix", "count", "from", "value"],
     required: &["count", "value"],
 };
-
-/// Whether `node` carries a generator tag.
-pub(super) fn is_generator(node: &Node) -> bool {
-    node.tag.as_deref().is_some_and(|t| GENERATORS.contains(&t))
-}
 
 impl Converter<'_> {
     /// The value a generator-tagged node stands for. `None` after reporting a located error.

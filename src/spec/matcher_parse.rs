@@ -5,10 +5,10 @@
 //! What the matchers mean, and how they match, is [`super::matcher`]'s; this module only reads
 //! them. Where expectations may appear in a scenario is the format's business (`format/`).
 
-use super::assemble::SourceFile;
 use super::convert::Converter;
 use super::error::{SpecError, SpecErrors, suggest};
 use super::matcher::{Expected, JsonType};
+use super::source::SourceFile;
 use super::yaml::{self, Node, NodeValue};
 
 /// Parses one expectation (JSON with matcher tags) from YAML text, as scenario files write

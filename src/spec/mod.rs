@@ -15,9 +15,10 @@ pub mod matcher;
 mod matcher_parse;
 pub mod media;
 pub mod model;
+mod source;
 pub mod yaml;
 
-pub use assemble::{SourceFile, Suite, load_suite, load_suite_with_profiles};
+pub use assemble::{Suite, load_suite, load_suite_with_profiles};
 pub use error::{SpecError, SpecErrors};
 pub use matcher::{Expected, JsonType, Mismatch};
 pub use matcher_parse::expected_from_yaml;
@@ -30,3 +31,4 @@ pub use model::{
     PatchEntry, PatchExpectation, PatchOp, Refusal, ResponseExpectation, Scenario, ScenarioFile,
     Send, SendMethod, ShouldExpectation, Source,
 };
+pub use source::SourceFile;

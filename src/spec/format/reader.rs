@@ -9,7 +9,6 @@
 //! check ids across files (`assemble.rs` does).
 
 use super::vocabulary::{keys, words};
-use crate::spec::assemble::SourceFile;
 use crate::spec::convert::{Converter, join};
 use crate::spec::error::{SpecError, suggest};
 use crate::spec::matcher::{Expected, escape_pointer};
@@ -19,6 +18,7 @@ use crate::spec::model::{
     NotificationExpectation, NotificationSpec, PatchExpectation, PatchOp, ResponseExpectation,
     Scenario, Send, SendMethod, ShouldExpectation, Source,
 };
+use crate::spec::source::SourceFile;
 use crate::spec::yaml::{self, Location, Node, NodeValue};
 use serde_json::Value;
 
