@@ -72,9 +72,7 @@ impl Checker {
     }
 }
 
-/// The finding of a scenario whose media the target gives no way to provision: the verdict
-/// counts it as missing (incomplete), not as a failure.
-pub const FIXTURES_NEEDED: &str = "setup.fixtures";
+pub use crate::result::FIXTURES_NEEDED;
 
 /// The pinned snapshot a notification is compared with in the second shape layer.
 #[derive(Clone, Copy)]
@@ -112,7 +110,9 @@ pub fn evaluate(
             Grade::NotApplicable
         }
         Setup::OptionalFeatureAbsent(why) => {
-            findings.push(Finding::new("setup.optional", why.clone()).severity(Severity::Info));
+            findings.push(
+                Finding::new(crate::result::OPTIONAL_ABSENT, why.clone()).severity(Severity::Info),
+            );
             Grade::NotApplicable
         }
         Setup::Failed(why) => {
