@@ -336,6 +336,16 @@ pub fn compare(records: &[RunRecord], suite: &Suite, reports: &[String]) -> Comp
             .position(|x| *x == o)
             .unwrap_or(usize::MAX)
     };
+    // The media table's order (voice first), as everywhere else; unknown media after it.
+    let rank = |m: &String| {
+        suite
+            .media
+            .media
+            .keys()
+            .position(|k| k == m)
+            .unwrap_or(usize::MAX)
+    };
+    media_order.sort_by_key(rank);
     let mut operations: Vec<String> = operations.into_iter().collect();
     operations.sort_by_key(|o| op_rank(o));
     let matrix = media_order
