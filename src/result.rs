@@ -314,6 +314,28 @@ pub struct AppliedWaiver {
     /// The grade the scenario would have had without the waiver.
     pub grade: Grade,
 }
+/// The finding of a scenario whose media the target gives no way to provision: graded
+/// not-applicable, counted as "cannot be provisioned" by every view, and making the verdict
+/// incomplete rather than failed.
+pub const FIXTURES_NEEDED: &str = "setup.fixtures";
+
+impl ScenarioResult {
+    /// Not applicable because the target gives no way to provision its media.
+    pub fn not_provisioned(&self) -> bool {
+        self.grade == Grade::NotApplicable
+            && self.findings.iter().any(|f| f.check == FIXTURES_NEEDED)
+    }
+
+    /// Not applicable only because an optional server feature is absent (e.g. no CSRF):
+    /// accepted by a verdict.
+    pub fn optional_absent(&self) -> bool {
+        self.grade == Grade::NotApplicable
+            && self.findings.iter().any(|f| f.check == OPTIONAL_ABSENT)
+    }
+}
+
+/// The finding of a scenario that tests an optional feature the server does not use.
+pub const OPTIONAL_ABSENT: &str = "setup.optional";
 
 #[cfg(test)]
 impl ScenarioResult {

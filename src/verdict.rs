@@ -12,7 +12,6 @@
 
 pub mod waivers;
 
-use crate::check::FIXTURES_NEEDED;
 use crate::plan::Case;
 use crate::result::{Grade, ScenarioResult};
 use crate::spec::{GwsVersion, Level};
@@ -84,9 +83,22 @@ pub struct Verdict {
     /// Required scenarios without a result.
     pub missing: Vec<String>,
     /// Media of required scenarios the target gives no way to provision: they need
-    /// `fixtures.url` or `fixtures.exec` (their scenarios count as missing).
+    /// `fixtures.url` or `fixtures.exec` (their scenarios are in `not_provisioned`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub needs_fixtures: Vec<String>,
+    /// Required scenarios graded not-applicable because the target gives no way to provision
+    /// their media: like `missing`, they make the verdict incomplete, but they have a result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_provisioned: Vec<String>,
+    /// Required scenarios graded not-applicable only because an optional feature is absent
+    /// (`setup.optional`, e.g. no CSRF): accepted, and counted in `passed`.
+    #[serde(default)]
+    pub optional_absent: usize,
+    /// The required scenarios per grade, in the grades' own words (`pass`, `not-applicable`
+    /// …; `no result` for `missing`), so the verdict counts what the terminal and the reports
+    /// count; empty in files written before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counts: BTreeMap<String, usize>,
     /// Required scenarios that did not pass but an active waiver accepts: they do not block,
     /// and "certified with N waivers" is not "certified".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -103,11 +115,14 @@ pub struct Verdict {
 
 impl Verdict {
     /// One line: the status first, e.g. `NOT CERTIFIED: 222 blocking scenarios, 1 root cause
-    /// — profile `full` (GWS 8.5.2): 100/322 required scenarios passed`.
+    /// — profile `full` (GWS 8.5.2): 322 required scenarios: 100 pass, 222 fail`. The counts
+    /// use the grades' words, as the terminal's and the reports' counts do.
     pub fn summary(&self) -> String {
         let scope = format!(
-            "profile `{}` (GWS {}): {}/{} required scenarios passed",
-            self.profile, self.gws_version, self.passed, self.required
+            "profile `{}` (GWS {}): {}",
+            self.profile,
+            self.gws_version,
+            self.counted()
         );
         let mut text = match self.status {
             Status::Certified if !self.waived.is_empty() => format!(
@@ -122,18 +137,6 @@ impl Verdict {
             ),
             Status::Incomplete => format!("INCOMPLETE for {scope}"),
         };
-        if self.passed_with_warnings > 0 {
-            text.push_str(&format!(" ({} with warnings)", self.passed_with_warnings));
-        }
-        if !self.missing.is_empty() {
-            text.push_str(&format!(", {} without a result", self.missing.len()));
-        }
-        if !self.waived.is_empty() {
-            text.push_str(&format!(", {} waived", self.waived.len()));
-        }
-        if !self.flaky.is_empty() {
-            text.push_str(&format!(", {} flaky", self.flaky.len()));
-        }
         if self.status != Status::NotCertified && !self.blocking.is_empty() {
             text.push_str(&format!(", {} blocking", self.blocking.len()));
         }
@@ -146,7 +149,67 @@ impl Verdict {
         }
         text
     }
+
+    /// `604 required scenarios: 333 pass, 271 not-applicable (266 cannot be provisioned, 5
+    /// optional feature absent, accepted)`; from `passed` alone for files without `counts`.
+    pub fn counted(&self) -> String {
+        let required = count(self.required, "required scenario");
+        if self.counts.is_empty() {
+            return format!(
+                "{}/{} required scenarios passed",
+                self.passed, self.required
+            );
+        }
+        let mut parts: Vec<String> = Grade::ALL
+            .iter()
+            .map(|g| g.as_str())
+            .chain([NO_RESULT])
+            .filter_map(|g| Some((g, *self.counts.get(g).filter(|n| **n > 0)?)))
+            .map(|(g, n)| match g {
+                "not-applicable" => format!(
+                    "{n} {g}{}",
+                    not_applicable_why(n, self.not_provisioned.len(), self.optional_absent)
+                ),
+                "warning" => format!("{n} {g} (counted as passed)"),
+                "flaky" if self.flaky_counts_as_passed() => format!("{n} {g} (counted as passed)"),
+                _ => format!("{n} {g}"),
+            })
+            .collect();
+        if parts.is_empty() {
+            parts.push("none ran".into());
+        }
+        format!("{required}: {}", parts.join(", "))
+    }
+
+    /// Whether the flaky scenarios were counted in `passed` (the profile let them).
+    fn flaky_counts_as_passed(&self) -> bool {
+        !self.flaky.is_empty() && !self.blocking.iter().any(|(_, g)| *g == Grade::Flaky)
+    }
 }
+
+/// Why `n` not-applicable scenarios were not applicable, of which `not_provisioned` for want
+/// of provisioning and `optional_absent` for an optional feature the server does not use; the
+/// one wording of the terminal, the verdict and the reports. Empty when neither applies.
+pub fn not_applicable_why(n: usize, not_provisioned: usize, optional_absent: usize) -> String {
+    let mut why = Vec::new();
+    if not_provisioned > 0 {
+        why.push(format!("{not_provisioned} cannot be provisioned"));
+    }
+    if optional_absent > 0 {
+        why.push(format!("{optional_absent} optional feature absent"));
+    }
+    let other = n.saturating_sub(not_provisioned + optional_absent);
+    if other > 0 && !why.is_empty() {
+        why.push(format!("{other} not offered"));
+    }
+    match why.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", why.join(", ")),
+    }
+}
+
+/// The word for a required scenario without a result in [`Verdict::counts`].
+pub const NO_RESULT: &str = "without a result";
 
 /// `1 root cause`, `2 root causes`.
 pub fn count(n: usize, noun: &str) -> String {
@@ -191,16 +254,19 @@ pub fn judge(
     let mut blocking = Vec::new();
     let mut missing = Vec::new();
     let mut needs_fixtures: Vec<String> = Vec::new();
+    let mut not_provisioned = Vec::new();
+    let mut optional_absent = 0;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut waived = Vec::new();
     let mut flaky = Vec::new();
     for case in &required {
-        match by_id.get(case.id.as_str()) {
+        let result = by_id.get(case.id.as_str());
+        let word = result.map_or(NO_RESULT, |r| r.grade.as_str());
+        *counts.entry(word.to_string()).or_default() += 1;
+        match result {
             None => missing.push(case.id.clone()),
-            Some(r)
-                if r.grade == Grade::NotApplicable
-                    && r.findings.iter().any(|f| f.check == FIXTURES_NEEDED) =>
-            {
-                missing.push(case.id.clone());
+            Some(r) if r.not_provisioned() => {
+                not_provisioned.push(case.id.clone());
                 if !needs_fixtures.contains(&case.media) {
                     needs_fixtures.push(case.media.clone());
                 }
@@ -212,11 +278,10 @@ pub fn judge(
                 passed += 1;
                 passed_with_warnings += 1;
             }
-            Some(r)
-                if r.grade == Grade::NotApplicable
-                    && r.findings.iter().any(|f| f.check == "setup.optional") =>
-            {
-                passed += 1
+            // Accepted: the scenario tests an optional feature the server does not use.
+            Some(r) if r.optional_absent() => {
+                passed += 1;
+                optional_absent += 1;
             }
             Some(r) if r.grade == Grade::Waived => waived.push(r.id.clone()),
             Some(r) if r.grade == Grade::Flaky => {
@@ -231,7 +296,7 @@ pub fn judge(
     }
     let blocking_ids: Vec<String> = blocking.iter().map(|(id, _)| id.clone()).collect();
     let blocking_causes = crate::report::groups::blocking_causes(results, &blocking_ids).len();
-    let status = if !missing.is_empty() || required.is_empty() {
+    let status = if !missing.is_empty() || !not_provisioned.is_empty() || required.is_empty() {
         Status::Incomplete
     } else if blocking.is_empty() {
         Status::Certified
@@ -249,6 +314,9 @@ pub fn judge(
         blocking_causes,
         missing,
         needs_fixtures,
+        not_provisioned,
+        optional_absent,
+        counts,
         waived,
         flaky,
         cause: None,

@@ -126,7 +126,61 @@ fn a_stock_server_is_tested_through_the_documented_operations() {
         "the verdict line says why: {}",
         text(&out.stdout)
     );
+    one_set_of_numbers(&text(&out.stdout), &full_out, results);
     assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}
+
+/// The terminal, the verdict, `report.md`, `report.html` and `results.json` count the same
+/// things in the same words: a scenario not applicable for want of provisioning is
+/// "not-applicable (N cannot be provisioned)" everywhere, never "without a result".
+fn one_set_of_numbers(stdout: &str, out_dir: &Path, results: &[Value]) {
+    let count = |pred: &dyn Fn(&Value) -> bool| results.iter().filter(|r| pred(r)).count();
+    let not_provisioned = |r: &Value| {
+        grade_of(r) == "not-applicable"
+            && r["findings"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["check"] == "setup.fixtures"))
+    };
+    let pass = count(&|r| grade_of(r) == "pass");
+    let na = count(&|r| grade_of(r) == "not-applicable");
+    let np = count(&not_provisioned);
+    assert!(np > 0 && np <= na, "{np} of {na}");
+    let record = Results::read(out_dir).record().clone();
+    assert_eq!(record["tally"]["counts"]["pass"], pass);
+    assert_eq!(record["tally"]["counts"]["not-applicable"], na);
+    assert_eq!(record["tally"]["not_provisioned"], np, "results.json");
+    let terminal = format!("{pass} pass, 0 fail, {na} not-applicable ({np} cannot be provisioned");
+    assert!(stdout.contains(&terminal), "{terminal} in {stdout}");
+
+    let verdict = &record["verdict"];
+    let required_np = verdict["not_provisioned"].as_array().map_or(0, Vec::len);
+    let required_pass = verdict["counts"]["pass"].as_u64().unwrap_or(0);
+    let required_na = verdict["counts"]["not-applicable"].as_u64().unwrap_or(0);
+    assert!(
+        required_np > 0 && required_np <= np,
+        "{required_np} of {np}"
+    );
+    assert_eq!(
+        verdict["missing"],
+        serde_json::json!([]),
+        "every scenario has a result"
+    );
+    let sentence = format!(
+        "{} required scenarios: {required_pass} pass, {required_na} not-applicable ({required_np} cannot be provisioned",
+        verdict["required"]
+    );
+    assert!(stdout.contains(&sentence), "{sentence} in {stdout}");
+    assert!(!stdout.contains("without a result"), "{stdout}");
+    let markdown = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    for (name, report) in [("report.md", &markdown), ("report.html", &html)] {
+        assert!(
+            report.contains(&terminal.replace(", 0 fail", "")),
+            "{name}: {terminal}"
+        );
+        assert!(report.contains(&sentence), "{name}: {sentence}");
+        assert!(!report.contains("without a result"), "{name}");
+    }
 }
 
 #[test]

@@ -649,3 +649,144 @@ fn a_profile_says_whether_flaky_counts_as_passed_and_by_default_it_does_not() {
     );
     assert!(stdout.contains(" flaky"), "still counted: {stdout}");
 }
+
+/// `compare` of a certified run and a failing run of the whole suite (613 scenarios each)
+/// answers who passes and what differs: each target's verdict per profile and the blocking
+/// root cause in the first screen of `compare.html` as Chromium builds it, then the media ×
+/// operation matrix with "n/a" where nothing applied, then only the differing scenarios,
+/// grouped by root cause, each failing one linking to its detail in its run's report; and the
+/// page stays under 300 KB, its wire logs left in the runs' reports.
+#[test]
+fn compare_shows_the_verdicts_and_blocking_cause_first_and_only_what_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, bad, cmp) = (
+        dir.path().join("good"),
+        dir.path().join("bad"),
+        dir.path().join("cmp"),
+    );
+    // The failing server does not offer IM either: its IM cells must read n/a, not 0%.
+    let offered = "voice,chat,sms,email,openmedia,workitem,facebook-pm,twitter";
+    for (out_dir, extra) in [
+        (&good, vec![]),
+        (
+            &bad,
+            vec!["--defect", "wrong-message-type", "--offer", offered],
+        ),
+    ] {
+        let out = bin()
+            .args(["run", "--quiet", "--profile", "full", "--out", s(out_dir)])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let out = bin()
+        .args(["compare", s(&good), s(&bad), "--out", s(&cmp)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let page = cmp.join("compare.html");
+    let size = std::fs::metadata(&page).unwrap().len();
+    let results = |d: &Path| read_json(&d.join("results.json"))["results"].clone();
+    let (good_results, bad_results) = (results(&good), results(&bad));
+    assert_eq!(good_results.as_array().unwrap().len(), 613);
+    assert!(size < 300_000, "compare.html is {size} bytes");
+
+    let dom = dump_dom(&chromium(), &page, &dir.path().join("browser"));
+    let certified =
+        Regex::new(r#"<td class="certified"[^>]*><strong>CERTIFIED</strong></td>"#).unwrap();
+    assert!(certified.is_match(&dom), "{dom}");
+    let not_certified = Regex::new(
+        r#"<td class="not-certified"[^>]*><strong>NOT CERTIFIED</strong><span class="reason">(\d+) blocking scenarios, (\d+) root causes?</span></td>"#,
+    )
+    .unwrap();
+    assert_eq!(
+        not_certified.captures_iter(&dom).count(),
+        4,
+        "every profile of the failing target: {dom}"
+    );
+    let cause = "unexpected <code>data.messageType</code>";
+    let lines = visible_lines_before(&dom, cause).expect("the blocking cause is shown");
+    assert!(
+        lines < SCREEN,
+        "{lines} visible lines before the cause:\n{dom}"
+    );
+    let (at_cause, at_matrix, at_differences) = (
+        dom.find(cause).unwrap(),
+        dom.find(r#"id="matrix""#).expect("a matrix"),
+        dom.find(r#"id="differences""#).expect("the differences"),
+    );
+    assert!(at_cause < at_matrix && at_matrix < at_differences);
+
+    // The matrix: IM of the failing target is n/a; its voice cells are failures beside passes.
+    let im_row = Regex::new(r"(?s)<tr><th>im</th>(.*?)</tr>").unwrap();
+    let im = &im_row.captures(&dom).expect("an im row")[1];
+    let cell = Regex::new(r#"<td class="([a-z-]+)">([^<]*)</td>"#).unwrap();
+    let cells: Vec<(String, String)> = cell
+        .captures_iter(im)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect();
+    assert_eq!(cells.len(), 8, "4 operations × 2 targets: {im}");
+    for pair in cells.chunks(2) {
+        assert_eq!(pair[0].0, "pass", "{im}");
+        assert_eq!(pair[1], ("not-applicable".into(), "n/a".into()), "{im}");
+    }
+
+    // Only the differing scenarios, each once, under its root cause.
+    let grade = |results: &Value, id: &str| {
+        results
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["grade"].clone())
+    };
+    let differing: Vec<String> = good_results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .filter(|id| grade(&good_results, id) != grade(&bad_results, id))
+        .collect();
+    assert!(differing.len() > 100, "{}", differing.len());
+    let diff_part = &dom[at_differences..];
+    let row = Regex::new(r#"<tr><th>([a-z-]+/[A-Za-z]+/[a-z0-9-]+)</th>"#).unwrap();
+    let mut shown: Vec<String> = row
+        .captures_iter(diff_part)
+        .map(|c| c[1].to_string())
+        .collect();
+    shown.sort();
+    let mut expected = differing.clone();
+    expected.sort();
+    assert_eq!(shown, expected);
+    assert!(
+        diff_part.contains(&format!("[<code>notification.messageType</code>] {cause}")),
+        "grouped under the root cause"
+    );
+    // Each failing cell links to its detail, which exists in the failing run's report.
+    let link = Regex::new(r##"<a href="([^"#]+)#([^"]+)">fail</a>"##).unwrap();
+    let links: Vec<(String, String)> = link
+        .captures_iter(diff_part)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect();
+    assert!(!links.is_empty(), "{diff_part}");
+    let report = std::fs::read_to_string(cmp.join(&links[0].0)).expect("the link resolves");
+    for (_, id) in &links {
+        // The raw file has the id as minijinja escapes it (`/` as `&#x2f;`).
+        let escaped = id.replace('/', "&#x2f;");
+        assert!(
+            report.contains(&format!("<h3 id=\"{id}\""))
+                || report.contains(&format!("<h3 id=\"{escaped}\"")),
+            "{id}"
+        );
+    }
+    assert!(
+        !dom.contains("Wire log"),
+        "wire logs stay in the runs' reports"
+    );
+}

@@ -341,7 +341,7 @@ fn compare_shows_failing_cells_and_their_payload_differences() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let md = std::fs::read_to_string(cmp.join("compare.md")).unwrap();
     assert!(
-        md.contains("| chat/AttachUserData/documented-sample **≠** | must | pass | fail |"),
+        md.contains("| chat/AttachUserData/documented-sample | must | pass | [fail](../bad/report.html#chat/AttachUserData/documented-sample) |"),
         "{md}"
     );
     assert!(
@@ -353,6 +353,15 @@ fn compare_shows_failing_cells_and_their_payload_differences() {
     assert_eq!(json["targets"].as_array().unwrap().len(), 2);
     assert!(json["targets"][0]["latency_p50_ms"].as_f64().is_some());
     assert!(json["targets"][1]["conformance"]["full"].as_f64().unwrap() < 100.0);
+    // Every scenario that differs is listed once, and nothing else.
+    let listed: usize = json["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["rows"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(json["differing"].as_u64(), Some(listed as u64));
+    assert!(listed > 0 && listed < json["scenarios"].as_u64().unwrap() as usize);
     assert!(
         std::fs::read_to_string(cmp.join("compare.html"))
             .unwrap()

@@ -18,7 +18,7 @@ use super::text::pretty;
 use crate::check::snapshot::SnapshotStore;
 use crate::observation::{Delivered, Observation, Setup};
 use crate::plan::Case;
-use crate::result::{Finding, Grade, ScenarioResult, Severity, cap_severities};
+use crate::result::{Finding, Grade, OPTIONAL_ABSENT, ScenarioResult, Severity, cap_severities};
 use crate::spec::matcher::json_equal;
 use crate::spec::{GwsVersion, ListenerExpectation, NotificationExpectation};
 use serde_json::Value;
@@ -51,9 +51,7 @@ impl Checker {
     }
 }
 
-/// The finding of a scenario whose media the target gives no way to provision: the verdict
-/// counts it as missing (incomplete), not as a failure.
-pub const FIXTURES_NEEDED: &str = "setup.fixtures";
+pub use crate::result::FIXTURES_NEEDED;
 
 /// The pinned snapshot a notification is compared with in the second shape layer.
 #[derive(Clone, Copy)]
@@ -114,7 +112,7 @@ fn setup_grade(setup: &Setup, findings: &mut Vec<Finding>) -> Option<Grade> {
             Grade::NotApplicable,
         ),
         Setup::OptionalFeatureAbsent(why) => (
-            Finding::new("setup.optional", why.clone()).severity(Severity::Info),
+            Finding::new(OPTIONAL_ABSENT, why.clone()).severity(Severity::Info),
             Grade::NotApplicable,
         ),
         Setup::Failed(why) => (Finding::new("setup", why.clone()), Grade::CouldNotTest),

@@ -265,7 +265,16 @@ pub fn compare(
             .iter()
             .map(|d| RunRecord::read_dir(d))
             .collect::<Result<Vec<_>, _>>()?;
-        let comparison = compare::compare(&records, &suite.profiles, &suite.media.groups);
+        let reports: Vec<String> = match out {
+            Some(out) => {
+                std::fs::create_dir_all(out).map_err(|e| ReportError::write(out, e))?;
+                dirs.iter()
+                    .map(|d| report_link(out, d).unwrap_or_default())
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let comparison = compare::compare(&records, suite, &reports);
         let markdown = compare::markdown(&comparison);
         if out.is_some() {
             files.push(("compare.html", compare::html(&comparison)?));
@@ -274,11 +283,11 @@ pub fn compare(
                 serde_json::to_string_pretty(&comparison).unwrap_or_default(),
             ));
         }
-        let differing = comparison.rows.iter().filter(|r| r.differs).count();
         let headline = format!(
-            "{} targets, {} scenarios, {differing} differ",
+            "{} targets, {} scenarios, {} differ",
             comparison.targets.len(),
-            comparison.rows.len()
+            comparison.scenarios,
+            comparison.differing
         );
         (markdown, headline)
     };
@@ -291,4 +300,24 @@ pub fn compare(
         }
     }
     Ok(Compared { markdown, headline })
+}
+
+/// `run`'s `report.html` as a link from `out` (relative, so the pair of folders can move
+/// together), when the run has one.
+fn report_link(out: &Path, run: &Path) -> Option<String> {
+    let report = run.join("report.html").canonicalize().ok()?;
+    let from = out.canonicalize().ok()?;
+    let common = from
+        .components()
+        .zip(report.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut link: Vec<String> = vec!["..".to_string(); from.components().count() - common];
+    link.extend(
+        report
+            .components()
+            .skip(common)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    Some(link.join("/"))
 }

@@ -1,42 +1,114 @@
-//! Vendor comparison and run-to-run diffs over finished result directories.
+//! Vendor comparison and run-to-run diffs over finished result directories: who passes, and
+//! what differs.
 //!
-//! Reads only `results.json` records (never runs anything): builds the targets × scenarios
-//! matrix with each cell's grade, per-target conformance per profile, latency percentiles, and
-//! for cells whose grades differ, the payload difference between targets. Runs of the same
+//! Reads only `results.json` records (never runs anything). In reading order: each target's
+//! verdict per profile (judged again from its results, with the reason and its blocking root
+//! causes), the media × operation matrix with the targets side by side ("n/a" where nothing
+//! applied), then only the scenarios whose grades differ, grouped by the root cause of the
+//! worse result, each linking to its detail in the run's own `report.html`. Wire logs and
+//! whole payloads stay in the runs' reports: a difference shows its changed lines only, a few
+//! at most, so the size follows the number of differences, not of scenarios. Runs of the same
 //! target are also diffed in time order: what regressed and what was fixed.
 
+use super::groups::{RootCause, blocking_causes, root_causes};
 use super::json::RunRecord;
-use super::terminal;
 use crate::result::{Grade, ScenarioResult};
-use crate::spec::Level;
-use crate::verdict::{Profiles, profile_media};
+use crate::spec::Suite;
+use crate::verdict::{ProfileChoice, Status, count};
 use serde::Serialize;
+use similar::{ChangeTag, TextDiff};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Blocking root causes shown per target in the first screen (all of them are in its report).
+const CAUSES_SHOWN: usize = 3;
+/// Changed payload lines shown per difference; the rest are in the run's report.
+const DIFF_LINES: usize = 8;
+/// Characters kept of a changed payload line.
+const LINE_CHARS: usize = 120;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetColumn {
     pub name: String,
     pub url: String,
     pub started: String,
-    /// Percentage of the profile's `must` scenarios (among those this run has) that passed.
+    /// The run's `report.html`, relative to where the comparison is written, when known.
+    pub report: Option<String>,
+    /// The verdict of every profile of the suite, judged from this run's results.
+    pub verdicts: Vec<TargetVerdict>,
+    /// The root causes blocking any profile, most scenarios first, at most [`CAUSES_SHOWN`].
+    pub blocking_causes: Vec<CauseLine>,
+    pub more_causes: usize,
+    /// Percentage of the profile's applicable `must` scenarios that passed; `None` ("n/a")
+    /// when none applied.
     pub conformance: BTreeMap<String, Option<f64>>,
     pub latency_p50_ms: Option<f64>,
     pub latency_p95_ms: Option<f64>,
     pub counts: BTreeMap<String, usize>,
+    /// The counts in the words of the terminal and the reports.
+    pub counts_text: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CompareRow {
-    pub id: String,
+pub struct TargetVerdict {
+    pub profile: String,
+    /// `certified`, `not-certified` or `incomplete`.
+    pub status: String,
+    /// `CERTIFIED`, `NOT CERTIFIED`, `INCOMPLETE` (`CERTIFIED with 2 waivers`).
+    pub label: String,
+    /// Why, in a few words: the blocking scenarios and causes, or what is missing.
+    pub reason: String,
+    /// The verdict's counts of its required scenarios.
+    pub counted: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseLine {
+    pub check: String,
+    pub message: String,
+    /// e.g. `42 scenarios`.
+    pub count_text: String,
+    pub media: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixRow {
     pub media: String,
-    pub operation: String,
+    /// Per operation, one cell per target.
+    pub cells: Vec<Vec<MatrixCell>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixCell {
+    /// `18/19` (passed of applicable), or `n/a` when no scenario applied.
+    pub text: String,
+    /// For colouring: `pass`, `fail` (some applicable scenario did not pass), `not-applicable`.
+    pub class: String,
+}
+
+/// Differing scenarios that share the root cause of their worse result.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffGroup {
+    pub check: String,
+    pub message: String,
+    pub rows: Vec<DiffRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffRow {
+    pub id: String,
     pub level: String,
-    /// One grade per target, `None` when that run has no result for the scenario.
-    pub grades: Vec<Option<Grade>>,
-    pub differs: bool,
-    /// Unified diffs of each other target's notification (or findings) against the first
-    /// target's, for rows whose grades differ.
-    pub payload_diffs: Vec<String>,
+    /// One per target.
+    pub cells: Vec<DiffCell>,
+    /// Changed lines of each other target's payload against the first's, when both have one.
+    pub payload: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffCell {
+    /// The grade, or `—` without a result.
+    pub grade: String,
+    /// The scenario's detail in that run's report, when the report has it.
+    pub href: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,7 +130,13 @@ pub struct RunToRun {
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     pub targets: Vec<TargetColumn>,
-    pub rows: Vec<CompareRow>,
+    pub operations: Vec<String>,
+    pub matrix: Vec<MatrixRow>,
+    /// Scenarios in any of the runs.
+    pub scenarios: usize,
+    /// Scenarios whose grades differ.
+    pub differing: usize,
+    pub differences: Vec<DiffGroup>,
     pub run_to_run: Vec<RunToRun>,
 }
 
@@ -71,64 +149,136 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 }
 
 fn passes(r: &ScenarioResult) -> bool {
-    r.grade == Grade::Pass
-        || (r.grade == Grade::NotApplicable
-            && r.findings.iter().any(|f| f.check == "setup.optional"))
+    matches!(r.grade, Grade::Pass | Grade::Warning) || r.optional_absent()
 }
 
-fn column(
-    record: &RunRecord,
-    profiles: &Profiles,
-    groups: &BTreeMap<String, Vec<String>>,
-) -> TargetColumn {
+/// Whether a result counts in a matrix cell or a percentage: not-applicable ones do not,
+/// except those a verdict accepts (optional feature absent).
+fn applies(r: &ScenarioResult) -> bool {
+    r.grade != Grade::NotApplicable || r.optional_absent()
+}
+
+fn cause_line(c: &RootCause) -> CauseLine {
+    CauseLine {
+        check: c.check.clone(),
+        message: c.message.clone(),
+        count_text: count(c.count, "scenario"),
+        media: c.media.clone(),
+    }
+}
+
+fn column(record: &RunRecord, suite: &Suite, report: Option<String>) -> TargetColumn {
     let mut latencies: Vec<f64> = record.results.iter().filter_map(|r| r.latency_ms).collect();
     latencies.sort_by(|a, b| a.total_cmp(b));
-    let conformance = profiles
-        .profiles
-        .iter()
-        .map(|(name, profile)| {
-            let media = profile_media(profile, groups);
-            let required: Vec<&ScenarioResult> = record
-                .results
-                .iter()
-                .filter(|r| r.level == Level::Must && media.contains(&r.media))
-                .collect();
-            let pct = (!required.is_empty()).then(|| {
-                required.iter().filter(|r| passes(r)).count() as f64 * 100.0 / required.len() as f64
-            });
-            (name.clone(), pct)
-        })
-        .collect();
+    let mut verdicts = Vec::new();
+    let mut conformance = BTreeMap::new();
+    let mut blocking: BTreeSet<String> = BTreeSet::new();
+    for name in suite.profiles.profiles.keys() {
+        let Ok(choice) = ProfileChoice::resolve(suite, name) else {
+            continue;
+        };
+        let v = choice.judge(suite, record.provenance.gws_version, &record.results);
+        blocking.extend(v.blocking.iter().map(|(id, _)| id.clone()));
+        let label = match v.status {
+            Status::Certified if !v.waived.is_empty() => {
+                format!("CERTIFIED with {}", count(v.waived.len(), "waiver"))
+            }
+            Status::Certified => "CERTIFIED".into(),
+            Status::NotCertified => "NOT CERTIFIED".into(),
+            Status::Incomplete => "INCOMPLETE".into(),
+        };
+        let reason = match v.status {
+            Status::Certified => String::new(),
+            Status::NotCertified => format!(
+                "{}, {}",
+                count(v.blocking.len(), "blocking scenario"),
+                count(v.blocking_causes, "root cause")
+            ),
+            Status::Incomplete if !v.needs_fixtures.is_empty() => format!(
+                "{} cannot be provisioned with this target",
+                v.needs_fixtures.join(", ")
+            ),
+            Status::Incomplete => format!("{} without a result", v.missing.len()),
+        };
+        let required: Vec<&ScenarioResult> = record
+            .results
+            .iter()
+            .filter(|r| r.level == crate::spec::Level::Must && choice.media.contains(&r.media))
+            .filter(|r| applies(r))
+            .collect();
+        let pct = (!required.is_empty()).then(|| {
+            required.iter().filter(|r| passes(r)).count() as f64 * 100.0 / required.len() as f64
+        });
+        conformance.insert(name.clone(), pct);
+        verdicts.push(TargetVerdict {
+            profile: name.clone(),
+            status: serde_json::to_value(v.status)
+                .ok()
+                .and_then(|s| s.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            label,
+            reason,
+            counted: v.counted(),
+        });
+    }
+    let blocking: Vec<String> = blocking.into_iter().collect();
+    let causes = blocking_causes(&record.results, &blocking);
+    // From the results, not the file's tally: files written before the tally said why
+    // scenarios were not applicable still count in today's words.
+    let tally = super::Tally::of(&record.results);
     TargetColumn {
         name: record.provenance.target_name.clone(),
         url: record.provenance.target_url.clone(),
         started: record.provenance.started.clone(),
+        report,
+        verdicts,
+        more_causes: causes.len().saturating_sub(CAUSES_SHOWN),
+        blocking_causes: causes.iter().take(CAUSES_SHOWN).map(cause_line).collect(),
         conformance,
         latency_p50_ms: percentile(&latencies, 50.0),
         latency_p95_ms: percentile(&latencies, 95.0),
-        counts: record.tally.counts.clone(),
+        counts: tally.counts.clone(),
+        counts_text: tally.text(&[]),
     }
 }
 
-fn payload(r: Option<&ScenarioResult>) -> String {
-    match r {
-        None => "(no result)\n".into(),
-        Some(r) => match &r.notification {
-            Some(n) => serde_json::to_string_pretty(n).unwrap_or_default() + "\n",
-            None => {
-                let findings: Vec<String> = r
-                    .findings
-                    .iter()
-                    .map(|f| format!("[{}] {}", f.check, f.message))
-                    .collect();
-                format!(
-                    "(no notification; grade {})\n{}\n",
-                    r.grade.as_str(),
-                    findings.join("\n")
-                )
-            }
-        },
+/// Changed lines of `other`'s notification against `base`'s, at most [`DIFF_LINES`], when
+/// both have one.
+fn payload_diff(base: Option<&ScenarioResult>, other: Option<&ScenarioResult>) -> Vec<String> {
+    let (Some(a), Some(b)) = (
+        base.and_then(|r| r.notification.as_ref()),
+        other.and_then(|r| r.notification.as_ref()),
+    ) else {
+        return Vec::new();
+    };
+    let (a, b) = (
+        serde_json::to_string_pretty(a).unwrap_or_default(),
+        serde_json::to_string_pretty(b).unwrap_or_default(),
+    );
+    let diff = TextDiff::from_lines(&a, &b);
+    let changed: Vec<String> = diff
+        .iter_all_changes()
+        .filter_map(|c| {
+            let sign = match c.tag() {
+                ChangeTag::Delete => '-',
+                ChangeTag::Insert => '+',
+                ChangeTag::Equal => return None,
+            };
+            let line: String = c
+                .value()
+                .trim_end_matches('\n')
+                .chars()
+                .take(LINE_CHARS)
+                .collect();
+            Some(format!("{sign}{}", super::terminal::sanitize(&line)))
+        })
+        .collect();
+    let more = changed.len().saturating_sub(DIFF_LINES);
+    let mut shown: Vec<String> = changed.into_iter().take(DIFF_LINES).collect();
+    if more > 0 {
+        shown.push(format!("… {more} more changed lines in the runs' reports"));
     }
+    shown
 }
 
 fn badness(g: Option<Grade>) -> u8 {
@@ -142,72 +292,178 @@ fn badness(g: Option<Grade>) -> u8 {
     }
 }
 
-pub fn compare(
-    records: &[RunRecord],
-    profiles: &Profiles,
-    groups: &BTreeMap<String, Vec<String>>,
-) -> Comparison {
+/// Each scenario's root cause in one run: the first cause (errors first, the most common
+/// first; informational ones, such as "cannot be provisioned", last) that names it.
+fn causes_by_id(record: &RunRecord) -> HashMap<String, (String, String)> {
+    let mut by_id = HashMap::new();
+    for c in root_causes(&record.results) {
+        for id in &c.scenarios {
+            by_id
+                .entry(id.clone())
+                .or_insert_with(|| (c.check.clone(), c.message.clone()));
+        }
+    }
+    by_id
+}
+
+/// Compares `records`; `reports` are the paths of their `report.html`, relative to where the
+/// comparison is written (empty when it is not written).
+pub fn compare(records: &[RunRecord], suite: &Suite, reports: &[String]) -> Comparison {
     let targets: Vec<TargetColumn> = records
         .iter()
-        .map(|r| column(r, profiles, groups))
+        .enumerate()
+        .map(|(i, r)| column(r, suite, reports.get(i).cloned()))
         .collect();
     let indexes: Vec<HashMap<&str, &ScenarioResult>> = records
         .iter()
         .map(|rec| rec.results.iter().map(|r| (r.id.as_str(), r)).collect())
         .collect();
+    let mut media_order: Vec<String> = Vec::new();
+    let mut operations: BTreeSet<String> = BTreeSet::new();
     let mut ids: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
     for rec in records {
         for r in &rec.results {
+            if !media_order.contains(&r.media) {
+                media_order.push(r.media.clone());
+            }
+            operations.insert(r.operation.clone());
             ids.insert((r.media.as_str(), r.operation.as_str(), r.id.as_str()));
         }
     }
-    let style = terminal::Style {
-        color: false,
-        verbose: false,
+    let op_rank = |o: &str| {
+        crate::spec::media::OPERATIONS
+            .iter()
+            .position(|x| *x == o)
+            .unwrap_or(usize::MAX)
     };
-    let rows = ids
-        .into_iter()
-        .map(|(media, operation, id)| {
-            let results: Vec<Option<&ScenarioResult>> =
-                indexes.iter().map(|ix| ix.get(id).copied()).collect();
-            let grades: Vec<Option<Grade>> = results.iter().map(|r| r.map(|r| r.grade)).collect();
-            let differs = grades.windows(2).any(|w| w[0] != w[1]);
-            let payload_diffs = if differs {
-                let base = payload(results[0]);
-                results
-                    .iter()
-                    .enumerate()
-                    .skip(1)
-                    .filter(|(i, _)| grades[*i] != grades[0])
-                    .map(|(i, r)| {
-                        terminal::diff_labeled(
-                            style,
-                            (&targets[0].name, &base),
-                            (&targets[i].name, &payload(*r)),
-                        )
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let level = results
+    // The media table's order (voice first), as everywhere else; unknown media after it.
+    let rank = |m: &String| {
+        suite
+            .media
+            .media
+            .keys()
+            .position(|k| k == m)
+            .unwrap_or(usize::MAX)
+    };
+    media_order.sort_by_key(rank);
+    let mut operations: Vec<String> = operations.into_iter().collect();
+    operations.sort_by_key(|o| op_rank(o));
+    let matrix = media_order
+        .iter()
+        .map(|m| MatrixRow {
+            media: m.clone(),
+            cells: operations
                 .iter()
-                .flatten()
-                .next()
-                .map(|r| r.level.as_str().to_string())
-                .unwrap_or_default();
-            CompareRow {
-                id: id.to_string(),
-                media: media.to_string(),
-                operation: operation.to_string(),
-                level,
-                grades,
-                differs,
-                payload_diffs,
-            }
+                .map(|o| {
+                    records
+                        .iter()
+                        .map(|rec| {
+                            let applicable: Vec<&ScenarioResult> = rec
+                                .results
+                                .iter()
+                                .filter(|r| &r.media == m && &r.operation == o && applies(r))
+                                .collect();
+                            let passed = applicable.iter().filter(|r| passes(r)).count();
+                            match applicable.len() {
+                                0 => MatrixCell {
+                                    text: "n/a".into(),
+                                    class: "not-applicable".into(),
+                                },
+                                n => MatrixCell {
+                                    text: format!("{passed}/{n}"),
+                                    class: if passed == n { "pass" } else { "fail" }.into(),
+                                },
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
         })
         .collect();
-    let mut run_to_run = Vec::new();
+    let causes: Vec<HashMap<String, (String, String)>> = records.iter().map(causes_by_id).collect();
+    let mut groups: BTreeMap<(String, String), (u8, Vec<DiffRow>)> = BTreeMap::new();
+    let scenarios = ids.len();
+    for (_, _, id) in ids {
+        let results: Vec<Option<&ScenarioResult>> =
+            indexes.iter().map(|ix| ix.get(id).copied()).collect();
+        let grades: Vec<Option<Grade>> = results.iter().map(|r| r.map(|r| r.grade)).collect();
+        if !grades.windows(2).any(|w| w[0] != w[1]) {
+            continue;
+        }
+        let worst = (0..grades.len())
+            .max_by_key(|i| badness(grades[*i]))
+            .unwrap_or(0);
+        let cause = causes[worst]
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| match grades[worst] {
+                None => ("result".into(), "no result in one of the runs".into()),
+                Some(g) => (
+                    "grade".into(),
+                    format!("graded {} without a finding", g.as_str()),
+                ),
+            });
+        let cells = results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| DiffCell {
+                grade: r.map_or("—".into(), |r| r.grade.as_str().into()),
+                href: r
+                    .filter(|r| !matches!(r.grade, Grade::Pass | Grade::NotApplicable))
+                    .and(targets[i].report.as_ref())
+                    .map(|report| format!("{report}#{id}")),
+            })
+            .collect();
+        let payload = (1..results.len())
+            .filter(|i| grades[*i] != grades[0])
+            .flat_map(|i| payload_diff(results[0], results[i]))
+            .collect();
+        let level = results
+            .iter()
+            .flatten()
+            .next()
+            .map(|r| r.level.as_str().to_string())
+            .unwrap_or_default();
+        let group = groups.entry(cause).or_default();
+        group.0 = group.0.max(badness(grades[worst]));
+        group.1.push(DiffRow {
+            id: id.to_string(),
+            level,
+            cells,
+            payload,
+        });
+    }
+    // Failures before what could not be tested or provisioned; larger groups first.
+    let mut ranked: Vec<(u8, DiffGroup)> = groups
+        .into_iter()
+        .map(|((check, message), (worst, rows))| {
+            (
+                worst,
+                DiffGroup {
+                    check,
+                    message,
+                    rows,
+                },
+            )
+        })
+        .collect();
+    ranked.sort_by(|(a, ga), (b, gb)| b.cmp(a).then(gb.rows.len().cmp(&ga.rows.len())));
+    let differences: Vec<DiffGroup> = ranked.into_iter().map(|(_, g)| g).collect();
+    let differing = differences.iter().map(|g| g.rows.len()).sum();
+    Comparison {
+        targets,
+        operations,
+        matrix,
+        scenarios,
+        differing,
+        differences,
+        run_to_run: run_to_run(records, &indexes),
+    }
+}
+
+/// Runs of the same target in time order: what regressed and what was fixed between each two.
+fn run_to_run(records: &[RunRecord], indexes: &[HashMap<&str, &ScenarioResult>]) -> Vec<RunToRun> {
+    let mut out = Vec::new();
     let mut by_target: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, rec) in records.iter().enumerate() {
         by_target
@@ -241,7 +497,7 @@ pub fn compare(
                     std::cmp::Ordering::Equal => {}
                 }
             }
-            run_to_run.push(RunToRun {
+            out.push(RunToRun {
                 target: target.to_string(),
                 from_started: records[pair[0]].provenance.started.clone(),
                 to_started: records[pair[1]].provenance.started.clone(),
@@ -250,91 +506,136 @@ pub fn compare(
             });
         }
     }
-    Comparison {
-        targets,
-        rows,
-        run_to_run,
-    }
+    out
 }
 
 fn grade_text(g: Option<Grade>) -> &'static str {
     g.map_or("—", Grade::as_str)
 }
 
-/// The comparison as Markdown.
+/// The comparison as Markdown, in the order of the HTML page.
 pub fn markdown(c: &Comparison) -> String {
-    use super::markdown::{escape, fenced};
+    use super::markdown::{escape, escape_cell, fenced};
     use std::fmt::Write;
-    let mut out = String::from("# GWS conformance comparison\n\n## Targets\n\n");
-    let profiles: Vec<&String> = c
+    let mut out = String::from("# GWS conformance comparison\n\n## Verdicts\n\n");
+    let profiles: Vec<&str> = c
         .targets
         .first()
-        .map(|t| t.conformance.keys().collect())
+        .map(|t| t.verdicts.iter().map(|v| v.profile.as_str()).collect())
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "| target | {} | latency p50 | latency p95 |",
+        "| target | {} |",
         profiles
             .iter()
-            .map(|p| format!("{} %", escape(p)))
+            .map(|p| escape_cell(p))
             .collect::<Vec<_>>()
             .join(" | ")
     );
-    let _ = writeln!(out, "|---|{}---|---|", "---|".repeat(profiles.len()));
-    let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1} ms"));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(profiles.len()));
     for t in &c.targets {
-        let pcts: Vec<String> = profiles
+        let cells: Vec<String> = t
+            .verdicts
             .iter()
-            .map(|p| {
-                t.conformance
-                    .get(*p)
-                    .copied()
-                    .flatten()
-                    .map_or("—".into(), |v| format!("{v:.1}"))
+            .map(|v| match v.reason.is_empty() {
+                true => format!("**{}**", v.label),
+                false => format!("**{}**: {}", v.label, escape_cell(&v.reason)),
             })
             .collect();
         let _ = writeln!(
             out,
-            "| {} ({}) | {} | {} | {} |",
-            escape(&t.name),
-            escape(&t.started),
-            pcts.join(" | "),
-            ms(t.latency_p50_ms),
-            ms(t.latency_p95_ms)
-        );
-    }
-    let _ = writeln!(out, "\n## Scenarios\n");
-    let names: Vec<String> = c.targets.iter().map(|t| escape(&t.name)).collect();
-    let mut current = (String::new(), String::new());
-    for row in &c.rows {
-        if (row.media.clone(), row.operation.clone()) != current {
-            current = (row.media.clone(), row.operation.clone());
-            let _ = writeln!(
-                out,
-                "\n### {} / {}\n",
-                escape(&row.media),
-                escape(&row.operation)
-            );
-            let _ = writeln!(out, "| scenario | level | {} |", names.join(" | "));
-            let _ = writeln!(out, "|---|---|{}", "---|".repeat(names.len()));
-        }
-        let marker = if row.differs { " **≠**" } else { "" };
-        let cells: Vec<&str> = row.grades.iter().map(|g| grade_text(*g)).collect();
-        let _ = writeln!(
-            out,
-            "| {}{marker} | {} | {} |",
-            escape(&row.id),
-            row.level,
+            "| {} ({}) | {} |",
+            escape_cell(&t.name),
+            escape_cell(&t.started),
             cells.join(" | ")
         );
     }
-    let differing: Vec<&CompareRow> = c.rows.iter().filter(|r| r.differs).collect();
-    let _ = writeln!(out, "\n## Differences ({})\n", differing.len());
-    for row in differing {
-        let _ = writeln!(out, "### {}\n", escape(&row.id));
-        for d in &row.payload_diffs {
-            out.push_str(&fenced(d));
+    for t in &c.targets {
+        let _ = writeln!(out, "\n**{}**: {}", escape(&t.name), escape(&t.counts_text));
+        if t.blocking_causes.is_empty() {
+            let _ = writeln!(out, "\nNo blocking root cause.");
+        } else {
+            let _ = writeln!(out, "\nBlocking root causes:\n");
         }
+        for cause in &t.blocking_causes {
+            let _ = writeln!(
+                out,
+                "- [`{}`] {} — {} ({})",
+                cause.check,
+                escape(&cause.message),
+                cause.count_text,
+                cause.media.join(", ")
+            );
+        }
+        if t.more_causes > 0 {
+            let _ = writeln!(out, "- … and {} more in its report", t.more_causes);
+        }
+    }
+    let names: Vec<String> = c.targets.iter().map(|t| escape_cell(&t.name)).collect();
+    let _ = writeln!(
+        out,
+        "\n## Matrix (passed/applicable; {})\n",
+        names.join(" · ")
+    );
+    let _ = writeln!(out, "| media | {} |", c.operations.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(c.operations.len()));
+    for row in &c.matrix {
+        let cells: Vec<String> = row
+            .cells
+            .iter()
+            .map(|per_target| {
+                per_target
+                    .iter()
+                    .map(|cell| cell.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} |",
+            escape_cell(&row.media),
+            cells.join(" | ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Differences: {} of {} scenarios, by root cause\n",
+        c.differing, c.scenarios
+    );
+    for g in &c.differences {
+        let _ = writeln!(
+            out,
+            "### [`{}`] {} ({})\n",
+            g.check,
+            escape(&g.message),
+            count(g.rows.len(), "scenario")
+        );
+        let _ = writeln!(out, "| scenario | level | {} |", names.join(" | "));
+        let _ = writeln!(out, "|---|---|{}", "---|".repeat(names.len()));
+        for row in &g.rows {
+            let cells: Vec<String> = row
+                .cells
+                .iter()
+                .map(|cell| match &cell.href {
+                    Some(href) => format!("[{}]({})", cell.grade, href.replace(' ', "%20")),
+                    None => cell.grade.clone(),
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                escape_cell(&row.id),
+                row.level,
+                cells.join(" | ")
+            );
+        }
+        let with_payload: Vec<&DiffRow> = g.rows.iter().filter(|r| !r.payload.is_empty()).collect();
+        for row in with_payload {
+            let _ = writeln!(out, "\n{}:\n", escape(&row.id));
+            out.push_str(&fenced(&row.payload.join("\n")));
+        }
+        out.push('\n');
     }
     for r in &c.run_to_run {
         let _ = writeln!(
@@ -378,6 +679,10 @@ pub fn html(c: &Comparison) -> Result<String, super::ReportError> {
         "compare.html",
         include_str!("templates/compare.html"),
         c,
-        |_| {},
+        |env| {
+            env.add_filter("code", |text: String| {
+                minijinja::Value::from_safe_string(super::html::code(&text))
+            });
+        },
     )
 }

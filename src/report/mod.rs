@@ -29,6 +29,14 @@ use std::collections::BTreeMap;
 pub struct Tally {
     pub counts: BTreeMap<String, usize>,
     pub total: usize,
+    /// Of the `not-applicable` ones, those whose media the target gives no way to provision
+    /// (0 in files written before it existed).
+    #[serde(default)]
+    pub not_provisioned: usize,
+    /// Of the `not-applicable` ones, those testing an optional feature the server does not use
+    /// (0 in files written before it existed).
+    #[serde(default)]
+    pub optional_absent: usize,
 }
 
 impl Tally {
@@ -40,12 +48,38 @@ impl Tally {
         for r in results {
             *t.counts.entry(r.grade.as_str().to_string()).or_default() += 1;
             t.total += 1;
+            t.not_provisioned += usize::from(r.not_provisioned());
+            t.optional_absent += usize::from(r.optional_absent());
         }
         t
     }
 
     pub fn get(&self, grade: Grade) -> usize {
         self.counts.get(grade.as_str()).copied().unwrap_or(0)
+    }
+
+    /// `333 pass, 0 fail, 280 not-applicable (270 cannot be provisioned, 10 optional feature
+    /// absent)`: every grade that
+    /// occurred (and `always`, even at 0), in the words of the verdict and the reports.
+    pub fn text(&self, always: &[Grade]) -> String {
+        Grade::ALL
+            .iter()
+            .filter(|g| self.get(**g) > 0 || always.contains(g))
+            .map(|g| match g {
+                Grade::NotApplicable => format!(
+                    "{} {}{}",
+                    self.get(*g),
+                    g.as_str(),
+                    crate::verdict::not_applicable_why(
+                        self.get(*g),
+                        self.not_provisioned,
+                        self.optional_absent
+                    )
+                ),
+                _ => format!("{} {}", self.get(*g), g.as_str()),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

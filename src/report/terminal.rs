@@ -96,17 +96,12 @@ impl Summary<'_> {
     pub fn render(&self) -> String {
         let tally = self.tally;
         let mut out = String::new();
-        let parts: Vec<String> = crate::result::Grade::ALL
-            .iter()
-            .filter(|g| tally.get(**g) > 0 || matches!(g, Grade::Pass | Grade::Fail))
-            .map(|g| format!("{} {}", tally.get(*g), g.as_str()))
-            .collect();
         let _ = writeln!(
             out,
             "{} scenarios in {:.2}s: {}",
             tally.total,
             self.elapsed_secs,
-            parts.join(", ")
+            tally.text(&[Grade::Pass, Grade::Fail])
         );
         if let Some(v) = self.verdict {
             let _ = writeln!(out, "verdict: {}", v.summary());

@@ -347,12 +347,7 @@ impl ReportView {
                 .collect(),
             counts_text: match record.tally.total {
                 0 => "none ran".into(),
-                _ => Grade::ALL
-                    .iter()
-                    .filter(|g| record.tally.get(**g) > 0)
-                    .map(|g| format!("{} {}", record.tally.get(*g), g.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                _ => record.tally.text(&[]),
             },
             total: record.tally.total,
             operations,

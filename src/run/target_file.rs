@@ -11,6 +11,8 @@ use crate::run::{Contract, Credentials, Fixtures, Native, Secret, Target};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+mod located;
+
 /// A target file that cannot be used; it names the file and, where known, line and column.
 #[derive(Debug, thiserror::Error)]
 #[error("{}{}: {problem}", file.display(), at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
@@ -24,7 +26,8 @@ pub struct TargetFileError {
 pub enum TargetFileProblem {
     #[error("cannot read the target file: {0}")]
     Read(std::io::Error),
-    #[error("invalid target file: {0}")]
+    /// What serde could not read, with the key path and what to write.
+    #[error("{0}")]
     Syntax(String),
     #[error("the password of agent `{agent}` comes from ${env}, which is not set")]
     MissingPassword { agent: String, env: String },
@@ -36,6 +39,14 @@ pub enum TargetFileProblem {
     /// A value the format does not allow, with what it must be.
     #[error("{0}")]
     Invalid(String),
+}
+
+impl TargetFileError {
+    /// The same error, located at `at` unless it already has a location.
+    fn at(mut self, at: Option<(usize, usize)>) -> Self {
+        self.at = self.at.or(at);
+        self
+    }
 }
 
 fn invalid(file: &Path, why: String) -> TargetFileError {
@@ -181,13 +192,15 @@ impl NativeEntry {
 pub fn load(path: &Path) -> Result<Target, TargetFileError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| problem(path, TargetFileProblem::Read(e)))?;
-    let file: TargetFile = serde_saphyr::from_str(&text).map_err(|e| TargetFileError {
-        file: path.to_path_buf(),
-        at: e
-            .location()
-            .map(|l| (l.line() as usize, l.column() as usize)),
-        problem: TargetFileProblem::Syntax(e.to_string().lines().next().unwrap_or("").to_string()),
+    let file: TargetFile = serde_saphyr::from_str(&text).map_err(|e| {
+        let (at, message) = located::describe(&text, &e);
+        TargetFileError {
+            file: path.to_path_buf(),
+            at,
+            problem: TargetFileProblem::Syntax(message),
+        }
     })?;
+    let key = |key_path: &str| located::key(&text, key_path);
     if !(file.base_url.starts_with("http://") || file.base_url.starts_with("https://")) {
         return Err(invalid(
             path,
@@ -195,10 +208,13 @@ pub fn load(path: &Path) -> Result<Target, TargetFileError> {
                 "`base_url` must start with http:// or https://, got `{}`",
                 file.base_url
             ),
-        ));
+        )
+        .at(key("base_url")));
     }
     let listed = match (&file.agent_pattern, file.agents.is_empty()) {
-        (Some(pattern), true) => pattern.expand(path)?,
+        (Some(pattern), true) => pattern
+            .expand(path)
+            .map_err(|e| e.at(key("agent_pattern.username")))?,
         (None, _) => file
             .agents
             .iter()
@@ -208,14 +224,13 @@ pub fn load(path: &Path) -> Result<Target, TargetFileError> {
             return Err(invalid(
                 path,
                 "name the agents with `agents` or `agent_pattern`, not both".into(),
-            ));
+            )
+            .at(key("agent_pattern")));
         }
     };
     if listed.is_empty() {
-        return Err(invalid(
-            path,
-            "`agents` must name at least one agent".into(),
-        ));
+        let (at, why) = located::no_agents(&text);
+        return Err(invalid(path, why).at(Some(at)));
     }
     let mut agents = Vec::new();
     for (username, password_env) in listed {
@@ -241,15 +256,25 @@ pub fn load(path: &Path) -> Result<Target, TargetFileError> {
             return Err(invalid(
                 path,
                 "`fixtures` takes at most one of `url` or `exec` (a non-empty list), beside `native`".into(),
-            ));
+            )
+            .at(key("fixtures")));
         }
     };
-    let native = file.fixtures.native.map(|n| n.resolve(path)).transpose()?;
+    let native = file
+        .fixtures
+        .native
+        .map(|n| n.resolve(path))
+        .transpose()
+        .map_err(|e| e.at(key("fixtures.native")))?;
     if native.is_none() && contract.is_none() {
         return Err(invalid(
             path,
-            "`fixtures` needs `native` (documented GWS operations), `url` or `exec`".into(),
-        ));
+            format!(
+                "`fixtures` names no way to obtain interactions; write {}",
+                located::example("fixtures").unwrap_or_default()
+            ),
+        )
+        .at(key("fixtures")));
     }
     let fixtures = Fixtures { native, contract };
     let ca_cert = match file.ca_cert {
@@ -258,7 +283,8 @@ pub fn load(path: &Path) -> Result<Target, TargetFileError> {
             match std::fs::read(&p) {
                 Ok(pem) => Some(pem),
                 Err(source) => {
-                    return Err(problem(path, TargetFileProblem::CaCert { path: p, source }));
+                    return Err(problem(path, TargetFileProblem::CaCert { path: p, source })
+                        .at(key("ca_cert")));
                 }
             }
         }
@@ -273,3 +299,6 @@ pub fn load(path: &Path) -> Result<Target, TargetFileError> {
         ca_cert,
     })
 }
+
+#[cfg(test)]
+mod tests;
