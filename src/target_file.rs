@@ -6,7 +6,7 @@
 //! names `native` (documented GWS operations), the fixture contract (`url` or `exec`), or
 //! `native` with one of them for the media native provisioning cannot create.
 
-use crate::run::native::{NATIVE_MEDIA, unavailable};
+use crate::run::native::{native_media, unavailable};
 use crate::run::{Contract, Credentials, Fixtures, Native, Secret, Target};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -158,16 +158,13 @@ impl NativeEntry {
                         file,
                         format!(
                             "fixtures.native.media lists `{media}`: {why} (native provisioning covers {})",
-                            NATIVE_MEDIA.join(", ")
+                            native_media().collect::<Vec<_>>().join(", ")
                         ),
                     ));
                 }
             }
         }
-        if NATIVE_MEDIA
-            .iter()
-            .all(|m| unavailable(&native, m).is_some())
-        {
+        if native_media().all(|m| unavailable(&native, m).is_some()) {
             return Err(invalid(
                 file,
                 "fixtures.native provisions nothing: give `dial` (voice), `queue_uri` (email, workitem; with `openmedia_type`, open media) or `queue_path` (Twitter)".into(),
