@@ -493,6 +493,8 @@ async fn provisioning(runner: &Runner, target: &Target, need: &Need<'_>, d: &mut
                         "voice" => "dial",
                         "twitter" => "queue_path",
                         "openmedia" => "queue_uri, openmedia_type",
+                        "im" => "im",
+                        "chat" => "chat.customer_api, chat.contact_center_id",
                         _ => "queue_uri",
                     }
                 ),

@@ -35,6 +35,8 @@ pub enum Way {
     Native {
         operation: &'static str,
         initial_data: InitialData,
+        /// Where the customer side is ended (a chat requested through the Customer Chat API).
+        customer: Option<String>,
     },
 }
 
@@ -57,6 +59,7 @@ impl Way {
             Way::Native {
                 operation,
                 initial_data,
+                ..
             } => {
                 let data = match initial_data {
                     InitialData::Empty => "no initial userData",

@@ -19,6 +19,7 @@
 
 mod barrier;
 mod case;
+mod chat;
 pub mod fixtures;
 mod listener;
 pub mod native;
@@ -48,7 +49,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-pub use target::{Contract, Credentials, Deadlines, Fixtures, Native, RunConfig, Secret, Target};
+pub use target::{
+    Contract, Credentials, CustomerChat, Deadlines, Fixtures, Native, RunConfig, Secret, Target,
+};
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use wire::WireLog;
@@ -189,11 +192,12 @@ impl Runner {
         }
         let features = read_features(&sessions[0]).await;
         let provisioner = Provisioner::new(
-            target.fixtures.clone(),
+            &target,
             sessions.clone(),
             Arc::clone(&router),
             config.deadlines,
-        );
+        )
+        .map_err(|e| fail(session::SessionError::Client(e)))?;
         Ok(Runner {
             target,
             config,

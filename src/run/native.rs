@@ -36,6 +36,8 @@ pub enum Key {
     QueueUri,
     QueuePath,
     OpenmediaType,
+    Im,
+    Chat,
 }
 
 impl Key {
@@ -46,6 +48,8 @@ impl Key {
             Key::QueueUri => "queue_uri",
             Key::QueuePath => "queue_path",
             Key::OpenmediaType => "openmedia_type",
+            Key::Im => "im",
+            Key::Chat => "chat",
         }
     }
 
@@ -56,6 +60,8 @@ impl Key {
             Key::QueueUri => "the queue interactions are created into",
             Key::QueuePath => "the queue tweets are created into",
             Key::OpenmediaType => "the open-media type to create",
+            Key::Im => "the number an IM session is initiated to",
+            Key::Chat => "the Customer Chat API chats are requested through",
         }
     }
 
@@ -65,6 +71,8 @@ impl Key {
             Key::QueueUri => native.queue_uri.as_deref(),
             Key::QueuePath => native.queue_path.as_deref(),
             Key::OpenmediaType => native.openmedia_type.as_deref(),
+            Key::Im => native.im.as_deref(),
+            Key::Chat => native.chat.as_ref().map(|c| c.customer_api.as_str()),
         }
     }
 }
@@ -76,6 +84,10 @@ enum Creation {
     Dial,
     /// `Create` in the agent's collection, into the queue `key` names, sent as `param`.
     Create { param: &'static str, key: Key },
+    /// `InitiateIMSession` to `fixtures.native.im`.
+    InitiateIm,
+    /// `RequestChat` as a customer, then the agent's `Accept` of the offered chat.
+    RequestChat,
 }
 
 /// What the documented API offers to create one media's interactions: one row per media.
@@ -94,6 +106,8 @@ struct Recipe {
     takes_user_data: bool,
     /// Ending operations in order of preference; the first the capabilities list is used.
     endings: &'static [&'static str],
+    /// Routing offers it: only the first agent is made Ready on its channel.
+    routed: bool,
 }
 
 /// The open-media type `fixtures.native.openmedia_type` names: both its channel and the last
@@ -115,6 +129,7 @@ const RECIPES: &[Recipe] = &[
         creation: Creation::Dial,
         takes_user_data: true,
         endings: &["Hangup"],
+        routed: false,
     },
     Recipe {
         media: "email",
@@ -128,6 +143,7 @@ const RECIPES: &[Recipe] = &[
         },
         takes_user_data: true,
         endings: &["Cancel", "Complete"],
+        routed: false,
     },
     Recipe {
         media: "openmedia",
@@ -141,6 +157,7 @@ const RECIPES: &[Recipe] = &[
         },
         takes_user_data: false,
         endings: &["Complete", "Cancel"],
+        routed: false,
     },
     Recipe {
         media: "workitem",
@@ -154,6 +171,7 @@ const RECIPES: &[Recipe] = &[
         },
         takes_user_data: false,
         endings: &["Complete", "Cancel"],
+        routed: false,
     },
     Recipe {
         media: "twitter",
@@ -167,6 +185,29 @@ const RECIPES: &[Recipe] = &[
         },
         takes_user_data: false,
         endings: &["Cancel", "Complete"],
+        routed: false,
+    },
+    Recipe {
+        media: "im",
+        needs: &[Key::Im],
+        channel: |_| "im".into(),
+        collection: |_| "im-sessions".into(),
+        notified_on: &["/v2/me/im-sessions"],
+        creation: Creation::InitiateIm,
+        takes_user_data: false,
+        endings: &["Complete"],
+        routed: false,
+    },
+    Recipe {
+        media: "chat",
+        needs: &[Key::Chat],
+        channel: |_| "chat".into(),
+        collection: |_| "chats".into(),
+        notified_on: &["/v2/me/chats"],
+        creation: Creation::RequestChat,
+        takes_user_data: true,
+        endings: &["Complete", "Leave"],
+        routed: true,
     },
 ];
 
@@ -185,9 +226,11 @@ pub enum Unavailable {
     #[error("{}", NO_DOCUMENTED_CREATE)]
     NoDocumentedCreate,
     #[error(
-        "only routing offers a chat to an agent; native chat is not supported: use fixtures.url or fixtures.exec"
+        "fixtures.native.inbound lists it, but this build does not yet wait for routed inbound interactions; use fixtures.url or fixtures.exec"
     )]
-    RoutedOnly,
+    InboundNotYet,
+    #[error("routing offers it only to the first agent, the one made Ready on its channel")]
+    RoutedToFirstAgent,
     #[error("{media} is not in fixtures.native.media")]
     NotListed { media: String },
     #[error("fixtures.native.{} is not set ({})", key.name(), key.what())]
@@ -205,8 +248,10 @@ pub fn unavailable(native: &Native, media: &str) -> Option<Unavailable> {
 fn recipe(native: &Native, media: &str) -> Result<&'static Recipe, Unavailable> {
     let Some(recipe) = RECIPES.iter().find(|r| r.media == media) else {
         return Err(match media {
-            "chat" => Unavailable::RoutedOnly,
-            "sms" | "facebook-pm" | "im" => Unavailable::NoDocumentedCreate,
+            "sms" | "facebook-pm" if native.inbound.iter().any(|m| m == media) => {
+                Unavailable::InboundNotYet
+            }
+            "sms" | "facebook-pm" => Unavailable::NoDocumentedCreate,
             other => Unavailable::UnknownMedia(other.to_string()),
         });
     };
@@ -309,6 +354,10 @@ pub enum CreateProblem {
     AttachRefused(Refused),
     #[error("no notification announced the attached initial userData")]
     AttachNotAnnounced,
+    #[error("accepting the offered chat was refused: {0}")]
+    AcceptRefused(Refused),
+    #[error("no notification announced the accepted chat")]
+    AcceptNotAnnounced,
 }
 
 /// Why a natively provisioned interaction could not be ended.
@@ -324,7 +373,7 @@ pub enum EndError {
     StillThere { ending: String, path: String },
 }
 
-fn refusal_of(reply: &crate::observation::Reply) -> Option<Refused> {
+pub(super) fn refusal_of(reply: &crate::observation::Reply) -> Option<Refused> {
     let body = reply.body.json();
     match body.and_then(|b| b.get("statusCode")) {
         Some(code) if code == &json!(0) && reply.status < 300 => None,
@@ -373,9 +422,10 @@ impl Provisioner {
         self.native_agents[agent]
             .get_or_init(|| async {
                 let session = &self.sessions[agent];
+                // Routing offers to whoever is Ready: only the first agent takes routed media.
                 let recipes: Vec<&Recipe> = RECIPES
                     .iter()
-                    .filter(|r| recipe(native, r.media).is_ok())
+                    .filter(|r| recipe(native, r.media).is_ok() && (agent == 0 || !r.routed))
                     .collect();
                 let device = if recipes.iter().any(|r| matches!(r.creation, Creation::Dial)) {
                     Some(read_device(session, wire).await?)
@@ -423,6 +473,9 @@ impl Provisioner {
         wire: &WireLog,
     ) -> Result<Provisioned, ProvisionError> {
         let recipe = recipe(native, media).map_err(|why| self.no_way(media, why))?;
+        if recipe.routed && agent != 0 {
+            return Err(self.no_way(media, Unavailable::RoutedToFirstAgent).into());
+        }
         let prepared = self
             .prepare_native(native, agent, wire)
             .await
@@ -444,6 +497,19 @@ impl Provisioner {
                 format!("/api/v2/me/{collection}"),
                 json!({"operationName": "Create", param: key.value(native)}),
             ),
+            Creation::InitiateIm => (
+                "InitiateIMSession",
+                format!("/api/v2/me/{collection}"),
+                json!({
+                    "operationName": "InitiateIMSession",
+                    "destination": {"phoneNumber": Key::Im.value(native).unwrap_or_default()},
+                }),
+            ),
+            Creation::RequestChat => (
+                "RequestChat",
+                String::new(),
+                json!({"operationName": "RequestChat"}),
+            ),
         };
         let initial_data = match (user_data.is_empty(), recipe.takes_user_data) {
             (true, _) => InitialData::Empty,
@@ -462,31 +528,63 @@ impl Provisioner {
             })
         };
         let waited = self.deadlines.request + self.deadlines.notification;
-        let deadline = tokio::time::Instant::now() + waited;
+        let nickname = super::chat::fresh_nickname();
+        let mut customer = None;
         let (id, _announced) = {
             // One creation in flight per agent: the next new interaction on its stream is this one.
             let _one_at_a_time = self.creating[agent].lock().await;
+            // From now, not from before the wait for the lock: another creation's wait is not ours.
+            let deadline = tokio::time::Instant::now() + waited;
             let since = Instant::now();
-            let reply = post_operation(session, &create_path, &body, wire)
-                .await
-                .map_err(|why| failed(CreateProblem::Refused(why)))?;
+            let reply = match (recipe.creation, &native.chat, &self.customer) {
+                (Creation::RequestChat, Some(chat), Some(client)) => {
+                    let url = super::chat::request(
+                        client,
+                        chat,
+                        &nickname,
+                        user_data,
+                        self.deadlines.request,
+                        wire,
+                    )
+                    .await
+                    .map_err(|why| failed(CreateProblem::Refused(why)))?;
+                    customer = Some(url);
+                    Value::Null
+                }
+                _ => post_operation(session, &create_path, &body, wire)
+                    .await
+                    .map_err(|why| failed(CreateProblem::Refused(why)))?,
+            };
             let reference = reply.get("referenceId").cloned();
+            let chat = matches!(recipe.creation, Creation::RequestChat);
             let accept = |message: &Value| {
                 let channel = message.get("channel").and_then(Value::as_str);
                 channel.is_some_and(|c| recipe.notified_on.contains(&c))
                     && reference
                         .as_ref()
                         .is_none_or(|r| message.pointer("/data/referenceId") == Some(r))
+                    && (!chat || super::chat::offers_chat_of(message, &nickname))
             };
-            self.router
-                .claim_new(agent, since, accept, deadline)
-                .await
-                .ok_or_else(|| {
-                    failed(CreateProblem::NotAnnounced {
+            let claimed = self.router.claim_new(agent, since, accept, deadline).await;
+            match (claimed, &customer, &native.chat, &self.customer) {
+                (Some(claimed), _, _, _) => claimed,
+                (None, Some(url), Some(chat), Some(client)) => {
+                    // Never offered: the customer leaves, so that no chat waits on our account.
+                    let _ =
+                        super::chat::disconnect(client, chat, url, self.deadlines.request, wire)
+                            .await;
+                    return Err(failed(CreateProblem::NotAnnounced {
                         channels: recipe.notified_on,
                         waited,
-                    })
-                })?
+                    }));
+                }
+                (None, _, _, _) => {
+                    return Err(failed(CreateProblem::NotAnnounced {
+                        channels: recipe.notified_on,
+                        waited,
+                    }));
+                }
+            }
         };
         let path = format!("/api/v2/me/{collection}/{id}");
         let provisioned = Provisioned {
@@ -495,10 +593,23 @@ impl Provisioner {
             way: Way::Native {
                 operation,
                 initial_data,
+                customer,
             },
         };
         // Recorded before anything else can fail, so that it is ended whatever happens next.
         self.remember(agent, media, &provisioned);
+        if matches!(recipe.creation, Creation::RequestChat) {
+            let accept = json!({"operationName": "Accept", "nickname": session.username});
+            let sent = Instant::now();
+            post_operation(session, &path, &accept, wire)
+                .await
+                .map_err(|why| failed(CreateProblem::AcceptRefused(why)))?;
+            let until = tokio::time::Instant::from_std(sent + self.deadlines.notification);
+            if !self.router.wait_for(agent, &id, 1, until).await {
+                return Err(failed(CreateProblem::AcceptNotAnnounced));
+            }
+            self.router.take(agent, &id, sent);
+        }
         if initial_data == InitialData::Attached {
             let attach = json!({"operationName": "AttachUserData", "userData": user_data});
             let sent = Instant::now();
@@ -551,6 +662,26 @@ impl Provisioner {
             path: provisioned.path.clone(),
             source,
         })?;
+        if let (
+            Way::Native {
+                customer: Some(url),
+                ..
+            },
+            Some(chat),
+            Some(client),
+        ) = (
+            &provisioned.way,
+            self.native.as_ref().and_then(|n| n.chat.as_ref()),
+            &self.customer,
+        ) {
+            super::chat::disconnect(client, chat, url, self.deadlines.request, wire)
+                .await
+                .map_err(|source| EndError::Refused {
+                    ending: "Disconnect".into(),
+                    path: url.clone(),
+                    source,
+                })?;
+        }
         match read_capabilities(session, &provisioned.path, wire).await {
             Read::Gone => Ok(()),
             Read::Capabilities(_) | Read::Unreadable => Err(EndError::StillThere {
@@ -628,7 +759,15 @@ mod tests {
     fn each_native_media_is_one_row_and_says_what_it_lacks() {
         assert_eq!(
             native_media().collect::<Vec<_>>(),
-            ["voice", "email", "openmedia", "workitem", "twitter"]
+            [
+                "voice",
+                "email",
+                "openmedia",
+                "workitem",
+                "twitter",
+                "im",
+                "chat"
+            ]
         );
         let none = Native::default();
         let why = |native: &Native, media: &str| unavailable(native, media).map(|u| u.to_string());

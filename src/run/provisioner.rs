@@ -18,8 +18,8 @@
 use super::fixtures::{self, CleanupError, FixtureError, Provisioned, Way};
 use super::native::{self, EndError, NativeError, NativeFailure, PreparedAgent, Unavailable};
 use super::router::Router;
-use super::session::AgentSession;
-use super::target::{Contract, Deadlines, Fixtures, Native};
+use super::session::{AgentSession, ClientError, http_client};
+use super::target::{Contract, Deadlines, Fixtures, Native, Target};
 use super::wire::WireLog;
 use crate::observation::Setup;
 use crate::util::Unpoisoned;
@@ -31,6 +31,10 @@ use tokio::sync::OnceCell;
 /// Obtains the run's interactions and ends them.
 pub struct Provisioner {
     fixtures: Fixtures,
+    /// `fixtures.native`, when the target has it.
+    pub(super) native: Option<Native>,
+    /// The customer's HTTP client (no credentials, no cookies), when chats are requested.
+    pub(super) customer: Option<reqwest::Client>,
     pub(super) sessions: Vec<Arc<AgentSession>>,
     pub(super) router: Arc<Router>,
     pub(super) deadlines: Deadlines,
@@ -127,13 +131,21 @@ struct Obtained {
 
 impl Provisioner {
     pub(super) fn new(
-        fixtures: Fixtures,
+        target: &Target,
         sessions: Vec<Arc<AgentSession>>,
         router: Arc<Router>,
         deadlines: Deadlines,
-    ) -> Provisioner {
-        Provisioner {
+    ) -> Result<Provisioner, ClientError> {
+        let fixtures = target.fixtures.clone();
+        let native = fixtures.native.clone();
+        let customer = match native.as_ref().and_then(|n| n.chat.as_ref()) {
+            Some(_) => Some(http_client(target, false)?),
+            None => None,
+        };
+        Ok(Provisioner {
             fixtures,
+            native,
+            customer,
             native_agents: sessions.iter().map(|_| OnceCell::new()).collect(),
             creating: sessions
                 .iter()
@@ -143,7 +155,7 @@ impl Provisioner {
             router,
             deadlines,
             ledger: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     /// Obtains an interaction of `media` owned by `agent`, starting with `user_data`.
