@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// operations, as on a stock GWS (use a target with `fixtures.native`).
     #[arg(long)]
     no_fixtures: bool,
+    /// Customers waiting at start, offered to an agent Ready on their channel that has none of
+    /// that media open, the next when one ends (e.g. `sms=2,facebook-pm=2`).
+    #[arg(long, value_name = "MEDIA=N", value_delimiter = ',', value_parser = parse_inbound)]
+    inbound: Vec<(String, usize)>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -59,6 +63,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     }
     config.gws_version = args.gws_version;
     config.fixtures = !args.no_fixtures;
+    config.inbound = args.inbound.clone();
     let agents: Vec<String> = config.agents.iter().map(|(u, _)| u.clone()).collect();
     let fixtures = config.fixtures;
     let announce = move |server: &gws_conformance::server::RunningServer| {
@@ -81,4 +86,20 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         Ok(Err(e)) => error(e),
         Err(code) => code,
     }
+}
+
+/// Parses `sms=2`: a routed media and how many of its customers wait.
+fn parse_inbound(text: &str) -> Result<(String, usize), String> {
+    let (media, count) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expects MEDIA=N, got `{text}`"))?;
+    if !["sms", "facebook-pm", "chat"].contains(&media) {
+        return Err(format!(
+            "`{media}` is not routed in: use sms, facebook-pm or chat"
+        ));
+    }
+    let count = count
+        .parse()
+        .map_err(|_| format!("`{count}` is not a number of waiting customers"))?;
+    Ok((media.to_string(), count))
 }

@@ -449,7 +449,7 @@ async fn provisioning(runner: &Runner, target: &Target, need: &Need<'_>, d: &mut
         (_, None) => {
             let why = native_reason
                 .flatten()
-                .unwrap_or_else(|| NO_DOCUMENTED_CREATE.to_string());
+                .map_or_else(|| NO_DOCUMENTED_CREATE.to_string(), |u| u.to_string());
             let status = if need.needed {
                 Status::Fail
             } else {
@@ -470,8 +470,8 @@ async fn provisioning(runner: &Runner, target: &Target, need: &Need<'_>, d: &mut
     } else {
         Status::Warn
     };
-    match runner.provision(0, media, &Map::new(), &wire).await {
-        Ok(made) => match runner.release(&made.id, &wire).await {
+    match runner.provisioner().provision(0, media, &Map::new(), &wire).await {
+        Ok(made) => match runner.provisioner().release(&made.id, &wire).await {
             None => d.push(
                 media,
                 Status::Ok,
@@ -493,6 +493,8 @@ async fn provisioning(runner: &Runner, target: &Target, need: &Need<'_>, d: &mut
                         "voice" => "dial",
                         "twitter" => "queue_path",
                         "openmedia" => "queue_uri, openmedia_type",
+                        "im" => "im",
+                        "chat" => "chat.customer_api, chat.contact_center_id",
                         _ => "queue_uri",
                     }
                 ),
@@ -501,7 +503,7 @@ async fn provisioning(runner: &Runner, target: &Target, need: &Need<'_>, d: &mut
             d.push(
                 media,
                 fail_status,
-                format!("{way}: {}", e.reason()),
+                format!("{way}: {e}"),
                 need.needed.then_some(fix),
             );
         }

@@ -77,16 +77,18 @@ fn provisionable(runner: &Runner, ops: Vec<LoadOp>) -> (Vec<LoadOp>, Vec<String>
     let mut left_out: Vec<String> = Vec::new();
     let ops = ops
         .into_iter()
-        .filter(|op| match runner.can_provision(&op.case.media) {
-            Ok(()) => true,
-            Err(why) => {
-                let note = format!("{}: {why}", op.case.media);
-                if !left_out.contains(&note) {
-                    left_out.push(note);
+        .filter(
+            |op| match runner.provisioner().can_provision(&op.case.media) {
+                Ok(()) => true,
+                Err(why) => {
+                    let note = format!("{}: {why}", op.case.media);
+                    if !left_out.contains(&note) {
+                        left_out.push(note);
+                    }
+                    false
                 }
-                false
-            }
-        })
+            },
+        )
         .collect();
     (ops, left_out)
 }

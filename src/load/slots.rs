@@ -10,8 +10,8 @@
 use super::attribution::{Memory, Retired};
 use super::ids::{OpIndex, SlotIndex};
 use super::model::LoadOp;
+use crate::run::ProvisionError;
 use crate::run::Runner;
-use crate::run::fixtures::ProvisionError;
 use crate::run::wire::WireLog;
 use futures::StreamExt;
 use serde_json::{Map, Value};
@@ -122,6 +122,7 @@ pub(crate) async fn provision(
                     .ok_or(SlotError::NoSession { agent })?;
                 let first = &ops[list[0].0];
                 let p = runner
+                    .provisioner()
                     .provision(agent, media, &first.case.user_data, wire)
                     .await
                     .map_err(|source| SlotError::Provision {
@@ -163,6 +164,7 @@ pub(crate) async fn move_to_fresh_interaction(
     let next = &ops[slot.ops[slot.next % slot.ops.len()].0];
     let wire = WireLog::new(Instant::now());
     let Ok(fresh) = runner
+        .provisioner()
         .provision(slot.agent, &slot.media, &next.case.user_data, &wire)
         .await
     else {
@@ -170,7 +172,7 @@ pub(crate) async fn move_to_fresh_interaction(
     };
     let old = std::mem::replace(&mut slot.id, fresh.id);
     let cleaned_at = run_start.elapsed();
-    runner.release(&old, &wire).await;
+    runner.provisioner().release(&old, &wire).await;
     let last_message = slot.memory.leave_interaction();
     slot.retired.push(Retired {
         id: old,
@@ -189,7 +191,7 @@ pub(crate) async fn release_all(runner: &Runner, slots: &[Slot]) {
         .map(|id| {
             let wire = &wire;
             async move {
-                runner.release(id, wire).await;
+                runner.provisioner().release(id, wire).await;
             }
         })
         .buffer_unordered(32)

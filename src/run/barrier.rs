@@ -74,6 +74,7 @@ impl Runner {
         let barrier = cell
             .get_or_init(|| async {
                 let p = self
+                    .provisioner
                     .provision(agent, media, &serde_json::Map::new(), wire)
                     .await
                     .map_err(|e| BarrierError::Provision {

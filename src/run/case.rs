@@ -55,13 +55,13 @@ impl Runner {
                 &wire,
             );
         }
-        let interaction = match self.provision(0, &case.media, &case.user_data, &wire).await {
+        let provisioner = &self.provisioner;
+        let interaction = match provisioner
+            .provision(0, &case.media, &case.user_data, &wire)
+            .await
+        {
             Ok(p) => p,
-            Err(ProvisionError::NotOffered(why)) => return setup(Setup::NotOffered(why), &wire),
-            Err(ProvisionError::NotProvisionable(why)) => {
-                return setup(Setup::NotProvisionable(why), &wire);
-            }
-            Err(ProvisionError::Failed(why)) => return setup(Setup::Failed(why), &wire),
+            Err(e) => return setup(e.setup(), &wire),
         };
         self.owners
             .locked()
@@ -69,7 +69,7 @@ impl Runner {
         let observation = self
             .operate(case, &interaction, actor_index, &wire, start)
             .await;
-        if let Some(problem) = self.release(&interaction.id, &wire).await {
+        if let Some(problem) = provisioner.release(&interaction.id, &wire).await {
             wire.record(
                 "note",
                 format!("cleanup: {problem}"),

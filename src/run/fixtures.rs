@@ -7,7 +7,8 @@
 //! A 4xx answer also means the media is not offered; anything else is a setup failure.
 //!
 //! Which way a media is provisioned (this contract, or the documented GWS operations of
-//! `native.rs`) is the runner's choice (`provision.rs`); this module only speaks the contract.
+//! `native.rs`) is the [`Provisioner`](super::Provisioner)'s choice; this module only speaks
+//! the contract. Its failures are [`FixtureError`]s.
 
 use super::session::{AgentSession, Auth, RequestError};
 use super::target::Contract;
@@ -34,6 +35,8 @@ pub enum Way {
     Native {
         operation: &'static str,
         initial_data: InitialData,
+        /// Where the customer side is ended (a chat requested through the Customer Chat API).
+        customer: Option<String>,
     },
 }
 
@@ -56,6 +59,7 @@ impl Way {
             Way::Native {
                 operation,
                 initial_data,
+                ..
             } => {
                 let data = match initial_data {
                     InitialData::Empty => "no initial userData",
@@ -68,30 +72,56 @@ impl Way {
     }
 }
 
-/// Why no interaction was obtained; the text is the reason alone, for `Setup`.
+/// Why the fixture contract gave no interaction; the text is the reason alone, for `Setup`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ProvisionError {
-    /// The target does not offer the media.
-    #[error("{0}")]
-    NotOffered(String),
-    /// The target file gives no way to obtain one (the media needs fixtures).
-    #[error("{0}")]
-    NotProvisionable(String),
-    #[error("{0}")]
-    Failed(String),
+pub enum FixtureError {
+    #[error("fixture request failed: {0}")]
+    Request(RequestError),
+    #[error("fixture answer is not JSON: {body}")]
+    NotJson { body: String },
+    #[error(
+        "the fixture answer lacks a string `id` and a `path` starting with `/`: {}",
+        crate::util::truncate(&body.to_string(), 200)
+    )]
+    Incomplete { body: Value },
+    /// A 4xx: the target does not offer the media.
+    #[error("the fixture endpoint answered HTTP {status} for media `{media}`: {body}")]
+    Declined {
+        media: String,
+        status: u16,
+        body: String,
+    },
+    #[error("the fixture endpoint answered HTTP {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("the exec provisioner is empty")]
+    EmptyExec,
+    #[error("cannot start provisioner `{program}`: {message}")]
+    Start { program: String, message: String },
+    #[error("provisioner `{program}` did not finish within {:.1}s", after.as_secs_f64())]
+    Timeout { program: String, after: Duration },
+    #[error("provisioner `{program}` failed: {message}")]
+    Wait { program: String, message: String },
+    /// A non-zero exit: the provisioner does not offer the media.
+    #[error("provisioner exited with {status}: {}", crate::util::truncate(stderr.trim(), 300))]
+    Exited { status: String, stderr: String },
+    #[error(
+        "provisioner output is not JSON ({message}): {}",
+        crate::util::truncate(stdout, 200)
+    )]
+    ExecNotJson { message: String, stdout: String },
 }
 
-impl ProvisionError {
-    pub fn reason(&self) -> &str {
-        match self {
-            ProvisionError::NotOffered(w)
-            | ProvisionError::NotProvisionable(w)
-            | ProvisionError::Failed(w) => w,
-        }
+impl FixtureError {
+    /// The contract's way of saying that the target does not offer the media.
+    pub fn declined(&self) -> bool {
+        matches!(
+            self,
+            FixtureError::Declined { .. } | FixtureError::Exited { .. }
+        )
     }
 }
 
-fn parse_provisioned(body: &Value) -> Result<Provisioned, ProvisionError> {
+fn parse_provisioned(body: &Value) -> Result<Provisioned, FixtureError> {
     let id = body
         .get("id")
         .and_then(Value::as_str)
@@ -106,10 +136,7 @@ fn parse_provisioned(body: &Value) -> Result<Provisioned, ProvisionError> {
             path: path.to_string(),
             way: Way::Contract,
         }),
-        _ => Err(ProvisionError::Failed(format!(
-            "the fixture answer lacks a string `id` and a `path` starting with `/`: {}",
-            crate::util::truncate(&body.to_string(), 200)
-        ))),
+        _ => Err(FixtureError::Incomplete { body: body.clone() }),
     }
 }
 
@@ -120,7 +147,7 @@ pub async fn provision(
     user_data: &Map<String, Value>,
     timeout: Duration,
     wire: &WireLog,
-) -> Result<Provisioned, ProvisionError> {
+) -> Result<Provisioned, FixtureError> {
     let request = json!({"media": media, "userData": user_data});
     match contract {
         Contract::Url(base) => {
@@ -136,26 +163,23 @@ pub async fn provision(
                     Some(wire),
                 )
                 .await
-                .map_err(|e| ProvisionError::Failed(format!("fixture request failed: {e}")))?;
+                .map_err(FixtureError::Request)?;
             match reply.status {
                 200 | 201 => {
-                    let body = reply.body.json().ok_or_else(|| {
-                        ProvisionError::Failed(format!(
-                            "fixture answer is not JSON: {}",
-                            reply.body.describe()
-                        ))
+                    let body = reply.body.json().ok_or_else(|| FixtureError::NotJson {
+                        body: reply.body.describe(),
                     })?;
                     parse_provisioned(body)
                 }
-                400..=499 => Err(ProvisionError::NotOffered(format!(
-                    "the fixture endpoint answered HTTP {} for media `{media}`: {}",
-                    reply.status,
-                    reply.body.describe()
-                ))),
-                other => Err(ProvisionError::Failed(format!(
-                    "the fixture endpoint answered HTTP {other}: {}",
-                    reply.body.describe()
-                ))),
+                400..=499 => Err(FixtureError::Declined {
+                    media: media.to_string(),
+                    status: reply.status,
+                    body: reply.body.describe(),
+                }),
+                status => Err(FixtureError::Status {
+                    status,
+                    body: reply.body.describe(),
+                }),
             }
         }
         Contract::Exec(argv) => {
@@ -170,11 +194,9 @@ async fn run_provisioner(
     argv: &[String],
     request: &Value,
     timeout: Duration,
-) -> Result<Provisioned, ProvisionError> {
+) -> Result<Provisioned, FixtureError> {
     let Some((program, args)) = argv.split_first() else {
-        return Err(ProvisionError::Failed(
-            "the exec provisioner is empty".into(),
-        ));
+        return Err(FixtureError::EmptyExec);
     };
     let mut child = tokio::process::Command::new(program)
         .args(args)
@@ -183,35 +205,34 @@ async fn run_provisioner(
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| {
-            ProvisionError::Failed(format!("cannot start provisioner `{program}`: {e}"))
+        .map_err(|e| FixtureError::Start {
+            program: program.clone(),
+            message: e.to_string(),
         })?;
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(request.to_string().as_bytes()).await;
     }
     let output = tokio::time::timeout(timeout, child.wait_with_output())
         .await
-        .map_err(|_| {
-            ProvisionError::Failed(format!(
-                "provisioner `{program}` did not finish within {:.1}s",
-                timeout.as_secs_f64()
-            ))
+        .map_err(|_| FixtureError::Timeout {
+            program: program.clone(),
+            after: timeout,
         })?
-        .map_err(|e| ProvisionError::Failed(format!("provisioner `{program}` failed: {e}")))?;
+        .map_err(|e| FixtureError::Wait {
+            program: program.clone(),
+            message: e.to_string(),
+        })?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(ProvisionError::NotOffered(format!(
-            "provisioner exited with {}: {}",
-            output.status,
-            crate::util::truncate(stderr.trim(), 300)
-        )));
+        return Err(FixtureError::Exited {
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
     }
-    let body: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
-        ProvisionError::Failed(format!(
-            "provisioner output is not JSON ({e}): {}",
-            crate::util::truncate(&String::from_utf8_lossy(&output.stdout), 200)
-        ))
-    })?;
+    let body: Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| FixtureError::ExecNotJson {
+            message: e.to_string(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        })?;
     parse_provisioned(&body)
 }
 

@@ -19,10 +19,11 @@
 
 mod barrier;
 mod case;
+mod chat;
 pub mod fixtures;
 mod listener;
 pub mod native;
-mod provision;
+pub mod provisioner;
 
 pub mod router;
 pub mod session;
@@ -39,8 +40,8 @@ use crate::spec::{
 use crate::util::Unpoisoned;
 use barrier::BarrierCell;
 pub use barrier::BarrierError;
-use fixtures::{ProvisionError, Provisioned};
-pub use provision::{NoWay, ReleaseError};
+use fixtures::Provisioned;
+pub use provisioner::{NoWay, NoWayReason, ProvisionError, Provisioner, ReleaseError};
 use reqwest::Method;
 use router::Router;
 use serde_json::{Value, json};
@@ -49,7 +50,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-pub use target::{Contract, Credentials, Deadlines, Fixtures, Native, RunConfig, Secret, Target};
+pub use target::{
+    Contract, Credentials, CustomerChat, Deadlines, Fixtures, Native, RunConfig, Secret, Target,
+};
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use wire::WireLog;
@@ -80,13 +83,8 @@ pub struct Runner {
     owners: Mutex<HashMap<String, String>>,
     unknown_ids: AtomicU64,
     stream_notes: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<StreamNote>>>,
-    /// Per agent: its native preparation (device, contact-center session, Ready), done once.
-    native_agents: Vec<OnceCell<Result<native::PreparedAgent, native::NativeError>>>,
-    /// Per agent: held while a native creation is in flight, so its interaction is the next
-    /// new one on the agent's stream.
-    creating: Vec<tokio::sync::Mutex<()>>,
-    /// Interactions the run obtained and has not ended yet, by id.
-    ledger: Mutex<HashMap<String, provision::Obtained>>,
+    /// Obtains and ends the run's interactions, and keeps account of them.
+    provisioner: Provisioner,
 }
 
 /// Something that happened to one agent's notification stream during the run.
@@ -194,11 +192,13 @@ impl Runner {
             }));
         }
         let features = read_features(&sessions[0]).await;
-        let native_agents = sessions.iter().map(|_| OnceCell::new()).collect();
-        let creating = sessions
-            .iter()
-            .map(|_| tokio::sync::Mutex::new(()))
-            .collect();
+        let provisioner = Provisioner::new(
+            &target,
+            sessions.clone(),
+            Arc::clone(&router),
+            config.deadlines,
+        )
+        .map_err(|e| fail(session::SessionError::Client(e)))?;
         Ok(Runner {
             target,
             config,
@@ -211,9 +211,7 @@ impl Runner {
             owners: Mutex::new(HashMap::new()),
             unknown_ids: AtomicU64::new(1),
             stream_notes: Mutex::new(Some(notes_rx)),
-            native_agents,
-            creating,
-            ledger: Mutex::new(HashMap::new()),
+            provisioner,
         })
     }
 
@@ -236,6 +234,11 @@ impl Runner {
     /// Agent `index`'s session, for callers that drive their own operations (`load`).
     pub fn session(&self, index: usize) -> Option<&Arc<AgentSession>> {
         self.sessions.get(index)
+    }
+
+    /// What obtains the run's interactions and ends them.
+    pub fn provisioner(&self) -> &Provisioner {
+        &self.provisioner
     }
 
     /// The router every stream delivers into.
@@ -279,7 +282,7 @@ impl Runner {
         .await;
         // The barrier interactions are the run's own, and so is whatever a scenario cut off by
         // its deadline or a stopped run did not end: leave nothing behind on the target.
-        notes.left_behind = self.release_all(&flush).await;
+        notes.left_behind = self.provisioner.release_all(&flush).await;
         self.cancel.cancel();
         for t in self.tasks {
             let _ = t.await;

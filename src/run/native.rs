@@ -13,68 +13,201 @@
 //! otherwise, its notification consumed before the scenario starts. Ending uses `Hangup`,
 //! `Cancel` or `Complete`, whichever the interaction's capabilities offer.
 //!
-//! It does not decide which media are provisioned natively (the target file does, through
-//! `provision.rs`) and it judges nothing: a refusal here is a setup problem, not a finding.
-//! Its failures are [`NativeError`]s (preparing an agent) and [`EndError`]s (ending an
-//! interaction), each wrapping the [`Refused`] reply when there was one.
+//! Each media native provisioning covers is one row of [`RECIPES`]: what it needs from the
+//! target file, its channel, how it is created and how it is ended. The module does not decide
+//! which way a media is provisioned (the [`Provisioner`] does) and it judges nothing: a refusal
+//! here is a setup problem, not a finding. Its failures are [`NativeFailure`]s, wrapping a
+//! [`NativeError`] (preparing an agent) or a [`CreateProblem`]; ending failures are
+//! [`EndError`]s; each carries the [`Refused`] reply when there was one.
 
-use super::Runner;
-use super::fixtures::{InitialData, ProvisionError, Provisioned, Way};
+use super::fixtures::{InitialData, Provisioned, Way};
+use super::provisioner::{ProvisionError, Provisioner};
 use super::session::{AgentSession, Auth, RequestError};
 use super::target::Native;
 use super::wire::WireLog;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// What the documented API offers to create one media's interactions.
+/// A `fixtures.native` key a recipe needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Dial,
+    QueueUri,
+    QueuePath,
+    OpenmediaType,
+    Im,
+    Chat,
+}
+
+impl Key {
+    /// Its name under `fixtures.native`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::Dial => "dial",
+            Key::QueueUri => "queue_uri",
+            Key::QueuePath => "queue_path",
+            Key::OpenmediaType => "openmedia_type",
+            Key::Im => "im",
+            Key::Chat => "chat",
+        }
+    }
+
+    /// What the value is, for the message that says it is missing.
+    fn what(self) -> &'static str {
+        match self {
+            Key::Dial => "the number each agent dials",
+            Key::QueueUri => "the queue interactions are created into",
+            Key::QueuePath => "the queue tweets are created into",
+            Key::OpenmediaType => "the open-media type to create",
+            Key::Im => "the number an IM session is initiated to",
+            Key::Chat => "the Customer Chat API chats are requested through",
+        }
+    }
+
+    fn value(self, native: &Native) -> Option<&str> {
+        match self {
+            Key::Dial => native.dial.as_deref(),
+            Key::QueueUri => native.queue_uri.as_deref(),
+            Key::QueuePath => native.queue_path.as_deref(),
+            Key::OpenmediaType => native.openmedia_type.as_deref(),
+            Key::Im => native.im.as_deref(),
+            Key::Chat => native.chat.as_ref().map(|c| c.customer_api.as_str()),
+        }
+    }
+}
+
+/// How a recipe creates an interaction.
+#[derive(Debug, Clone, Copy)]
+enum Creation {
+    /// `Dial` from the agent's device to `fixtures.native.dial`.
+    Dial,
+    /// `Create` in the agent's collection, into the queue `key` names, sent as `param`.
+    Create { param: &'static str, key: Key },
+    /// `InitiateIMSession` to `fixtures.native.im`.
+    InitiateIm,
+    /// `RequestChat` as a customer, then the agent's `Accept` of the offered chat.
+    RequestChat,
+}
+
+/// What the documented API offers to create one media's interactions: one row per media.
 struct Recipe {
     media: &'static str,
+    /// The `fixtures.native` keys it needs, in the order a missing one is reported.
+    needs: &'static [Key],
+    /// The contact-center channel it works on (`StartContactCenterSession`, `Ready`).
+    channel: fn(&Native) -> String,
+    /// The collection under `/api/v2/me/` its interactions live in.
+    collection: fn(&Native) -> String,
     /// Channels the creating notification may arrive on.
-    channels: &'static [&'static str],
-    /// `Create`'s parameter naming the queue, or `None` for `Dial`.
-    queue_param: Option<&'static str>,
+    notified_on: &'static [&'static str],
+    creation: Creation,
     /// The creating request documents `userData`.
     takes_user_data: bool,
     /// Ending operations in order of preference; the first the capabilities list is used.
     endings: &'static [&'static str],
+    /// Routing offers it: only the first agent is made Ready on its channel.
+    routed: bool,
+}
+
+/// The open-media type `fixtures.native.openmedia_type` names: both its channel and the last
+/// segment of its collection.
+fn openmedia_type(native: &Native) -> String {
+    native
+        .openmedia_type
+        .clone()
+        .unwrap_or_else(|| "openmedia".into())
 }
 
 const RECIPES: &[Recipe] = &[
     Recipe {
         media: "voice",
-        channels: &["/v2/me/calls"],
-        queue_param: None,
+        needs: &[Key::Dial],
+        channel: |_| "voice".into(),
+        collection: |_| "calls".into(),
+        notified_on: &["/v2/me/calls"],
+        creation: Creation::Dial,
         takes_user_data: true,
         endings: &["Hangup"],
+        routed: false,
     },
     Recipe {
         media: "email",
-        channels: &["/v2/me/emails"],
-        queue_param: Some("queueUri"),
+        needs: &[Key::QueueUri],
+        channel: |_| "email".into(),
+        collection: |_| "emails".into(),
+        notified_on: &["/v2/me/emails"],
+        creation: Creation::Create {
+            param: "queueUri",
+            key: Key::QueueUri,
+        },
         takes_user_data: true,
         endings: &["Cancel", "Complete"],
+        routed: false,
     },
     Recipe {
         media: "openmedia",
-        channels: &["/v2/me/openmedia"],
-        queue_param: Some("queueUri"),
+        needs: &[Key::QueueUri, Key::OpenmediaType],
+        channel: openmedia_type,
+        collection: |native| format!("openmedia/{}", openmedia_type(native)),
+        notified_on: &["/v2/me/openmedia"],
+        creation: Creation::Create {
+            param: "queueUri",
+            key: Key::QueueUri,
+        },
         takes_user_data: false,
         endings: &["Complete", "Cancel"],
+        routed: false,
     },
     Recipe {
         media: "workitem",
-        channels: &["/v2/me/workitems"],
-        queue_param: Some("queueUri"),
+        needs: &[Key::QueueUri],
+        channel: |_| "workitem".into(),
+        collection: |_| "workitems".into(),
+        notified_on: &["/v2/me/workitems"],
+        creation: Creation::Create {
+            param: "queueUri",
+            key: Key::QueueUri,
+        },
         takes_user_data: false,
         endings: &["Complete", "Cancel"],
+        routed: false,
     },
     Recipe {
         media: "twitter",
-        channels: &["/v2/me/twitter"],
-        queue_param: Some("queuePath"),
+        needs: &[Key::QueuePath],
+        channel: |_| "twitter".into(),
+        collection: |_| "twitter".into(),
+        notified_on: &["/v2/me/twitter"],
+        creation: Creation::Create {
+            param: "queuePath",
+            key: Key::QueuePath,
+        },
         takes_user_data: false,
         endings: &["Cancel", "Complete"],
+        routed: false,
+    },
+    Recipe {
+        media: "im",
+        needs: &[Key::Im],
+        channel: |_| "im".into(),
+        collection: |_| "im-sessions".into(),
+        notified_on: &["/v2/me/im-sessions"],
+        creation: Creation::InitiateIm,
+        takes_user_data: false,
+        endings: &["Complete"],
+        routed: false,
+    },
+    Recipe {
+        media: "chat",
+        needs: &[Key::Chat],
+        channel: |_| "chat".into(),
+        collection: |_| "chats".into(),
+        notified_on: &["/v2/me/chats"],
+        creation: Creation::RequestChat,
+        takes_user_data: true,
+        endings: &["Complete", "Leave"],
+        routed: true,
     },
 ];
 
@@ -82,46 +215,58 @@ const RECIPES: &[Recipe] = &[
 pub const NO_DOCUMENTED_CREATE: &str =
     "no documented operation creates one; use fixtures.url or fixtures.exec";
 
-/// The media `fixtures.native.media` may name.
-pub const NATIVE_MEDIA: [&str; 5] = ["voice", "email", "openmedia", "workitem", "twitter"];
+/// The media `fixtures.native.media` may name, in the table's order.
+pub fn native_media() -> impl Iterator<Item = &'static str> {
+    RECIPES.iter().map(|r| r.media)
+}
+
+/// Why a media cannot be provisioned natively with a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    #[error("{}", NO_DOCUMENTED_CREATE)]
+    NoDocumentedCreate,
+    #[error(
+        "fixtures.native.inbound lists it, but this build does not yet wait for routed inbound interactions; use fixtures.url or fixtures.exec"
+    )]
+    InboundNotYet,
+    #[error("routing offers it only to the first agent, the one made Ready on its channel")]
+    RoutedToFirstAgent,
+    #[error("{media} is not in fixtures.native.media")]
+    NotListed { media: String },
+    #[error("fixtures.native.{} is not set ({})", key.name(), key.what())]
+    Missing { key: Key },
+    #[error("unknown media `{0}`")]
+    UnknownMedia(String),
+}
 
 /// Why `media` cannot be provisioned natively with this configuration, if it cannot.
-pub fn unavailable(native: &Native, media: &str) -> Option<String> {
+pub fn unavailable(native: &Native, media: &str) -> Option<Unavailable> {
+    recipe(native, media).err()
+}
+
+/// The row that provisions `media` with this configuration, or why there is none.
+fn recipe(native: &Native, media: &str) -> Result<&'static Recipe, Unavailable> {
+    let Some(recipe) = RECIPES.iter().find(|r| r.media == media) else {
+        return Err(match media {
+            "sms" | "facebook-pm" if native.inbound.iter().any(|m| m == media) => {
+                Unavailable::InboundNotYet
+            }
+            "sms" | "facebook-pm" => Unavailable::NoDocumentedCreate,
+            other => Unavailable::UnknownMedia(other.to_string()),
+        });
+    };
     let listed = native
         .media
         .as_ref()
         .is_none_or(|list| list.iter().any(|m| m == media));
-    let missing =
-        |key: &str, what: &str| Some(format!("fixtures.native.{key} is not set ({what})"));
-    match media {
-        "sms" | "facebook-pm" | "im" => Some(NO_DOCUMENTED_CREATE.into()),
-        "chat" => Some(
-            "only routing offers a chat to an agent; native chat is not supported: use fixtures.url or fixtures.exec".into(),
-        ),
-        _ if !listed => Some(format!("{media} is not in fixtures.native.media")),
-        "voice" if native.dial.is_none() => missing("dial", "the number each agent dials"),
-        "email" | "workitem" | "openmedia" if native.queue_uri.is_none() => {
-            missing("queue_uri", "the queue interactions are created into")
-        }
-        "openmedia" if native.openmedia_type.is_none() => {
-            missing("openmedia_type", "the open-media type to create")
-        }
-        "twitter" if native.queue_path.is_none() => {
-            missing("queue_path", "the queue tweets are created into")
-        }
-        _ if RECIPES.iter().any(|r| r.media == media) => None,
-        other => Some(format!("unknown media `{other}`")),
+    if !listed {
+        return Err(Unavailable::NotListed {
+            media: media.to_string(),
+        });
     }
-}
-
-/// The contact-center channel a media's interactions need.
-fn session_channel(native: &Native, media: &str) -> String {
-    match media {
-        "openmedia" => native
-            .openmedia_type
-            .clone()
-            .unwrap_or_else(|| "openmedia".into()),
-        other => other.to_string(),
+    match recipe.needs.iter().find(|k| k.value(native).is_none()) {
+        Some(key) => Err(Unavailable::Missing { key: *key }),
+        None => Ok(recipe),
     }
 }
 
@@ -177,6 +322,44 @@ pub enum NativeError {
     },
 }
 
+/// Why a native interaction could not be obtained.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NativeFailure {
+    #[error(transparent)]
+    Prepare(#[from] NativeError),
+    #[error("{operation} of a {media} interaction for agent `{username}`: {problem}")]
+    Create {
+        operation: &'static str,
+        media: String,
+        username: String,
+        problem: CreateProblem,
+    },
+}
+
+/// What went wrong while creating one interaction.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CreateProblem {
+    #[error("refused: {0}")]
+    Refused(Refused),
+    #[error(
+        "no notification on {} announced the new interaction within {:.1}s",
+        channels.join(" or "),
+        waited.as_secs_f64()
+    )]
+    NotAnnounced {
+        channels: &'static [&'static str],
+        waited: Duration,
+    },
+    #[error("attaching the initial userData was refused: {0}")]
+    AttachRefused(Refused),
+    #[error("no notification announced the attached initial userData")]
+    AttachNotAnnounced,
+    #[error("accepting the offered chat was refused: {0}")]
+    AcceptRefused(Refused),
+    #[error("no notification announced the accepted chat")]
+    AcceptNotAnnounced,
+}
+
 /// Why a natively provisioned interaction could not be ended.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EndError {
@@ -190,7 +373,7 @@ pub enum EndError {
     StillThere { ending: String, path: String },
 }
 
-fn refusal_of(reply: &crate::observation::Reply) -> Option<Refused> {
+pub(super) fn refusal_of(reply: &crate::observation::Reply) -> Option<Refused> {
     let body = reply.body.json();
     match body.and_then(|b| b.get("statusCode")) {
         Some(code) if code == &json!(0) && reply.status < 300 => None,
@@ -205,62 +388,54 @@ fn refusal_of(reply: &crate::observation::Reply) -> Option<Refused> {
     }
 }
 
-impl Runner {
-    fn native(&self) -> Result<&Native, ProvisionError> {
-        self.target
-            .fixtures
-            .native
-            .as_ref()
-            .ok_or_else(|| ProvisionError::NotProvisionable("fixtures.native is not set".into()))
+/// POSTs `body` to `path` as `session` and returns the reply's JSON, or why it failed.
+pub(super) async fn post_operation(
+    session: &AgentSession,
+    path: &str,
+    body: &Value,
+    wire: &WireLog,
+) -> Result<Value, Refused> {
+    let (reply, _) = session
+        .request(
+            Method::POST,
+            path,
+            Some(body.to_string().as_bytes()),
+            Auth::Session,
+            true,
+            Some(wire),
+        )
+        .await?;
+    match refusal_of(&reply) {
+        None => Ok(reply.body.json().cloned().unwrap_or(Value::Null)),
+        Some(refused) => Err(refused),
     }
+}
 
-    /// POSTs `body` to `path` as `session` and returns the reply's JSON, or why it failed.
-    async fn post_operation(
-        session: &AgentSession,
-        path: &str,
-        body: &Value,
-        wire: &WireLog,
-    ) -> Result<Value, Refused> {
-        let (reply, _) = session
-            .request(
-                Method::POST,
-                path,
-                Some(body.to_string().as_bytes()),
-                Auth::Session,
-                true,
-                Some(wire),
-            )
-            .await?;
-        match refusal_of(&reply) {
-            None => Ok(reply.body.json().cloned().unwrap_or(Value::Null)),
-            Some(refused) => Err(refused),
-        }
-    }
-
+impl Provisioner {
     /// The agent's device, contact-center session and Ready state, once per agent.
     async fn prepare_native(
         &self,
+        native: &Native,
         agent: usize,
         wire: &WireLog,
-    ) -> Result<PreparedAgent, ProvisionError> {
-        let native = self.native()?;
+    ) -> Result<PreparedAgent, NativeError> {
         self.native_agents[agent]
             .get_or_init(|| async {
                 let session = &self.sessions[agent];
-                let media: Vec<&str> = NATIVE_MEDIA
-                    .into_iter()
-                    .filter(|m| unavailable(native, m).is_none())
+                // Routing offers to whoever is Ready: only the first agent takes routed media.
+                let recipes: Vec<&Recipe> = RECIPES
+                    .iter()
+                    .filter(|r| recipe(native, r.media).is_ok() && (agent == 0 || !r.routed))
                     .collect();
-                let device = if media.contains(&"voice") {
+                let device = if recipes.iter().any(|r| matches!(r.creation, Creation::Dial)) {
                     Some(read_device(session, wire).await?)
                 } else {
                     None
                 };
-                let channels: Vec<String> =
-                    media.iter().map(|m| session_channel(native, m)).collect();
+                let channels: Vec<String> = recipes.iter().map(|r| (r.channel)(native)).collect();
                 let start =
                     json!({"operationName": "StartContactCenterSession", "channels": channels});
-                match Self::post_operation(session, "/api/v2/me", &start, wire).await {
+                match post_operation(session, "/api/v2/me", &start, wire).await {
                     Ok(_) => {}
                     // Partial success: a channel that failed shows when its media is created.
                     Err(refused) if refused.partial() => {}
@@ -274,7 +449,7 @@ impl Runner {
                 }
                 for channel in &channels {
                     let path = format!("/api/v2/me/channels/{channel}");
-                    Self::post_operation(session, &path, &json!({"operationName": "Ready"}), wire)
+                    post_operation(session, &path, &json!({"operationName": "Ready"}), wire)
                         .await
                         .map_err(|source| NativeError::Ready {
                             username: session.username.clone(),
@@ -286,56 +461,56 @@ impl Runner {
             })
             .await
             .clone()
-            .map_err(|e| ProvisionError::Failed(e.to_string()))
     }
 
     /// Creates one interaction of `media` for `agent` with documented operations.
     pub(super) async fn provision_native(
         &self,
+        native: &Native,
         agent: usize,
         media: &str,
         user_data: &Map<String, Value>,
         wire: &WireLog,
     ) -> Result<Provisioned, ProvisionError> {
-        let native = self.native()?;
-        if let Some(why) = unavailable(native, media) {
-            return Err(ProvisionError::NotProvisionable(why));
+        let recipe = recipe(native, media).map_err(|why| self.no_way(media, why))?;
+        if recipe.routed && agent != 0 {
+            return Err(self.no_way(media, Unavailable::RoutedToFirstAgent).into());
         }
-        let Some(recipe) = RECIPES.iter().find(|r| r.media == media) else {
-            return Err(ProvisionError::NotProvisionable(
-                NO_DOCUMENTED_CREATE.into(),
-            ));
-        };
-        let prepared = self.prepare_native(agent, wire).await?;
+        let prepared = self
+            .prepare_native(native, agent, wire)
+            .await
+            .map_err(NativeFailure::from)?;
         let session = &self.sessions[agent];
-        let (operation, create_path, collection) = match recipe.queue_param {
-            None => {
+        let collection = (recipe.collection)(native);
+        let (operation, create_path, mut body) = match recipe.creation {
+            Creation::Dial => {
                 let device = prepared.device.as_deref().unwrap_or_default();
+                let number = Key::Dial.value(native).unwrap_or_default();
                 (
                     "Dial",
                     format!("/api/v2/me/devices/{device}/calls"),
-                    "calls".to_string(),
+                    json!({"operationName": "Dial", "destination": {"phoneNumber": number}}),
                 )
             }
-            Some(_) => {
-                let collection = match media {
-                    "email" => "emails".to_string(),
-                    "workitem" => "workitems".to_string(),
-                    "twitter" => "twitter".to_string(),
-                    _ => format!("openmedia/{}", session_channel(native, media)),
-                };
-                ("Create", format!("/api/v2/me/{collection}"), collection)
-            }
+            Creation::Create { param, key } => (
+                "Create",
+                format!("/api/v2/me/{collection}"),
+                json!({"operationName": "Create", param: key.value(native)}),
+            ),
+            Creation::InitiateIm => (
+                "InitiateIMSession",
+                format!("/api/v2/me/{collection}"),
+                json!({
+                    "operationName": "InitiateIMSession",
+                    "destination": {"phoneNumber": Key::Im.value(native).unwrap_or_default()},
+                }),
+            ),
+            Creation::RequestChat => (
+                "RequestChat",
+                String::new(),
+                json!({"operationName": "RequestChat"}),
+            ),
         };
-        let mut body = json!({"operationName": operation});
-        match recipe.queue_param {
-            None => {
-                body["destination"] =
-                    json!({"phoneNumber": native.dial.clone().unwrap_or_default()})
-            }
-            Some("queuePath") => body["queuePath"] = json!(native.queue_path),
-            Some(param) => body[param] = json!(native.queue_uri),
-        }
         let initial_data = match (user_data.is_empty(), recipe.takes_user_data) {
             (true, _) => InitialData::Empty,
             (false, true) => {
@@ -344,41 +519,72 @@ impl Runner {
             }
             (false, false) => InitialData::Attached,
         };
-        let failed = |why: String| {
-            ProvisionError::Failed(format!(
-                "{operation} of a {media} interaction for agent `{}`: {why}",
-                session.username
-            ))
+        let failed = |problem: CreateProblem| {
+            ProvisionError::from(NativeFailure::Create {
+                operation,
+                media: media.to_string(),
+                username: session.username.clone(),
+                problem,
+            })
         };
-        let deadline = tokio::time::Instant::now()
-            + self.config.deadlines.request
-            + self.config.deadlines.notification;
+        let waited = self.deadlines.request + self.deadlines.notification;
+        let nickname = super::chat::fresh_nickname();
+        let mut customer = None;
         let (id, _announced) = {
             // One creation in flight per agent: the next new interaction on its stream is this one.
             let _one_at_a_time = self.creating[agent].lock().await;
+            // From now, not from before the wait for the lock: another creation's wait is not ours.
+            let deadline = tokio::time::Instant::now() + waited;
             let since = Instant::now();
-            let reply = Self::post_operation(session, &create_path, &body, wire)
-                .await
-                .map_err(|why| failed(format!("refused: {why}")))?;
+            let reply = match (recipe.creation, &native.chat, &self.customer) {
+                (Creation::RequestChat, Some(chat), Some(client)) => {
+                    let url = super::chat::request(
+                        client,
+                        chat,
+                        &nickname,
+                        user_data,
+                        self.deadlines.request,
+                        wire,
+                    )
+                    .await
+                    .map_err(|why| failed(CreateProblem::Refused(why)))?;
+                    customer = Some(url);
+                    Value::Null
+                }
+                _ => post_operation(session, &create_path, &body, wire)
+                    .await
+                    .map_err(|why| failed(CreateProblem::Refused(why)))?,
+            };
             let reference = reply.get("referenceId").cloned();
+            let chat = matches!(recipe.creation, Creation::RequestChat);
             let accept = |message: &Value| {
                 let channel = message.get("channel").and_then(Value::as_str);
-                channel.is_some_and(|c| recipe.channels.contains(&c))
+                channel.is_some_and(|c| recipe.notified_on.contains(&c))
                     && reference
                         .as_ref()
                         .is_none_or(|r| message.pointer("/data/referenceId") == Some(r))
+                    && (!chat || super::chat::offers_chat_of(message, &nickname))
             };
-            self.router
-                .claim_new(agent, since, accept, deadline)
-                .await
-                .ok_or_else(|| {
-                    failed(format!(
-                        "no notification on {} announced the new interaction within {:.1}s",
-                        recipe.channels.join(" or "),
-                        (self.config.deadlines.request + self.config.deadlines.notification)
-                            .as_secs_f64()
-                    ))
-                })?
+            let claimed = self.router.claim_new(agent, since, accept, deadline).await;
+            match (claimed, &customer, &native.chat, &self.customer) {
+                (Some(claimed), _, _, _) => claimed,
+                (None, Some(url), Some(chat), Some(client)) => {
+                    // Never offered: the customer leaves, so that no chat waits on our account.
+                    let _ =
+                        super::chat::disconnect(client, chat, url, self.deadlines.request, wire)
+                            .await;
+                    return Err(failed(CreateProblem::NotAnnounced {
+                        channels: recipe.notified_on,
+                        waited,
+                    }));
+                }
+                (None, _, _, _) => {
+                    return Err(failed(CreateProblem::NotAnnounced {
+                        channels: recipe.notified_on,
+                        waited,
+                    }));
+                }
+            }
         };
         let path = format!("/api/v2/me/{collection}/{id}");
         let provisioned = Provisioned {
@@ -387,23 +593,32 @@ impl Runner {
             way: Way::Native {
                 operation,
                 initial_data,
+                customer,
             },
         };
         // Recorded before anything else can fail, so that it is ended whatever happens next.
         self.remember(agent, media, &provisioned);
+        if matches!(recipe.creation, Creation::RequestChat) {
+            let accept = json!({"operationName": "Accept", "nickname": session.username});
+            let sent = Instant::now();
+            post_operation(session, &path, &accept, wire)
+                .await
+                .map_err(|why| failed(CreateProblem::AcceptRefused(why)))?;
+            let until = tokio::time::Instant::from_std(sent + self.deadlines.notification);
+            if !self.router.wait_for(agent, &id, 1, until).await {
+                return Err(failed(CreateProblem::AcceptNotAnnounced));
+            }
+            self.router.take(agent, &id, sent);
+        }
         if initial_data == InitialData::Attached {
             let attach = json!({"operationName": "AttachUserData", "userData": user_data});
             let sent = Instant::now();
-            Self::post_operation(session, &path, &attach, wire)
+            post_operation(session, &path, &attach, wire)
                 .await
-                .map_err(|why| {
-                    failed(format!("attaching the initial userData was refused: {why}"))
-                })?;
-            let until = tokio::time::Instant::from_std(sent + self.config.deadlines.notification);
+                .map_err(|why| failed(CreateProblem::AttachRefused(why)))?;
+            let until = tokio::time::Instant::from_std(sent + self.deadlines.notification);
             if !self.router.wait_for(agent, &id, 1, until).await {
-                return Err(failed(
-                    "no notification announced the attached initial userData".into(),
-                ));
+                return Err(failed(CreateProblem::AttachNotAnnounced));
             }
             self.router.take(agent, &id, sent);
         }
@@ -435,7 +650,7 @@ impl Runner {
             .find(|e| capabilities.iter().any(|c| c == *e))
             .unwrap_or(&endings[0]);
         self.router.ending(agent, &provisioned.id);
-        Self::post_operation(
+        post_operation(
             session,
             &provisioned.path,
             &json!({"operationName": ending}),
@@ -447,6 +662,26 @@ impl Runner {
             path: provisioned.path.clone(),
             source,
         })?;
+        if let (
+            Way::Native {
+                customer: Some(url),
+                ..
+            },
+            Some(chat),
+            Some(client),
+        ) = (
+            &provisioned.way,
+            self.native.as_ref().and_then(|n| n.chat.as_ref()),
+            &self.customer,
+        ) {
+            super::chat::disconnect(client, chat, url, self.deadlines.request, wire)
+                .await
+                .map_err(|source| EndError::Refused {
+                    ending: "Disconnect".into(),
+                    path: url.clone(),
+                    source,
+                })?;
+        }
         match read_capabilities(session, &provisioned.path, wire).await {
             Read::Gone => Ok(()),
             Read::Capabilities(_) | Read::Unreadable => Err(EndError::StillThere {
@@ -519,6 +754,54 @@ pub async fn read_device(session: &AgentSession, wire: &WireLog) -> Result<Strin
 mod tests {
     use super::*;
     use crate::observation::{Body, Reply};
+
+    #[test]
+    fn each_native_media_is_one_row_and_says_what_it_lacks() {
+        assert_eq!(
+            native_media().collect::<Vec<_>>(),
+            [
+                "voice",
+                "email",
+                "openmedia",
+                "workitem",
+                "twitter",
+                "im",
+                "chat"
+            ]
+        );
+        let none = Native::default();
+        let why = |native: &Native, media: &str| unavailable(native, media).map(|u| u.to_string());
+        assert_eq!(
+            why(&none, "voice").as_deref(),
+            Some("fixtures.native.dial is not set (the number each agent dials)")
+        );
+        let queue = Native {
+            queue_uri: Some("/api/v2/queues/q".into()),
+            media: Some(vec!["openmedia".into(), "email".into()]),
+            ..Native::default()
+        };
+        assert_eq!(
+            why(&queue, "openmedia").as_deref(),
+            Some("fixtures.native.openmedia_type is not set (the open-media type to create)")
+        );
+        assert_eq!(why(&queue, "email"), None);
+        assert_eq!(
+            why(&queue, "workitem").as_deref(),
+            Some("workitem is not in fixtures.native.media")
+        );
+        assert_eq!(why(&queue, "sms").as_deref(), Some(NO_DOCUMENTED_CREATE));
+        assert_eq!(
+            why(&queue, "pigeon").as_deref(),
+            Some("unknown media `pigeon`")
+        );
+        let typed = Native {
+            openmedia_type: Some("promotion".into()),
+            ..queue
+        };
+        let row = recipe(&typed, "openmedia").expect("a row");
+        assert_eq!((row.channel)(&typed), "promotion");
+        assert_eq!((row.collection)(&typed), "openmedia/promotion");
+    }
 
     #[test]
     fn refusals_describe_status_code_and_message() {

@@ -66,7 +66,7 @@ pub enum Contract {
 }
 
 /// `fixtures.native`: what the documented operations that create interactions need.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Native {
     /// The number each agent dials (voice, `Dial`).
     pub dial: Option<String>,
@@ -78,7 +78,43 @@ pub struct Native {
     pub openmedia_type: Option<String>,
     /// Which media to provision natively; `None`: every media the other keys allow.
     pub media: Option<Vec<String>>,
+    /// The number an IM session is initiated to (`InitiateIMSession`).
+    pub im: Option<String>,
+    /// Where chats are requested as a customer (the Customer Chat API).
+    pub chat: Option<CustomerChat>,
+    /// Media routed to the first agent by the deployment, accepted and reused.
+    pub inbound: Vec<String>,
+    /// How long the run waits for each inbound media to be offered.
+    pub inbound_wait: Duration,
 }
+
+/// `fixtures.native.chat`: the Customer Chat API a chat is requested through.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerChat {
+    /// The URL `RequestChat` is posted to, e.g. `https://gws:8443/api/v2/chats`.
+    pub customer_api: String,
+    /// The `ContactCenterId` header's value.
+    pub contact_center_id: String,
+}
+
+impl Default for Native {
+    fn default() -> Self {
+        Native {
+            dial: None,
+            queue_uri: None,
+            queue_path: None,
+            openmedia_type: None,
+            media: None,
+            im: None,
+            chat: None,
+            inbound: Vec::new(),
+            inbound_wait: DEFAULT_INBOUND_WAIT,
+        }
+    }
+}
+
+/// How long a run waits for an inbound interaction when the target file does not say.
+pub const DEFAULT_INBOUND_WAIT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone)]
 pub struct Target {

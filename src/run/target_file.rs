@@ -6,8 +6,9 @@
 //! names `native` (documented GWS operations), the fixture contract (`url` or `exec`), or
 //! `native` with one of them for the media native provisioning cannot create.
 
-use crate::run::native::{NATIVE_MEDIA, unavailable};
-use crate::run::{Contract, Credentials, Fixtures, Native, Secret, Target};
+use crate::run::native::{native_media, unavailable};
+use crate::run::target::DEFAULT_INBOUND_WAIT;
+use crate::run::{Contract, Credentials, CustomerChat, Fixtures, Native, Secret, Target};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -150,17 +151,91 @@ struct NativeEntry {
     openmedia_type: Option<String>,
     #[serde(default)]
     media: Option<Vec<String>>,
+    #[serde(default)]
+    im: Option<String>,
+    #[serde(default)]
+    chat: Option<ChatEntry>,
+    #[serde(default)]
+    inbound: Vec<String>,
+    #[serde(default)]
+    inbound_wait: Option<String>,
+}
+
+/// `fixtures.native.chat`: the Customer Chat API.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChatEntry {
+    customer_api: String,
+    contact_center_id: String,
+}
+
+/// The media a deployment routes in: they have no create operation.
+const INBOUND_MEDIA: [&str; 2] = ["sms", "facebook-pm"];
+
+/// `10m`, `90s`, `1h` or a number of seconds.
+fn wait_of(text: &str) -> Option<std::time::Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let n: u64 = t[..split].parse().ok()?;
+    let unit = match t[split..].trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(n * unit))
 }
 
 impl NativeEntry {
     /// Checks that every listed media can be provisioned with what the file gives.
     fn resolve(self, file: &Path) -> Result<Native, TargetFileError> {
+        if let Some(media) = self
+            .inbound
+            .iter()
+            .find(|m| !INBOUND_MEDIA.contains(&m.as_str()))
+        {
+            return Err(invalid(
+                file,
+                format!(
+                    "fixtures.native.inbound lists `{media}`: only {} are routed in without a create operation",
+                    INBOUND_MEDIA.join(" and ")
+                ),
+            ));
+        }
+        let inbound_wait = match &self.inbound_wait {
+            None => DEFAULT_INBOUND_WAIT,
+            Some(text) => wait_of(text).ok_or_else(|| {
+                invalid(
+                    file,
+                    format!("fixtures.native.inbound_wait `{text}` is not a duration (e.g. 90s, 10m, 1h)"),
+                )
+            })?,
+        };
+        if let Some(chat) = &self.chat
+            && !(chat.customer_api.starts_with("http://")
+                || chat.customer_api.starts_with("https://"))
+        {
+            return Err(invalid(
+                file,
+                format!(
+                    "fixtures.native.chat.customer_api must start with http:// or https://, got `{}`",
+                    chat.customer_api
+                ),
+            ));
+        }
         let native = Native {
             dial: self.dial,
             queue_uri: self.queue_uri,
             queue_path: self.queue_path,
             openmedia_type: self.openmedia_type,
             media: self.media,
+            im: self.im,
+            chat: self.chat.map(|c| CustomerChat {
+                customer_api: c.customer_api,
+                contact_center_id: c.contact_center_id,
+            }),
+            inbound: self.inbound,
+            inbound_wait,
         };
         if let Some(list) = &native.media {
             for media in list {
@@ -169,19 +244,16 @@ impl NativeEntry {
                         file,
                         format!(
                             "fixtures.native.media lists `{media}`: {why} (native provisioning covers {})",
-                            NATIVE_MEDIA.join(", ")
+                            native_media().collect::<Vec<_>>().join(", ")
                         ),
                     ));
                 }
             }
         }
-        if NATIVE_MEDIA
-            .iter()
-            .all(|m| unavailable(&native, m).is_some())
-        {
+        if native_media().all(|m| unavailable(&native, m).is_some()) {
             return Err(invalid(
                 file,
-                "fixtures.native provisions nothing: give `dial` (voice), `queue_uri` (email, workitem; with `openmedia_type`, open media) or `queue_path` (Twitter)".into(),
+                "fixtures.native provisions nothing: give `dial` (voice), `queue_uri` (email, workitem; with `openmedia_type`, open media), `queue_path` (Twitter), `im` (IM) or `chat` (chat)".into(),
             ));
         }
         Ok(native)

@@ -348,14 +348,23 @@ async fn post_operation(
         let (status, body) = state.error_body(404, 6, "no such resource");
         return finish(&state, &caller, json_response(status, &body));
     };
-    if let Some(operation) = parsed
-        .get("operationName")
-        .and_then(Value::as_str)
-        .and_then(Lifecycle::parse)
-    {
+    let operation_name = parsed.get("operationName").and_then(Value::as_str);
+    if let Some(operation) = operation_name.and_then(Lifecycle::parse) {
         state.repeat_on_release(&id);
         let outcome = state.end(&caller.agent, media, &id, operation);
-        return answer(&state, &caller, outcome);
+        let response = answer(&state, &caller, outcome);
+        super::native::publish_offers(&state);
+        return response;
+    }
+    if let Some(accept) = operation_name.and_then(|o| match o {
+        "Accept" => Some(true),
+        "Reject" => Some(false),
+        _ => None,
+    }) {
+        let outcome = state.answer_offer(&caller.agent, media, &id, accept);
+        let response = answer(&state, &caller, outcome);
+        super::native::publish_offers(&state);
+        return response;
     }
     if state.defect(Defect::FlakyFirstAttach)
         && parsed.get("operationName").and_then(Value::as_str) == Some("AttachUserData")

@@ -93,6 +93,8 @@ pub fn router(state: Arc<state::ServerState>) -> Router {
             get(native::get_collection).post(native::post_collection),
         )
         .route("/api/v2/queues/{id}", get(native::get_queue))
+        .route("/api/v2/chats", post(native::post_customer_chats))
+        .route("/api/v2/chats/{id}", post(native::post_customer_chat))
         .route("/api/v2/features", get(http::get_features))
         .route("/api/v2/notifications", post(bayeux::endpoint))
         // CometD clients append the message type (`/handshake`, `/connect` ...) to the URL.

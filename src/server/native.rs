@@ -2,8 +2,12 @@
 //! interactions and prepare an agent: `POST /api/v2/me` (contact-center session), `Ready` on
 //! `/api/v2/me/channels/{channel}`, devices, `Dial`, `Create`, collection listings and queues.
 //!
+//! Also the Customer Chat API (`POST /api/v2/chats`, `POST /api/v2/chats/{id}`), which takes no
+//! agent credentials and no CSRF token, only the `ContactCenterId` header.
+//!
 //! Handlers translate HTTP to the state's lifecycle calls and back; the meaning of each
-//! operation lives in `state/lifecycle.rs`. `Hangup`, `Complete` and `Cancel` arrive on the
+//! operation lives in `state/lifecycle.rs` and `state/routing.rs`. After anything that can let
+//! a waiting interaction be offered, they have the state route and publish the offers. `Hangup`, `Complete` and `Cancel` arrive on the
 //! interaction URL and are dispatched by the interaction handler in `http.rs`.
 
 use super::http::{
@@ -55,9 +59,53 @@ pub async fn post_channel(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    operate(&state, &method, &headers, &body, |caller, parsed| {
+    let response = operate(&state, &method, &headers, &body, |caller, parsed| {
         state.channel_operation(&caller.agent, &channel, parsed)
-    })
+    });
+    publish_offers(&state);
+    response
+}
+
+/// Offers what waits to whoever can take it now, and publishes the offers.
+pub(super) fn publish_offers(state: &AppState) {
+    for (owner, channel, data) in state.route() {
+        state.publish(&owner, &channel, &data);
+    }
+}
+
+fn contact_center_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get("ContactCenterId").and_then(|v| v.to_str().ok())
+}
+
+fn customer_body(body: &Bytes) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
+}
+
+/// `POST /api/v2/chats`: `RequestChat` from the Customer Chat API.
+pub async fn post_customer_chats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (status, reply) = state.request_chat(contact_center_id(&headers), &customer_body(&body));
+    publish_offers(&state);
+    json_response(status, &reply)
+}
+
+/// `POST /api/v2/chats/{id}`: the customer's `Disconnect`.
+pub async fn post_customer_chat(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ((status, reply), ended) =
+        state.customer_operation(contact_center_id(&headers), &id, &customer_body(&body));
+    if let Some((owner, channel, data)) = ended {
+        state.publish(&owner, &channel, &data);
+    }
+    publish_offers(&state);
+    json_response(status, &reply)
 }
 
 /// `GET /api/v2/me/devices`: URIs, or the devices with `fields=*`.

@@ -20,8 +20,10 @@ mod limits;
 mod notifications;
 mod operations;
 mod readings;
+mod routing;
 
 pub use lifecycle::{Lifecycle, Origin};
+pub use routing::{INVITED, INVITED_CAPABILITIES, Published, Waiting};
 
 pub use notifications::channel_matches;
 pub use operations::{OpError, OpResult};
@@ -54,6 +56,8 @@ pub struct ServerConfig {
     pub fixtures: bool,
     /// Legal choices where the documentation allows several (none: the faithful model's).
     pub variants: Vec<super::variant::Variant>,
+    /// Customers waiting at start, by media (`serve --inbound sms=2`).
+    pub inbound: Vec<(String, usize)>,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +78,7 @@ impl Default for ServerConfig {
             gws_version: crate::spec::GwsVersion::default(),
             fixtures: true,
             variants: Vec::new(),
+            inbound: Vec::new(),
         }
     }
 }
@@ -228,6 +233,10 @@ pub struct Tables {
     pub last_published: HashMap<String, (String, String, Value)>,
     /// AttachUserData requests seen, by media and body (for the `flaky-first-attach` defect).
     pub attaches_seen: std::collections::HashSet<String>,
+    /// Interactions waiting to be offered to an agent (routing), in arrival order.
+    pub waiting: VecDeque<Waiting>,
+    /// Customer-side chat id → the agent-side interaction it was offered as, once offered.
+    pub customer_chats: HashMap<String, Option<String>>,
 }
 
 pub struct ServerState {
@@ -272,13 +281,15 @@ impl ServerState {
                 .or_default()
                 .push(password.clone());
         }
-        ServerState {
+        let state = ServerState {
             config,
             base_url,
             passwords,
             inner: Mutex::new(Tables::default()),
             stats: ServerStats::default(),
-        }
+        };
+        state.queue_inbound(&state.config.inbound);
+        state
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Tables> {
@@ -392,6 +403,9 @@ impl ServerState {
         }
         if let Some(state) = &interaction.state_override {
             resource["state"] = Value::String(state.clone());
+            if state == INVITED {
+                resource["capabilities"] = json!(INVITED_CAPABILITIES);
+            }
         }
         if self.defect(Defect::DurationAsNumber)
             && let Some(duration) = resource.get_mut("duration")

@@ -123,8 +123,9 @@ impl TargetFile {
         y += "fixtures:\n";
         if self.native {
             y += &format!(
-                "  native:\n    dial: \"15002\"\n    queue_uri: {}\n    queue_path: \"/queues/8a3c0f\"\n    openmedia_type: \"promotion\"\n",
-                q(&format!("{}/api/v2/queues/8a3c0f", self.base_url))
+                "  native:\n    dial: \"15002\"\n    queue_uri: {}\n    queue_path: \"/queues/8a3c0f\"\n    openmedia_type: \"promotion\"\n    im: \"16001\"\n    chat:\n      customer_api: {}\n      contact_center_id: \"8a3c0f12\"\n",
+                q(&format!("{}/api/v2/queues/8a3c0f", self.base_url)),
+                q(&format!("{}/api/v2/chats", self.base_url))
             );
         }
         match &self.fixtures {

@@ -22,6 +22,9 @@ pub enum Origin {
     Dialed { number: String },
     /// The agent created it into a queue (`Create`).
     Created,
+    /// Routing offered it to the agent (a customer's chat, a waiting SMS or Facebook session);
+    /// the customer goes by `nickname`.
+    Routed { nickname: String },
 }
 
 /// A composing email's capabilities, as the email Create page shows them.
@@ -57,6 +60,11 @@ impl Origin {
             }
             (Origin::Created, "twitter") => resource["state"] = json!("Composing"),
             (Origin::Created, "openmedia") => resource["openmediaType"] = json!("Outbound"),
+            (Origin::Routed { nickname }, _) => {
+                if let Some(customer) = resource.pointer_mut("/participants/0/nickname") {
+                    *customer = json!(nickname);
+                }
+            }
             _ => {}
         }
     }
@@ -65,6 +73,9 @@ impl Origin {
 impl Interaction {
     /// The operations this interaction offers now.
     pub fn capabilities(&self) -> &'static [&'static str] {
+        if self.state_override.as_deref() == Some(super::INVITED) {
+            return super::INVITED_CAPABILITIES;
+        }
         match (&self.origin, self.media.name) {
             (Origin::Created, "email") => COMPOSING_EMAIL,
             _ => self.media.capabilities,
@@ -78,6 +89,8 @@ pub enum Lifecycle {
     Hangup,
     Complete,
     Cancel,
+    /// The agent leaves a chat: here it ends, as the agent was its only one.
+    Leave,
 }
 
 impl Lifecycle {
@@ -86,6 +99,7 @@ impl Lifecycle {
             "Hangup" => Some(Lifecycle::Hangup),
             "Complete" => Some(Lifecycle::Complete),
             "Cancel" => Some(Lifecycle::Cancel),
+            "Leave" => Some(Lifecycle::Leave),
             _ => None,
         }
     }
@@ -95,6 +109,7 @@ impl Lifecycle {
             Lifecycle::Hangup => "Hangup",
             Lifecycle::Complete => "Complete",
             Lifecycle::Cancel => "Cancel",
+            Lifecycle::Leave => "Leave",
         }
     }
 
@@ -102,7 +117,7 @@ impl Lifecycle {
     fn final_state(self) -> &'static str {
         match self {
             Lifecycle::Hangup => "Released",
-            Lifecycle::Complete => "Completed",
+            Lifecycle::Complete | Lifecycle::Leave => "Completed",
             Lifecycle::Cancel => "Cancelled",
         }
     }
@@ -281,7 +296,7 @@ impl ServerState {
         self.success(json!({"statusCode": 0}), notification, agent)
     }
 
-    fn channel_started(&self, agent: &str, channel: &str) -> bool {
+    pub(super) fn channel_started(&self, agent: &str, channel: &str) -> bool {
         self.lock()
             .contact_center
             .get(agent)
@@ -289,7 +304,7 @@ impl ServerState {
     }
 
     /// Creates `agent`'s interaction and the `StatusChange` notification announcing it.
-    fn open(
+    pub(super) fn open(
         &self,
         agent: &str,
         media: &'static ServerMedia,
@@ -390,6 +405,7 @@ impl ServerState {
         body: &Value,
     ) -> OpResult {
         let queue_param = match media.name {
+            "im" => return self.initiate_im(agent, media, body),
             "email" | "openmedia" | "workitem" => "queueUri",
             "twitter" => "queuePath",
             _ => {
