@@ -21,6 +21,7 @@ mod barrier;
 mod case;
 pub mod fixtures;
 mod listener;
+mod logout;
 pub mod native;
 mod provision;
 

@@ -258,35 +258,63 @@ impl Runner {
                 };
                 let channels: Vec<String> =
                     media.iter().map(|m| session_channel(native, m)).collect();
-                let start =
-                    json!({"operationName": "StartContactCenterSession", "channels": channels});
-                match Self::post_operation(session, "/api/v2/me", &start, wire).await {
-                    Ok(_) => {}
-                    // Partial success: a channel that failed shows when its media is created.
-                    Err(refused) if refused.partial() => {}
-                    Err(source) => {
-                        return Err(NativeError::StartSession {
-                            username: session.username.clone(),
-                            channels,
-                            source,
-                        });
-                    }
-                }
-                for channel in &channels {
-                    let path = format!("/api/v2/me/channels/{channel}");
-                    Self::post_operation(session, &path, &json!({"operationName": "Ready"}), wire)
-                        .await
-                        .map_err(|source| NativeError::Ready {
-                            username: session.username.clone(),
-                            channel: channel.clone(),
-                            source,
-                        })?;
-                }
+                Self::start_contact_center(session, channels, wire).await?;
                 Ok(PreparedAgent { device })
             })
             .await
             .clone()
             .map_err(|e| ProvisionError::Failed(e.to_string()))
+    }
+
+    /// `StartContactCenterSession` with `channels`, then `Ready` on each.
+    async fn start_contact_center(
+        session: &AgentSession,
+        channels: Vec<String>,
+        wire: &WireLog,
+    ) -> Result<(), NativeError> {
+        let start = json!({"operationName": "StartContactCenterSession", "channels": channels});
+        match Self::post_operation(session, "/api/v2/me", &start, wire).await {
+            Ok(_) => {}
+            // Partial success: a channel that failed shows when its media is created.
+            Err(refused) if refused.partial() => {}
+            Err(source) => {
+                return Err(NativeError::StartSession {
+                    username: session.username.clone(),
+                    channels,
+                    source,
+                });
+            }
+        }
+        for channel in &channels {
+            let path = format!("/api/v2/me/channels/{channel}");
+            Self::post_operation(session, &path, &json!({"operationName": "Ready"}), wire)
+                .await
+                .map_err(|source| NativeError::Ready {
+                    username: session.username.clone(),
+                    channel: channel.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Starts the agent's contact-center session again after something ended it (the logout
+    /// phase's `EndContactCenterSession`), when native provisioning had prepared the agent:
+    /// the same channels, `Ready` on each. Nothing to do otherwise.
+    pub(super) async fn resume_contact_center(
+        &self,
+        agent: usize,
+        wire: &WireLog,
+    ) -> Result<(), NativeError> {
+        let (Ok(native), Some(Ok(_))) = (self.native(), self.native_agents[agent].get()) else {
+            return Ok(());
+        };
+        let channels: Vec<String> = NATIVE_MEDIA
+            .into_iter()
+            .filter(|m| unavailable(native, m).is_none())
+            .map(|m| session_channel(native, m))
+            .collect();
+        Self::start_contact_center(&self.sessions[agent], channels, wire).await
     }
 
     /// Creates one interaction of `media` for `agent` with documented operations.

@@ -118,7 +118,9 @@ pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, 
             .unwrap_or_default(),
         None => return Err(Box::new(unauthorized())),
     };
-    let session_id = ServerState::random_id();
+    // Session fixation: the id the client chose, instead of one the server makes up.
+    let chosen = session_cookie(headers).filter(|_| state.defect(Defect::SessionIdFromClient));
+    let session_id = chosen.unwrap_or_else(ServerState::random_id);
     let csrf_token = ServerState::random_id();
     state.lock().sessions.insert(
         session_id.clone(),
@@ -273,7 +275,7 @@ fn get_resource(
     let found = media.and_then(|media| {
         let inner = state.lock();
         let interaction = inner.interactions.get(id)?;
-        (std::ptr::eq(interaction.media, media) && state.can_access(interaction, &caller.agent))
+        (state.serves_under(interaction, media) && state.can_access(interaction, &caller.agent))
             .then(|| (media.resource_key, state.render(interaction, id, true)))
     });
     let response = match found {

@@ -245,6 +245,18 @@ pub enum CookieMode {
     Forged,
     /// The other agent's session cookie, and only that.
     OtherAgent,
+    /// A `JSESSIONID` the harness chose, planted the way a session-fixation attack does: the
+    /// first agent logs in with its valid Basic credentials presenting it (`GET /api/v2/me`),
+    /// then the request presents that cookie alone, with the CSRF token that login announced.
+    /// A server that issues its own session id on authentication (ASVS 4.0.3 V3.2.1) knows
+    /// nothing by that cookie.
+    Planted,
+    /// The cookie of a dedicated login of the first agent (a fresh HTTP session) that then
+    /// sent `EndContactCenterSession`, documented to invalidate the client's HTTP session; the
+    /// request presents that cookie, with the CSRF token it was issued. A scenario using it
+    /// ends a session, so it runs in a phase of its own after every other scenario, one at a
+    /// time.
+    LoggedOut,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
@@ -255,6 +267,9 @@ pub enum InteractionRef {
     Own,
     /// An id no interaction has (same collection).
     Unknown,
+    /// The interaction's own id under another media's collection: `/api/v2/me/chats/{id}`,
+    /// or `/api/v2/me/emails/{id}` for a chat.
+    OtherMedia,
 }
 
 /// What must be observed.
@@ -416,6 +431,12 @@ impl Scenario {
         self.expect
             .snapshot
             .unwrap_or_else(|| self.expects_notification())
+    }
+
+    /// Whether the scenario ends a session (`send.cookie: logged-out`), which cannot happen
+    /// beside other scenarios: such scenarios run after all others, one at a time.
+    pub fn ends_session(&self) -> bool {
+        self.send.cookie == Some(CookieMode::LoggedOut)
     }
 
     /// The stable id of this scenario on one media.

@@ -115,10 +115,13 @@ pub(super) mod words {
         ("none", CookieMode::None),
         ("forged", CookieMode::Forged),
         ("other-agent", CookieMode::OtherAgent),
+        ("planted", CookieMode::Planted),
+        ("logged-out", CookieMode::LoggedOut),
     ];
     pub const INTERACTION: &[(&str, InteractionRef)] = &[
         ("own", InteractionRef::Own),
         ("unknown", InteractionRef::Unknown),
+        ("other-media", InteractionRef::OtherMedia),
     ];
     /// `send.listener`.
     pub const LISTENER: &[(&str, ListenerMode)] = &[
