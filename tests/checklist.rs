@@ -30,6 +30,7 @@ const CLASSES: &[(&str, &[&str])] = &[
         "any-media-any-path",
         &["read-under-another-media", "update-under-another-media"],
     ),
+    ("any-method-as-post", &["put-instead-of-post"]),
     (
         "logout-keeps-session",
         &["session-ended-by-logout", "session-ended-by-logout-on-post"],

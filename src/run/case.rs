@@ -424,19 +424,12 @@ impl Runner {
             (None, Some(json)) => json.to_string().into_bytes(),
             (None, None) => Vec::new(),
         };
-        let response = match scenario.send.method {
-            SendMethod::Get => {
-                actor
-                    .send(Method::GET, path, None, presented, Some(wire))
-                    .await
-            }
-            SendMethod::Post => {
-                actor
-                    .send(Method::POST, path, Some(&body), presented, Some(wire))
-                    .await
-            }
-        }
-        .map(|(reply, _)| reply);
+        let method = scenario.send.method;
+        let body = (method != SendMethod::Get).then_some(body.as_slice());
+        let response = actor
+            .send(http_method(method), path, body, presented, Some(wire))
+            .await
+            .map(|(reply, _)| reply);
         for next in &scenario.then {
             let bytes = next.to_string().into_bytes();
             let _ = actor
@@ -509,6 +502,15 @@ impl Runner {
 pub(super) struct SessionToPresent {
     pub(super) cookie: reqwest::header::HeaderValue,
     pub(super) csrf: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+}
+
+fn http_method(method: SendMethod) -> Method {
+    match method {
+        SendMethod::Post => Method::POST,
+        SendMethod::Get => Method::GET,
+        SendMethod::Put => Method::PUT,
+        SendMethod::Delete => Method::DELETE,
+    }
 }
 
 /// The interaction's id under another media's collection: chats, or emails for a chat. Both

@@ -63,6 +63,7 @@ defects! {
     CookieOverridesBasic = "cookie-overrides-basic": "a valid session cookie wins over another user's Basic credentials",
     SessionIdFromClient = "session-id-from-client": "a JSESSIONID the client presents with valid Basic credentials, never issued by the server, becomes the id of the session those credentials open (session fixation)",
     LogoutKeepsSession = "logout-keeps-session": "EndContactCenterSession ends the contact-center session but keeps the HTTP session (its cookie and CSRF token stay valid)",
+    AnyMethodAsPost = "any-method-as-post": "PUT, PATCH and DELETE on an interaction are served as POST (a request mapping that names no method), so a PUT carrying an operation changes the interaction",
     AnyMediaAnyPath = "any-media-any-path": "an interaction is served and changed under any media's collection, not only its own (an SMS session at /api/v2/me/chats/{id})",
     HandshakeWithoutConnectionTypes = "handshake-without-connection-types": "a successful Bayeux handshake reply has no supportedConnectionTypes",
     HandshakeWebsocketOnly = "handshake-websocket-only": "the Bayeux handshake reply announces only websocket, none of the connection types the client offered, while the endpoint goes on serving long-polling",

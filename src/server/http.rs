@@ -334,6 +334,17 @@ pub async fn post_open_media(
     .await
 }
 
+/// PUT, PATCH and DELETE on an interaction: the API posts operations and never uses these
+/// methods, so they are not allowed, unless the `any-method-as-post` defect serves them as
+/// POST (a request mapping that names no method).
+fn not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, "GET, POST")],
+    )
+        .into_response()
+}
+
 async fn post_operation(
     state: AppState,
     media: Option<&'static ServerMedia>,
@@ -342,6 +353,9 @@ async fn post_operation(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if method != Method::POST && !state.defect(Defect::AnyMethodAsPost) {
+        return not_allowed();
+    }
     let (caller, parsed) = match admit(&state, &method, &headers, &body) {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,

@@ -123,7 +123,8 @@ pub struct Send {
     /// Sent verbatim instead of `request` (for bodies that are not JSON).
     #[serde(default)]
     pub raw_body: Option<String>,
-    /// `post` (default) sends the operation; `get` only reads the interaction.
+    /// `post` (default) sends the operation; `get` only reads the interaction; `put` and
+    /// `delete` send the request body with a method the API does not use for operations.
     #[serde(default)]
     pub method: SendMethod,
     /// Also prove, with a barrier on every agent's stream, that no other agent was notified.
@@ -198,6 +199,10 @@ pub enum SendMethod {
     #[default]
     Post,
     Get,
+    /// The request body sent with PUT, a method the API does not use for operations.
+    Put,
+    /// The request body sent with DELETE, a method the API does not use for operations.
+    Delete,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]

@@ -142,8 +142,12 @@ pub(super) mod words {
         ("required", Refusal::Required),
         ("allowed", Refusal::Allowed),
     ];
-    pub const METHOD: &[(&str, SendMethod)] =
-        &[("post", SendMethod::Post), ("get", SendMethod::Get)];
+    pub const METHOD: &[(&str, SendMethod)] = &[
+        ("post", SendMethod::Post),
+        ("get", SendMethod::Get),
+        ("put", SendMethod::Put),
+        ("delete", SendMethod::Delete),
+    ];
     pub const PATCH_OP: &[(&str, PatchOp)] = &[
         ("add", PatchOp::Add),
         ("remove", PatchOp::Remove),
