@@ -32,6 +32,10 @@ const CLASSES: &[(&str, &[&str])] = &[
     ),
     ("any-method-as-post", &["put-instead-of-post"]),
     (
+        "client-publish-delivered",
+        &["publish-on-another-agents-channel"],
+    ),
+    (
         "logout-keeps-session",
         &["session-ended-by-logout", "session-ended-by-logout-on-post"],
     ),

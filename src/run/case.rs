@@ -179,6 +179,9 @@ impl Runner {
         } else {
             (self.send(case, actor, &presented, &path, wire).await, None)
         };
+        if let Some(open) = &listener {
+            self.listener_acts(open, case, &interaction.id, wire).await;
+        }
         // A refusal the scenario allows announces nothing: only the barrier is waited for.
         let refused = scenario.expect.refusal == Some(crate::spec::Refusal::Allowed)
             && response

@@ -53,6 +53,7 @@ defects! {
     BayeuxIgnoresPassword = "bayeux-ignores-password": "the CometD endpoint takes the user name of Basic credentials without checking the password",
     ClientIdNotBound = "client-id-not-bound": "a Bayeux clientId is served to whoever presents it, not only to the agent that handshook it",
     SubscribeAnywhere = "subscribe-anywhere": "a subscription outside /v2/me/ receives every agent's notifications on the channels it matches",
+    ClientPublishDelivered = "client-publish-delivered": "a message a client publishes on a channel is delivered to every agent's clients subscribed to it (no publish authorizer), so one agent can forge notifications in another's stream",
     StaleGet = "stale-get": "GET returns the interaction as it was before the last operation",
     LateNotification = "late-notification": "notifications are sent only after a long delay",
     WrongResourceKey = "wrong-resource-key": "the interaction object is sent under \"interaction\"",

@@ -161,6 +161,11 @@ pub enum ListenerMode {
     /// after the operation a connect asking not to be held (`advice.timeout: 0`), unsubscribe
     /// and disconnect. Every meta reply is kept for `expect.listener: conformant`.
     Protocol,
+    /// The second agent's client, subscribed to `/v2/me/*`, which right after the operation
+    /// publishes a forged notification about the first agent's interaction on that media's
+    /// `/v2/me/` channel (a client may not publish there: only the server announces an
+    /// agent's interactions). Neither the owner's stream nor the listener may get it.
+    Publisher,
 }
 
 /// What the scenario's listener must observe (`expect.listener`).

@@ -130,6 +130,7 @@ pub(super) mod words {
         ("foreign-client-id", ListenerMode::ForeignClientId),
         ("other-channels", ListenerMode::OtherChannels),
         ("protocol", ListenerMode::Protocol),
+        ("publisher", ListenerMode::Publisher),
     ];
     /// `expect.listener`.
     pub const LISTENER_EXPECTATION: &[(&str, ListenerExpectation)] = &[
