@@ -356,6 +356,15 @@ impl BayeuxClient {
         self.meta_reply(&replies, "/meta/subscribe").map(|_| ())
     }
 
+    /// Publishes `data` on `channel` and waits for the server's reply to it: `Err` when the
+    /// server refused the publish (or did not answer it).
+    pub async fn publish(&self, channel: &str, data: Value) -> Result<(), BayeuxError> {
+        let mut m = self.message(channel);
+        m["data"] = data;
+        let replies = self.exchange(m, self.request_timeout).await?;
+        self.meta_reply(&replies, channel).map(|_| ())
+    }
+
     /// Unsubscribes and waits for the acknowledgement; the subscription is no longer renewed.
     pub async fn unsubscribe(&self, channel: &str) -> Result<(), BayeuxError> {
         lock(&self.subscriptions).retain(|s| s != channel);

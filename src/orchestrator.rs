@@ -137,17 +137,40 @@ impl<'c> Orchestrator<'c> {
     /// Runs and judges `cases`, emitting events as they happen, and starts no new case once
     /// `stop` is cancelled (cases in flight finish). Can be called several times before
     /// [`Orchestrator::finish`].
+    ///
+    /// Scenarios that end a session (`Scenario::ends_session`: a logout) cannot run beside
+    /// others, so they form a phase of their own after all the others, one at a time.
     pub async fn run(
         &self,
         cases: &[Case],
         stop: &CancellationToken,
         mut on_event: impl FnMut(Event<'_>),
     ) {
-        let deadlines = self.runner.config.deadlines;
-        let run_deadline = Instant::now() + deadlines.run;
+        let run_deadline = Instant::now() + self.runner.config.deadlines.run;
+        let (ending, ordinary): (Vec<&Case>, Vec<&Case>) =
+            cases.iter().partition(|c| c.scenario.ends_session());
+        let jobs = self.runner.config.jobs.max(1);
+        self.run_phase(ordinary, jobs, run_deadline, stop, &mut on_event)
+            .await;
+        self.run_phase(ending, 1, run_deadline, stop, &mut on_event)
+            .await;
+    }
+
+    /// Runs and judges `cases`, up to `jobs` at once; see [`Orchestrator::run`].
+    async fn run_phase(
+        &self,
+        cases: Vec<&Case>,
+        jobs: usize,
+        run_deadline: Instant,
+        stop: &CancellationToken,
+        on_event: &mut impl FnMut(Event<'_>),
+    ) {
+        if cases.is_empty() {
+            return;
+        }
         let (progress_tx, mut progress) = tokio::sync::mpsc::unbounded_channel();
         let (retry_tx, mut retried) = tokio::sync::mpsc::unbounded_channel();
-        let mut work = futures::stream::iter(cases.iter())
+        let mut work = futures::stream::iter(cases)
             .take_while(|_| std::future::ready(!stop.is_cancelled()))
             .map(move |case| {
                 let progress_tx = progress_tx.clone();
@@ -158,7 +181,7 @@ impl<'c> Orchestrator<'c> {
                     self.one_case(case, run_deadline, stop, &retry_tx).await
                 }
             })
-            .buffer_unordered(self.runner.config.jobs.max(1));
+            .buffer_unordered(jobs);
         // Concurrent calls (a test harness running cases one by one on many threads) must not
         // wait for each other: only one of them reports stream news.
         let mut stream_notes = self.stream_notes.try_lock().ok();
@@ -186,7 +209,7 @@ impl<'c> Orchestrator<'c> {
         loop {
             tokio::select! {
                 biased;
-                Some(case) = progress.recv() => started(case, &mut on_event),
+                Some(case) = progress.recv() => started(case, on_event),
                 Some((case, attempt, failed)) = retried.recv() => {
                     on_event(Event::CaseRetried { case, attempt, failed: &failed });
                 }
@@ -200,8 +223,8 @@ impl<'c> Orchestrator<'c> {
                     Some((result, check_time)) => {
                         // A case that ended while being started reports its start (and its
                         // retries) first.
-                        emit_progress(&mut progress, &mut on_event);
-                        emit_retries(&mut retried, &mut on_event);
+                        emit_progress(&mut progress, on_event);
+                        emit_retries(&mut retried, on_event);
                         on_event(Event::CaseFinished { result: &result, check_time });
                         if self.retention == Retention::KeepResults {
                             self.kept.locked().push(result);
@@ -211,7 +234,7 @@ impl<'c> Orchestrator<'c> {
                 },
             }
         }
-        emit_progress(&mut progress, &mut on_event);
+        emit_progress(&mut progress, on_event);
         if stop.is_cancelled() {
             self.interrupted
                 .store(true, std::sync::atomic::Ordering::Relaxed);

@@ -24,6 +24,9 @@ pub(super) fn check_listener(
             "the second agent's client subscribed outside /v2/me/*"
         }
         Some(ListenerMode::Protocol) => "the protocol probe",
+        Some(ListenerMode::Publisher) => {
+            "the second agent's client that published a forged notification"
+        }
         None => "the listener",
     };
     let Some(listened) = listened else {

@@ -149,9 +149,19 @@ impl Runner {
                     .map_or(interaction.path.as_str(), |(p, _)| p);
                 format!("{parent}/GWSC0NOSUCH{n:08}")
             }
+            InteractionRef::OtherMedia => under_other_media(&interaction.path, &interaction.id),
         };
         let actor = &self.sessions[actor_index];
-        let presented = match self.presented(scenario, actor_index) {
+        let borrowed = match scenario.send.cookie {
+            Some(CookieMode::Planted) => Some(self.plant_session(wire).await),
+            Some(CookieMode::LoggedOut) => Some(self.ended_session(wire).await),
+            _ => None,
+        };
+        let borrowed = match borrowed.transpose() {
+            Ok(borrowed) => borrowed,
+            Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
+        };
+        let presented = match self.presented(scenario, actor_index, borrowed) {
             Ok(p) => p,
             Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
         };
@@ -169,6 +179,9 @@ impl Runner {
         } else {
             (self.send(case, actor, &presented, &path, wire).await, None)
         };
+        if let Some(open) = &listener {
+            self.listener_acts(open, case, &interaction.id, wire).await;
+        }
         // A refusal the scenario allows announces nothing: only the barrier is waited for.
         let refused = scenario.expect.refusal == Some(crate::spec::Refusal::Allowed)
             && response
@@ -299,7 +312,12 @@ impl Runner {
     /// What the scenario's request presents: credentials, cookie and CSRF token, taking the
     /// other agent's cookie or token where `send` asks for them. A token or cookie the server
     /// never issued makes the scenario not applicable: presenting it tests nothing.
-    fn presented(&self, scenario: &Scenario, actor_index: usize) -> Result<Presented, Setup> {
+    fn presented(
+        &self,
+        scenario: &Scenario,
+        actor_index: usize,
+        borrowed: Option<SessionToPresent>,
+    ) -> Result<Presented, Setup> {
         let actor = &self.sessions[actor_index];
         let other = || {
             self.sessions
@@ -315,6 +333,14 @@ impl Runner {
             AuthMode::WrongPassword => Auth::WrongPassword,
         };
         let csrf = match scenario.send.csrf {
+            // A planted cookie's token can be read by whoever planted it (a GET with the
+            // cookie alone shows it); an ended session's is the one it was issued.
+            CsrfMode::Send if borrowed.is_some() => {
+                match borrowed.as_ref().and_then(|p| p.csrf.clone()) {
+                    Some((name, value)) => CsrfChoice::Pair(name, value),
+                    None => CsrfChoice::Omit,
+                }
+            }
             // The token goes with the session it was issued to: another agent's cookie is
             // presented with that agent's token, as a client holding both would send them.
             CsrfMode::Send if scenario.send.cookie == Some(CookieMode::OtherAgent) => {
@@ -355,8 +381,34 @@ impl Runner {
                 }
             },
             Some(CookieMode::Forged) => CookieChoice::Header(forged_session_cookie()),
+            Some(CookieMode::Planted | CookieMode::LoggedOut) => match borrowed {
+                Some(p) => CookieChoice::Header(p.cookie),
+                None => return Err(Setup::Failed("no session cookie to present".into())),
+            },
         };
         Ok(Presented { auth, cookie, csrf })
+    }
+
+    /// Plants a session id the way a session-fixation attack does: the first agent logs in
+    /// (`GET /api/v2/me` with its valid Basic credentials) presenting a `JSESSIONID` the
+    /// harness chose. Whatever the server answers, the scenario then finds out what that
+    /// cookie alone is worth; only a login that got no answer at all stops it.
+    async fn plant_session(&self, wire: &WireLog) -> Result<SessionToPresent, Setup> {
+        let cookie = forged_session_cookie();
+        let login = Presented {
+            auth: Auth::Session,
+            cookie: CookieChoice::Header(cookie.clone()),
+            csrf: CsrfChoice::Omit,
+        };
+        let (_, csrf) = self.sessions[0]
+            .send(Method::GET, "/api/v2/me", None, &login, Some(wire))
+            .await
+            .map_err(|e| {
+                Setup::Failed(format!(
+                    "the login presenting a planted session cookie got no answer: {e}"
+                ))
+            })?;
+        Ok(SessionToPresent { cookie, csrf })
     }
 
     /// Sends the scenario's request, then its `then` requests back to back (each waits for its
@@ -375,19 +427,12 @@ impl Runner {
             (None, Some(json)) => json.to_string().into_bytes(),
             (None, None) => Vec::new(),
         };
-        let response = match scenario.send.method {
-            SendMethod::Get => {
-                actor
-                    .send(Method::GET, path, None, presented, Some(wire))
-                    .await
-            }
-            SendMethod::Post => {
-                actor
-                    .send(Method::POST, path, Some(&body), presented, Some(wire))
-                    .await
-            }
-        }
-        .map(|(reply, _)| reply);
+        let method = scenario.send.method;
+        let body = (method != SendMethod::Get).then_some(body.as_slice());
+        let response = actor
+            .send(http_method(method), path, body, presented, Some(wire))
+            .await
+            .map(|(reply, _)| reply);
         for next in &scenario.then {
             let bytes = next.to_string().into_bytes();
             let _ = actor
@@ -453,6 +498,37 @@ impl Runner {
             },
         );
     }
+}
+
+/// A session cookie a scenario presents instead of the agents' own (one the harness planted on
+/// a login, or one whose session was ended), with the CSRF token announced for it, if any.
+pub(super) struct SessionToPresent {
+    pub(super) cookie: reqwest::header::HeaderValue,
+    pub(super) csrf: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+}
+
+fn http_method(method: SendMethod) -> Method {
+    match method {
+        SendMethod::Post => Method::POST,
+        SendMethod::Get => Method::GET,
+        SendMethod::Put => Method::PUT,
+        SendMethod::Delete => Method::DELETE,
+    }
+}
+
+/// The interaction's id under another media's collection: chats, or emails for a chat. Both
+/// are documented collections, so the path is one a client could plausibly send.
+fn under_other_media(path: &str, id: &str) -> String {
+    const ME: &str = "/api/v2/me/";
+    let (prefix, rest) = path
+        .find(ME)
+        .map_or(("", path), |at| (&path[..at], &path[at + ME.len()..]));
+    let other = if rest.starts_with("chats/") {
+        "emails"
+    } else {
+        "chats"
+    };
+    format!("{prefix}{ME}{other}/{id}")
 }
 
 /// A `JSESSIONID` cookie no server issued: 128 random bits in hex, the form servlet containers

@@ -17,6 +17,11 @@
 //!   operation another such connect, unsubscribe, disconnect), keeping every meta exchange,
 //!   with the meta exchanges the run's own streams kept so far, for the protocol checks.
 //!
+//! - `publisher`: the second agent's client, subscribed to `/v2/me/*`, publishes a forged
+//!   notification about the first agent's interaction on the media's channel right after the
+//!   operation was answered; then it drains as `other-channels` does. The owner's stream must
+//!   still get exactly the one notification the server sends.
+//!
 //! It observes and records ([`Listened`]); judging is the check stage's. It never sleeps.
 
 use super::router::BARRIER_KEY;
@@ -67,7 +72,9 @@ impl Runner {
                 client
             }
             ListenerMode::ForeignClientId => self.own_listener(0, wire).await?,
-            ListenerMode::OtherChannels => self.own_listener(1, wire).await?,
+            ListenerMode::OtherChannels | ListenerMode::Publisher => {
+                self.own_listener(1, wire).await?
+            }
             ListenerMode::Protocol => {
                 let client = self.sessions[0]
                     .bayeux
@@ -101,7 +108,7 @@ impl Runner {
         };
         let channels: &[&str] = match mode {
             ListenerMode::Anonymous | ListenerMode::WrongPassword => &[SUBSCRIPTION, "/**"],
-            ListenerMode::ForeignClientId => &[],
+            ListenerMode::ForeignClientId | ListenerMode::Publisher => &[],
             ListenerMode::OtherChannels => OUTSIDE_ME,
             ListenerMode::Protocol if client.client_id().is_some() => &[SUBSCRIPTION],
             ListenerMode::Protocol => &[],
@@ -150,6 +157,38 @@ impl Runner {
             None,
         );
         Ok(client)
+    }
+
+    /// What the listener does once the operation was answered: the `publisher` publishes its
+    /// forged notification about interaction `id` on the media's channel. Whether the server
+    /// accepted the publish is recorded, not judged: what matters is who receives it.
+    pub(super) async fn listener_acts(
+        &self,
+        open: &OpenListener,
+        case: &Case,
+        id: &str,
+        wire: &WireLog,
+    ) {
+        let (ListenerMode::Publisher, Some(client)) = (open.mode, &open.client) else {
+            return;
+        };
+        let facts = &case.facts;
+        let (Some(channel), Some(key)) = (facts.channel.first(), facts.resource_key.first()) else {
+            return;
+        };
+        let mut data = json!({
+            "notificationType": facts.notification_type.first(),
+            "messageType": facts.message_type.first(),
+        });
+        data[key.as_str()] =
+            json!({"id": id, "userData": {"Forged": "published by another agent"}});
+        let published = client.publish(channel, data).await;
+        note(
+            wire,
+            self.sessions.get(1).map(|s| s.username.as_str()),
+            &format!("listener publish on {channel}"),
+            published.as_ref().err(),
+        );
     }
 
     /// Collects what reached the listener about interaction `id` once the operation has
@@ -229,7 +268,7 @@ impl Runner {
                     .map(|s| (s.username.clone(), s.bayeux.meta_exchanges()))
                     .collect();
             }
-            ListenerMode::OtherChannels => {
+            ListenerMode::OtherChannels | ListenerMode::Publisher => {
                 match self.barrier(1, media, wire).await {
                     Ok(mark) => {
                         let passed = |m: &Value| is_barrier_mark(m, &mark);

@@ -22,6 +22,7 @@ mod case;
 mod chat;
 pub mod fixtures;
 mod listener;
+mod logout;
 pub mod native;
 pub mod provisioner;
 

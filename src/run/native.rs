@@ -411,6 +411,48 @@ pub(super) async fn post_operation(
     }
 }
 
+/// The channels `agent` works on: every media the target provisions natively, except that
+/// routing offers to whoever is Ready, so only the first agent takes routed media.
+fn agent_channels(native: &Native, agent: usize) -> Vec<String> {
+    RECIPES
+        .iter()
+        .filter(|r| recipe(native, r.media).is_ok() && (agent == 0 || !r.routed))
+        .map(|r| (r.channel)(native))
+        .collect()
+}
+
+/// `StartContactCenterSession` with `channels`, then `Ready` on each.
+async fn start_contact_center(
+    session: &AgentSession,
+    channels: Vec<String>,
+    wire: &WireLog,
+) -> Result<(), NativeError> {
+    let start = json!({"operationName": "StartContactCenterSession", "channels": channels});
+    match post_operation(session, "/api/v2/me", &start, wire).await {
+        Ok(_) => {}
+        // Partial success: a channel that failed shows when its media is created.
+        Err(refused) if refused.partial() => {}
+        Err(source) => {
+            return Err(NativeError::StartSession {
+                username: session.username.clone(),
+                channels,
+                source,
+            });
+        }
+    }
+    for channel in &channels {
+        let path = format!("/api/v2/me/channels/{channel}");
+        post_operation(session, &path, &json!({"operationName": "Ready"}), wire)
+            .await
+            .map_err(|source| NativeError::Ready {
+                username: session.username.clone(),
+                channel: channel.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
 impl Provisioner {
     /// The agent's device, contact-center session and Ready state, once per agent.
     async fn prepare_native(
@@ -432,35 +474,27 @@ impl Provisioner {
                 } else {
                     None
                 };
-                let channels: Vec<String> = recipes.iter().map(|r| (r.channel)(native)).collect();
-                let start =
-                    json!({"operationName": "StartContactCenterSession", "channels": channels});
-                match post_operation(session, "/api/v2/me", &start, wire).await {
-                    Ok(_) => {}
-                    // Partial success: a channel that failed shows when its media is created.
-                    Err(refused) if refused.partial() => {}
-                    Err(source) => {
-                        return Err(NativeError::StartSession {
-                            username: session.username.clone(),
-                            channels,
-                            source,
-                        });
-                    }
-                }
-                for channel in &channels {
-                    let path = format!("/api/v2/me/channels/{channel}");
-                    post_operation(session, &path, &json!({"operationName": "Ready"}), wire)
-                        .await
-                        .map_err(|source| NativeError::Ready {
-                            username: session.username.clone(),
-                            channel: channel.clone(),
-                            source,
-                        })?;
-                }
+                let channels = agent_channels(native, agent);
+                start_contact_center(session, channels, wire).await?;
                 Ok(PreparedAgent { device })
             })
             .await
             .clone()
+    }
+
+    /// Starts the agent's contact-center session again after something ended it (the logout
+    /// phase's `EndContactCenterSession`), when native provisioning had prepared the agent:
+    /// the same channels, `Ready` on each. Nothing to do otherwise.
+    pub(super) async fn resume_contact_center(
+        &self,
+        agent: usize,
+        wire: &WireLog,
+    ) -> Result<(), NativeError> {
+        let (Some(native), Some(Ok(_))) = (&self.native, self.native_agents[agent].get()) else {
+            return Ok(());
+        };
+        let channels = agent_channels(native, agent);
+        start_contact_center(&self.sessions[agent], channels, wire).await
     }
 
     /// Creates one interaction of `media` for `agent` with documented operations.

@@ -60,6 +60,9 @@ pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap, body: B
             "/meta/unsubscribe" => subscribe(&state, &caller.agent, &message, false),
             "/meta/disconnect" => disconnect(&state, &caller.agent, &message),
             "" => error_reply(&message, "", "400::channel missing"),
+            other if state.defect(Defect::ClientPublishDelivered) => {
+                deliver_to_everyone(&state, other, &message)
+            }
             other => error_reply(&message, other, "403::Publish denied"),
         };
         replies.push(reply);
@@ -100,6 +103,16 @@ fn defective_caller(state: &ServerState, headers: &HeaderMap) -> Option<Caller> 
         csrf_token: String::new(),
         new_session: false,
     })
+}
+
+/// The `client-publish-delivered` defect: a client's publish goes to every agent's clients
+/// subscribed to the channel, and is acknowledged.
+fn deliver_to_everyone(state: &ServerState, channel: &str, message: &Value) -> Value {
+    let data = message.get("data").cloned().unwrap_or(Value::Null);
+    for (agent, _) in &state.config.agents {
+        state.publish(agent, channel, &data);
+    }
+    base_reply(message, channel)
 }
 
 fn base_reply(message: &Value, channel: &str) -> Value {

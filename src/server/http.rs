@@ -118,7 +118,9 @@ pub fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<Caller, 
             .unwrap_or_default(),
         None => return Err(Box::new(unauthorized())),
     };
-    let session_id = ServerState::random_id();
+    // Session fixation: the id the client chose, instead of one the server makes up.
+    let chosen = session_cookie(headers).filter(|_| state.defect(Defect::SessionIdFromClient));
+    let session_id = chosen.unwrap_or_else(ServerState::random_id);
     let csrf_token = ServerState::random_id();
     state.lock().sessions.insert(
         session_id.clone(),
@@ -273,7 +275,7 @@ fn get_resource(
     let found = media.and_then(|media| {
         let inner = state.lock();
         let interaction = inner.interactions.get(id)?;
-        (std::ptr::eq(interaction.media, media) && state.can_access(interaction, &caller.agent))
+        (state.serves_under(interaction, media) && state.can_access(interaction, &caller.agent))
             .then(|| (media.resource_key, state.render(interaction, id, true)))
     });
     let response = match found {
@@ -332,6 +334,17 @@ pub async fn post_open_media(
     .await
 }
 
+/// PUT, PATCH and DELETE on an interaction: the API posts operations and never uses these
+/// methods, so they are not allowed, unless the `any-method-as-post` defect serves them as
+/// POST (a request mapping that names no method).
+fn not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, "GET, POST")],
+    )
+        .into_response()
+}
+
 async fn post_operation(
     state: AppState,
     media: Option<&'static ServerMedia>,
@@ -340,6 +353,9 @@ async fn post_operation(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if method != Method::POST && !state.defect(Defect::AnyMethodAsPost) {
+        return not_allowed();
+    }
     let (caller, parsed) = match admit(&state, &method, &headers, &body) {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,

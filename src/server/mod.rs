@@ -105,11 +105,19 @@ pub fn router(state: Arc<state::ServerState>) -> Router {
         )
         .route(
             "/api/v2/me/openmedia/{media_type}/{id}",
-            get(http::get_open_media).post(http::post_open_media),
+            get(http::get_open_media)
+                .post(http::post_open_media)
+                .put(http::post_open_media)
+                .patch(http::post_open_media)
+                .delete(http::post_open_media),
         )
         .route(
             "/api/v2/me/{collection}/{id}",
-            get(http::get_interaction).post(http::post_interaction),
+            get(http::get_interaction)
+                .post(http::post_interaction)
+                .put(http::post_interaction)
+                .patch(http::post_interaction)
+                .delete(http::post_interaction),
         );
     let app = if fixtures {
         app.route("/conformance/v1/interactions", post(http::create_fixture))

@@ -455,4 +455,10 @@ impl ServerState {
     pub fn can_access(&self, interaction: &Interaction, agent: &str) -> bool {
         interaction.owner == agent || self.defect(Defect::CrossAgentAccess)
     }
+
+    /// Whether `interaction` is served under `media`'s collection: only its own media's,
+    /// unless the `any-media-any-path` defect looks ids up in every collection.
+    pub fn serves_under(&self, interaction: &Interaction, media: &ServerMedia) -> bool {
+        std::ptr::eq(interaction.media, media) || self.defect(Defect::AnyMediaAnyPath)
+    }
 }

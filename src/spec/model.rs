@@ -123,7 +123,8 @@ pub struct Send {
     /// Sent verbatim instead of `request` (for bodies that are not JSON).
     #[serde(default)]
     pub raw_body: Option<String>,
-    /// `post` (default) sends the operation; `get` only reads the interaction.
+    /// `post` (default) sends the operation; `get` only reads the interaction; `put` and
+    /// `delete` send the request body with a method the API does not use for operations.
     #[serde(default)]
     pub method: SendMethod,
     /// Also prove, with a barrier on every agent's stream, that no other agent was notified.
@@ -160,6 +161,11 @@ pub enum ListenerMode {
     /// after the operation a connect asking not to be held (`advice.timeout: 0`), unsubscribe
     /// and disconnect. Every meta reply is kept for `expect.listener: conformant`.
     Protocol,
+    /// The second agent's client, subscribed to `/v2/me/*`, which right after the operation
+    /// publishes a forged notification about the first agent's interaction on that media's
+    /// `/v2/me/` channel (a client may not publish there: only the server announces an
+    /// agent's interactions). Neither the owner's stream nor the listener may get it.
+    Publisher,
 }
 
 /// What the scenario's listener must observe (`expect.listener`).
@@ -198,6 +204,10 @@ pub enum SendMethod {
     #[default]
     Post,
     Get,
+    /// The request body sent with PUT, a method the API does not use for operations.
+    Put,
+    /// The request body sent with DELETE, a method the API does not use for operations.
+    Delete,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
@@ -245,6 +255,18 @@ pub enum CookieMode {
     Forged,
     /// The other agent's session cookie, and only that.
     OtherAgent,
+    /// A `JSESSIONID` the harness chose, planted the way a session-fixation attack does: the
+    /// first agent logs in with its valid Basic credentials presenting it (`GET /api/v2/me`),
+    /// then the request presents that cookie alone, with the CSRF token that login announced.
+    /// A server that issues its own session id on authentication (ASVS 4.0.3 V3.2.1) knows
+    /// nothing by that cookie.
+    Planted,
+    /// The cookie of a dedicated login of the first agent (a fresh HTTP session) that then
+    /// sent `EndContactCenterSession`, documented to invalidate the client's HTTP session; the
+    /// request presents that cookie, with the CSRF token it was issued. A scenario using it
+    /// ends a session, so it runs in a phase of its own after every other scenario, one at a
+    /// time.
+    LoggedOut,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
@@ -255,6 +277,9 @@ pub enum InteractionRef {
     Own,
     /// An id no interaction has (same collection).
     Unknown,
+    /// The interaction's own id under another media's collection: `/api/v2/me/chats/{id}`,
+    /// or `/api/v2/me/emails/{id}` for a chat.
+    OtherMedia,
 }
 
 /// What must be observed.
@@ -416,6 +441,12 @@ impl Scenario {
         self.expect
             .snapshot
             .unwrap_or_else(|| self.expects_notification())
+    }
+
+    /// Whether the scenario ends a session (`send.cookie: logged-out`), which cannot happen
+    /// beside other scenarios: such scenarios run after all others, one at a time.
+    pub fn ends_session(&self) -> bool {
+        self.send.cookie == Some(CookieMode::LoggedOut)
     }
 
     /// The stable id of this scenario on one media.

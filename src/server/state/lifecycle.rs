@@ -9,6 +9,7 @@
 //! an ended interaction stays readable: here it does not) the choice is this server's.
 
 use super::{Interaction, OpResult, ServerState};
+use crate::server::defect::Defect;
 use crate::server::media::{self, ServerMedia};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
@@ -235,7 +236,9 @@ impl ServerState {
             Some("EndContactCenterSession") => {
                 let mut inner = self.lock();
                 inner.contact_center.remove(agent);
-                inner.sessions.remove(session_id);
+                if !self.defect(Defect::LogoutKeepsSession) {
+                    inner.sessions.remove(session_id);
+                }
                 self.success(json!({"statusCode": 0}), None, agent)
             }
             Some(other) => self.refusal(

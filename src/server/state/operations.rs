@@ -50,7 +50,7 @@ impl ServerState {
         let accessible = inner
             .interactions
             .get(id)
-            .is_some_and(|i| std::ptr::eq(i.media, media) && self.can_access(i, agent));
+            .is_some_and(|i| self.serves_under(i, media) && self.can_access(i, agent));
         if !accessible {
             let (http, body) = self.error_body(404, 6, &format!("interaction {id} does not exist"));
             return OpResult {
@@ -209,7 +209,8 @@ impl ServerState {
         let unicode = self.defect(Defect::UnicodeDamage);
         let truncate = self.defect(Defect::TruncateLongValues);
         let trim = self.defect(Defect::TrimKeys);
-        if !numbers && !unicode && !truncate && !trim {
+        let trim_values = self.defect(Defect::TrimValues);
+        if !numbers && !unicode && !truncate && !trim && !trim_values {
             return data;
         }
         data.into_iter()
@@ -223,6 +224,9 @@ impl ServerState {
                     ),
                     Value::String(s) if truncate && s.len() > LONG_VALUE => {
                         Value::String(truncated(s, LONG_VALUE))
+                    }
+                    Value::String(s) if trim_values => {
+                        Value::String(s.trim_matches(|c: char| c <= ' ').to_string())
                     }
                     other => other,
                 };

@@ -118,10 +118,13 @@ pub(super) mod words {
         ("none", CookieMode::None),
         ("forged", CookieMode::Forged),
         ("other-agent", CookieMode::OtherAgent),
+        ("planted", CookieMode::Planted),
+        ("logged-out", CookieMode::LoggedOut),
     ];
     pub const INTERACTION: &[(&str, InteractionRef)] = &[
         ("own", InteractionRef::Own),
         ("unknown", InteractionRef::Unknown),
+        ("other-media", InteractionRef::OtherMedia),
     ];
     /// `send.listener`.
     pub const LISTENER: &[(&str, ListenerMode)] = &[
@@ -130,6 +133,7 @@ pub(super) mod words {
         ("foreign-client-id", ListenerMode::ForeignClientId),
         ("other-channels", ListenerMode::OtherChannels),
         ("protocol", ListenerMode::Protocol),
+        ("publisher", ListenerMode::Publisher),
     ];
     /// `expect.listener`.
     pub const LISTENER_EXPECTATION: &[(&str, ListenerExpectation)] = &[
@@ -142,8 +146,12 @@ pub(super) mod words {
         ("required", Refusal::Required),
         ("allowed", Refusal::Allowed),
     ];
-    pub const METHOD: &[(&str, SendMethod)] =
-        &[("post", SendMethod::Post), ("get", SendMethod::Get)];
+    pub const METHOD: &[(&str, SendMethod)] = &[
+        ("post", SendMethod::Post),
+        ("get", SendMethod::Get),
+        ("put", SendMethod::Put),
+        ("delete", SendMethod::Delete),
+    ];
     pub const PATCH_OP: &[(&str, PatchOp)] = &[
         ("add", PatchOp::Add),
         ("remove", PatchOp::Remove),
