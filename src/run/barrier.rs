@@ -5,7 +5,7 @@
 //! not pass is a [`BarrierError`].
 
 use super::Runner;
-use super::fixtures::ProvisionError;
+use super::provisioner::ProvisionError;
 use super::router::BARRIER_KEY;
 use super::session::Auth;
 use super::wire::WireLog;

@@ -29,8 +29,9 @@ use super::wire::WireLog;
 use super::{Runner, barrier, router, session};
 use crate::bayeux::{BayeuxClient, BayeuxError, Recording};
 use crate::observation::{Listened, Setup};
+use crate::plan::Case;
 use crate::spec::ListenerMode;
-use serde_json::Value;
+use serde_json::{Value, json};
 use session::SUBSCRIPTION;
 
 /// Channels outside `/v2/me/*` the `other-channels` listener asks for: every channel, and

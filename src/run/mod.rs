@@ -54,7 +54,6 @@ use std::time::Instant;
 pub use target::{
     Contract, Credentials, CustomerChat, Deadlines, Fixtures, Native, RunConfig, Secret, Target,
 };
-use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use wire::WireLog;
 
