@@ -119,6 +119,7 @@ pub fn evaluate(
             findings.push(Finding::new("setup", why.clone()));
             Grade::CouldNotTest
         }
+        Setup::Interrupted(_) => Grade::Indeterminate,
         Setup::Ready => {
             let refused = refusal_taken(case, obs);
             let refusal_branch = match (scenario.expect.refusal, &refused) {
@@ -277,6 +278,7 @@ pub fn evaluate(
             }
         }
     };
+    let grade = settle_transport(obs, grade, &mut findings);
     cap_severities(scenario.level, &mut findings);
     ScenarioResult {
         id: case.id.clone(),
@@ -296,9 +298,32 @@ pub fn evaluate(
         wire: obs.wire.clone(),
         waiver: None,
         attempts: Vec::new(),
+        transport: obs.transport.clone(),
         received: received(case, obs),
     }
 }
+/// The grade once the transport faults are accounted for. Each fault is an informational
+/// finding, never an error. A failure found in what did arrive stands (a wrong server is failed
+/// through any network), unless the server forgot the session in the window (a restart, which
+/// may have taken the interaction with it) or an operation under test got no reply (whether
+/// the server ever received it is unknown, so its absent effects prove nothing); anything else
+/// the faults touched is indeterminate. A wrong server is still failed on the attempt that
+/// the network spares.
+fn settle_transport(obs: &Observation, grade: Grade, findings: &mut Vec<Finding>) -> Grade {
+    if obs.transport.is_empty() {
+        return grade;
+    }
+    for fault in &obs.transport {
+        findings.push(Finding::new("transport", fault.to_string()).severity(Severity::Info));
+    }
+    let unknown = obs.transport.iter().any(|f| f.server_forgot || f.operation);
+    match grade {
+        Grade::Fail if !unknown => Grade::Fail,
+        Grade::NotApplicable => Grade::NotApplicable,
+        _ => Grade::Indeterminate,
+    }
+}
+
 pub(super) fn show(v: Option<&Value>) -> String {
     v.map_or_else(|| "(absent)".into(), Value::to_string)
 }

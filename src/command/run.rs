@@ -96,8 +96,16 @@ impl RunOutcome {
             Some(Status::Certified) => RunStatus::Conformant,
             Some(Status::NotCertified) => RunStatus::Failed,
             Some(Status::Incomplete) => RunStatus::Incomplete,
-            None if report::exit_code(&self.results) == 0 => RunStatus::Conformant,
-            None => RunStatus::Failed,
+            None if report::exit_code(&self.results) != 0 => RunStatus::Failed,
+            // What transport faults hid on every attempt is neither conformant nor failed.
+            None if self.results.iter().any(|r| {
+                r.level == crate::spec::Level::Must
+                    && r.grade == crate::result::Grade::Indeterminate
+            }) =>
+            {
+                RunStatus::Incomplete
+            }
+            None => RunStatus::Conformant,
         }
     }
 }

@@ -79,6 +79,10 @@ pub enum ProvisionError {
     NotProvisionable(String),
     #[error("{0}")]
     Failed(String),
+    /// The request got no reply because of a transport fault: nothing is known (the
+    /// interaction may even exist).
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl ProvisionError {
@@ -86,7 +90,8 @@ impl ProvisionError {
         match self {
             ProvisionError::NotOffered(w)
             | ProvisionError::NotProvisionable(w)
-            | ProvisionError::Failed(w) => w,
+            | ProvisionError::Failed(w)
+            | ProvisionError::Interrupted(w) => w,
         }
     }
 }
@@ -136,7 +141,14 @@ pub async fn provision(
                     Some(wire),
                 )
                 .await
-                .map_err(|e| ProvisionError::Failed(format!("fixture request failed: {e}")))?;
+                .map_err(|e| {
+                    let why = format!("fixture request failed: {e}");
+                    if e.is_transport() {
+                        ProvisionError::Interrupted(why)
+                    } else {
+                        ProvisionError::Failed(why)
+                    }
+                })?;
             match reply.status {
                 200 | 201 => {
                     let body = reply.body.json().ok_or_else(|| {
