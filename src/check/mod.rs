@@ -320,7 +320,14 @@ fn settle_transport(obs: &Observation, grade: Grade, findings: &mut Vec<Finding>
     match grade {
         Grade::Fail if !unknown => Grade::Fail,
         Grade::NotApplicable => Grade::NotApplicable,
-        _ => Grade::Indeterminate,
+        _ => {
+            // What follows an operation nobody knows the server received proves nothing
+            // against it: such findings stay visible, as information.
+            for f in findings.iter_mut() {
+                f.severity = f.severity.max(Severity::Info);
+            }
+            Grade::Indeterminate
+        }
     }
 }
 

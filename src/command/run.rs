@@ -39,6 +39,9 @@ pub struct RunPlan {
     pub config: RunConfig,
     pub waivers: Option<WaiverPolicy>,
     pub retries: usize,
+    /// Re-runs of a scenario made indeterminate by transport faults
+    /// ([`crate::orchestrator::TRANSPORT_BUDGET`] by default).
+    pub transport_budget: usize,
     pub gws_version: GwsVersion,
     /// Where the bundle goes (results.jsonl, results.json, junit.xml, ctrf.json, reports).
     pub out: Option<PathBuf>,
@@ -163,7 +166,8 @@ pub async fn run(
     };
     let orchestrator = Orchestrator::new(runner, &plan.checker, Retention::KeepResults)
         .with_waivers(plan.waivers.clone())
-        .with_retries(plan.retries);
+        .with_retries(plan.retries)
+        .with_transport_budget(plan.transport_budget);
     orchestrator.run(&plan.cases, stop, &mut forward).await;
     let outcome = orchestrator.finish(&mut forward).await;
     if let Some(s) = embedded {

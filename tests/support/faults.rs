@@ -53,6 +53,21 @@ impl FaultPlan {
     }
 }
 
+impl FaultPlan {
+    /// A faithful link (no latency, no fragmentation, no resets): only a restart
+    /// ([`Injector::switch_upstream`]) misbehaves.
+    pub fn clean(seed: u64) -> FaultPlan {
+        FaultPlan {
+            seed,
+            max_latency: Duration::ZERO,
+            reset_one_in: 0,
+            reset_after: (1, 1),
+            cut_held_one_in: 0,
+            cut_held_after: Duration::from_secs(1),
+        }
+    }
+}
+
 /// What the injector did, for tests to prove the faults really happened.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FaultCounts {
