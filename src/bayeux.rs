@@ -65,6 +65,15 @@ pub enum BayeuxError {
     Timeout(String),
 }
 
+impl BayeuxError {
+    /// Whether the reply was lost on the way (connection refused or reset, a deadline before
+    /// it arrived, a body that broke off) rather than given: a transport fault, which says
+    /// nothing about the server.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, BayeuxError::Transport(_) | BayeuxError::Timeout(_))
+    }
+}
+
 /// Something the connect loop reports.
 #[derive(Debug, Clone)]
 pub enum BayeuxEvent {
@@ -72,6 +81,11 @@ pub enum BayeuxEvent {
     Message(Value),
     /// The client re-handshook (the server had forgotten it); messages may have been lost.
     Rehandshook,
+    /// A `/meta/connect` got no reply because of a transport fault (the long poll was cut):
+    /// what it carried may be lost. The loop reconnects.
+    Interrupted(String),
+    /// A `/meta/connect` was answered (after an interruption: the stream is back).
+    Polled,
     /// The loop stopped for good, with the reason.
     Closed(String),
 }
@@ -240,6 +254,7 @@ impl BayeuxClient {
             Err(e) => {
                 let err = match e {
                     ReadError::Timeout => BayeuxError::Timeout(channel.clone()),
+                    ReadError::TooLarge(m) => BayeuxError::Invalid(m),
                     ReadError::Other(m) => BayeuxError::Transport(m),
                 };
                 return (Err(err.clone()), Err(err));
@@ -415,11 +430,22 @@ impl BayeuxClient {
         Ok((events, refused))
     }
 
-    /// Runs the connect loop until cancelled or the server says stop. Transport failures are
-    /// retried a bounded number of times, then the loop closes with the cause.
+    /// Runs the connect loop until cancelled or the server says stop. A connect lost to a
+    /// transport fault (a cut long poll, a refused or reset connection, no reply in time) is
+    /// reported as [`BayeuxEvent::Interrupted`] and retried with a growing back-off, never
+    /// sooner than the advised interval (Bayeux 1.0 §3.6.1: `retry`); a refusal is retried a
+    /// few times, re-handshaking (and re-subscribing) when the server forgot the client
+    /// (`402`) or advises `handshake`. Either kind, too many in a row, closes the loop with
+    /// the cause.
     pub async fn run(&self, sink: mpsc::UnboundedSender<BayeuxEvent>, cancel: CancellationToken) {
         const MAX_CONSECUTIVE_FAILURES: u32 = 3;
+        // With the back-off below, about half a minute of an unreachable server.
+        const MAX_CONSECUTIVE_TRANSPORT_FAULTS: u32 = 16;
         let mut failures = 0;
+        let mut transport_faults = 0;
+        // Whether the stream was interrupted since it last polled: the next answered connect
+        // says it is back.
+        let mut interrupted = false;
         loop {
             let stray = std::mem::take(&mut *lock(&self.stray));
             for e in stray {
@@ -438,6 +464,10 @@ impl BayeuxClient {
                             return;
                         }
                     }
+                    if interrupted && refused.is_none() {
+                        interrupted = false;
+                        let _ = sink.send(BayeuxEvent::Polled);
+                    }
                     refused.map_or(Ok(()), Err)
                 }
                 Err(e) => Err(e),
@@ -450,7 +480,30 @@ impl BayeuxClient {
                     ));
                     return;
                 }
-                Ok(()) => failures = 0,
+                Ok(()) => {
+                    failures = 0;
+                    transport_faults = 0;
+                }
+                Err(err) if err.is_transport() => {
+                    interrupted = true;
+                    if sink
+                        .send(BayeuxEvent::Interrupted(err.to_string()))
+                        .is_err()
+                    {
+                        return;
+                    }
+                    transport_faults += 1;
+                    if transport_faults > MAX_CONSECUTIVE_TRANSPORT_FAULTS {
+                        let _ = sink.send(BayeuxEvent::Closed(format!(
+                            "gave up after {MAX_CONSECUTIVE_TRANSPORT_FAULTS} connects in a row lost to transport faults: {err}"
+                        )));
+                        return;
+                    }
+                    if !self.pause(transport_faults, &cancel).await {
+                        return;
+                    }
+                    continue;
+                }
                 Err(err) => {
                     let unknown_client = matches!(&err, BayeuxError::Refused { error, .. } if error.starts_with("402"));
                     let advice = self.advice();
@@ -468,6 +521,7 @@ impl BayeuxClient {
                         return;
                     }
                     if unknown_client || advice.reconnect == Reconnect::Handshake {
+                        interrupted = true;
                         let rehandshake = tokio::select! {
                             _ = cancel.cancelled() => return,
                             r = self.rehandshake() => r,
@@ -477,21 +531,30 @@ impl BayeuxClient {
                                 let _ = sink.send(BayeuxEvent::Rehandshook);
                                 lock(&self.advice).reconnect = Reconnect::Retry;
                             }
+                            // The server is not back yet (a restart): the next connect, still
+                            // unknown, leads here again after the back-off.
+                            Err(e) if e.is_transport() => {
+                                let _ = sink.send(BayeuxEvent::Interrupted(e.to_string()));
+                                transport_faults += 1;
+                                failures -= 1;
+                                if transport_faults > MAX_CONSECUTIVE_TRANSPORT_FAULTS {
+                                    let _ = sink.send(BayeuxEvent::Closed(format!(
+                                        "re-handshake failed: {e}"
+                                    )));
+                                    return;
+                                }
+                                if !self.pause(transport_faults, &cancel).await {
+                                    return;
+                                }
+                            }
                             Err(e) => {
                                 let _ = sink
                                     .send(BayeuxEvent::Closed(format!("re-handshake failed: {e}")));
                                 return;
                             }
                         }
-                    } else {
-                        // Back off before retrying, growing with each failure, and never sooner
-                        // than the server's advised interval.
-                        let pause =
-                            Duration::from_millis(50 * u64::from(failures)).max(advice.interval);
-                        tokio::select! {
-                            _ = cancel.cancelled() => return,
-                            _ = tokio::time::sleep(pause) => {}
-                        }
+                    } else if !self.pause(failures, &cancel).await {
+                        return;
                     }
                     continue;
                 }
@@ -504,6 +567,17 @@ impl BayeuxClient {
                     _ = tokio::time::sleep(interval) => {}
                 }
             }
+        }
+    }
+
+    /// The back-off before the `attempt`-th retry in a row: growing, capped at two seconds,
+    /// never sooner than the server's advised interval. False when cancelled meanwhile.
+    async fn pause(&self, attempt: u32, cancel: &CancellationToken) -> bool {
+        let growing = Duration::from_millis(50 << attempt.min(6)).min(Duration::from_secs(2));
+        let pause = growing.max(self.advice().interval);
+        tokio::select! {
+            _ = cancel.cancelled() => false,
+            _ = tokio::time::sleep(pause) => true,
         }
     }
 

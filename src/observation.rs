@@ -7,7 +7,7 @@
 //! [`BayeuxError`]); their `Display` is the text the findings quote.
 
 pub use crate::bayeux::{BayeuxError, MetaExchange, MetaResponse};
-use crate::result::WireEntry;
+use crate::result::{TransportFault, WireEntry};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -23,6 +23,9 @@ pub enum Setup {
     OptionalFeatureAbsent(String),
     /// Something outside the operation under test failed (fixture error, GET before).
     Failed(String),
+    /// A transport fault cut the setup short (the fault is in [`Observation::transport`]):
+    /// nothing was learnt about the server.
+    Interrupted(String),
 }
 
 /// An HTTP response body: JSON when it parses, text otherwise.
@@ -65,9 +68,12 @@ pub enum RequestError {
     Transport { url: String, message: String },
     #[error("the body did not arrive within {:.1}s", after.as_secs_f64())]
     BodyTimeout { url: String, after: Duration },
-    /// The body was larger than the cap, or broke off.
+    /// The body broke off (reset, truncated).
     #[error("{message}")]
     Body { url: String, message: String },
+    /// The body was larger than the cap.
+    #[error("{message}")]
+    TooLarge { url: String, message: String },
     /// The case ended before its request (setup failed).
     #[error("not sent")]
     NotSent,
@@ -76,6 +82,22 @@ pub enum RequestError {
     /// A task sending one of the concurrent requests panicked or was cancelled.
     #[error("a concurrent request task failed: {message}")]
     TaskFailed { message: String },
+}
+
+impl RequestError {
+    /// Whether the reply was lost on the way rather than given: a refused or reset connection,
+    /// no answer before the deadline, a body that broke off or did not finish in time. The
+    /// harness cannot tell a slow or lossy network from the server here, so it is a transport
+    /// fault (indeterminate), never a finding.
+    pub fn is_transport(&self) -> bool {
+        matches!(
+            self,
+            RequestError::Timeout { .. }
+                | RequestError::Transport { .. }
+                | RequestError::BodyTimeout { .. }
+                | RequestError::Body { .. }
+        )
+    }
 }
 
 /// Why the interaction could not be read (`GET` of its path).
@@ -100,6 +122,13 @@ pub enum ReadError {
     /// The case ended before the read (setup failed).
     #[error("not read")]
     NotRead,
+}
+
+impl ReadError {
+    /// Whether the read got no reply because of a transport fault ([`RequestError::is_transport`]).
+    pub fn is_transport(&self) -> bool {
+        matches!(self, ReadError::Request(e) if e.is_transport())
+    }
 }
 
 /// Concurrent operations that were not provably in flight together.
@@ -148,6 +177,9 @@ pub struct Observation {
     pub duration: Duration,
     /// How the interaction was obtained (fixture contract, or which native operation).
     pub provisioning: Option<String>,
+    /// Transport faults that hid part of what the case was to observe: a request without a
+    /// reply, a notification stream interrupted (or re-handshaken) during the case's window.
+    pub transport: Vec<TransportFault>,
 }
 
 impl Observation {
@@ -168,7 +200,26 @@ impl Observation {
             wire,
             duration,
             provisioning: None,
+            transport: Vec::new(),
         }
+    }
+
+    /// An observation for a case whose setup a transport fault cut short.
+    pub fn interrupted(
+        fault: TransportFault,
+        wire: Vec<WireEntry>,
+        duration: Duration,
+    ) -> Observation {
+        Observation {
+            transport: vec![fault.clone()],
+            ..Observation::not_started(Setup::Interrupted(fault.to_string()), wire, duration)
+        }
+    }
+
+    /// Whether a notification stream the case listened on was interrupted during its window,
+    /// so that a missing (or extra) notification cannot be ruled out.
+    pub fn stream_interrupted(&self) -> bool {
+        self.transport.iter().any(|f| f.stream)
     }
 }
 

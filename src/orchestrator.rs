@@ -41,8 +41,9 @@ pub enum Event<'a> {
     CaseStarted {
         case: &'a Case,
     },
-    /// An attempt of the case failed and it runs again, on a fresh interaction
-    /// (`--retries`); `attempt` counts from 1.
+    /// An attempt of the case failed (`--retries`) or was indeterminate (transport faults,
+    /// within the transport budget) and it runs again, on a fresh interaction; `attempt`
+    /// counts from 1.
     CaseRetried {
         case: &'a Case,
         attempt: usize,
@@ -98,7 +99,12 @@ pub struct Orchestrator<'c> {
     interrupted: std::sync::atomic::AtomicBool,
     waivers: Option<WaiverPolicy>,
     retries: usize,
+    transport_budget: usize,
 }
+
+/// How many times a scenario is re-run on a fresh interaction, by default, when transport
+/// faults hid what it was to observe (no `--retries` needed).
+pub const TRANSPORT_BUDGET: usize = 4;
 
 impl<'c> Orchestrator<'c> {
     pub fn new(runner: Runner, checker: &'c Checker, retention: Retention) -> Orchestrator<'c> {
@@ -113,7 +119,15 @@ impl<'c> Orchestrator<'c> {
             interrupted: Default::default(),
             waivers: None,
             retries: 0,
+            transport_budget: TRANSPORT_BUDGET,
         }
+    }
+
+    /// Re-runs a case whose attempt was indeterminate (transport faults hid what it was to
+    /// observe) up to `budget` more times, on fresh interactions; see [`TRANSPORT_BUDGET`].
+    pub fn with_transport_budget(mut self, budget: usize) -> Orchestrator<'c> {
+        self.transport_budget = budget;
+        self
     }
 
     /// Re-runs a case that failed or could not be tested, on a fresh interaction, up to
@@ -242,8 +256,9 @@ impl<'c> Orchestrator<'c> {
     }
 
     /// Runs and judges one case, re-running it on a fresh interaction while it fails and
-    /// retries are left (and the run is neither stopped nor past its deadline); then applies the
-    /// waivers.
+    /// retries are left, or while transport faults make it indeterminate and the transport
+    /// budget is not spent (and the run is neither stopped nor past its deadline); then applies
+    /// the waivers.
     async fn one_case<'a>(
         &self,
         case: &'a Case,
@@ -252,44 +267,84 @@ impl<'c> Orchestrator<'c> {
         retried: &tokio::sync::mpsc::UnboundedSender<Retried<'a>>,
     ) -> (ScenarioResult, Duration) {
         let mut attempts = Vec::new();
+        let mut faults = Vec::new();
         let mut check_time = Duration::ZERO;
-        let (mut result, last) = loop {
+        let (mut failed, mut redone) = (0, 0);
+        let mut result = loop {
             let (result, judging) = self.attempt(case, run_deadline).await;
             check_time += judging;
-            let again = result.grade.is_failure()
-                && attempts.len() < self.retries
-                && !stop.is_cancelled()
-                && Instant::now() < run_deadline;
+            let number = attempts.len() + 1;
+            faults.extend(result.transport.iter().cloned().map(|mut f| {
+                f.attempt = number;
+                f
+            }));
+            let running = !stop.is_cancelled() && Instant::now() < run_deadline;
+            let again = running
+                && match result.grade {
+                    Grade::Indeterminate => redone < self.transport_budget,
+                    grade => grade.is_failure() && failed < self.retries,
+                };
             attempts.push(Attempt::of(&result));
             if !again {
-                break (result, attempts.len());
+                break result;
+            }
+            if result.grade == Grade::Indeterminate {
+                redone += 1;
+            } else {
+                failed += 1;
             }
             // The receiver lives as long as the run loop, so the send cannot fail.
-            let _ = retried.send((case, attempts.len(), result));
+            let _ = retried.send((case, number, result));
         };
+        let last = attempts.len();
         if last > 1 {
-            if !result.grade.is_failure() {
-                let first = attempts[0]
+            // Only an attempt the server failed makes a pass flaky: one the network hid is
+            // neither a failure nor a pass.
+            let first_failure = attempts.iter().find(|a| a.grade.is_failure());
+            if !result.grade.is_failure()
+                && result.grade != Grade::Indeterminate
+                && let Some(first) = first_failure
+            {
+                let why = first
                     .findings
                     .iter()
                     .find(|f| f.severity == Severity::Error)
-                    .or(attempts[0].findings.first())
+                    .or(first.findings.first())
                     .map(|f| format!("[{}] {}", f.check, f.message))
                     .unwrap_or_default();
+                let failures = attempts.iter().filter(|a| a.grade.is_failure()).count();
                 result.findings.push(
                     Finding::new(
                         "flaky",
                         format!(
-                            "failed {} of {last} attempts, then passed on a fresh interaction; first failure: {first}",
-                            last - 1
+                            "failed {failures} of {last} attempts, then passed on a fresh interaction; first failure: {why}"
                         ),
                     )
                     .severity(Severity::ceiling(result.level).max(Severity::Warning)),
                 );
                 result.grade = Grade::Flaky;
             }
+            if redone > 0 {
+                let decided = match result.grade {
+                    Grade::Indeterminate => format!(
+                        "still indeterminate after {last} attempts (transport budget {})",
+                        self.transport_budget
+                    ),
+                    grade => format!("attempt {last} decided it ({})", grade.as_str()),
+                };
+                result.findings.push(
+                    Finding::new(
+                        "transport",
+                        format!(
+                            "re-run {redone} time(s) on a fresh interaction after transport faults; {decided}"
+                        ),
+                    )
+                    .severity(Severity::Info),
+                );
+            }
             result.attempts = attempts;
         }
+        result.transport = faults;
         if let Some(policy) = &self.waivers {
             policy.waivers.regrade(&policy.today, &mut result);
         }

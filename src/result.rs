@@ -99,6 +99,9 @@ pub enum Grade {
     /// It failed, then passed when re-run on a fresh interaction (`run --retries N`); every
     /// attempt is on the result. Blocks certification unless the profile says otherwise.
     Flaky,
+    /// Transport faults hid what the scenario was to observe on every attempt the transport
+    /// budget allowed: neither passed nor failed. The verdict is incomplete, naming the cause.
+    Indeterminate,
 }
 
 impl Grade {
@@ -112,6 +115,7 @@ impl Grade {
             Grade::Informational => "informational",
             Grade::Waived => "waived",
             Grade::Flaky => "flaky",
+            Grade::Indeterminate => "indeterminate",
         }
     }
 
@@ -120,7 +124,7 @@ impl Grade {
         matches!(self, Grade::Fail | Grade::CouldNotTest)
     }
 
-    pub const ALL: [Grade; 8] = [
+    pub const ALL: [Grade; 9] = [
         Grade::Pass,
         Grade::Fail,
         Grade::Warning,
@@ -129,6 +133,7 @@ impl Grade {
         Grade::Informational,
         Grade::Waived,
         Grade::Flaky,
+        Grade::Indeterminate,
     ];
 
     /// The grade for a scenario at `level` with these findings.
@@ -141,6 +146,57 @@ impl Grade {
             (Level::Must, true, _) => Grade::Fail,
             _ => Grade::Warning,
         }
+    }
+}
+
+/// A transport fault that hid part of what a scenario was to observe: never a finding against
+/// the server, it makes the attempt indeterminate and has it re-run on a fresh interaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransportFault {
+    /// What it hit: a request (`POST /api/v2/me/chats/…`) or `agent1's notification stream`.
+    pub during: String,
+    /// Why, as the client saw it: refused, reset, no answer in time, a body that broke off.
+    pub cause: String,
+    /// A notification stream was interrupted: notifications may have been lost with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
+    /// The server forgot the Bayeux client (a restart or failover): whatever was in flight may
+    /// be gone with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub server_forgot: bool,
+    /// An operation under test got no reply: whether the server ever received it is unknown,
+    /// so nothing that should have followed it can be judged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub operation: bool,
+    /// Which attempt of the scenario it hit, from 1 (0 until the orchestrator numbers it).
+    #[serde(default)]
+    pub attempt: usize,
+}
+
+impl TransportFault {
+    pub fn request(during: impl Into<String>, cause: impl std::fmt::Display) -> TransportFault {
+        TransportFault {
+            during: during.into(),
+            cause: cause.to_string(),
+            stream: false,
+            server_forgot: false,
+            operation: false,
+            attempt: 0,
+        }
+    }
+
+    /// A fault on an operation under test (see [`TransportFault::operation`]).
+    pub fn operation(during: impl Into<String>, cause: impl std::fmt::Display) -> TransportFault {
+        TransportFault {
+            operation: true,
+            ..TransportFault::request(during, cause)
+        }
+    }
+}
+
+impl std::fmt::Display for TransportFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "transport fault during {}: {}", self.during, self.cause)
     }
 }
 
@@ -194,6 +250,10 @@ pub struct ScenarioResult {
     /// is the one the rest of the result describes); empty when the first attempt was final.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// The transport faults of every attempt (numbered): why attempts were re-done, or why the
+    /// scenario is indeterminate. Empty on a clean network.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transport: Vec<TransportFault>,
     /// What the scenario's interaction was announced as, to recognise a late repeat; kept in
     /// memory only (the run attributes late notifications before writing results).
     #[serde(skip)]
@@ -358,6 +418,7 @@ impl ScenarioResult {
             received: Default::default(),
             waiver: None,
             attempts: Vec::new(),
+            transport: Vec::new(),
         }
     }
 }

@@ -58,6 +58,9 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 /// Why a capped body read stopped.
 pub(crate) enum ReadError {
     Timeout,
+    /// The body is larger than the cap: the sender's doing, not the network's.
+    TooLarge(String),
+    /// The body broke off (reset, truncated), as an error chain.
     Other(String),
 }
 
@@ -67,7 +70,7 @@ pub(crate) async fn read_capped(
     max: usize,
 ) -> Result<Vec<u8>, ReadError> {
     if response.content_length().is_some_and(|n| n as usize > max) {
-        return Err(ReadError::Other(format!(
+        return Err(ReadError::TooLarge(format!(
             "body larger than the {max}-byte limit"
         )));
     }
@@ -76,7 +79,7 @@ pub(crate) async fn read_capped(
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if out.len() + chunk.len() > max {
-                    return Err(ReadError::Other(format!(
+                    return Err(ReadError::TooLarge(format!(
                         "body larger than the {max}-byte limit"
                     )));
                 }

@@ -8,7 +8,11 @@
 //! "certified with 3 waivers". A scenario graded `flaky` (it failed, then passed on a retry)
 //! blocks unless the profile says `flaky_counts_as_passed: true`. Missing results make the
 //! verdict *incomplete*, which is an error rather than a failure; so does a required scenario
-//! whose media the target gives no way to provision (the verdict names those media).
+//! whose media the target gives no way to provision (the verdict names those media), and so
+//! does one left `indeterminate` when the transport budget ran out (transport faults hid what
+//! it was to observe; the verdict names the causes), unless a real failure makes it not
+//! certified. Attempts re-run after transport faults are counted, with their causes, in every
+//! verdict: a certification through a faulty network says what it had to re-do.
 
 pub mod waivers;
 
@@ -107,6 +111,17 @@ pub struct Verdict {
     /// (then also counted in `passed`), blocking otherwise (then also in `blocking`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flaky: Vec<String>,
+    /// Required scenarios still indeterminate when the transport budget ran out: the verdict
+    /// is incomplete because of them (never not certified).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indeterminate: Vec<String>,
+    /// Attempts of the run's scenarios re-run on a fresh interaction after transport faults.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redone: usize,
+    /// The transport faults behind them (and behind indeterminate scenarios), by cause, most
+    /// frequent first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transport_causes: Vec<(String, usize)>,
     /// Why no scenario ran at all (target unreachable, login refused…); absent otherwise.
     /// Not part of [`Verdict::summary`]: whoever shows the summary shows the cause on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +152,18 @@ impl Verdict {
             ),
             Status::Incomplete => format!("INCOMPLETE for {scope}"),
         };
+        if self.redone > 0 || !self.transport_causes.is_empty() {
+            let causes: Vec<String> = self
+                .transport_causes
+                .iter()
+                .map(|(cause, n)| format!("{cause} ×{n}"))
+                .collect();
+            text.push_str(&format!(
+                "; {} re-done after transport faults ({})",
+                count(self.redone, "attempt"),
+                causes.join(", ")
+            ));
+        }
         if self.status != Status::NotCertified && !self.blocking.is_empty() {
             text.push_str(&format!(", {} blocking", self.blocking.len()));
         }
@@ -210,6 +237,52 @@ pub fn not_applicable_why(n: usize, not_provisioned: usize, optional_absent: usi
 
 /// The word for a required scenario without a result in [`Verdict::counts`].
 pub const NO_RESULT: &str = "without a result";
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The kind of a transport fault, for counting causes: what it hit and the first words of
+/// why, without the URLs and ids that differ between occurrences.
+pub fn transport_cause(fault: &crate::result::TransportFault) -> String {
+    let what = if fault.server_forgot {
+        "server forgot the session (restart or failover)"
+    } else if fault.stream {
+        "notification stream interrupted"
+    } else {
+        "request without a reply"
+    };
+    let why = fault.cause.to_lowercase();
+    let kind = if fault.server_forgot {
+        ""
+    } else if why.contains("reset") {
+        ": connection reset"
+    } else if why.contains("refused") {
+        ": connection refused"
+    } else if why.contains("within") || why.contains("deadline") || why.contains("timed out") {
+        ": no reply in time"
+    } else if why.contains("body") || why.contains("closed") || why.contains("incomplete") {
+        ": connection closed mid-reply"
+    } else {
+        ""
+    };
+    format!("{what}{kind}")
+}
+
+/// Attempts re-run after transport faults, and the faults' causes counted, over `results`.
+pub fn transport_tally(results: &[ScenarioResult]) -> (usize, Vec<(String, usize)>) {
+    let redone = results
+        .iter()
+        .flat_map(|r| &r.attempts)
+        .filter(|a| a.grade == Grade::Indeterminate)
+        .count();
+    let mut causes: BTreeMap<String, usize> = BTreeMap::new();
+    for fault in results.iter().flat_map(|r| &r.transport) {
+        *causes.entry(transport_cause(fault)).or_default() += 1;
+    }
+    let mut causes: Vec<(String, usize)> = causes.into_iter().collect();
+    causes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    (redone, causes)
+}
 
 /// `1 root cause`, `2 root causes`.
 pub fn count(n: usize, noun: &str) -> String {
@@ -259,6 +332,7 @@ pub fn judge(
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut waived = Vec::new();
     let mut flaky = Vec::new();
+    let mut indeterminate = Vec::new();
     for case in &required {
         let result = by_id.get(case.id.as_str());
         let word = result.map_or(NO_RESULT, |r| r.grade.as_str());
@@ -284,6 +358,7 @@ pub fn judge(
                 optional_absent += 1;
             }
             Some(r) if r.grade == Grade::Waived => waived.push(r.id.clone()),
+            Some(r) if r.grade == Grade::Indeterminate => indeterminate.push(r.id.clone()),
             Some(r) if r.grade == Grade::Flaky => {
                 flaky.push(r.id.clone());
                 match flaky_passes {
@@ -298,11 +373,14 @@ pub fn judge(
     let blocking_causes = crate::report::groups::blocking_causes(results, &blocking_ids).len();
     let status = if !missing.is_empty() || !not_provisioned.is_empty() || required.is_empty() {
         Status::Incomplete
-    } else if blocking.is_empty() {
-        Status::Certified
-    } else {
+    } else if !blocking.is_empty() {
         Status::NotCertified
+    } else if !indeterminate.is_empty() {
+        Status::Incomplete
+    } else {
+        Status::Certified
     };
+    let (redone, transport_causes) = transport_tally(results);
     Verdict {
         profile: name.to_string(),
         status,
@@ -319,6 +397,9 @@ pub fn judge(
         counts,
         waived,
         flaky,
+        indeterminate,
+        redone,
+        transport_causes,
         cause: None,
     }
 }

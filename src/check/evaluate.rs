@@ -93,8 +93,38 @@ pub fn evaluate(
             ready_grade(case, obs, &mut findings)
         }
     };
+    let grade = settle_transport(obs, grade, &mut findings);
     cap_severities(case.scenario.level, &mut findings);
     result_of(case, obs, grade, findings, notification_snapshot)
+}
+
+/// The grade once the transport faults are accounted for. Each fault is an informational
+/// finding, never an error. A failure found in what did arrive stands (a wrong server is failed
+/// through any network), unless the server forgot the session in the window (a restart, which
+/// may have taken the interaction with it) or an operation under test got no reply (whether
+/// the server ever received it is unknown, so its absent effects prove nothing); anything else
+/// the faults touched is indeterminate. A wrong server is still failed on the attempt that
+/// the network spares.
+fn settle_transport(obs: &Observation, grade: Grade, findings: &mut Vec<Finding>) -> Grade {
+    if obs.transport.is_empty() {
+        return grade;
+    }
+    for fault in &obs.transport {
+        findings.push(Finding::new("transport", fault.to_string()).severity(Severity::Info));
+    }
+    let unknown = obs.transport.iter().any(|f| f.server_forgot || f.operation);
+    match grade {
+        Grade::Fail if !unknown => Grade::Fail,
+        Grade::NotApplicable => Grade::NotApplicable,
+        _ => {
+            // What follows an operation nobody knows the server received proves nothing
+            // against it: such findings stay visible, as information.
+            for f in findings.iter_mut() {
+                f.severity = f.severity.max(Severity::Info);
+            }
+            Grade::Indeterminate
+        }
+    }
 }
 
 /// The setup stage: the grade of a case that could not be set up, with the finding that says
@@ -102,6 +132,8 @@ pub fn evaluate(
 fn setup_grade(setup: &Setup, findings: &mut Vec<Finding>) -> Option<Grade> {
     let (finding, grade) = match setup {
         Setup::Ready => return None,
+        // The transport faults that interrupted it are its findings (`settle_transport`).
+        Setup::Interrupted(_) => return Some(Grade::Indeterminate),
         Setup::NotOffered(why) => (
             Finding::new("setup", format!("not offered: {why}")).severity(Severity::Info),
             Grade::NotApplicable,
@@ -286,6 +318,7 @@ fn result_of(
         wire: obs.wire.clone(),
         waiver: None,
         attempts: Vec::new(),
+        transport: obs.transport.clone(),
         received: received(case, obs),
     }
 }

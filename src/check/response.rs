@@ -35,6 +35,8 @@ pub(super) fn default_response(facts: &MediaFacts) -> ResponseExpectation {
 pub(super) fn check_response(case: &Case, obs: &Observation, findings: &mut Vec<Finding>) {
     let reply = match &obs.response {
         Ok(r) => r,
+        // A reply lost on the way is a transport fault the runner recorded, not a finding.
+        Err(why) if why.is_transport() => return,
         Err(why) => {
             findings.push(Finding::new("response", format!("no HTTP response: {why}")));
             return;

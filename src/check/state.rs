@@ -287,6 +287,7 @@ pub(super) fn check_read_your_writes(
     findings: &mut Vec<Finding>,
 ) {
     let (user_data, other) = match &read_after.after {
+        Err(why) if why.is_transport() => return,
         Err(why) => {
             findings.push(Finding::new(
                 "read-after",
@@ -349,6 +350,7 @@ pub(super) fn check_read_your_writes(
 pub(super) fn check_unchanged(facts: &MediaFacts, obs: &Observation, findings: &mut Vec<Finding>) {
     let Some(before) = &obs.before else { return };
     match &obs.after {
+        Err(why) if why.is_transport() => {}
         Err(why) => findings.push(Finding::new(
             "unchanged",
             format!("could not read the interaction afterwards: {why}"),

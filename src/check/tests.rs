@@ -488,6 +488,23 @@ fn read_your_writes_needs_the_user_data_and_warns_on_the_rest() {
                 message: "connection reset".into(),
             },
         )),
+        transport: vec![crate::result::TransportFault::request(
+            "GET /api/v2/me/chats/1 (after the request)",
+            "connection reset",
+        )],
+        ..chat.observation()
+    };
+    // A read lost on the way is a transport fault, not a finding: the scenario is
+    // indeterminate (and re-run), never failed for it.
+    let lost = chat.judged_with(&obs);
+    assert!(failed_checks(&lost).is_empty(), "{:?}", lost.findings);
+    assert_eq!(lost.grade, Grade::Indeterminate, "{:?}", lost.findings);
+    let obs = Observation {
+        after: Err(crate::observation::ReadError::Status {
+            path: "/api/v2/me/chats/1".into(),
+            status: 500,
+            body: "{}".into(),
+        }),
         ..chat.observation()
     };
     assert_eq!(failed_checks(&chat.judged_with(&obs)), ["read-after"]);

@@ -73,6 +73,11 @@ pub struct RunArgs {
     /// graded flaky (it certifies only where the profile says `flaky_counts_as_passed`).
     #[arg(long, value_name = "N", default_value_t = 0)]
     retries: usize,
+    /// Re-run a scenario whose attempt transport faults made indeterminate (a request without
+    /// a reply, a cut long poll, a server restart) on a fresh interaction up to N times;
+    /// independent of --retries. One still indeterminate makes the verdict incomplete.
+    #[arg(long, value_name = "N", default_value_t = gws_conformance::orchestrator::TRANSPORT_BUDGET)]
+    transport_budget: usize,
     /// Print passing scenarios' details too.
     #[arg(long, short = 'v')]
     verbose: bool,
@@ -152,6 +157,7 @@ fn plan(args: &RunArgs) -> Result<RunPlan, ExitCode> {
         },
         waivers,
         retries: args.retries,
+        transport_budget: args.transport_budget,
         gws_version: args.gws_version,
         out: args.out.clone(),
         shard: args.shard.map(|(k, n)| format!("{k}/{n}")),

@@ -32,6 +32,9 @@ pub struct RunPlan {
     pub config: RunConfig,
     pub waivers: Option<WaiverPolicy>,
     pub retries: usize,
+    /// Re-runs of a scenario made indeterminate by transport faults
+    /// ([`crate::orchestrator::TRANSPORT_BUDGET`] by default).
+    pub transport_budget: usize,
     pub gws_version: GwsVersion,
     /// Where the bundle goes (results.jsonl, results.json, junit.xml, ctrf.json, reports).
     pub out: Option<PathBuf>,
@@ -89,8 +92,16 @@ impl RunOutcome {
             Some(Status::Certified) => RunStatus::Conformant,
             Some(Status::NotCertified) => RunStatus::Failed,
             Some(Status::Incomplete) => RunStatus::Incomplete,
-            None if report::exit_code(&self.results) == 0 => RunStatus::Conformant,
-            None => RunStatus::Failed,
+            None if report::exit_code(&self.results) != 0 => RunStatus::Failed,
+            // What transport faults hid on every attempt is neither conformant nor failed.
+            None if self.results.iter().any(|r| {
+                r.level == crate::spec::Level::Must
+                    && r.grade == crate::result::Grade::Indeterminate
+            }) =>
+            {
+                RunStatus::Incomplete
+            }
+            None => RunStatus::Conformant,
         }
     }
 }
@@ -148,7 +159,8 @@ pub async fn run(
     };
     let orchestrator = Orchestrator::new(runner, &plan.checker, Retention::KeepResults)
         .with_waivers(plan.waivers.clone())
-        .with_retries(plan.retries);
+        .with_retries(plan.retries)
+        .with_transport_budget(plan.transport_budget);
     orchestrator.run(&plan.cases, stop, &mut forward).await;
     let outcome = orchestrator.finish(&mut forward).await;
     if let Some(s) = embedded {

@@ -75,6 +75,14 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
     let stragglers = router.take(agent, &slot.id, intended);
     attribute_stragglers(engine, slot, stragglers);
     if slot.due_for_fresh_interaction() {
+        // A copy of the last group's notification may still be on its way; once the slot has
+        // moved, nothing would take it for this interaction and its operation would read as
+        // notified once. The barrier proves the stream delivered everything the server sent
+        // before now, so the last of them are attributed here (a barrier that cannot pass
+        // leaves them to the final leftovers, as before).
+        let _ = engine.runner.settle_stream(agent, &slot.media).await;
+        let stragglers = router.take(agent, &slot.id, intended);
+        attribute_stragglers(engine, slot, stragglers);
         slots::move_to_fresh_interaction(&engine.runner, &engine.ops, slot, engine.journal.start())
             .await;
     }

@@ -286,7 +286,7 @@ fn badness(g: Option<Grade>) -> u8 {
         Some(Grade::Pass) => 0,
         Some(Grade::NotApplicable) | Some(Grade::Informational) => 1,
         Some(Grade::Warning) | Some(Grade::Waived) | Some(Grade::Flaky) => 2,
-        None => 3,
+        None | Some(Grade::Indeterminate) => 3,
         Some(Grade::CouldNotTest) => 4,
         Some(Grade::Fail) => 5,
     }

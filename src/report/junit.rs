@@ -57,10 +57,10 @@ pub fn render(record: &RunRecord) -> Result<String, super::ReportError> {
                     .set_description(details.join("\n"));
                 s
             }
-            Grade::CouldNotTest => {
+            Grade::CouldNotTest | Grade::Indeterminate => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                 s.set_message(message.clone())
-                    .set_type("could-not-test")
+                    .set_type(r.grade.as_str())
                     .set_description(details.join("\n"));
                 s
             }

@@ -24,6 +24,7 @@ fn badge(style: Style, grade: Grade) -> String {
         Grade::Informational => ("36", "INFO"),
         Grade::Waived => ("34", "WAIV"),
         Grade::Flaky => ("1;33", "FLKY"),
+        Grade::Indeterminate => ("35", "INDT"),
     };
     paint(style, code, label)
 }

@@ -147,6 +147,7 @@ fn badness(g: Grade) -> u8 {
     match g {
         Grade::Fail => 5,
         Grade::CouldNotTest => 4,
+        Grade::Indeterminate => 4,
         Grade::Warning => 3,
         Grade::Waived => 3,
         Grade::Flaky => 4,

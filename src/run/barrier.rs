@@ -23,6 +23,10 @@ pub(super) struct Barrier {
     pub(super) tickets: AtomicU64,
     /// Tickets whose update was refused, so no notification will ever count for them.
     pub(super) refused: Mutex<Vec<u64>>,
+    /// The agent's stream interruptions when it was made: after another, one of its
+    /// notifications may be lost for good (the count would never be reached again), or the
+    /// server may have forgotten the interaction, so a fresh barrier replaces it.
+    pub(super) epoch: usize,
 }
 
 /// Which barrier operation passed: its interaction and ticket (the value it wrote under
@@ -66,9 +70,23 @@ impl Runner {
         media: &str,
         wire: &WireLog,
     ) -> Result<BarrierMark, BarrierError> {
+        let epoch = self.router.interruption_count(agent);
         let cell = {
             let mut map = self.barriers.locked();
-            Arc::clone(map.entry((agent, media.to_string())).or_default())
+            let cell = map.entry((agent, media.to_string())).or_default();
+            let stale = match cell.get() {
+                Some(Ok(barrier)) => barrier.epoch != epoch,
+                // Provisioning lost to a transport fault is tried again.
+                Some(Err(BarrierError::Provision {
+                    source: ProvisionError::Interrupted(_),
+                    ..
+                })) => true,
+                _ => false,
+            };
+            if stale {
+                *cell = BarrierCell::default();
+            }
+            Arc::clone(cell)
         };
         let session = &self.sessions[agent];
         let barrier = cell
@@ -88,6 +106,7 @@ impl Runner {
                     path: p.path,
                     tickets: AtomicU64::new(0),
                     refused: Mutex::new(Vec::new()),
+                    epoch,
                 }))
             })
             .await

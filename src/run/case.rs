@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::observation::{NotInFlightTogether, ReadError, RequestError};
+use crate::result::TransportFault;
 use crate::util::Unpoisoned;
 
 /// How often a case whose operations must overlap is tried on a fresh interaction before the
@@ -61,6 +62,10 @@ impl Runner {
             .await
         {
             Ok(p) => p,
+            Err(e) if e.interrupted() => {
+                let fault = TransportFault::request("provisioning the interaction", e.to_string());
+                return Observation::interrupted(fault, wire.take(), start.elapsed());
+            }
             Err(e) => return setup(e.setup(), &wire),
         };
         self.owners
@@ -93,9 +98,7 @@ impl Runner {
         path: &str,
         wire: &WireLog,
     ) -> Result<Value, ReadError> {
-        let (reply, _) = self.sessions[0]
-            .request(Method::GET, path, None, Auth::Session, true, Some(wire))
-            .await?;
+        let (reply, _) = self.sessions[0].read(path, Some(wire)).await?;
         if reply.status != 200 {
             return Err(ReadError::Status {
                 path: path.to_string(),
@@ -129,6 +132,11 @@ impl Runner {
         let deadlines = self.config.deadlines;
         let before = match self.read_interaction(case, &interaction.path, wire).await {
             Ok(v) => v,
+            Err(why) if why.is_transport() => {
+                let during = format!("GET {} (before the request)", interaction.path);
+                let fault = TransportFault::request(during, why);
+                return Observation::interrupted(fault, Vec::new(), start.elapsed());
+            }
             Err(why) => {
                 return Observation::not_started(
                     Setup::Failed(format!(
@@ -173,11 +181,15 @@ impl Runner {
             None => None,
         };
         let posted_at = Instant::now();
+        let mut transport = Vec::new();
         let (response, in_flight_together) = if scenario.send.concurrently {
-            self.send_concurrently(case, actor, &presented, &path, wire)
+            self.send_concurrently(case, actor, &presented, &path, wire, &mut transport)
                 .await
         } else {
-            (self.send(case, actor, &presented, &path, wire).await, None)
+            let reply = self
+                .send(case, actor, &presented, &path, wire, &mut transport)
+                .await;
+            (reply, None)
         };
         if let Some(open) = &listener {
             self.listener_acts(open, case, &interaction.id, wire).await;
@@ -224,6 +236,39 @@ impl Runner {
             self.log_notification(wire, posted_at, n);
         }
         let after = self.read_interaction(case, &interaction.path, wire).await;
+        if let Err(e) = &response
+            && e.is_transport()
+        {
+            let method = match scenario.send.method {
+                SendMethod::Post => "POST",
+                SendMethod::Get => "GET",
+            };
+            transport.push(TransportFault::operation(format!("{method} {path}"), e));
+        }
+        if let Err(e) = &after
+            && e.is_transport()
+        {
+            let during = format!("GET {} (after the request)", interaction.path);
+            transport.push(TransportFault::request(during, e));
+        }
+        if let Some(heard) = &listened {
+            let lost = heard
+                .handshake
+                .iter()
+                .filter_map(|h| h.as_ref().err())
+                .chain(heard.meta.iter().filter_map(|e| e.response.as_ref().err()))
+                .find(|e| e.is_transport());
+            if let Some(e) = lost {
+                transport.push(TransportFault::request(
+                    "the scenario's own Bayeux client",
+                    e,
+                ));
+            }
+        }
+        transport.extend(
+            self.stream_faults(case, actor_index, start, posted_at)
+                .await,
+        );
         Observation {
             setup: Setup::Ready,
             before: Some(before),
@@ -239,7 +284,47 @@ impl Runner {
             wire: Vec::new(),
             provisioning: None,
             duration: start.elapsed(),
+            transport,
         }
+    }
+
+    /// The interruptions of the streams the case listened on during its window, as transport
+    /// faults: a cut long poll since the request (what it carried may be lost), or the server
+    /// forgetting its clients since the case began (a restart may have taken the interaction).
+    /// A stream still reconnecting is first waited for (within the request deadline), so that
+    /// a restart its reconnection reveals is known.
+    async fn stream_faults(
+        &self,
+        case: &Case,
+        actor_index: usize,
+        start: Instant,
+        posted_at: Instant,
+    ) -> Vec<TransportFault> {
+        let agents: Vec<usize> = if case.scenario.send.watch_all_agents {
+            (0..self.sessions.len()).collect()
+        } else {
+            vec![0, actor_index]
+        };
+        if self.router.interruptions_since(&agents, start).is_empty() {
+            return Vec::new();
+        }
+        let deadline = tokio::time::Instant::now() + self.config.deadlines.request;
+        for agent in &agents {
+            self.router.wait_polling(*agent, deadline).await;
+        }
+        self.router
+            .interruptions_since(&agents, start)
+            .into_iter()
+            .filter(|i| i.server_forgot || i.at >= posted_at)
+            .map(|i| TransportFault {
+                during: format!("{}'s notification stream", self.sessions[i.agent].username),
+                cause: i.cause,
+                stream: true,
+                server_forgot: i.server_forgot,
+                operation: false,
+                attempt: 0,
+            })
+            .collect()
     }
 
     /// Sends the scenario's request and its `then` requests all at once, each from its own
@@ -253,6 +338,7 @@ impl Runner {
         presented: &Presented,
         path: &str,
         wire: &WireLog,
+        lost: &mut Vec<TransportFault>,
     ) -> (
         Result<Reply, RequestError>,
         Option<Result<(), NotInFlightTogether>>,
@@ -305,6 +391,16 @@ impl Runner {
                 operations: outcomes.len(),
             }),
         };
+        for (_, _, reply) in outcomes.iter().skip(1) {
+            if let Err(e) = reply
+                && e.is_transport()
+            {
+                lost.push(TransportFault::operation(
+                    format!("POST {path} (concurrent)"),
+                    e,
+                ));
+            }
+        }
         let (_, _, first_reply) = outcomes.remove(0);
         (first_reply, Some(proof))
     }
@@ -420,6 +516,7 @@ impl Runner {
         presented: &Presented,
         path: &str,
         wire: &WireLog,
+        lost: &mut Vec<TransportFault>,
     ) -> Result<Reply, RequestError> {
         let scenario = &case.scenario;
         let body: Vec<u8> = match (&scenario.send.raw_body, &scenario.request) {
@@ -435,9 +532,13 @@ impl Runner {
             .map(|(reply, _)| reply);
         for next in &scenario.then {
             let bytes = next.to_string().into_bytes();
-            let _ = actor
+            if let Err(e) = actor
                 .send(Method::POST, path, Some(&bytes), presented, Some(wire))
-                .await;
+                .await
+                && e.is_transport()
+            {
+                lost.push(TransportFault::operation(format!("POST {path} (then)"), e));
+            }
         }
         response
     }

@@ -179,8 +179,17 @@ impl Runner {
                     // A closed receiver only means nobody listens to stream news any more.
                     match event {
                         crate::bayeux::BayeuxEvent::Message(m) => router.deliver(agent, m),
+                        crate::bayeux::BayeuxEvent::Interrupted(cause) => {
+                            router.interrupted(agent, cause, false);
+                        }
+                        crate::bayeux::BayeuxEvent::Polled => router.polling(agent),
                         crate::bayeux::BayeuxEvent::Rehandshook => {
                             router.rehandshook(agent);
+                            router.interrupted(
+                                agent,
+                                "the server forgot the Bayeux client (402 or advice to handshake), which handshook and subscribed again".into(),
+                                true,
+                            );
                             let _ = notes_tx.send(note(StreamChange::Rehandshook));
                         }
                         crate::bayeux::BayeuxEvent::Closed(reason) => {
@@ -300,17 +309,7 @@ impl Runner {
 }
 
 async fn read_features(session: &AgentSession) -> Option<Vec<String>> {
-    let (reply, _) = session
-        .request(
-            Method::GET,
-            "/api/v2/features",
-            None,
-            Auth::Session,
-            true,
-            None,
-        )
-        .await
-        .ok()?;
+    let (reply, _) = session.read("/api/v2/features", None).await.ok()?;
     if reply.status != 200 {
         return None;
     }

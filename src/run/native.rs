@@ -292,6 +292,11 @@ pub enum Refused {
 }
 
 impl Refused {
+    /// No reply came because of a transport fault.
+    fn is_transport(&self) -> bool {
+        matches!(self, Refused::NoReply(e) if e.is_transport())
+    }
+
     /// `statusCode` 7: some of the operation's parts succeeded.
     fn partial(&self) -> bool {
         matches!(self, Refused::Answer { status_code: Some(code), .. } if code == &json!(7))
@@ -334,6 +339,22 @@ pub enum NativeFailure {
         username: String,
         problem: CreateProblem,
     },
+}
+
+impl NativeFailure {
+    /// A request of the preparation or the creation got no reply because of a transport fault.
+    pub fn interrupted(&self) -> bool {
+        match self {
+            NativeFailure::Prepare(
+                NativeError::StartSession { source, .. } | NativeError::Ready { source, .. },
+            ) => source.is_transport(),
+            NativeFailure::Create {
+                problem: CreateProblem::Refused(r) | CreateProblem::AttachRefused(r),
+                ..
+            } => r.is_transport(),
+            _ => false,
+        }
+    }
 }
 
 /// What went wrong while creating one interaction.

@@ -78,6 +78,17 @@ impl From<NativeFailure> for ProvisionError {
 }
 
 impl ProvisionError {
+    /// The request that would have provisioned the interaction got no reply because of a
+    /// transport fault: nothing is known (the interaction may even exist), so the case is
+    /// indeterminate rather than failed.
+    pub fn interrupted(&self) -> bool {
+        match self {
+            ProvisionError::NoWay(_) => false,
+            ProvisionError::Fixture(f) => matches!(&**f, FixtureError::Request(e) if e.is_transport()),
+            ProvisionError::Native(n) => n.interrupted(),
+        }
+    }
+
     /// What the scenario's setup was, had it been this error.
     pub fn setup(&self) -> Setup {
         let reason = self.to_string();

@@ -59,6 +59,20 @@ struct Routes {
     unattributed: Vec<(usize, Value)>,
     /// Agents whose stream had to re-handshake, once per time it happened.
     rehandshakes: Vec<usize>,
+    /// Every interruption of a stream (a cut long poll, a re-handshake), in order.
+    interruptions: Vec<Interruption>,
+    /// Per agent: whether its stream is polling again since its last interruption.
+    healthy: HashMap<usize, bool>,
+}
+
+/// A stream interrupted: a long poll cut by a transport fault (what it carried may be lost), or
+/// the server having forgotten the client (a restart or failover).
+#[derive(Debug, Clone)]
+pub struct Interruption {
+    pub agent: usize,
+    pub at: Instant,
+    pub cause: String,
+    pub server_forgot: bool,
 }
 
 #[derive(Default)]
@@ -191,6 +205,58 @@ impl Router {
     /// The server forgot the agent's Bayeux client; what it sent meanwhile may be lost.
     pub fn rehandshook(&self, agent: usize) {
         self.lock().rehandshakes.push(agent);
+    }
+
+    /// `agent`'s stream was interrupted (see [`Interruption`]); it is unhealthy until it polls
+    /// again.
+    pub fn interrupted(&self, agent: usize, cause: String, server_forgot: bool) {
+        let mut inner = self.lock();
+        inner.interruptions.push(Interruption {
+            agent,
+            at: Instant::now(),
+            cause,
+            server_forgot,
+        });
+        inner.healthy.insert(agent, false);
+    }
+
+    /// `agent`'s stream polls again.
+    pub fn polling(&self, agent: usize) {
+        let mut inner = self.lock();
+        if inner.healthy.insert(agent, true) == Some(false) {
+            drop(inner);
+            self.closed_changed.notify_waiters();
+        }
+    }
+
+    /// The interruptions of `agents`' streams since `since`.
+    pub fn interruptions_since(&self, agents: &[usize], since: Instant) -> Vec<Interruption> {
+        self.lock()
+            .interruptions
+            .iter()
+            .filter(|i| i.at >= since && agents.contains(&i.agent))
+            .cloned()
+            .collect()
+    }
+
+    /// How many times `agent`'s stream was interrupted so far: a barrier made before an
+    /// interruption may have lost one of its notifications for good, so it is replaced.
+    pub fn interruption_count(&self, agent: usize) -> usize {
+        self.lock()
+            .interruptions
+            .iter()
+            .filter(|i| i.agent == agent)
+            .count()
+    }
+
+    /// Waits until `agent`'s stream polls again after an interruption (or closes), so that a
+    /// re-handshake the interruption led to is known; false at the deadline.
+    pub async fn wait_polling(&self, agent: usize, deadline: tokio::time::Instant) -> bool {
+        let wake = Arc::new(Notify::new());
+        self.wait_until(wake, deadline, |inner| {
+            inner.healthy.get(&agent).copied().unwrap_or(true) || inner.closed.contains_key(&agent)
+        })
+        .await
     }
 
     pub fn rehandshakes(&self) -> Vec<usize> {

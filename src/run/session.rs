@@ -27,6 +27,9 @@ use std::time::Duration;
 /// documentation leaves open (SMS).
 pub const SUBSCRIPTION: &str = "/v2/me/*";
 
+/// How many times a read (GET) is tried when transport faults cut it short.
+pub const READ_ATTEMPTS: u32 = 3;
+
 /// Which credentials a request carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
@@ -241,7 +244,7 @@ impl AgentSession {
             max_body: config.max_body,
         };
         let me = session
-            .request(Method::GET, "/api/v2/me", None, Auth::Session, true, None)
+            .read("/api/v2/me", None)
             .await
             .map_err(|source| SessionError::Login {
                 username: credentials.username.clone(),
@@ -285,21 +288,33 @@ impl AgentSession {
             config.deadlines.request,
         )
         .with_max_body(config.max_body);
-        bayeux
-            .handshake()
-            .await
-            .map_err(|source| SessionError::Handshake {
+        let mut attempt = 1;
+        // A handshake or subscription lost to a transport fault is tried again: the same
+        // client asks again, as after any lost reply.
+        let outcome = loop {
+            let outcome = match bayeux.handshake().await {
+                Ok(()) => bayeux.subscribe(SUBSCRIPTION).await.map_err(Err),
+                Err(e) => Err(Ok(e)),
+            };
+            match outcome {
+                Err(Ok(e) | Err(e)) if e.is_transport() && attempt < READ_ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                outcome => break outcome,
+            }
+        };
+        outcome.map_err(|e| match e {
+            Ok(source) => SessionError::Handshake {
                 username: self.username.clone(),
                 source,
-            })?;
-        bayeux
-            .subscribe(SUBSCRIPTION)
-            .await
-            .map_err(|source| SessionError::Subscribe {
+            },
+            Err(source) => SessionError::Subscribe {
                 username: self.username.clone(),
                 channel: SUBSCRIPTION.to_string(),
                 source,
-            })?;
+            },
+        })?;
         Ok(AgentSession {
             bayeux: Arc::new(bayeux),
             ..self
@@ -347,6 +362,31 @@ impl AgentSession {
             path.to_string()
         } else {
             format!("{}{path}", self.base_url)
+        }
+    }
+
+    /// Reads `path` (a GET, which changes nothing) with the session's credentials, trying
+    /// again after a short back-off when a transport fault cut it short, up to
+    /// [`READ_ATTEMPTS`] tries; each try has the request deadline.
+    pub async fn read(
+        &self,
+        path: &str,
+        wire: Option<&WireLog>,
+    ) -> Result<(Reply, Option<(HeaderName, HeaderValue)>), RequestError> {
+        let mut attempt = 1;
+        loop {
+            match self
+                .request(Method::GET, path, None, Auth::Session, true, wire)
+                .await
+            {
+                Err(e) if e.is_transport() && attempt < READ_ATTEMPTS => {
+                    // Transport retry back-off: a refused connection fails at once, and a
+                    // server coming back needs a moment.
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
         }
     }
 
@@ -432,6 +472,10 @@ impl AgentSession {
                     crate::util::ReadError::Timeout => RequestError::BodyTimeout {
                         url: url.clone(),
                         after,
+                    },
+                    crate::util::ReadError::TooLarge(message) => RequestError::TooLarge {
+                        url: url.clone(),
+                        message,
                     },
                     crate::util::ReadError::Other(message) => RequestError::Body {
                         url: url.clone(),

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod faults;
 pub mod hostile;
 pub mod results;
 pub mod target;
