@@ -77,10 +77,7 @@ impl Runner {
             let stale = match cell.get() {
                 Some(Ok(barrier)) => barrier.epoch != epoch,
                 // Provisioning lost to a transport fault is tried again.
-                Some(Err(BarrierError::Provision {
-                    source: ProvisionError::Interrupted(_),
-                    ..
-                })) => true,
+                Some(Err(BarrierError::Provision { source, .. })) => source.interrupted(),
                 _ => false,
             };
             if stale {

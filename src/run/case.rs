@@ -239,10 +239,7 @@ impl Runner {
         if let Err(e) = &response
             && e.is_transport()
         {
-            let method = match scenario.send.method {
-                SendMethod::Post => "POST",
-                SendMethod::Get => "GET",
-            };
+            let method = http_method(scenario.send.method);
             transport.push(TransportFault::operation(format!("{method} {path}"), e));
         }
         if let Err(e) = &after

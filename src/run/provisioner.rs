@@ -84,7 +84,9 @@ impl ProvisionError {
     pub fn interrupted(&self) -> bool {
         match self {
             ProvisionError::NoWay(_) => false,
-            ProvisionError::Fixture(f) => matches!(&**f, FixtureError::Request(e) if e.is_transport()),
+            ProvisionError::Fixture(f) => {
+                matches!(&**f, FixtureError::Request(e) if e.is_transport())
+            }
             ProvisionError::Native(n) => n.interrupted(),
         }
     }
