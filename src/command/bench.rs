@@ -323,6 +323,51 @@ pub async fn harness(
     Ok(m)
 }
 
+/// Who waits for the notification about each interaction of the raw baseline.
+type Waiters = Mutex<HashMap<String, oneshot::Sender<Instant>>>;
+
+/// The raw baseline's one long-poll loop: hands each notification to the waiter of its
+/// interaction and counts barrier notifications, until `stop` or the stream ends.
+fn baseline_poller(
+    http: reqwest::Client,
+    base: String,
+    (user, pass): (String, String),
+    client_id: String,
+    waiters: Arc<Waiters>,
+    seen: Arc<tokio::sync::watch::Sender<u64>>,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let request = http.post(format!("{base}/api/v2/notifications")).basic_auth(&user, Some(&pass)).json(&json!([{"channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling"}])).send();
+            let response = tokio::select! { _ = stop.cancelled() => return, r = request => r };
+            let Ok(messages) = (match response {
+                Ok(r) => r.json::<Vec<Value>>().await,
+                Err(_) => return,
+            }) else {
+                return;
+            };
+            let now = Instant::now();
+            for m in messages {
+                let Some(object) = m["data"]
+                    .as_object()
+                    .and_then(|d| d.values().find(|v| v.get("id").is_some()))
+                else {
+                    continue;
+                };
+                if object["userData"].get(BARRIER_KEY).is_some() {
+                    seen.send_modify(|n| *n += 1);
+                } else if let Some(tx) = object["id"]
+                    .as_str()
+                    .and_then(|id| waiters.locked().remove(id))
+                {
+                    let _ = tx.send(now);
+                }
+            }
+        }
+    })
+}
+
 /// The simplest client doing the same work: per case, provision, GET, POST the operation, wait
 /// for its notification, pass a barrier, GET, DELETE — with one long-poll loop that hands
 /// notifications to waiters by interaction id.
@@ -351,52 +396,19 @@ pub async fn baseline(cases: &[Case], jobs: usize) -> Result<Measurement, BenchE
         .unwrap_or_default()
         .to_string();
     reply(post(format!("{base}/api/v2/notifications"), json!([{"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/v2/me/*"}])).await.map_err(BenchError::baseline("subscribe"))?).await.map_err(BenchError::baseline("subscribe"))?;
-    type Waiters = Mutex<HashMap<String, oneshot::Sender<Instant>>>;
     let waiters: Arc<Waiters> = Arc::default();
     let barrier_count = Arc::new(AtomicU64::new(0));
     let barrier_seen = Arc::new(tokio::sync::watch::channel(0u64).0);
     let stop = tokio_util::sync::CancellationToken::new();
-    let poller = {
-        let (http, base, user, pass, client_id, waiters, seen, stop) = (
-            http.clone(),
-            base.clone(),
-            user.clone(),
-            pass.clone(),
-            client_id.clone(),
-            Arc::clone(&waiters),
-            Arc::clone(&barrier_seen),
-            stop.clone(),
-        );
-        tokio::spawn(async move {
-            loop {
-                let request = http.post(format!("{base}/api/v2/notifications")).basic_auth(&user, Some(&pass)).json(&json!([{"channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling"}])).send();
-                let response = tokio::select! { _ = stop.cancelled() => return, r = request => r };
-                let Ok(messages) = (match response {
-                    Ok(r) => r.json::<Vec<Value>>().await,
-                    Err(_) => return,
-                }) else {
-                    return;
-                };
-                let now = Instant::now();
-                for m in messages {
-                    let Some(object) = m["data"]
-                        .as_object()
-                        .and_then(|d| d.values().find(|v| v.get("id").is_some()))
-                    else {
-                        continue;
-                    };
-                    if object["userData"].get(BARRIER_KEY).is_some() {
-                        seen.send_modify(|n| *n += 1);
-                    } else if let Some(tx) = object["id"]
-                        .as_str()
-                        .and_then(|id| waiters.locked().remove(id))
-                    {
-                        let _ = tx.send(now);
-                    }
-                }
-            }
-        })
-    };
+    let poller = baseline_poller(
+        http.clone(),
+        base.clone(),
+        (user.clone(), pass.clone()),
+        client_id.clone(),
+        Arc::clone(&waiters),
+        Arc::clone(&barrier_seen),
+        stop.clone(),
+    );
     let barrier = reply(
         post(
             format!("{base}/conformance/v1/interactions"),

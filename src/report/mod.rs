@@ -3,6 +3,7 @@
 //! Reporters consume [`crate::result::ScenarioResult`]s and run summaries; they never call the
 //! runner or the checks.
 
+mod bundle;
 pub mod compare;
 pub mod ctrf;
 pub mod diff;
@@ -18,6 +19,7 @@ pub mod matrix;
 pub mod terminal;
 pub mod view;
 
+pub use bundle::write_bundle;
 pub use error::{ReportError, render_template};
 
 use crate::result::{Grade, ScenarioResult};
@@ -91,27 +93,4 @@ pub fn exit_code(results: &[ScenarioResult]) -> i32 {
             || (r.level == Level::Must && matches!(r.grade, Grade::CouldNotTest | Grade::Flaky))
     });
     i32::from(failed)
-}
-
-/// Writes `results.json`, `junit.xml`, `ctrf.json`, `report.md` and `report.html` for a
-/// finished run.
-pub fn write_bundle(dir: &std::path::Path, record: &json::RunRecord) -> Result<(), ReportError> {
-    let write = |name: &str, text: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| ReportError::write(path, e))
-    };
-    let results = dir.join("results.json");
-    record
-        .write(&results)
-        .map_err(|e| ReportError::write(results, e))?;
-    write("junit.xml", junit::render(record)?)?;
-    write(
-        "ctrf.json",
-        serde_json::to_string_pretty(&ctrf::render(record))
-            .map_err(|e| ReportError::render("ctrf.json", e))?,
-    )?;
-    let view = view::ReportView::of(record);
-    write("report.md", markdown::render(&view))?;
-    write("report.html", html::render(&view)?)?;
-    Ok(())
 }

@@ -144,33 +144,7 @@ pub async fn baseline(
     for (i, agent) in agents_ready.into_iter().enumerate() {
         let agent = agent?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let (http, base, user, pass, client_id, token) = (
-            agent.http.clone(),
-            base.clone(),
-            agent.user.clone(),
-            agent.pass.clone(),
-            agent.client_id.clone(),
-            stop.clone(),
-        );
-        pollers.push(tokio::spawn(async move {
-            loop {
-                let request = http
-                    .post(format!("{base}/api/v2/notifications"))
-                    .basic_auth(&user, Some(&pass))
-                    .json(&json!([{"channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling"}]))
-                    .send();
-                let response = tokio::select! { _ = token.cancelled() => return, r = request => r };
-                let Ok(response) = response else { return };
-                let Ok(messages) = response.json::<Vec<Value>>().await else {
-                    return;
-                };
-                for m in messages {
-                    if m.get("data").is_some() {
-                        let _ = tx.send(());
-                    }
-                }
-            }
-        }));
+        pollers.push(baseline_poller(&agent, base.clone(), tx, stop.clone()));
         let media = ops[i % ops.len()].case.media.clone();
         let requests: Vec<(Value, serde_json::Map<String, Value>)> = ops
             .iter()
@@ -244,6 +218,41 @@ pub async fn baseline(
         operations,
         wall_secs,
         ops_per_sec: operations as f64 / wall_secs.max(0.001),
+    })
+}
+
+/// A raw baseline agent's long-poll loop: one unit on `tx` per data message, until `token`
+/// or the stream ends.
+fn baseline_poller(
+    agent: &AgentSetup,
+    base: String,
+    tx: tokio::sync::mpsc::UnboundedSender<()>,
+    token: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let (http, user, pass, client_id) = (
+        agent.http.clone(),
+        agent.user.clone(),
+        agent.pass.clone(),
+        agent.client_id.clone(),
+    );
+    tokio::spawn(async move {
+        loop {
+            let request = http
+                .post(format!("{base}/api/v2/notifications"))
+                .basic_auth(&user, Some(&pass))
+                .json(&json!([{"channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling"}]))
+                .send();
+            let response = tokio::select! { _ = token.cancelled() => return, r = request => r };
+            let Ok(response) = response else { return };
+            let Ok(messages) = response.json::<Vec<Value>>().await else {
+                return;
+            };
+            for m in messages {
+                if m.get("data").is_some() {
+                    let _ = tx.send(());
+                }
+            }
+        }
     })
 }
 
