@@ -13,12 +13,11 @@
 
 use super::barrier::BarrierError;
 use super::router::Router;
-use super::session::{AgentSession, Auth};
+use super::session::AgentSession;
 use super::target::{RunConfig, Target};
 use super::wire::WireLog;
 use super::{Provisioner, RunNotes, Runner, StreamChange, StreamNote, router, session};
 use crate::util::Unpoisoned;
-use reqwest::Method;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
