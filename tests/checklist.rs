@@ -31,6 +31,7 @@ const CLASSES: &[(&str, &[&str])] = &[
         &["read-under-another-media", "update-under-another-media"],
     ),
     ("any-method-as-post", &["put-instead-of-post"]),
+    ("empty-password-accepted", &["empty-password"]),
     (
         "client-publish-delivered",
         &["publish-on-another-agents-channel"],

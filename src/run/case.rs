@@ -424,6 +424,7 @@ impl Runner {
             AuthMode::Agent => Auth::Session,
             AuthMode::None => Auth::Anonymous,
             AuthMode::WrongPassword => Auth::WrongPassword,
+            AuthMode::EmptyPassword => Auth::EmptyPassword,
         };
         let csrf = match scenario.send.csrf {
             // A planted cookie's token can be read by whoever planted it (a GET with the

@@ -39,6 +39,8 @@ pub enum Auth {
     Anonymous,
     /// The session's user name with a wrong password, no cookies.
     WrongPassword,
+    /// The session's user name with an empty password, no cookies.
+    EmptyPassword,
 }
 
 /// The session cookie a request presents.
@@ -96,6 +98,7 @@ pub struct AgentSession {
     bare: reqwest::Client,
     basic: HeaderValue,
     wrong_basic: HeaderValue,
+    empty_basic: HeaderValue,
     csrf: Mutex<Option<(HeaderName, HeaderValue)>>,
     base_url: String,
     request_timeout: Duration,
@@ -238,6 +241,7 @@ impl AgentSession {
                 &credentials.username,
                 &format!("{}-wrong", credentials.password.expose()),
             ),
+            empty_basic: basic(&credentials.username, ""),
             csrf: Mutex::new(None),
             base_url,
             request_timeout: config.deadlines.request,
@@ -427,6 +431,7 @@ impl AgentSession {
         match auth {
             Auth::Session => req = req.header(AUTHORIZATION, self.basic.clone()),
             Auth::WrongPassword => req = req.header(AUTHORIZATION, self.wrong_basic.clone()),
+            Auth::EmptyPassword => req = req.header(AUTHORIZATION, self.empty_basic.clone()),
             Auth::Anonymous => {}
         }
         if let CookieChoice::Header(value) = &presented.cookie {

@@ -47,6 +47,7 @@ defects! {
     FailedOpNotifies = "failed-op-notifies": "a rejected operation still sends a notification",
     ErrorStatusZero = "error-status-zero": "errors are answered with HTTP 200 and statusCode 0",
     NoAuth = "no-auth": "requests without valid credentials are served",
+    EmptyPasswordAccepted = "empty-password-accepted": "a known user name with an empty password is accepted, as a directory that takes an empty password for an anonymous bind would",
     CrossAgentAccess = "cross-agent-access": "an agent can read and change another agent's interactions",
     CrossAgentNotifications = "cross-agent-notifications": "notifications reach every agent's clients",
     AnonymousHandshake = "anonymous-handshake": "the CometD endpoint serves requests without credentials (handshake included) as the first agent",

@@ -228,6 +228,9 @@ pub enum AuthMode {
     None,
     /// The agent's user name with a wrong password, no cookies.
     WrongPassword,
+    /// The agent's user name with an empty password, no cookies (a directory that takes an
+    /// empty password as an anonymous bind would let it through).
+    EmptyPassword,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]

@@ -106,6 +106,7 @@ pub(super) mod words {
         ("agent", AuthMode::Agent),
         ("none", AuthMode::None),
         ("wrong-password", AuthMode::WrongPassword),
+        ("empty-password", AuthMode::EmptyPassword),
     ];
     pub const CSRF: &[(&str, CsrfMode)] = &[
         ("send", CsrfMode::Send),
