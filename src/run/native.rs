@@ -239,6 +239,11 @@ pub enum Unavailable {
     UnknownMedia(String),
 }
 
+/// Whether routing offers `media` only to the first agent (the one made Ready on its channel).
+pub fn first_agent_only(native: &Native, media: &str) -> bool {
+    recipe(native, media).is_ok_and(|r| r.routed)
+}
+
 /// Why `media` cannot be provisioned natively with this configuration, if it cannot.
 pub fn unavailable(native: &Native, media: &str) -> Option<Unavailable> {
     recipe(native, media).err()

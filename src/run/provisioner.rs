@@ -194,6 +194,16 @@ impl Provisioner {
         self.way_for(media).map(|_| ())
     }
 
+    /// Whether `agent` can be given interactions of `media`: routed media go only to the first
+    /// agent when they are provisioned natively.
+    pub fn serves(&self, agent: usize, media: &str) -> bool {
+        match self.way_for(media) {
+            Ok(Chosen::Native(native)) => agent == 0 || !native::first_agent_only(native, media),
+            Ok(Chosen::Contract(_)) => true,
+            Err(_) => false,
+        }
+    }
+
     fn way_for(&self, media: &str) -> Result<Chosen<'_>, NoWay> {
         let native_refusal = match &self.fixtures.native {
             Some(native) => match native::unavailable(native, media) {
