@@ -57,6 +57,7 @@ impl Runner {
         media: &str,
         wire: &WireLog,
     ) -> Result<BarrierMark, BarrierError> {
+        let media = self.provisioner.barrier_media(media);
         let cell = {
             let mut map = self.barriers.locked();
             Arc::clone(map.entry((agent, media.to_string())).or_default())
