@@ -9,7 +9,7 @@
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -383,6 +383,14 @@ fn load_runs_on_natively_provisioned_interactions_and_ends_them() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
+    for media in ["chat", "im"] {
+        assert!(
+            !left_out
+                .iter()
+                .any(|l| l.starts_with(&format!("{media}: "))),
+            "{media} is loaded natively: {left_out:?}"
+        );
+    }
     for media in NO_CREATE {
         assert!(
             left_out
@@ -396,4 +404,136 @@ fn load_runs_on_natively_provisioned_interactions_and_ends_them() {
         "{stdout}"
     );
     assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}
+
+/// The reference server's routing, over HTTP only: waiting customers (`--inbound sms=2`) are
+/// offered `Invited` to an agent once it is Ready on their channel, one at a time (the second
+/// when the first ends), and taken with `Accept` or refused with `Reject`; a customer's chat
+/// (`RequestChat` with `ContactCenterId`, no credentials) is offered under an id of its own and
+/// ends with the customer's `Disconnect` while nobody accepted it.
+#[test]
+fn waiting_customers_are_offered_one_at_a_time_to_an_agent_ready_on_their_channel() {
+    let served = serve(&["--no-fixtures", "--inbound", "sms=2"]);
+    let base = served.base_url.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let client = reqwest::Client::new();
+        let post = |path: String, body: Value| {
+            let request = client
+                .post(format!("{base}{path}"))
+                .basic_auth("agent1", Some("agent1-pass"))
+                .json(&body);
+            async move {
+                let reply = request.send().await.unwrap();
+                (
+                    reply.status().as_u16(),
+                    reply.json::<Value>().await.unwrap(),
+                )
+            }
+        };
+        // The listings reader runs its own runtime, so it runs on a thread of its own.
+        let sms = || {
+            let base = base.clone();
+            std::thread::spawn(move || support::remaining_interactions(&base))
+                .join()
+                .unwrap()
+        };
+        let start =
+            json!({"operationName": "StartContactCenterSession", "channels": ["sms", "chat"]});
+        assert_eq!(post("/api/v2/me".into(), start).await.0, 200);
+        assert!(sms().is_empty(), "nothing is offered before Ready");
+        let ready = json!({"operationName": "Ready"});
+        assert_eq!(
+            post("/api/v2/me/channels/sms".into(), ready.clone())
+                .await
+                .0,
+            200
+        );
+        let first = sms();
+        assert_eq!(first.len(), 1, "one at a time: {first:?}");
+        let path = first[0].split_once(&base).unwrap().1.to_string();
+        let read = client
+            .get(format!("{base}{path}"))
+            .basic_auth("agent1", Some("agent1-pass"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        assert_eq!(read["smssession"]["state"], "Invited", "{read}");
+        let complete = json!({"operationName": "Complete"});
+        assert_eq!(
+            post(path.clone(), complete.clone()).await.0,
+            400,
+            "not before Accept"
+        );
+        let accept = json!({"operationName": "Accept", "nickname": "agent1"});
+        assert_eq!(post(path.clone(), accept).await.0, 200);
+        assert_eq!(sms(), first, "the second waits while the first is open");
+        assert_eq!(post(path.clone(), complete).await.0, 200);
+        let second = sms();
+        assert_eq!(second.len(), 1, "{second:?}");
+        assert_ne!(second, first, "the second is offered when the first ends");
+        let second_path = second[0].split_once(&base).unwrap().1.to_string();
+        assert_eq!(
+            post(second_path, json!({"operationName": "Reject"}))
+                .await
+                .0,
+            200
+        );
+        assert!(sms().is_empty(), "nobody waits any more");
+
+        let customer = |headers: Option<&str>, path: &str, body: Value| {
+            let mut request = client.post(format!("{base}{path}")).json(&body);
+            if let Some(id) = headers {
+                request = request.header("ContactCenterId", id);
+            }
+            async move {
+                let reply = request.send().await.unwrap();
+                (
+                    reply.status().as_u16(),
+                    reply.json::<Value>().await.unwrap(),
+                )
+            }
+        };
+        let request =
+            json!({"operationName": "RequestChat", "nickname": "Chris", "subject": "Question"});
+        assert_eq!(
+            customer(None, "/api/v2/chats", request.clone()).await.0,
+            400
+        );
+        let (status, reply) = customer(Some("8a3c0f12"), "/api/v2/chats", request).await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["statusCode"], 0);
+        let customer_path = reply["path"].as_str().unwrap().to_string();
+        assert!(sms().is_empty(), "no chat is offered before Ready on chat");
+        assert_eq!(post("/api/v2/me/channels/chat".into(), ready).await.0, 200);
+        let chats = sms();
+        assert_eq!(chats.len(), 1, "{chats:?}");
+        assert!(
+            !chats[0].ends_with(reply["id"].as_str().unwrap()),
+            "the agent side has an id of its own"
+        );
+        let disconnect = json!({"operationName": "Disconnect"});
+        assert_eq!(
+            customer(Some("8a3c0f12"), &customer_path, disconnect.clone())
+                .await
+                .0,
+            200
+        );
+        assert!(
+            sms().is_empty(),
+            "a chat nobody accepted ends with its customer"
+        );
+        assert_eq!(
+            customer(Some("8a3c0f12"), &customer_path, disconnect)
+                .await
+                .0,
+            404
+        );
+    });
 }

@@ -147,6 +147,14 @@ pub async fn run(
             return not_started(plan, identity, started_wall, started, e.to_string());
         }
     };
+    // Routed inbound interactions are waited for before any scenario's deadline starts.
+    let mut media: Vec<String> = plan.cases.iter().map(|c| c.media.clone()).collect();
+    media.sort();
+    media.dedup();
+    runner
+        .provisioner()
+        .await_inbound(&media, stop, |waiting| eprintln!("{waiting}"))
+        .await;
     let mut write_error = None;
     let mut forward = |event: Event<'_>| {
         // Results reach disk before anyone is told, so what was reported is never lost.

@@ -106,10 +106,22 @@ pub(crate) async fn provision(
             None => by_media.push((op.case.media.clone(), vec![OpIndex(i)])),
         }
     }
+    // Each agent takes the media it can be given (routed media go only to the first agent).
+    let usable: Vec<Vec<usize>> = (0..agents)
+        .map(|agent| {
+            (0..by_media.len())
+                .filter(|m| runner.provisioner().serves(agent, &by_media[*m].0))
+                .collect()
+        })
+        .collect();
     let plan: Vec<(usize, usize, usize)> = (0..agents)
         .flat_map(|a| (0..per_agent).map(move |k| (a, k)))
+        .filter(|(agent, _)| !usable[*agent].is_empty())
         .enumerate()
-        .map(|(index, (agent, _))| (index, agent, index % by_media.len()))
+        .map(|(index, (agent, _))| {
+            let mine = &usable[agent];
+            (index, agent, mine[index % mine.len()])
+        })
         .collect();
     let wire = WireLog::new(Instant::now());
     let made: Vec<Result<Slot, SlotError>> = futures::stream::iter(plan)

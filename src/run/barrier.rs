@@ -70,6 +70,7 @@ impl Runner {
         media: &str,
         wire: &WireLog,
     ) -> Result<BarrierMark, BarrierError> {
+        let media = self.provisioner.barrier_media(media);
         let epoch = self.router.interruption_count(agent);
         let cell = {
             let mut map = self.barriers.locked();

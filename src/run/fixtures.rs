@@ -38,6 +38,8 @@ pub enum Way {
         /// Where the customer side is ended (a chat requested through the Customer Chat API).
         customer: Option<String>,
     },
+    /// Routed in by the deployment, accepted once and reused: this is the `scenario`th use.
+    Routed { media: String, scenario: usize },
 }
 
 /// How a natively provisioned interaction got the scenario's initial `userData`.
@@ -68,6 +70,9 @@ impl Way {
                 };
                 format!("native {operation}, {data}")
             }
+            Way::Routed { media, scenario } => format!(
+                "routed {media} interaction, accepted, reused for scenario {scenario}, its user data reset and read back"
+            ),
         }
     }
 }

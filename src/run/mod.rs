@@ -12,6 +12,7 @@ mod barrier;
 mod case;
 mod chat;
 pub mod fixtures;
+mod inbound;
 mod listener;
 mod logout;
 pub mod native;

@@ -88,6 +88,8 @@ enum Creation {
     InitiateIm,
     /// `RequestChat` as a customer, then the agent's `Accept` of the offered chat.
     RequestChat,
+    /// Routed in by the deployment, accepted once and reused (`inbound.rs`).
+    Inbound,
 }
 
 /// What the documented API offers to create one media's interactions: one row per media.
@@ -209,6 +211,28 @@ const RECIPES: &[Recipe] = &[
         endings: &["Complete", "Leave"],
         routed: true,
     },
+    Recipe {
+        media: "sms",
+        needs: &[],
+        channel: |_| "sms".into(),
+        collection: |_| "smssessions".into(),
+        notified_on: &["/v2/me/smssessions"],
+        creation: Creation::Inbound,
+        takes_user_data: false,
+        endings: &["Complete", "Leave"],
+        routed: true,
+    },
+    Recipe {
+        media: "facebook-pm",
+        needs: &[],
+        channel: |_| "facebook-pm".into(),
+        collection: |_| "facebooksessions".into(),
+        notified_on: &["/v2/me/facebooksession", "/v2/me/facebooksessions"],
+        creation: Creation::Inbound,
+        takes_user_data: false,
+        endings: &["Complete", "Leave"],
+        routed: true,
+    },
 ];
 
 /// The reason given for media no documented operation creates.
@@ -226,9 +250,13 @@ pub enum Unavailable {
     #[error("{}", NO_DOCUMENTED_CREATE)]
     NoDocumentedCreate,
     #[error(
-        "fixtures.native.inbound lists it, but this build does not yet wait for routed inbound interactions; use fixtures.url or fixtures.exec"
+        "no {media} was offered to the first agent within fixtures.native.inbound_wait ({wait})"
     )]
-    InboundNotYet,
+    NeverOffered { media: String, wait: String },
+    #[error("the offered interaction could not be taken: {0}")]
+    InboundFailed(String),
+    #[error("the run did not wait for it to be offered (fixtures.native.inbound)")]
+    NotAwaited,
     #[error("routing offers it only to the first agent, the one made Ready on its channel")]
     RoutedToFirstAgent,
     #[error("{media} is not in fixtures.native.media")]
@@ -239,6 +267,23 @@ pub enum Unavailable {
     UnknownMedia(String),
 }
 
+/// A media the barrier of `media` may use on the same agent's stream: routed media cannot be
+/// had twice, so their barrier runs on the first media created on demand.
+pub fn barrier_media<'a>(native: &Native, media: &'a str) -> &'a str {
+    match recipe(native, media) {
+        Ok(r) if r.routed => RECIPES
+            .iter()
+            .find(|other| !other.routed && recipe(native, other.media).is_ok())
+            .map_or(media, |other| other.media),
+        _ => media,
+    }
+}
+
+/// Whether routing offers `media` only to the first agent (the one made Ready on its channel).
+pub fn first_agent_only(native: &Native, media: &str) -> bool {
+    recipe(native, media).is_ok_and(|r| r.routed)
+}
+
 /// Why `media` cannot be provisioned natively with this configuration, if it cannot.
 pub fn unavailable(native: &Native, media: &str) -> Option<Unavailable> {
     recipe(native, media).err()
@@ -247,14 +292,11 @@ pub fn unavailable(native: &Native, media: &str) -> Option<Unavailable> {
 /// The row that provisions `media` with this configuration, or why there is none.
 fn recipe(native: &Native, media: &str) -> Result<&'static Recipe, Unavailable> {
     let Some(recipe) = RECIPES.iter().find(|r| r.media == media) else {
-        return Err(match media {
-            "sms" | "facebook-pm" if native.inbound.iter().any(|m| m == media) => {
-                Unavailable::InboundNotYet
-            }
-            "sms" | "facebook-pm" => Unavailable::NoDocumentedCreate,
-            other => Unavailable::UnknownMedia(other.to_string()),
-        });
+        return Err(Unavailable::UnknownMedia(media.to_string()));
     };
+    if matches!(recipe.creation, Creation::Inbound) && !native.inbound.iter().any(|m| m == media) {
+        return Err(Unavailable::NoDocumentedCreate);
+    }
     let listed = native
         .media
         .as_ref()
@@ -476,7 +518,7 @@ async fn start_contact_center(
 
 impl Provisioner {
     /// The agent's device, contact-center session and Ready state, once per agent.
-    async fn prepare_native(
+    pub(super) async fn prepare_native(
         &self,
         native: &Native,
         agent: usize,
@@ -531,6 +573,9 @@ impl Provisioner {
         if recipe.routed && agent != 0 {
             return Err(self.no_way(media, Unavailable::RoutedToFirstAgent).into());
         }
+        if matches!(recipe.creation, Creation::Inbound) {
+            return self.provision_inbound(media, user_data, wire).await;
+        }
         let prepared = self
             .prepare_native(native, agent, wire)
             .await
@@ -560,7 +605,7 @@ impl Provisioner {
                     "destination": {"phoneNumber": Key::Im.value(native).unwrap_or_default()},
                 }),
             ),
-            Creation::RequestChat => (
+            Creation::RequestChat | Creation::Inbound => (
                 "RequestChat",
                 String::new(),
                 json!({"operationName": "RequestChat"}),

@@ -16,6 +16,7 @@
 //! interaction that could not be ended, a [`ReleaseError`].
 
 use super::fixtures::{self, CleanupError, FixtureError, Provisioned, Way};
+use super::inbound::Inbound;
 use super::native::{self, EndError, NativeError, NativeFailure, PreparedAgent, Unavailable};
 use super::router::Router;
 use super::session::{AgentSession, ClientError, http_client};
@@ -25,6 +26,7 @@ use crate::observation::Setup;
 use crate::util::Unpoisoned;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
@@ -45,6 +47,12 @@ pub struct Provisioner {
     pub(super) creating: Vec<tokio::sync::Mutex<()>>,
     /// Interactions the run obtained and has not ended yet, by id.
     ledger: Mutex<HashMap<String, Obtained>>,
+    /// Per inbound media: what waiting for its offer gave.
+    pub(super) inbound: Mutex<HashMap<String, Inbound>>,
+    /// Reused interactions in use by a scenario: its turn, held until released.
+    pub(super) turns: Mutex<HashMap<String, tokio::sync::OwnedMutexGuard<()>>>,
+    /// Set by `release_all`: from then on a reused interaction is ended, not kept.
+    closing: AtomicBool,
 }
 
 /// Why no interaction was obtained.
@@ -57,6 +65,16 @@ pub enum ProvisionError {
     Fixture(Box<FixtureError>),
     #[error(transparent)]
     Native(Box<NativeFailure>),
+    #[error(transparent)]
+    Reset(Box<ResetError>),
+}
+
+/// A reused interaction's user data could not be brought to the scenario's initial data.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("resetting the reused {media} interaction's user data failed: {why}")]
+pub struct ResetError {
+    pub media: String,
+    pub why: String,
 }
 
 impl From<NoWay> for ProvisionError {
@@ -97,7 +115,9 @@ impl ProvisionError {
         match self {
             ProvisionError::NoWay(_) => Setup::NotProvisionable(reason),
             ProvisionError::Fixture(f) if f.declined() => Setup::NotOffered(reason),
-            ProvisionError::Fixture(_) | ProvisionError::Native(_) => Setup::Failed(reason),
+            ProvisionError::Fixture(_) | ProvisionError::Native(_) | ProvisionError::Reset(_) => {
+                Setup::Failed(reason)
+            }
         }
     }
 }
@@ -168,6 +188,9 @@ impl Provisioner {
             router,
             deadlines,
             ledger: Mutex::new(HashMap::new()),
+            inbound: Mutex::new(HashMap::new()),
+            turns: Mutex::new(HashMap::new()),
+            closing: AtomicBool::new(false),
         })
     }
 
@@ -207,6 +230,16 @@ impl Provisioner {
         self.way_for(media).map(|_| ())
     }
 
+    /// Whether `agent` can be given interactions of `media`: routed media go only to the first
+    /// agent when they are provisioned natively.
+    pub fn serves(&self, agent: usize, media: &str) -> bool {
+        match self.way_for(media) {
+            Ok(Chosen::Native(native)) => agent == 0 || !native::first_agent_only(native, media),
+            Ok(Chosen::Contract(_)) => true,
+            Err(_) => false,
+        }
+    }
+
     fn way_for(&self, media: &str) -> Result<Chosen<'_>, NoWay> {
         let native_refusal = match &self.fixtures.native {
             Some(native) => match native::unavailable(native, media) {
@@ -223,6 +256,14 @@ impl Provisioner {
                 media: media.to_string(),
                 reason: native_refusal,
             })
+    }
+
+    /// The media whose barrier interaction stands in for `media`'s on the same agent's stream.
+    pub fn barrier_media<'a>(&self, media: &'a str) -> &'a str {
+        match self.way_for(media) {
+            Ok(Chosen::Native(native)) => native::barrier_media(native, media),
+            _ => media,
+        }
     }
 
     /// A media native provisioning cannot create: the reason, as `NoWay`.
@@ -256,7 +297,12 @@ impl Provisioner {
             provisioned,
         } = entry?;
         let problem = match (&provisioned.way, &self.fixtures.contract) {
-            (Way::Native { .. }, _) => self
+            (Way::Routed { .. }, _) if !self.closing.load(Ordering::SeqCst) => {
+                // Kept for the next scenario of its media; only this scenario's turn ends.
+                self.end_turn(id);
+                return None;
+            }
+            (Way::Native { .. } | Way::Routed { .. }, _) => self
                 .end_native(agent, &provisioned, &media, wire)
                 .await
                 .err()
@@ -276,8 +322,10 @@ impl Provisioner {
 
     /// Ends everything still on the ledger; returns what could not be ended.
     pub async fn release_all(&self, wire: &WireLog) -> Vec<String> {
+        self.closing.store(true, Ordering::SeqCst);
+        // Nothing more offered first, then what was accepted ended.
+        let mut problems = self.stop_offers(wire).await;
         let left: Vec<Obtained> = self.ledger.locked().values().cloned().collect();
-        let mut problems = Vec::new();
         for obtained in left {
             let id = &obtained.provisioned.id;
             if let Some(problem) = self.release(id, wire).await {
