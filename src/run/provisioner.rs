@@ -101,7 +101,7 @@ impl ProvisionError {
     /// indeterminate rather than failed.
     pub fn interrupted(&self) -> bool {
         match self {
-            ProvisionError::NoWay(_) => false,
+            ProvisionError::NoWay(_) | ProvisionError::Reset(_) => false,
             ProvisionError::Fixture(f) => {
                 matches!(&**f, FixtureError::Request(e) if e.is_transport())
             }
