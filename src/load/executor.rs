@@ -155,6 +155,13 @@ pub(crate) async fn run_group(engine: &Engine, slot: &mut Slot, intended: Instan
             }
         }
     }
+    // A long poll cut during the group's window may have carried its notification: what is
+    // missing is then indeterminate, not lost.
+    let interrupted = router
+        .interruptions_since(&[agent], intended)
+        .into_iter()
+        .map(|i| i.cause)
+        .next();
     let verdict = check::load_group(&GroupObservation {
         operations: picks
             .iter()
@@ -169,6 +176,7 @@ pub(crate) async fn run_group(engine: &Engine, slot: &mut Slot, intended: Instan
         notifications: &ours,
         expected: &after,
         deadline: engine.config.run.deadlines.notification,
+        interrupted,
     });
     for latency in verdict.notification_latencies {
         engine
