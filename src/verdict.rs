@@ -270,9 +270,14 @@ pub fn transport_cause(fault: &crate::result::TransportFault) -> String {
 
 /// Attempts re-run after transport faults, and the faults' causes counted, over `results`.
 pub fn transport_tally(results: &[ScenarioResult]) -> (usize, Vec<(String, usize)>) {
+    // Every indeterminate attempt but a scenario's last was followed by a re-run.
     let redone = results
         .iter()
-        .flat_map(|r| &r.attempts)
+        .flat_map(|r| {
+            r.attempts
+                .split_last()
+                .map_or(&[][..], |(_, earlier)| earlier)
+        })
         .filter(|a| a.grade == Grade::Indeterminate)
         .count();
     let mut causes: BTreeMap<String, usize> = BTreeMap::new();
@@ -456,5 +461,91 @@ impl ProfileChoice {
             &all_cases,
             results,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::{Attempt, Finding, TransportFault};
+
+    /// The voice profile's required cases, each passed; then `edit` changes some results.
+    fn voice(edit: impl Fn(&mut Vec<ScenarioResult>)) -> Verdict {
+        let suite = crate::suite::builtin().expect("the built-in suite loads");
+        let cases = crate::plan::build(&suite, &crate::plan::Selection::default());
+        let media = vec!["voice".to_string()];
+        let mut results: Vec<ScenarioResult> = cases
+            .iter()
+            .filter(|c| c.media == "voice" && c.scenario.level == Level::Must)
+            .map(|c| ScenarioResult::for_test(&c.id, "voice", Vec::new()))
+            .collect();
+        edit(&mut results);
+        judge(
+            "voice",
+            &media,
+            false,
+            GwsVersion::default(),
+            &cases,
+            &results,
+        )
+    }
+
+    fn reset() -> TransportFault {
+        TransportFault {
+            stream: true,
+            attempt: 1,
+            ..TransportFault::request("agent1's notification stream", "connection reset by peer")
+        }
+    }
+
+    #[test]
+    fn settled_transport_faults_certify_and_are_counted() {
+        let v = voice(|results| {
+            let r = &mut results[0];
+            let mut hidden = r.clone();
+            hidden.grade = Grade::Indeterminate;
+            r.attempts = vec![Attempt::of(&hidden), Attempt::of(r)];
+            r.transport = vec![reset()];
+        });
+        assert_eq!(v.status, Status::Certified);
+        assert_eq!(v.redone, 1);
+        assert_eq!(
+            v.transport_causes,
+            [(
+                "notification stream interrupted: connection reset".to_string(),
+                1
+            )]
+        );
+        assert!(
+            v.summary().contains(
+                "1 attempt re-done after transport faults (notification stream interrupted: connection reset ×1)"
+            ),
+            "{}",
+            v.summary()
+        );
+    }
+
+    #[test]
+    fn an_exhausted_budget_is_incomplete_and_a_real_failure_still_fails() {
+        let v = voice(|results| {
+            results[0].grade = Grade::Indeterminate;
+            results[0].transport = vec![reset()];
+        });
+        assert_eq!(v.status, Status::Incomplete);
+        assert_eq!(v.indeterminate.len(), 1);
+        assert_eq!(v.redone, 0);
+        assert!(
+            v.summary()
+                .contains("1 indeterminate after the transport budget")
+        );
+        let v = voice(|results| {
+            results[0].grade = Grade::Indeterminate;
+            results[1] = ScenarioResult::for_test(
+                &results[1].id.clone(),
+                "voice",
+                vec![Finding::new("notification", "wrong messageType")],
+            );
+        });
+        assert_eq!(v.status, Status::NotCertified);
     }
 }

@@ -246,26 +246,39 @@ fn a_server_restarted_mid_run_leaves_every_scenario_with_a_result_and_no_false_f
 }
 
 #[test]
-#[ignore]
-fn experiment() {
+fn load_through_a_faulty_link_counts_no_operation_of_a_correct_server_as_lost() {
     let served = serve(&[]);
-    let seed: u64 = std::env::var("SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    let injector = Injector::start(&served.base_url, FaultPlan::hostile_link(seed));
-    let dir = tempfile::tempdir().unwrap().keep();
-    println!("out: {}", dir.display());
-    let filter = std::env::var("FILTER").unwrap_or_default();
-    let mut args = vec!["--profile", "full"];
-    if !filter.is_empty() {
-        args.extend(["--filter", filter.as_str()]);
-    }
-    let out = run_through(&injector, &dir, &args);
-    println!("{}\n{}", text(&out.stdout), text(&out.stderr));
-    println!(
-        "exit {:?} counts {:?}",
-        out.status.code(),
-        injector.counts()
+    let injector = Injector::start(&served.base_url, FaultPlan::hostile_link(5));
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Reference server behind a faulty link", injector.base_url())
+        .write(dir.path());
+    let out = dir.path().join("out");
+    let ran = bin()
+        .args([
+            "load",
+            "--target",
+            s(&target),
+            "--agents",
+            "2",
+            "--duration",
+            "4s",
+        ])
+        .args(["--out", s(&out)])
+        .envs(AGENT_PASSWORDS)
+        .output()
+        .unwrap();
+    let why = context(&ran, &injector);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("load.json")).expect(&why)).unwrap();
+    let ledger = &report["ledger"];
+    assert!(
+        ledger["operations"].as_u64().unwrap_or(0) > 0,
+        "{ledger}\n{why}"
     );
+    for kind in ["lost", "duplicated", "crossed", "wrong"] {
+        assert_eq!(ledger[kind].as_u64(), Some(0), "{kind}: {ledger}\n{why}");
+    }
+    let counts = injector.counts();
+    assert!(counts.fragments > counts.connections, "{counts:?}");
+    eprintln!("load through the injector: {ledger}; {counts:?}");
 }

@@ -145,6 +145,8 @@ pub enum LoadFact {
     Duplicated,
     Crossed,
     Wrong,
+    /// A transport fault hid the outcome (a lost reply, a cut long poll in its window).
+    Indeterminate,
 }
 
 /// A verdict on one operation of a group (by its place in the group), with what was seen.
@@ -179,6 +181,9 @@ pub struct GroupObservation<'a> {
     pub expected: &'a Map<String, Value>,
     /// The notification deadline, for the words of a lost operation.
     pub deadline: Duration,
+    /// Why the owner's stream was interrupted during the group's window (a cut long poll, a
+    /// re-handshake), if it was: a missing notification may have been in it.
+    pub interrupted: Option<String>,
 }
 
 /// The verdicts on a group: marks in the order given, the notification latency of every
@@ -210,6 +215,15 @@ pub fn load_group(group: &GroupObservation<'_>) -> GroupVerdict {
             (Some(k), s) if s > 1 => Scope::Keys(k),
             _ => Scope::All,
         };
+        if let Err(e) = op.reply
+            && e.is_transport()
+        {
+            let detail = format!("transport fault, no reply: {e}");
+            verdict
+                .marks
+                .push(LoadMark::new(j, LoadFact::Indeterminate, Some(detail)));
+            continue;
+        }
         if !operation_accepted(op.reply) {
             let findings = load_operation(op.case, op.reply, None, after, scope);
             let detail = findings
@@ -234,6 +248,16 @@ pub fn load_group(group: &GroupObservation<'_>) -> GroupVerdict {
             }
         }
         match best {
+            None if group.interrupted.is_some() => {
+                let cause = group.interrupted.as_deref().unwrap_or_default();
+                verdict.marks.push(LoadMark::new(
+                    j,
+                    LoadFact::Indeterminate,
+                    Some(format!(
+                        "no notification, and the long poll was interrupted meanwhile: {cause}"
+                    )),
+                ));
+            }
             None => {
                 verdict.marks.push(LoadMark::new(
                     j,
@@ -267,10 +291,14 @@ pub fn load_group(group: &GroupObservation<'_>) -> GroupVerdict {
         }
     }
     if ours.len() < applied && shared > 1 {
+        let fact = match group.interrupted {
+            Some(_) => LoadFact::Indeterminate,
+            None => LoadFact::Lost,
+        };
         for j in (0..shared).rev().take(applied - ours.len()) {
             verdict.marks.push(LoadMark::new(
                 j,
-                LoadFact::Lost,
+                fact,
                 Some("fewer notifications than concurrent operations".into()),
             ));
         }

@@ -159,6 +159,13 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
             }
         }
     }
+    // A long poll cut during the group's window may have carried its notification: what is
+    // missing is then indeterminate, not lost.
+    let interrupted = router
+        .interruptions_since(&[agent], intended)
+        .into_iter()
+        .map(|i| i.cause)
+        .next();
     let verdict = check::load_group(&GroupObservation {
         operations: picks
             .iter()
@@ -173,6 +180,7 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
         notifications: &ours,
         expected: &after,
         deadline: engine.config.run.deadlines.notification,
+        interrupted,
     });
     for latency in verdict.notification_latencies {
         engine

@@ -98,6 +98,7 @@ fn set(facts: &mut Facts, fact: LoadFact) {
         LoadFact::Duplicated => facts.duplicated = true,
         LoadFact::Crossed => facts.crossed = true,
         LoadFact::Wrong => facts.wrong = true,
+        LoadFact::Indeterminate => facts.indeterminate = true,
     }
 }
 
@@ -144,7 +145,7 @@ impl Journal {
     pub(crate) fn still_lost(&self, record: RecordIndex) -> bool {
         lock(&self.records)
             .get(record.0)
-            .is_some_and(|r| r.facts.lost && !r.facts.late)
+            .is_some_and(|r| (r.facts.lost || r.facts.indeterminate) && !r.facts.late)
     }
 
     pub(crate) fn emit(&self, event: LoadEvent) {

@@ -23,16 +23,22 @@ pub enum Kind {
     /// A bad HTTP answer, a wrong notification (envelope or userData), or a read-your-writes
     /// mismatch.
     Wrong,
+    /// Its outcome is unknown: its HTTP reply was lost to a transport fault, or its
+    /// notification was missing from a window in which the agent's long poll was cut (it may
+    /// have been in the cut poll). Not a fault of the server; told apart from `lost`, which the
+    /// server never notified on a stream that was not interrupted.
+    Indeterminate,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::NotifiedOnce,
         Kind::Lost,
         Kind::Duplicated,
         Kind::Crossed,
         Kind::Late,
         Kind::Wrong,
+        Kind::Indeterminate,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +49,7 @@ impl Kind {
             Kind::Crossed => "crossed",
             Kind::Late => "late",
             Kind::Wrong => "wrong",
+            Kind::Indeterminate => "indeterminate",
         }
     }
 
@@ -65,6 +72,7 @@ pub struct Facts {
     pub duplicated: bool,
     pub crossed: bool,
     pub wrong: bool,
+    pub indeterminate: bool,
 }
 
 impl Facts {
@@ -79,6 +87,8 @@ impl Facts {
             Kind::Duplicated
         } else if self.lost && !self.late {
             Kind::Lost
+        } else if self.indeterminate && !self.late && !self.notified {
+            Kind::Indeterminate
         } else if self.late {
             Kind::Late
         } else {
@@ -97,6 +107,9 @@ pub struct Totals {
     pub crossed: u64,
     pub late: u64,
     pub wrong: u64,
+    /// Operations whose outcome a transport fault hid (see [`Kind::Indeterminate`]).
+    #[serde(default)]
+    pub indeterminate: u64,
 }
 
 impl Totals {
@@ -113,6 +126,7 @@ impl Totals {
             Kind::Crossed => &mut self.crossed,
             Kind::Late => &mut self.late,
             Kind::Wrong => &mut self.wrong,
+            Kind::Indeterminate => &mut self.indeterminate,
         }
     }
 

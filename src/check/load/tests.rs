@@ -54,6 +54,17 @@ fn judge(
     notifications: &[Delivered],
     expected: Value,
 ) -> GroupVerdict {
+    judge_through(keys, replies, notifications, expected, None)
+}
+
+/// [`judge`] with the owner's stream interrupted during the window (`interrupted`: why).
+fn judge_through(
+    keys: &[Option<Vec<String>>],
+    replies: &[Result<Reply, RequestError>],
+    notifications: &[Delivered],
+    expected: Value,
+    interrupted: Option<&str>,
+) -> GroupVerdict {
     let case = builtin_case("chat/UpdateUserData/add-new-key");
     let expected = map(expected);
     load_group(&GroupObservation {
@@ -69,6 +80,7 @@ fn judge(
         notifications,
         expected: &expected,
         deadline: Duration::from_secs(1),
+        interrupted: interrupted.map(str::to_string),
     })
 }
 
@@ -95,6 +107,30 @@ fn one_operation_notified_with_the_expected_state_is_notified() {
     assert_eq!(facts(&v), vec![(0, LoadFact::Notified)]);
     assert_eq!(v.notification_latencies, vec![Duration::from_millis(7)]);
     assert_eq!((v.notified, v.problems), (1, 0));
+}
+
+#[test]
+fn what_a_transport_fault_hid_is_indeterminate_not_lost_or_wrong() {
+    let cut = "notification endpoint unreachable: connection reset";
+    let hidden = judge_through(&[keys("a")], &[accepted()], &[], json!({"a": 1}), Some(cut));
+    assert_eq!(facts(&hidden), vec![(0, LoadFact::Indeterminate)]);
+    assert!(detail(&hidden, 0).contains(cut), "{}", detail(&hidden, 0));
+    assert_eq!(hidden.problems, 0);
+    let no_reply: Result<Reply, RequestError> = Err(RequestError::Transport {
+        url: "http://gws/api/v2/me/chats/c1".into(),
+        message: "connection reset by peer".into(),
+    });
+    let lost_reply = judge(&[keys("a")], &[no_reply], &[], json!({"a": 1}));
+    assert_eq!(facts(&lost_reply), vec![(0, LoadFact::Indeterminate)]);
+    // A notification that came is judged, interrupted or not.
+    let came = judge_through(
+        &[keys("a")],
+        &[accepted()],
+        &[notified(json!({"a": 2}), 3)],
+        json!({"a": 1}),
+        Some(cut),
+    );
+    assert_eq!(facts(&came), vec![(0, LoadFact::Wrong)]);
 }
 
 #[test]
