@@ -201,8 +201,10 @@ pub enum Refusal {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SendMethod {
+    /// The operation, POSTed to the interaction's URL.
     #[default]
     Post,
+    /// A read of the interaction; no request body.
     Get,
     /// The request body sent with PUT, a method the API does not use for operations.
     Put,
