@@ -21,7 +21,7 @@ mod barrier;
 mod case;
 mod chat;
 pub mod fixtures;
-mod inbound;
+pub mod inbound;
 mod listener;
 pub mod native;
 pub mod provisioner;

@@ -489,7 +489,13 @@ impl Provisioner {
                         });
                     }
                 }
-                for channel in &channels {
+                // Ready on an inbound channel has a waiting customer's interaction offered: only
+                // the run's wait for it (`inbound.rs`) makes the agent Ready there.
+                let ready = recipes
+                    .iter()
+                    .filter(|r| !matches!(r.creation, Creation::Inbound))
+                    .map(|r| (r.channel)(native));
+                for channel in &ready.collect::<Vec<_>>() {
                     let path = format!("/api/v2/me/channels/{channel}");
                     post_operation(session, &path, &json!({"operationName": "Ready"}), wire)
                         .await
