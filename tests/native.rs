@@ -537,3 +537,99 @@ fn waiting_customers_are_offered_one_at_a_time_to_an_agent_ready_on_their_channe
         );
     });
 }
+
+/// Issue #25's acceptance on the reference server: with waiting SMS and Facebook customers and
+/// a target naming every native way, `full` is certified, all nine media run (none not
+/// applicable), the inbound ones on one accepted interaction each, reset before every
+/// scenario; the person at the terminal is told what the run waits for; and the listings are
+/// empty afterwards, although a second customer of each media still waits (the agent is set
+/// NotReady before the first is ended, so it is never offered).
+#[test]
+fn every_media_runs_natively_with_waiting_customers_and_nothing_is_left_behind() {
+    let served = serve(&[
+        "--no-fixtures",
+        "--csrf",
+        "--inbound",
+        "sms=2,facebook-pm=2",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Native reference server", &served.base_url)
+        .native()
+        .inbound("30s")
+        .write(dir.path());
+    let out_dir = dir.path().join("full");
+    let out = run(&target, &out_dir, &["--profile", "full", "--jobs", "8"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("waiting up to 30s for an SMS session routed to agent1: send one now"),
+        "{stderr}"
+    );
+    let full = Results::read(&out_dir);
+    assert_eq!(full.record()["verdict"]["status"], "certified");
+    let results = full.record_results();
+    for media in NATIVE_MEDIA.iter().chain(&NO_CREATE) {
+        let mine: Vec<&Value> = results.iter().filter(|r| r["media"] == *media).collect();
+        assert!(mine.len() > 50, "{media}: {} scenarios", mine.len());
+        assert!(
+            mine.iter().all(|r| grade_of(r) == "pass"),
+            "{media}: {:?}",
+            mine.iter().map(|r| grade_of(r)).collect::<Vec<_>>()
+        );
+    }
+    let reused: Vec<&str> = results
+        .iter()
+        .filter(|r| r["media"] == "sms")
+        .filter_map(|r| r["provisioning"].as_str())
+        .collect();
+    assert!(
+        reused
+            .iter()
+            .all(|p| p.starts_with("routed sms interaction, accepted, reused for scenario ")),
+        "{reused:?}"
+    );
+    assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}
+
+/// An inbound media nobody routes to the agent makes the verdict incomplete, naming the media
+/// and the wait; the run does not hang, and leaves nothing behind.
+#[test]
+fn an_inbound_media_never_offered_makes_the_verdict_incomplete_naming_it_and_the_wait() {
+    let served = serve(&["--no-fixtures", "--csrf", "--inbound", "sms=1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Native reference server", &served.base_url)
+        .native()
+        .inbound("2s")
+        .write(dir.path());
+    let out_dir = dir.path().join("full");
+    let out = run(&target, &out_dir, &["--profile", "full", "--jobs", "8"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let full = Results::read(&out_dir);
+    let verdict = &full.record()["verdict"];
+    assert_eq!(verdict["status"], "incomplete");
+    assert_eq!(
+        verdict["needs_fixtures"],
+        serde_json::json!(["facebook-pm"])
+    );
+    for r in full
+        .record_results()
+        .iter()
+        .filter(|r| r["media"] == "facebook-pm")
+    {
+        assert_eq!(grade_of(r), "not-applicable");
+        assert!(
+            messages(r).iter().any(|m| m.contains(
+                "no facebook-pm was offered to the first agent within fixtures.native.inbound_wait (2s)"
+            )),
+            "{:?}",
+            messages(r)
+        );
+    }
+    assert!(
+        full.record_results()
+            .iter()
+            .filter(|r| r["media"] == "sms")
+            .all(|r| grade_of(r) == "pass")
+    );
+    assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}

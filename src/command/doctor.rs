@@ -464,6 +464,26 @@ async fn provisioning(runner: &Runner, target: &Target, need: &Need<'_>, d: &mut
             return;
         }
     };
+    if let Some(native) = target
+        .fixtures
+        .native
+        .as_ref()
+        .filter(|n| way == "native" && n.inbound.iter().any(|m| m == media))
+    {
+        // Making the agent Ready would have a waiting customer's interaction offered to it, so
+        // doctor does not: the line says what the run will do instead.
+        d.push(
+            media,
+            Status::Ok,
+            format!(
+                "native, routed in: the run makes {} Ready on {media} and waits up to {} for one to be offered (doctor takes none, so Ready on it is not tried)",
+                runner.session(0).map_or("the first agent", |s| s.username.as_str()),
+                crate::run::inbound::spoken_wait(native.inbound_wait)
+            ),
+            None,
+        );
+        return;
+    }
     let wire = WireLog::new(Instant::now());
     let fail_status = if need.needed {
         Status::Fail

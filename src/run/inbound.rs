@@ -116,6 +116,12 @@ impl Provisioner {
             return Inbound::Failed(e.to_string());
         }
         let session = &self.sessions[0];
+        let ready = format!("/api/v2/me/channels/{media}");
+        if let Err(why) =
+            post_operation(session, &ready, &json!({"operationName": "Ready"}), wire).await
+        {
+            return Inbound::Failed(format!("Ready on channel {media} was refused: {why}"));
+        }
         let wait = native.inbound_wait;
         tell(format!(
             "waiting up to {} for {} routed to {}: send one now",

@@ -12,7 +12,7 @@ mod barrier;
 mod case;
 mod chat;
 pub mod fixtures;
-mod inbound;
+pub mod inbound;
 mod listener;
 mod logout;
 pub mod native;

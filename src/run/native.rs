@@ -484,10 +484,23 @@ fn agent_channels(native: &Native, agent: usize) -> Vec<String> {
         .collect()
 }
 
-/// `StartContactCenterSession` with `channels`, then `Ready` on each.
+/// The channels `agent` is made `Ready` on when prepared: Ready on an inbound channel has a
+/// waiting customer's interaction offered, so only the run's wait for it (`inbound.rs`) makes
+/// the agent Ready there.
+fn ready_channels(native: &Native, agent: usize) -> Vec<String> {
+    RECIPES
+        .iter()
+        .filter(|r| recipe(native, r.media).is_ok() && (agent == 0 || !r.routed))
+        .filter(|r| !matches!(r.creation, Creation::Inbound))
+        .map(|r| (r.channel)(native))
+        .collect()
+}
+
+/// `StartContactCenterSession` with `channels`, then `Ready` on each of `ready`.
 async fn start_contact_center(
     session: &AgentSession,
     channels: Vec<String>,
+    ready: &[String],
     wire: &WireLog,
 ) -> Result<(), NativeError> {
     let start = json!({"operationName": "StartContactCenterSession", "channels": channels});
@@ -503,7 +516,7 @@ async fn start_contact_center(
             });
         }
     }
-    for channel in &channels {
+    for channel in ready {
         let path = format!("/api/v2/me/channels/{channel}");
         post_operation(session, &path, &json!({"operationName": "Ready"}), wire)
             .await
@@ -538,7 +551,8 @@ impl Provisioner {
                     None
                 };
                 let channels = agent_channels(native, agent);
-                start_contact_center(session, channels, wire).await?;
+                let ready = ready_channels(native, agent);
+                start_contact_center(session, channels, &ready, wire).await?;
                 Ok(PreparedAgent { device })
             })
             .await
@@ -557,7 +571,8 @@ impl Provisioner {
             return Ok(());
         };
         let channels = agent_channels(native, agent);
-        start_contact_center(&self.sessions[agent], channels, wire).await
+        let ready = ready_channels(native, agent);
+        start_contact_center(&self.sessions[agent], channels, &ready, wire).await
     }
 
     /// Creates one interaction of `media` for `agent` with documented operations.

@@ -36,6 +36,8 @@ pub struct TargetFile {
     fixtures: Option<Fixtures>,
     /// `fixtures.native` with every key, for the queue at `base_url`.
     native: bool,
+    /// `fixtures.native.inbound: [sms, facebook-pm]` with this `inbound_wait`.
+    inbound_wait: Option<String>,
     ca_cert: Option<String>,
     insecure: bool,
 }
@@ -55,6 +57,7 @@ impl TargetFile {
             .to_vec(),
             fixtures: Some(Fixtures::Url(format!("{base_url}/conformance/v1"))),
             native: false,
+            inbound_wait: None,
             ca_cert: None,
             insecure: false,
         }
@@ -70,6 +73,12 @@ impl TargetFile {
     pub fn native(mut self) -> TargetFile {
         self.native = true;
         self.fixtures = None;
+        self
+    }
+
+    /// `fixtures.native.inbound: [sms, facebook-pm]`, waited for up to `wait` each.
+    pub fn inbound(mut self, wait: &str) -> TargetFile {
+        self.inbound_wait = Some(wait.to_string());
         self
     }
 
@@ -127,6 +136,12 @@ impl TargetFile {
                 q(&format!("{}/api/v2/queues/8a3c0f", self.base_url)),
                 q(&format!("{}/api/v2/chats", self.base_url))
             );
+            if let Some(wait) = &self.inbound_wait {
+                y += &format!(
+                    "    inbound: [sms, facebook-pm]\n    inbound_wait: {}\n",
+                    q(wait)
+                );
+            }
         }
         match &self.fixtures {
             None => {}
