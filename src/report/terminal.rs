@@ -268,6 +268,76 @@ mod tests {
         assert!(!text.contains("root causes"), "{text}");
     }
 
+    /// One set of numbers: the count line and the verdict line use the same words, and a
+    /// scenario not applicable for want of provisioning is counted as such in both, never as
+    /// "without a result".
+    #[test]
+    fn the_count_line_and_the_verdict_count_alike() {
+        use crate::result::{FIXTURES_NEEDED, Finding, OPTIONAL_ABSENT};
+        let suite = crate::suite::builtin().unwrap();
+        let cases = crate::plan::build(&suite, &crate::plan::Selection::default());
+        let not_applicable = |id: &str, media: &str, check: &str| {
+            let mut r = ScenarioResult::for_test(
+                id,
+                media,
+                vec![Finding::new(check, "why").severity(Severity::Info)],
+            );
+            r.grade = Grade::NotApplicable;
+            r
+        };
+        let voice: Vec<&crate::plan::Case> = cases
+            .iter()
+            .filter(|c| c.media == "voice" && c.scenario.level == crate::spec::Level::Must)
+            .collect();
+        let sms = cases
+            .iter()
+            .find(|c| c.media == "sms" && c.scenario.level == crate::spec::Level::Must)
+            .unwrap();
+        let mut results: Vec<ScenarioResult> = voice
+            .iter()
+            .skip(1)
+            .map(|c| ScenarioResult::for_test(&c.id, "voice", Vec::new()))
+            .collect();
+        results.push(not_applicable(&voice[0].id, "voice", OPTIONAL_ABSENT));
+        results.push(not_applicable(&sms.id, "sms", FIXTURES_NEEDED));
+        let choice = crate::verdict::ProfileChoice {
+            name: "pair".into(),
+            media: vec!["voice".into(), "sms".into()],
+            flaky_counts_as_passed: false,
+        };
+        let verdict = choice.judge(&suite, Default::default(), &results);
+        let text = Summary {
+            tally: &Tally::of(&results),
+            causes: &[],
+            verdict: Some(&verdict),
+            waivers: None,
+            elapsed_secs: 1.0,
+        }
+        .render();
+        let passed = voice.len() - 1;
+        assert!(
+            text.contains(&format!(
+                "{} scenarios in 1.00s: {passed} pass, 0 fail, 2 not-applicable (1 cannot be provisioned, 1 optional feature absent)",
+                passed + 2
+            )),
+            "{text}"
+        );
+        let sms_required = cases
+            .iter()
+            .filter(|c| c.media == "sms" && c.scenario.level == crate::spec::Level::Must)
+            .count();
+        assert!(
+            text.contains(&format!(
+                "INCOMPLETE for profile `pair` (GWS 8.5.2): {} required scenarios: {passed} pass, 2 not-applicable (1 cannot be provisioned, 1 optional feature absent), {} without a result",
+                voice.len() + sms_required,
+                sms_required - 1
+            )),
+            "{text}"
+        );
+        assert_eq!(verdict.not_provisioned, vec![sms.id.clone()]);
+        assert_eq!(verdict.passed, passed + 1, "the optional one is accepted");
+    }
+
     #[test]
     fn long_messages_are_cut_on_a_character_boundary() {
         assert_eq!(truncate_chars("ééé", 2), "éé…");
