@@ -817,8 +817,22 @@ mod tests {
                 "workitem",
                 "twitter",
                 "im",
-                "chat"
+                "chat",
+                "sms",
+                "facebook-pm"
             ]
+        );
+        let inbound = Native {
+            inbound: vec!["sms".into()],
+            ..Native::default()
+        };
+        assert!(first_agent_only(&inbound, "sms"));
+        assert_eq!(
+            unavailable(&inbound, "facebook-pm")
+                .map(|u| u.to_string())
+                .as_deref(),
+            Some(NO_DOCUMENTED_CREATE),
+            "an inbound media is native only when listed"
         );
         let none = Native::default();
         let why = |native: &Native, media: &str| unavailable(native, media).map(|u| u.to_string());
