@@ -257,6 +257,8 @@ pub enum Unavailable {
     InboundFailed(String),
     #[error("the run did not wait for it to be offered (fixtures.native.inbound)")]
     NotAwaited,
+    #[error("a routed inbound interaction is reused one scenario at a time, so load leaves it out")]
+    ReusedOnly,
     #[error("routing offers it only to the first agent, the one made Ready on its channel")]
     RoutedToFirstAgent,
     #[error("{media} is not in fixtures.native.media")]
