@@ -633,3 +633,51 @@ fn an_inbound_media_never_offered_makes_the_verdict_incomplete_naming_it_and_the
     );
     assert_eq!(remaining(&served.base_url), Vec::<String>::new());
 }
+
+/// Ctrl-C while the reused SMS interaction is in use by a scenario: the agent is set NotReady
+/// and the accepted interaction ended, so the listings are empty although another customer
+/// still waits.
+#[test]
+fn a_run_stopped_while_a_reused_interaction_is_in_use_leaves_nothing_behind() {
+    let served = serve(&["--no-fixtures", "--inbound", "sms=2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Native reference server", &served.base_url)
+        .native()
+        .inbound("30s")
+        .write(dir.path());
+    let mut child = bin()
+        .args([
+            "run",
+            "--target",
+            s(&target),
+            "--jobs",
+            "4",
+            "--filter",
+            "sms/",
+        ])
+        .envs(AGENT_PASSWORDS)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let mut finished = 0;
+    while finished < 3 && reader.read_line(&mut line).unwrap() > 0 {
+        if line.starts_with("PASS ") {
+            finished += 1;
+        }
+        line.clear();
+    }
+    assert_eq!(finished, 3, "the run got going on the reused interaction");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{rest}");
+    assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}

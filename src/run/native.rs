@@ -257,6 +257,8 @@ pub enum Unavailable {
     InboundFailed(String),
     #[error("the run did not wait for it to be offered (fixtures.native.inbound)")]
     NotAwaited,
+    #[error("a routed inbound interaction is reused one scenario at a time, so load leaves it out")]
+    ReusedOnly,
     #[error("routing offers it only to the first agent, the one made Ready on its channel")]
     RoutedToFirstAgent,
     #[error("{media} is not in fixtures.native.media")]
@@ -881,8 +883,22 @@ mod tests {
                 "workitem",
                 "twitter",
                 "im",
-                "chat"
+                "chat",
+                "sms",
+                "facebook-pm"
             ]
+        );
+        let inbound = Native {
+            inbound: vec!["sms".into()],
+            ..Native::default()
+        };
+        assert!(first_agent_only(&inbound, "sms"));
+        assert_eq!(
+            unavailable(&inbound, "facebook-pm")
+                .map(|u| u.to_string())
+                .as_deref(),
+            Some(NO_DOCUMENTED_CREATE),
+            "an inbound media is native only when listed"
         );
         let none = Native::default();
         let why = |native: &Native, media: &str| unavailable(native, media).map(|u| u.to_string());

@@ -225,9 +225,15 @@ impl Provisioner {
         }
     }
 
-    /// Whether the target file gives a way to provision `media`, and why not.
+    /// Whether the target file gives a way to provision `media` for `load`, and why not:
+    /// routed inbound interactions are reused one scenario at a time, which load cannot do.
     pub fn can_provision(&self, media: &str) -> Result<(), NoWay> {
-        self.way_for(media).map(|_| ())
+        match self.way_for(media)? {
+            Chosen::Native(native) if native.inbound.iter().any(|m| m == media) => {
+                Err(self.no_way(media, Unavailable::ReusedOnly))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether `agent` can be given interactions of `media`: routed media go only to the first
