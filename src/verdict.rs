@@ -198,6 +198,7 @@ impl Verdict {
                     not_applicable_why(n, self.not_provisioned.len(), self.optional_absent)
                 ),
                 "warning" => format!("{n} {g} (counted as passed)"),
+                "indeterminate" => format!("{n} {g} after the transport budget"),
                 "flaky" if self.flaky_counts_as_passed() => format!("{n} {g} (counted as passed)"),
                 _ => format!("{n} {g}"),
             })

@@ -252,11 +252,12 @@ fn every_grade_is_produced() {
     assert_eq!(g["sms/UpdateUserData/informs"], "informational");
     assert_eq!(g["voice/UpdateUserData/passes"], "not-applicable");
 
-    // A target whose fixture endpoint is unreachable: setup fails, the scenario is could-not-test.
+    // A target whose provisioner answers something that is not JSON: setup fails, the scenario
+    // is could-not-test. (An unreachable fixture endpoint is a transport fault: indeterminate.)
     let served = serve(&[]);
     let target = TargetFile::new("broken fixtures", &served.base_url)
         .agents(&[("agent1", "GWSC_TEST_PASSWORD")])
-        .fixtures_url("http://127.0.0.1:1/conformance/v1")
+        .fixtures_exec(&["echo", "not json"])
         .write(out_dir.path());
     let out_dir2 = tempfile::tempdir().unwrap();
     let out = bin()
