@@ -320,7 +320,7 @@ fn a_target_file_that_asks_native_for_what_it_cannot_do_is_refused() {
             "    openmedia_type: promotion\n",
             "fixtures.native provisions nothing",
         ),
-        ("    dail: \"15002\"\n", "unknown field `dail`"),
+        ("    dail: \"15002\"\n", "unknown key `dail`"),
     ] {
         let path = dir.path().join("target.yaml");
         std::fs::write(

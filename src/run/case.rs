@@ -137,6 +137,28 @@ impl Runner {
                 let fault = TransportFault::request(during, why);
                 return Observation::interrupted(fault, Vec::new(), start.elapsed());
             }
+            // An interaction that vanished before the request may have been taken by a restart
+            // the streams are about to reveal (a re-handshake): then nothing was observed.
+            Err(why)
+                if self
+                    .router
+                    .wait_forgotten(
+                        &self.watched_agents(case, actor_index),
+                        start,
+                        tokio::time::Instant::now() + deadlines.notification,
+                    )
+                    .await =>
+            {
+                let fault = TransportFault {
+                    during: format!("GET {} (before the request)", interaction.path),
+                    cause: format!("the server forgot its clients (restart or failover): {why}"),
+                    stream: false,
+                    server_forgot: true,
+                    operation: false,
+                    attempt: 0,
+                };
+                return Observation::interrupted(fault, Vec::new(), start.elapsed());
+            }
             Err(why) => {
                 return Observation::not_started(
                     Setup::Failed(format!(
@@ -180,7 +202,26 @@ impl Runner {
             },
             None => None,
         };
+        // A stream still reconnecting after an interruption that began before this case would
+        // miss the operation's notification unseen: the operation waits for the streams it is
+        // judged on to poll again, and a window that opens on a stream not yet polling is an
+        // interrupted one.
+        let watched = self.watched_agents(case, actor_index);
+        let deadline = tokio::time::Instant::now() + self.config.deadlines.request;
+        let mut not_polling = Vec::new();
+        for agent in &watched {
+            if !self.router.wait_polling(*agent, deadline).await {
+                not_polling.push(*agent);
+            }
+        }
         let posted_at = Instant::now();
+        for agent in not_polling {
+            self.router.interrupted(
+                agent,
+                "the notification stream had not polled again when the operation was sent".into(),
+                false,
+            );
+        }
         let mut transport = Vec::new();
         let (response, in_flight_together) = if scenario.send.concurrently {
             self.send_concurrently(case, actor, &presented, &path, wire, &mut transport)
@@ -285,6 +326,16 @@ impl Runner {
         }
     }
 
+    /// The agents whose notification streams a case is judged on: the owner's and the actor's,
+    /// or every agent's when the scenario watches them all.
+    fn watched_agents(&self, case: &Case, actor_index: usize) -> Vec<usize> {
+        if case.scenario.send.watch_all_agents {
+            (0..self.sessions.len()).collect()
+        } else {
+            vec![0, actor_index]
+        }
+    }
+
     /// The interruptions of the streams the case listened on during its window, as transport
     /// faults: a cut long poll since the request (what it carried may be lost), or the server
     /// forgetting its clients since the case began (a restart may have taken the interaction).
@@ -297,11 +348,7 @@ impl Runner {
         start: Instant,
         posted_at: Instant,
     ) -> Vec<TransportFault> {
-        let agents: Vec<usize> = if case.scenario.send.watch_all_agents {
-            (0..self.sessions.len()).collect()
-        } else {
-            vec![0, actor_index]
-        };
+        let agents = self.watched_agents(case, actor_index);
         if self.router.interruptions_since(&agents, start).is_empty() {
             return Vec::new();
         }

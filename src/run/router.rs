@@ -218,6 +218,9 @@ impl Router {
             server_forgot,
         });
         inner.healthy.insert(agent, false);
+        drop(inner);
+        // Whoever waits for a restart to show (`wait_forgotten`) looks again.
+        self.closed_changed.notify_waiters();
     }
 
     /// `agent`'s stream polls again.
@@ -227,6 +230,24 @@ impl Router {
             drop(inner);
             self.closed_changed.notify_waiters();
         }
+    }
+
+    /// Waits until one of `agents`' streams shows, since `since`, that the server forgot its
+    /// clients (a restart or failover), or the deadline passes; returns whether it did.
+    pub async fn wait_forgotten(
+        &self,
+        agents: &[usize],
+        since: Instant,
+        deadline: tokio::time::Instant,
+    ) -> bool {
+        let wake = Arc::new(Notify::new());
+        self.wait_until(wake, deadline, |inner| {
+            inner
+                .interruptions
+                .iter()
+                .any(|i| i.server_forgot && i.at >= since && agents.contains(&i.agent))
+        })
+        .await
     }
 
     /// The interruptions of `agents`' streams since `since`.

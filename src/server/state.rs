@@ -285,7 +285,12 @@ impl ServerState {
             config,
             base_url,
             passwords,
-            inner: Mutex::new(Tables::default()),
+            // Serials start at a random point, so a restarted server does not hand out the
+            // interaction ids of its previous life (a real GWS's ids are unique).
+            inner: Mutex::new(Tables {
+                serial: u64::from_str_radix(&Self::random_id()[..8], 16).unwrap_or(0) << 16,
+                ..Tables::default()
+            }),
             stats: ServerStats::default(),
         };
         state.queue_inbound(&state.config.inbound);
