@@ -35,7 +35,7 @@ pub struct TargetColumn {
     pub report: Option<String>,
     /// The verdict of every profile of the suite, judged from this run's results.
     pub verdicts: Vec<TargetVerdict>,
-    /// The root causes blocking any profile, most scenarios first, at most [`CAUSES_SHOWN`].
+    /// The root causes blocking any profile, most scenarios first, at most `CAUSES_SHOWN`.
     pub blocking_causes: Vec<CauseLine>,
     pub more_causes: usize,
     /// Percentage of the profile's applicable `must` scenarios that passed; `None` ("n/a")

@@ -13,7 +13,7 @@
 //! otherwise, its notification consumed before the scenario starts. Ending uses `Hangup`,
 //! `Cancel` or `Complete`, whichever the interaction's capabilities offer.
 //!
-//! Each media native provisioning covers is one row of [`RECIPES`]: what it needs from the
+//! Each media native provisioning covers is one row of `RECIPES`: what it needs from the
 //! target file, its channel, how it is created and how it is ended. The module does not decide
 //! which way a media is provisioned (the [`Provisioner`] does) and it judges nothing: a refusal
 //! here is a setup problem, not a finding. Its failures are [`NativeFailure`]s, wrapping a
