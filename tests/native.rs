@@ -221,22 +221,18 @@ fn native_provisioning_beside_the_contract_certifies_every_media() {
     assert_eq!(remaining(&served.base_url), Vec::<String>::new());
 }
 
-#[test]
-fn a_run_stopped_with_ctrl_c_leaves_no_interaction_behind() {
-    let served = serve(&["--no-fixtures"]);
-    let dir = tempfile::tempdir().unwrap();
-    let target = TargetFile::new("Native reference server", &served.base_url)
-        .native()
-        .write(dir.path());
+/// Runs the scenarios `filter` selects against `target`, sends Ctrl-C (SIGINT) once `passes`
+/// of them have passed, and returns what the run printed after that; the run must exit 2.
+fn interrupt_after_passes(target: &Path, filter: &str, passes: usize) -> String {
     let mut child = bin()
         .args([
             "run",
             "--target",
-            s(&target),
+            s(target),
             "--jobs",
             "4",
             "--filter",
-            "voice/",
+            filter,
         ])
         .envs(AGENT_PASSWORDS)
         .stdout(Stdio::piped())
@@ -246,13 +242,13 @@ fn a_run_stopped_with_ctrl_c_leaves_no_interaction_behind() {
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     let mut finished = 0;
-    while finished < 6 && reader.read_line(&mut line).unwrap() > 0 {
+    while finished < passes && reader.read_line(&mut line).unwrap() > 0 {
         if line.starts_with("PASS ") {
             finished += 1;
         }
         line.clear();
     }
-    assert_eq!(finished, 6, "the run got going");
+    assert_eq!(finished, passes, "the run got going on {filter}");
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -262,6 +258,17 @@ fn a_run_stopped_with_ctrl_c_leaves_no_interaction_behind() {
     std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{rest}");
+    rest
+}
+
+#[test]
+fn a_run_stopped_with_ctrl_c_leaves_no_interaction_behind() {
+    let served = serve(&["--no-fixtures"]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Native reference server", &served.base_url)
+        .native()
+        .write(dir.path());
+    let rest = interrupt_after_passes(&target, "voice/", 6);
     assert!(
         rest.lines().filter(|l| l.starts_with("PASS ")).count() < 60,
         "the run stopped early: {rest}"
@@ -645,39 +652,6 @@ fn a_run_stopped_while_a_reused_interaction_is_in_use_leaves_nothing_behind() {
         .native()
         .inbound("30s")
         .write(dir.path());
-    let mut child = bin()
-        .args([
-            "run",
-            "--target",
-            s(&target),
-            "--jobs",
-            "4",
-            "--filter",
-            "sms/",
-        ])
-        .envs(AGENT_PASSWORDS)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let mut finished = 0;
-    while finished < 3 && reader.read_line(&mut line).unwrap() > 0 {
-        if line.starts_with("PASS ") {
-            finished += 1;
-        }
-        line.clear();
-    }
-    assert_eq!(finished, 3, "the run got going on the reused interaction");
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{rest}");
+    interrupt_after_passes(&target, "sms/", 3);
     assert_eq!(remaining(&served.base_url), Vec::<String>::new());
 }
