@@ -16,6 +16,10 @@ const KIND = "cometd";
 const CREATED_NATIVELY = ["email", "openmedia", "workitem", "twitter"];
 const NO_CREATE = ["sms", "facebook-pm", "im"];
 const NO_CREATE_REASON = "no documented operation creates one";
+// IM sessions are initiated natively (InitiateIMSession) when `fixtures.native.im` names a number;
+// this stand-in does not implement it, so its target file leaves `im` out and says why.
+const REASON_OF = { im: "fixtures.native.im is not set" };
+const noCreateReason = (media) => REASON_OF[media] ?? NO_CREATE_REASON;
 
 /** The target file's fixtures section, exactly as a vendor of a stock GWS would write it. */
 const nativeFixtures = (url) =>
@@ -111,9 +115,9 @@ describe(`gws-conformance run against the ${STANDINS[KIND].title} without fixtur
       const mine = run.results.filter((r) => NO_CREATE.includes(r.media));
       for (const media of NO_CREATE) assert.ok(mine.some((r) => r.media === media), `some ${media} scenario has a result:\n${details(run)}`);
       const wrong = mine
-        .filter((r) => r.grade !== "not-applicable" || !reasonOf(r).includes(NO_CREATE_REASON))
+        .filter((r) => r.grade !== "not-applicable" || !reasonOf(r).includes(noCreateReason(r.media)))
         .map((r) => `${r.grade} ${r.id}: ${reasonOf(r)}`);
-      assert.deepEqual(wrong, [], `expected not-applicable ("${NO_CREATE_REASON}"):\n${wrong.slice(0, 20).join("\n")}`);
+      assert.deepEqual(wrong, [], `expected not-applicable (${JSON.stringify(REASON_OF)}, otherwise "${NO_CREATE_REASON}"):\n${wrong.slice(0, 20).join("\n")}`);
     });
 
     test("leaves no interaction behind", () => assertNothingLeft(outcome.left));
