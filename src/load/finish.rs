@@ -203,61 +203,95 @@ enum ReadBackError {
     },
 }
 
+impl ReadBackError {
+    fn is_transport(&self) -> bool {
+        matches!(self, ReadBackError::Request(e) if e.is_transport())
+    }
+}
+
+/// How many times the final GET is sent while a transport fault cuts it: a GET changes
+/// nothing, so it is redone rather than a lost reply being called a mismatch.
+const READ_BACK_ATTEMPTS: usize = 3;
+
+/// One GET of a slot's interaction, redone while a transport fault cuts it.
+async fn read_back(engine: &LoadContext, slot: &Slot) -> Result<Map<String, Value>, ReadBackError> {
+    let Some(session) = engine.runner.session(slot.agent) else {
+        return Err(ReadBackError::NoSession);
+    };
+    let facts = &engine.op(slot.any_op()).case.facts;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let got = session
+            .request(Method::GET, &slot.path, None, Auth::Session, true, None)
+            .await
+            .map_err(ReadBackError::from)
+            .and_then(|(reply, _)| {
+                reply
+                    .body
+                    .json()
+                    .filter(|_| reply.status == 200)
+                    .and_then(|b| facts.find_resource(b))
+                    .map(|(_, r)| user_data_of(r))
+                    .ok_or_else(|| ReadBackError::Unexpected {
+                        path: slot.path.clone(),
+                        status: reply.status,
+                        body: reply.body.describe(),
+                    })
+            });
+        match got {
+            Err(e) if e.is_transport() && attempt < READ_BACK_ATTEMPTS => continue,
+            got => return got,
+        }
+    }
+}
+
 /// One GET per interaction: the user data must be the expected final state. A mismatch makes
-/// the interaction's latest operation wrong.
+/// the interaction's latest operation wrong; a GET every attempt of which a transport fault
+/// cut makes it indeterminate, never wrong (the harness did not see the state).
 async fn read_your_writes(engine: &LoadContext, slots: &[Slot]) -> ReadYourWrites {
-    let runner = &engine.runner;
     type Read = (usize, Result<Map<String, Value>, ReadBackError>);
     let reads: Vec<Read> = futures::stream::iter(slots.iter().enumerate())
-        .map(|(i, s)| async move {
-            let Some(session) = runner.session(s.agent) else {
-                return (i, Err(ReadBackError::NoSession));
-            };
-            let facts = &engine.op(s.any_op()).case.facts;
-            let got = session
-                .request(Method::GET, &s.path, None, Auth::Session, true, None)
-                .await
-                .map_err(ReadBackError::from)
-                .and_then(|(reply, _)| {
-                    reply
-                        .body
-                        .json()
-                        .filter(|_| reply.status == 200)
-                        .and_then(|b| facts.find_resource(b))
-                        .map(|(_, r)| user_data_of(r))
-                        .ok_or_else(|| ReadBackError::Unexpected {
-                            path: s.path.clone(),
-                            status: reply.status,
-                            body: reply.body.describe(),
-                        })
-                });
-            (i, got)
-        })
+        .map(|(i, s)| async move { (i, read_back(engine, s).await) })
         .buffer_unordered(32)
         .collect()
         .await;
     let mut result = ReadYourWrites::default();
     for (i, got) in reads {
         let slot = &slots[i];
-        result.checked += 1;
-        let why;
-        let read = match &got {
-            Ok(seen) => Ok(seen),
-            Err(e) => {
-                why = e.to_string();
-                Err(why.as_str())
+        let (fact, problem) = match &got {
+            Err(e) if e.is_transport() => {
+                result.unread += 1;
+                (
+                    check::LoadFact::Indeterminate,
+                    Some(format!(
+                        "read-your-writes not observed: {READ_BACK_ATTEMPTS} GETs cut by transport faults, the last: {e}"
+                    )),
+                )
+            }
+            got => {
+                result.checked += 1;
+                let why;
+                let read = match got {
+                    Ok(seen) => Ok(seen),
+                    Err(e) => {
+                        why = e.to_string();
+                        Err(why.as_str())
+                    }
+                };
+                let problem = check::load_read_your_writes(read, &slot.state);
+                if problem.is_some() {
+                    result.mismatched += 1;
+                }
+                (check::LoadFact::Wrong, problem)
             }
         };
-        let problem = check::load_read_your_writes(read, &slot.state);
-        if let Some(problem) = problem {
-            result.mismatched += 1;
-            if let Some(record) = slot.memory.latest() {
-                engine.journal.emit(LoadEvent::Fact {
-                    record,
-                    fact: check::LoadFact::Wrong,
-                    detail: Some(problem),
-                });
-            }
+        if let (Some(problem), Some(record)) = (problem, slot.memory.latest()) {
+            engine.journal.emit(LoadEvent::Fact {
+                record,
+                fact,
+                detail: Some(problem),
+            });
         }
     }
     result

@@ -67,6 +67,10 @@ pub struct Second {
 pub struct ReadYourWrites {
     pub checked: u64,
     pub mismatched: u64,
+    /// Interactions whose GET a transport fault cut every time it was sent: unobserved, so
+    /// neither checked nor held against the server.
+    #[serde(default)]
+    pub unread: u64,
 }
 
 /// Everything `load` writes to `load.json`.
@@ -190,6 +194,7 @@ impl LoadReport {
             merged.affected_not_listed += p.affected_not_listed;
             merged.read_your_writes.checked += p.read_your_writes.checked;
             merged.read_your_writes.mismatched += p.read_your_writes.mismatched;
+            merged.read_your_writes.unread += p.read_your_writes.unread;
             merged.http.merge(&p.http)?;
             merged.notification.merge(&p.notification)?;
             for s in p.seconds {

@@ -49,8 +49,13 @@ impl LoadReport {
         );
         let _ = writeln!(
             out,
-            "read-your-writes: {} interactions checked, {} mismatched",
-            self.read_your_writes.checked, self.read_your_writes.mismatched
+            "read-your-writes: {} interactions checked, {} mismatched{}",
+            self.read_your_writes.checked,
+            self.read_your_writes.mismatched,
+            match self.read_your_writes.unread {
+                0 => String::new(),
+                n => format!(", {n} unread (transport faults)"),
+            }
         );
         let _ = writeln!(
             out,
@@ -259,6 +264,7 @@ impl LoadReport {
             "kinds": kinds,
             "rw_checked": self.read_your_writes.checked,
             "rw_mismatched": self.read_your_writes.mismatched,
+            "rw_unread": self.read_your_writes.unread,
             "latency": [
                 {"name": "HTTP round trip", "p": self.percentiles.http},
                 {"name": "operation → notification", "p": self.percentiles.notification},
