@@ -177,6 +177,11 @@ pub struct Observation {
     pub duration: Duration,
     /// How the interaction was obtained (fixture contract, or which native operation).
     pub provisioning: Option<String>,
+    /// The documented operation whose input gave the interaction the scenario's initial
+    /// `userData` (`Dial` or `Create` carrying it, or `AttachUserData` right after the
+    /// creation); `None` when the fixture contract, a reset or nothing gave it. `check` holds
+    /// [`Observation::before`] to that input.
+    pub initial_data_by: Option<&'static str>,
     /// Transport faults that hid part of what the case was to observe: a request without a
     /// reply, a notification stream interrupted (or re-handshaken) during the case's window.
     pub transport: Vec<TransportFault>,
@@ -200,6 +205,7 @@ impl Observation {
             wire,
             duration,
             provisioning: None,
+            initial_data_by: None,
             transport: Vec::new(),
         }
     }

@@ -169,7 +169,20 @@ fn failures(out: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
 
 #[test]
 fn a_server_restarted_mid_run_leaves_every_scenario_with_a_result_and_no_false_failure() {
-    let first = serve(&[]);
+    restarted_mid_run(&[]);
+}
+
+#[test]
+fn a_restart_that_forgets_the_csrf_tokens_is_no_false_failure_either() {
+    // The new process knows neither the sessions nor the CSRF tokens bound to them: the run's
+    // next POSTs carry a token it never issued.
+    restarted_mid_run(&["--csrf"]);
+}
+
+/// Runs the voice scenarios through a faithful link and, on the tenth scenario line, swaps
+/// the server for a fresh process started with `server_args`.
+fn restarted_mid_run(server_args: &[&str]) {
+    let first = serve(server_args);
     let injector = Injector::start(&first.base_url, FaultPlan::clean(3));
     let dir = tempfile::tempdir().unwrap();
     let target = TargetFile::new("restarting server", injector.base_url()).write(dir.path());
@@ -200,7 +213,7 @@ fn a_server_restarted_mid_run_leaves_every_scenario_with_a_result_and_no_false_f
             _ => break,
         }
     }
-    let second = serve(&[]);
+    let second = serve(server_args);
     injector.switch_upstream(&second.base_url);
     drop(first);
     seen.extend(lines.map_while(Result::ok));

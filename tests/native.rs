@@ -655,3 +655,56 @@ fn a_run_stopped_while_a_reused_interaction_is_in_use_leaves_nothing_behind() {
     interrupt_after_passes(&target, "sms/", 3);
     assert_eq!(remaining(&served.base_url), Vec::<String>::new());
 }
+
+#[test]
+fn a_dial_that_ignores_its_user_data_fails_with_one_root_cause_that_says_so() {
+    // `Dial` documents `userData`: a server that drops it starts every voice scenario from the
+    // wrong state. That is one fact, reported once per scenario in the same words, not a diff
+    // failure of each scenario's own.
+    let served = serve(&["--no-fixtures", "--defect", "dial-ignores-user-data"]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TargetFile::new("Dial drops userData", &served.base_url)
+        .native()
+        .write(dir.path());
+    let out_dir = dir.path().join("out");
+    let out = run(&target, &out_dir, &["--filter", "voice/UpdateUserData/"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let results = Results::read(&out_dir);
+    let failed: Vec<&Value> = results
+        .record_results()
+        .iter()
+        .filter(|r| grade_of(r) == "fail")
+        .collect();
+    assert!(!failed.is_empty(), "{:?}", results.grades());
+    for r in &failed {
+        let errors: Vec<&Value> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .collect();
+        assert_eq!(errors.len(), 1, "{r}");
+        assert_eq!(errors[0]["check"], "setup.initial-data", "{r}");
+        assert!(
+            errors[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("right after Dial"),
+            "{r}"
+        );
+    }
+    // One root cause on the terminal, naming the operation whose input was dropped.
+    let stdout = text(&out.stdout);
+    let causes: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("root causes"))
+        .skip(1)
+        .take_while(|l| l.starts_with(' '))
+        .collect();
+    assert_eq!(causes.len(), 1, "{stdout}");
+    assert!(
+        causes[0].contains("[setup.initial-data] right after Dial"),
+        "{stdout}"
+    );
+    assert_eq!(remaining(&served.base_url), Vec::<String>::new());
+}

@@ -10,6 +10,7 @@ use super::notification::{
     check_envelope, check_notification_count, check_reference_order, check_resource,
     is_error_notification,
 };
+use super::provisioning::check_initial_data;
 use super::refusal::check_refusal;
 use super::response::check_undisclosed;
 use super::shape::{check_documented_shape, check_shape, normalize, redact};
@@ -79,6 +80,9 @@ pub fn evaluate(
     let mut notification_snapshot = None;
     let grade = match setup_grade(&obs.setup, &mut findings) {
         Some(grade) => grade,
+        None if check_initial_data(case, obs, &mut findings) => {
+            ready_grade(case, obs, &mut findings)
+        }
         None => {
             let refusal_branch = check_refusal(case, obs, &mut findings);
             if !refusal_branch {

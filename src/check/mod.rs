@@ -13,6 +13,7 @@ mod evaluate;
 mod listener;
 mod load;
 mod notification;
+mod provisioning;
 mod refusal;
 mod response;
 mod shape;

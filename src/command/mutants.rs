@@ -11,7 +11,7 @@ use crate::command::embedded::Embedded;
 use crate::orchestrator::{Orchestrator, Retention};
 use crate::plan::Case;
 use crate::result::Grade;
-use crate::run::{RunConfig, Runner};
+use crate::run::{Native, RunConfig, Runner};
 use crate::server::{Defect, ServerConfig};
 use crate::spec::Level;
 use futures::StreamExt;
@@ -119,13 +119,20 @@ async fn run_variant(
         error: None,
     };
     let name = format!("reference server ({})", outcome.server);
-    let Embedded { target, server } = match Embedded::start(server_config, name).await {
+    let Embedded { mut target, server } = match Embedded::start(server_config, name).await {
         Ok(e) => e,
         Err(e) => {
             outcome.error = Some(e.to_string());
             return outcome;
         }
     };
+    if defect.is_some_and(Defect::needs_native_voice) {
+        // Calls are then placed with `Dial`, the other media still come from the contract.
+        target.fixtures.native = Some(Native {
+            dial: Some("15002".into()),
+            ..Native::default()
+        });
+    }
     match Runner::connect(target, config.clone()).await {
         Err(e) => outcome.error = Some(e.to_string()),
         Ok(runner) => {

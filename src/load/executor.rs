@@ -199,12 +199,32 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
         problems: verdict.problems,
     });
     follow_the_server(engine, slot, &ours, after, after_hash, shared);
+    let unsure = match (shared, replies.first(), requests.first()) {
+        (1, Some((Err(e), _)), Some((_, effect))) if e.is_transport() => {
+            Some(resync_after_lost_reply(engine, slot, effect).await)
+        }
+        _ => None,
+    };
     slot.memory.remember(Group {
         last_message: ours.last().map(|d| message_hash(&d.message)),
         records,
-        final_state: state_hash(&slot.state),
-        missing: applied.saturating_sub(ours.len()),
+        final_state: unsure.unwrap_or_else(|| state_hash(&slot.state)),
+        missing: applied.saturating_sub(ours.len()) + usize::from(unsure.is_some()),
     });
+}
+
+/// An operation whose reply a transport fault took may or may not have been applied. The
+/// model takes the server's word for the state (one GET), so that the next operation is
+/// judged against what is really there; returns the state the lost operation's notification
+/// would show, so that one arriving late is attributed to it rather than judged as the next
+/// operation's.
+async fn resync_after_lost_reply(engine: &LoadContext, slot: &mut Slot, effect: &Effect) -> u64 {
+    let mut applied = slot.state.clone();
+    effect.apply(&mut applied);
+    if let Ok(seen) = super::finish::read_back(engine, slot).await {
+        slot.state = seen;
+    }
+    state_hash(&applied)
 }
 
 /// The model follows the server after a wrong notification (of a single operation), so one

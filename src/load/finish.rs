@@ -190,7 +190,7 @@ fn attribute_crossed(engine: &LoadContext, slots: &[Slot]) -> usize {
 
 /// Why the final GET of an interaction showed no user data.
 #[derive(Debug, thiserror::Error)]
-enum ReadBackError {
+pub(super) enum ReadBackError {
     #[error("no session")]
     NoSession,
     #[error(transparent)]
@@ -214,7 +214,10 @@ impl ReadBackError {
 const READ_BACK_ATTEMPTS: usize = 3;
 
 /// One GET of a slot's interaction, redone while a transport fault cuts it.
-async fn read_back(engine: &LoadContext, slot: &Slot) -> Result<Map<String, Value>, ReadBackError> {
+pub(super) async fn read_back(
+    engine: &LoadContext,
+    slot: &Slot,
+) -> Result<Map<String, Value>, ReadBackError> {
     let Some(session) = engine.runner.session(slot.agent) else {
         return Err(ReadBackError::NoSession);
     };

@@ -54,6 +54,22 @@ pub enum InitialData {
 }
 
 impl Way {
+    /// The documented operation whose input carried the initial `userData`, if one did.
+    pub fn initial_data_by(&self) -> Option<&'static str> {
+        match self {
+            Way::Native {
+                operation,
+                initial_data: InitialData::InRequest,
+                ..
+            } => Some(operation),
+            Way::Native {
+                initial_data: InitialData::Attached,
+                ..
+            } => Some("AttachUserData"),
+            _ => None,
+        }
+    }
+
     /// One line for results and reports: which way the interaction was provisioned.
     pub fn describe(&self) -> String {
         match self {

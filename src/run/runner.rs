@@ -74,6 +74,7 @@ impl Runner {
             tasks.push(tokio::spawn(async move { bayeux.run(tx, token).await }));
             let router = Arc::clone(&router);
             let agent = session.index;
+            let forgotten = Arc::clone(session);
             tasks.push(tokio::spawn(async move {
                 while let Some(event) = rx.recv().await {
                     let note = |change| StreamNote {
@@ -88,6 +89,13 @@ impl Runner {
                         }
                         crate::bayeux::BayeuxEvent::Polled => router.polling(agent),
                         crate::bayeux::BayeuxEvent::Rehandshook => {
+                            // A server that forgot the Bayeux client forgot the HTTP session
+                            // and its CSRF token too: one GET with the session's cookies opens
+                            // the new session and learns the token its next POST must carry.
+                            let forgotten = Arc::clone(&forgotten);
+                            tokio::spawn(async move {
+                                let _ = forgotten.read("/api/v2/me", None).await;
+                            });
                             router.rehandshook(agent);
                             router.interrupted(
                                 agent,

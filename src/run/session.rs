@@ -517,6 +517,12 @@ impl AgentSession {
                 ),
             }
         }
+        if own_cookies && let Ok((_, Some(pair), _)) = &outcome {
+            // A token announced to the session's own cookies is the one the server now binds
+            // to it: after a restart or failover the server opens a new session from the
+            // Basic credentials and announces a new token, which the next POST must carry.
+            *self.csrf.locked() = Some(pair.clone());
+        }
         outcome.map(|(reply, csrf, _)| (reply, csrf))
     }
 }

@@ -81,6 +81,7 @@ defects! {
     AsyncErrorApplies = "async-error-applies": "voice refusals come asynchronously (statusCode 0, then an ErrorMessage), but the refused request's userData is applied anyway",
     RepeatOnRelease = "repeat-on-release": "when an interaction is released (cleanup or ending), its last notification is sent again, referenceId and all",
     FlakyFirstAttach = "flaky-first-attach": "the first AttachUserData with a given body on a media is answered 503 and changes nothing; the same request again is served (a scenario fails once, then passes on a fresh interaction)",
+    DialIgnoresUserData = "dial-ignores-user-data": "Dial answers statusCode 0 and places the call, but drops the documented userData it was given (the call starts with none)",
     DropUnderLoad = "drop-under-load": "once more than 50 Bayeux clients are connected, 1 notification in 500 is never delivered",
     CrossUnderLoad = "cross-under-load": "once more than 50 Bayeux clients are connected, 1 notification in 200 also reaches another agent's client",
     LostUpdateUnderLoad = "lost-update-under-load": "once more than 50 Bayeux clients are connected, an operation arriving within 5 ms of the previous one on the same interaction is applied to the state before that one, losing it",
@@ -95,6 +96,12 @@ impl Defect {
     /// against CSRF (with protection off, the defect could not act).
     pub fn needs_csrf(self) -> bool {
         self == Defect::CsrfTokenUnbound
+    }
+
+    /// Whether the defect lives in a documented operation only native provisioning sends
+    /// (`Dial`), so that `mutants` must reach the server's voice calls natively to see it.
+    pub fn needs_native_voice(self) -> bool {
+        self == Defect::DialIgnoresUserData
     }
 
     /// Whether the defect acts only under load (more than [`LOAD_CLIENTS`] Bayeux clients):

@@ -385,6 +385,7 @@ impl ServerState {
         };
         let user_data = match body.get("userData") {
             None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(_)) if self.defect(Defect::DialIgnoresUserData) => Map::new(),
             Some(Value::Object(m)) => m.clone(),
             Some(_) => {
                 return self.refusal(400, 2, "parameter 'userData' must be an object", agent);
