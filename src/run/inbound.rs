@@ -43,10 +43,11 @@ pub(super) enum Inbound {
     Failed(String),
 }
 
-/// The channels an inbound media's offer may arrive on.
+/// The channels an inbound media's offer may arrive on. No page names the SMS channel, and the
+/// pages spell the resource both `smssession` and `smsession`: either channel is taken.
 fn offered_on(media: &str) -> &'static [&'static str] {
     match media {
-        "sms" => &["/v2/me/smssessions"],
+        "sms" => &["/v2/me/smssessions", "/v2/me/smsessions"],
         _ => &["/v2/me/facebooksession", "/v2/me/facebooksessions"],
     }
 }
