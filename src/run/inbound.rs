@@ -267,13 +267,12 @@ impl Provisioner {
                 .await
                 .map_err(|why| format!("{} was refused: {why}", step["operationName"]))?;
             let until = tokio::time::Instant::from_std(sent + self.deadlines.notification);
-            if !self.router.wait_for(0, &provisioned.id, 1, until).await {
+            if !self.announced(&provisioned.id, sent, until).await {
                 return Err(format!(
                     "no notification announced {}",
                     step["operationName"]
                 ));
             }
-            self.router.take(0, &provisioned.id, sent);
         }
         let after = read().await?;
         if &after != wanted {
@@ -284,6 +283,28 @@ impl Provisioner {
             ));
         }
         Ok(())
+    }
+
+    /// Waits for a notification announcing a change of reused interaction `id` and consumes
+    /// what arrived: an error notification (`notificationType: Error`) does not count, because
+    /// one may still be on its way from an operation an earlier scenario had refused on it.
+    async fn announced(&self, id: &str, sent: Instant, until: tokio::time::Instant) -> bool {
+        loop {
+            if !self.router.wait_for(0, id, 1, until).await {
+                return false;
+            }
+            let arrived = self.router.take(0, id, sent);
+            if arrived.is_empty() {
+                // The stream closed.
+                return false;
+            }
+            if arrived
+                .iter()
+                .any(|d| d.message.pointer("/data/notificationType") != Some(&json!("Error")))
+            {
+                return true;
+            }
+        }
     }
 
     /// Ends a scenario's turn on a reused interaction.
