@@ -437,7 +437,9 @@ function routingKeys(media, n) {
  * false` removes the fixture contract (`/conformance/v1/*` answers 404), so that interactions
  * only come from the documented operations (Dial, Create, InitiateIMSession, RequestChat, and
  * routing); `inbound` ({sms: 2, "facebook-pm": 2}) queues that many waiting customers per media
- * at start; `contactCenterId` is the id the Customer Chat API requires. `start()` listens on
+ * at start; `contactCenterId` is the id the Customer Chat API requires; `acceptAsDocumented`
+ * announces an Accept with the two notifications the ChatAccept page shows (a StatusChange
+ * without participants, then a ParticipantsUpdated) instead of one. `start()` listens on
  * 127.0.0.1 and resolves with the base URL.
  */
 export function createGwsStandIn({
@@ -450,6 +452,7 @@ export function createGwsStandIn({
   fixtures = true,
   inbound = {},
   contactCenterId = DEFAULT_CONTACT_CENTER_ID,
+  acceptAsDocumented = false,
 }) {
   for (const m of offer) if (!Object.hasOwn(MEDIA, m)) throw new Error(`unknown media ${m}; one of ${MEDIA_NAMES.join(", ")}`);
   for (const [m, n] of Object.entries(inbound)) {
@@ -1014,7 +1017,14 @@ export function createGwsStandIn({
       i.agentNickname = nickname ?? i.owner;
       delete i.entry;
       stats.accepted += 1;
-      await adapter.publish(i.owner, m.channel, notification(i, referenceId, "StatusChange"));
+      if (acceptAsDocumented) {
+        const changed = notification(i, referenceId, "StatusChange");
+        if (Array.isArray(changed[m.resourceKey].participants)) changed[m.resourceKey].participants = [];
+        await adapter.publish(i.owner, m.channel, changed);
+        await adapter.publish(i.owner, m.channel, notification(i, undefined, "ParticipantsUpdated"));
+      } else {
+        await adapter.publish(i.owner, m.channel, notification(i, referenceId, "StatusChange"));
+      }
       return { status: 200, body: { statusCode: 0 } };
     }
     const entry = i.entry;

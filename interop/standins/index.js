@@ -14,9 +14,10 @@ export const STANDINS = {
  * Options: `port` (0 = any), `csrf` (the documented CSRF protection), `offer` (media names),
  * `fixtures` (false: no fixture contract, `/conformance/v1/*` answers 404; interactions then
  * only come from the documented operations and routing), `inbound` (waiting customers per
- * media, e.g. `{sms: 2, "facebook-pm": 2}`), `contactCenterId` (the Customer Chat API's).
+ * media, e.g. `{sms: 2, "facebook-pm": 2}`), `contactCenterId` (the Customer Chat API's),
+ * `acceptAsDocumented` (an Accept announced by the ChatAccept page's two notifications).
  */
-export async function startStandIn(kind, { port = 0, csrf = false, offer, fixtures = true, inbound = {}, contactCenterId } = {}) {
+export async function startStandIn(kind, { port = 0, csrf = false, offer, fixtures = true, inbound = {}, contactCenterId, acceptAsDocumented = false } = {}) {
   const spec = STANDINS[kind];
   if (!spec) throw new Error(`unknown stand-in ${kind}; one of ${Object.keys(STANDINS).join(", ")}`);
   const waitingNote = Object.entries(inbound).map(([m, n]) => `${m}=${n}`).join(",");
@@ -29,6 +30,7 @@ export async function startStandIn(kind, { port = 0, csrf = false, offer, fixtur
     csrf,
     fixtures,
     inbound,
+    acceptAsDocumented,
     ...(offer ? { offer } : {}),
     ...(contactCenterId ? { contactCenterId } : {}),
   });

@@ -57,8 +57,8 @@ async function leftOn(standIn) {
  * (`run` or `doctor`) with `args` against it, and resolves with the outcome, what is left on it
  * and its counters.
  */
-async function nativeOutcome(command, args, { ms } = {}) {
-  const standIn = await startStandIn(KIND, { csrf: true, fixtures: false, inbound: INBOUND });
+async function nativeOutcome(command, args, { ms, inbound = INBOUND, acceptAsDocumented = false } = {}) {
+  const standIn = await startStandIn(KIND, { csrf: true, fixtures: false, inbound, acceptAsDocumented });
   try {
     const before = standIn.routing();
     const fixturesYaml = nativeFixtures(standIn);
@@ -152,6 +152,29 @@ describe(`gws-conformance against the ${STANDINS[KIND].title} without fixtures, 
     test("consumes no waiting customer and leaves nothing behind", () => {
       assert.equal(outcome.stats.offers, outcome.stats.chatsRequested, `only chats were offered: ${JSON.stringify(outcome.stats)}`);
       assert.deepEqual(outcome.left, { listings: NOTHING_LISTED, routing: { waiting: INBOUND, offered: {}, customerChats: 0 } });
+    });
+  });
+
+  // The ChatAccept page shows two notifications after Accept: a StatusChange to Chatting (with
+  // no participants), then a ParticipantsUpdated (and the history, when there is one). The
+  // harness takes the first notification after Accept as its announcement, so the second one
+  // is filed for the chat and lands in its first scenario as an extra notification. Reported
+  // to the lead; the stand-in's default folds both into one StatusChange.
+  describe("run --filter chat/, Accept announced by the two notifications the ChatAccept page shows", () => {
+    let outcome;
+    before(async () => {
+      outcome = await nativeOutcome("run", ["--filter", "chat/"], { inbound: {}, acceptAsDocumented: true, ms: FULL_RUN_MS });
+    });
+
+    test("no chat scenario fails", { todo: "the harness counts the ParticipantsUpdated after Accept as the scenario's notification" }, () => {
+      const { run } = outcome;
+      assert.ok(run.results.filter((r) => r.media === "chat").length > 50, details(run));
+      const failed = run.results.filter((r) => r.grade === "fail").map((r) => `${r.id}: ${reasonOf(r)}`);
+      assert.deepEqual(failed, [], failed.join("\n"));
+    });
+
+    test("leaves nothing behind", () => {
+      assert.deepEqual(outcome.left, { listings: NOTHING_LISTED, routing: { waiting: {}, offered: {}, customerChats: 0 } });
     });
   });
 });
