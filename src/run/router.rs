@@ -4,7 +4,9 @@
 //! `data` that carries one. The router listens for the whole run; a scenario takes what was
 //! filed for its interaction when it is done, and whatever is left at the end (late extras,
 //! messages for unknown interactions) is reported by the run. Barrier interactions are
-//! tracked separately: the router only counts their notifications.
+//! tracked separately: the router only counts their notifications. Notifications about a
+//! conversation's other activity (participants, transcript) are not filed at all: they answer
+//! no request of the run.
 //!
 //! Every filing slot has its own wake-up, so a notification wakes only the scenario waiting
 //! for that interaction, not every scenario in flight; a closing stream wakes everyone.
