@@ -51,29 +51,12 @@ export async function listScenarioIds() {
  * code, the output, the parsed results.jsonl and the parsed results.json (`summary`, null if
  * absent).
  */
-export async function runSuite({ name, baseUrl, args: extra = [], filters = FILTERS, fixturesYaml } = {}) {
+export async function runSuite({ name, baseUrl, args: extra = [], filters = FILTERS, fixturesYaml, ms } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "gws-interop-"));
   try {
     const args = ["run", ...filters, ...extra, "--quiet", "--out", join(dir, "out")];
-    if (baseUrl) {
-      const target = join(dir, "target.yaml");
-      await writeFile(
-        target,
-        [
-          `name: ${name}`,
-          `base_url: ${baseUrl}`,
-          "agents:",
-          "  - {username: agent1, password_env: GWS_AGENT1_PASSWORD}",
-          "  - {username: agent2, password_env: GWS_AGENT2_PASSWORD}",
-          ...(fixturesYaml === undefined ? ["fixtures:", `  url: ${baseUrl}/conformance/v1`] : [fixturesYaml.replace(/\n+$/, "")]),
-          "",
-        ].join("\n"),
-      );
-      args.push("--target", target);
-    }
-    const r = await runBin(args, {
-      env: { GWS_AGENT1_PASSWORD: AGENTS.agent1, GWS_AGENT2_PASSWORD: AGENTS.agent2 },
-    });
+    if (baseUrl) args.push("--target", await writeTarget(dir, { name, baseUrl, fixturesYaml }));
+    const r = await runBin(args, { env: AGENT_ENV, ...(ms ? { ms } : {}) });
     let results = [];
     try {
       results = (await readFile(join(dir, "out", "results.jsonl"), "utf8"))
@@ -90,6 +73,40 @@ export async function runSuite({ name, baseUrl, args: extra = [], filters = FILT
       if (e.code !== "ENOENT") throw e;
     }
     return { ...r, results, summary };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const AGENT_ENV = { GWS_AGENT1_PASSWORD: AGENTS.agent1, GWS_AGENT2_PASSWORD: AGENTS.agent2 };
+
+/** Writes a target file for `baseUrl` into `dir` (see runSuite for `fixturesYaml`); resolves with its path. */
+async function writeTarget(dir, { name, baseUrl, fixturesYaml }) {
+  const target = join(dir, "target.yaml");
+  await writeFile(
+    target,
+    [
+      `name: ${name}`,
+      `base_url: ${baseUrl}`,
+      "agents:",
+      "  - {username: agent1, password_env: GWS_AGENT1_PASSWORD}",
+      "  - {username: agent2, password_env: GWS_AGENT2_PASSWORD}",
+      ...(fixturesYaml === undefined ? ["fixtures:", `  url: ${baseUrl}/conformance/v1`] : [fixturesYaml.replace(/\n+$/, "")]),
+      "",
+    ].join("\n"),
+  );
+  return target;
+}
+
+/**
+ * Runs `gws-conformance COMMAND --target FILE ARGS` (e.g. `doctor --profile full`) with a target
+ * file written as for runSuite; resolves with the exit code and the output.
+ */
+export async function runTarget({ name, baseUrl, command, args = [], fixturesYaml, ms } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), "gws-interop-"));
+  try {
+    const target = await writeTarget(dir, { name, baseUrl, fixturesYaml });
+    return await runBin([command, "--target", target, ...args], { env: AGENT_ENV, ...(ms ? { ms } : {}) });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -113,6 +130,9 @@ export const UNDOCUMENTED_SHAPE = [
   "/data/email/to",
   "/data/facebooksession/participants",
   "/data/imSession/participants/0/id",
+  // An IM session initiated natively shows the number reached in the call format the
+  // IMSessionResource page documents (digits, phoneNumber, …), without a `type`.
+  "/data/imSession/participants/0/type",
   "/data/twitter/receivedDate",
 ];
 

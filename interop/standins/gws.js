@@ -1,8 +1,11 @@
 // A GWS stand-in: the part of the GWS API v2 the conformance harness uses (Basic auth with a
 // JSESSIONID session, optional CSRF protection, /api/v2/me, /api/v2/features, the nine media
 // with their user-data operations, the fixture contract (option `fixtures`), and the documented
-// operations that create and end interactions: devices, StartContactCenterSession, Ready, Dial,
-// Create, Hangup/Cancel/Complete, collection listings, queues) on a Node http server bound to
+// operations that create and end interactions: devices, StartContactCenterSession,
+// Ready/NotReady per channel, Dial, Create, InitiateIMSession, Hangup/Cancel/Complete/Leave,
+// collection listings, queues; routed interactions: the Customer Chat API (`POST /api/v2/chats`,
+// no agent credentials), waiting SMS and Facebook customers (option `inbound`), their offer to
+// an agent Ready on the channel (`Invited`), Accept and Reject) on a Node http server bound to
 // 127.0.0.1, with the Bayeux endpoint /api/v2/notifications delegated to a third-party Bayeux
 // server (see cometd.js, faye.js).
 //
@@ -35,8 +38,10 @@ const MAX_BODY = 1024 * 1024;
 const MAX_SESSIONS = 10_000;
 
 const USER_DATA_OPS = ["AttachUserData", "UpdateUserData", "DeleteUserData", "DeleteUserDataPair"];
-// Operations that end an interaction, and the state its last notification shows.
-const END_OPS = { Hangup: "Released", Cancel: "Cancelled", Complete: "Completed" };
+// Operations that end an interaction, and the state its last notification shows. `Leave` and
+// `LeaveAndComplete` (chat, SMS): the agent is the only agent in the session, so when it leaves
+// the session is over for it (a choice of our own: nothing is re-queued).
+const END_OPS = { Hangup: "Released", Cancel: "Cancelled", Complete: "Completed", Leave: "Completed", LeaveAndComplete: "Completed" };
 
 // --- ids: formats of our own (the documentation shows several; none is normative) ----------
 
@@ -393,15 +398,67 @@ const LIST_KEY = { "im-sessions": "imSessions" };
 /** A StartContactCenterSession / Ready channel name: a word, e.g. voice, email, promotion. */
 const CHANNEL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+// --- routed interactions (chat from the Customer Chat API, inbound SMS and Facebook PM) ------
+//
+// The channel names an agent is made Ready on to be offered each routed media. The
+// StartContactCenterSession page names chat and "IM session" among the multimedia channels; it
+// names no channel for SMS or Facebook sessions: `sms`, and `facebook-pm` or `facebooksession`,
+// are this stand-in's choice. IM sessions are initiated on `im` (or `im-session`).
+const ROUTED_CHANNELS = { chat: ["chat"], sms: ["sms"], "facebook-pm": ["facebook-pm", "facebooksession"] };
+const IM_CHANNELS = ["im", "im-session"];
+/** Media a waiting customer may bring (option `inbound`); chats come from RequestChat. */
+export const INBOUND_MEDIA = ["sms", "facebook-pm"];
+// An offered interaction, until the agent answers: the InteractionsOnChat page lists Accept and
+// Reject as what an agent does once "a new interaction notification arrives".
+const INVITED = { state: "Invited", capabilities: ["Accept", "Reject"] };
+// The state after Accept (documented for chat and SMS: Chatting).
+const ACCEPTED_STATE = "Chatting";
+// The contact center the Customer Chat API serves when the option does not name one.
+export const DEFAULT_CONTACT_CENTER_ID = "8a3c0f12";
+
+/**
+ * The routing keys a routed SMS or Facebook session carries when it reaches the agent (keys of
+ * our own; the documented samples show keys like these on routed chats). Plain strings only, so
+ * that any GWS would store them. Chats requested through the Customer Chat API carry exactly
+ * the customer's userData (see README "Independent choices").
+ */
+function routingKeys(media, n) {
+  return {
+    RStrategyName: `StandIn${media === "sms" ? "Sms" : "Facebook"}Inbound`,
+    RTenant: "Resources",
+    RTargetObjectSelected: `${media} distribution`,
+    InboundSequence: String(n),
+  };
+}
+
 /**
  * Creates (but does not start) a stand-in. `bayeux` is an adapter factory; `csrf` turns on the
  * documented CSRF protection; `offer` limits the media offered (fixture names); `fixtures:
  * false` removes the fixture contract (`/conformance/v1/*` answers 404), so that interactions
- * only come from the documented operations (Dial, Create). `start()` listens on 127.0.0.1 and
- * resolves with the base URL.
+ * only come from the documented operations (Dial, Create, InitiateIMSession, RequestChat, and
+ * routing); `inbound` ({sms: 2, "facebook-pm": 2}) queues that many waiting customers per media
+ * at start; `contactCenterId` is the id the Customer Chat API requires; `acceptAsDocumented`
+ * announces an Accept with the two notifications the ChatAccept page shows (a StatusChange
+ * without participants, then a ParticipantsUpdated) instead of one. `start()` listens on
+ * 127.0.0.1 and resolves with the base URL.
  */
-export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port = 0, csrf = false, offer = MEDIA_NAMES, fixtures = true }) {
+export function createGwsStandIn({
+  name,
+  bayeux,
+  agents = DEFAULT_AGENTS,
+  port = 0,
+  csrf = false,
+  offer = MEDIA_NAMES,
+  fixtures = true,
+  inbound = {},
+  contactCenterId = DEFAULT_CONTACT_CENTER_ID,
+  acceptAsDocumented = false,
+}) {
   for (const m of offer) if (!Object.hasOwn(MEDIA, m)) throw new Error(`unknown media ${m}; one of ${MEDIA_NAMES.join(", ")}`);
+  for (const [m, n] of Object.entries(inbound)) {
+    if (!INBOUND_MEDIA.includes(m)) throw new Error(`inbound media ${m} is not one of ${INBOUND_MEDIA.join(", ")}`);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`inbound ${m}: ${n} is not a count`);
+  }
   const offered = new Set(offer);
   const interactions = new Map(); // id -> interaction
   const sessions = new Map(); // JSESSIONID -> {agent, token}
@@ -415,9 +472,25 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
   const devices = new Map(agentNames.map((a) => [a, { id: `${dn(a)}-${hex(6)}`, ready: false }]));
   // The channels of each agent's contact-center session (StartContactCenterSession).
   const ccSessions = new Map(); // agent -> Set of channel names
+  // The channels each agent is Ready on (voice also shows in its device's userState).
+  const readyOn = new Map(agentNames.map((a) => [a, new Set()]));
+  // Routing: customers waiting for an agent, in arrival order. Each is {media, nickname,
+  // userData, customer (the customer-side chat id, for chats), refusedBy (agents that rejected
+  // it)}. The Customer Chat API's chats by customer-side id: {entry, agentSide, ended}.
+  const waiting = [];
+  const customerChats = new Map();
+  // When each agent was last offered something: routing prefers the agent idle the longest.
+  const lastOffer = new Map(agentNames.map((a, n) => [a, n]));
+  let offerClock = agentNames.length;
+  for (const [media, count] of Object.entries(inbound)) {
+    for (let n = 1; n <= count; n += 1) {
+      const nickname = media === "sms" ? `+1555010${String(n).padStart(4, "0")}` : `facebook.customer.${n}`;
+      waiting.push({ media, nickname, userData: routingKeys(media, n), refusedBy: new Set() });
+    }
+  }
   let base = "";
   const adapter = bayeux();
-  const stats = { csrfRejected: 0, asyncRefusals: 0, errorNotifications: 0 };
+  const stats = { csrfRejected: 0, asyncRefusals: 0, errorNotifications: 0, offers: 0, accepted: 0, rejected: 0, chatsRequested: 0 };
 
   const byCollection = new Map();
   for (const [mediaName, m] of Object.entries(MEDIA)) for (const c of m.collections) byCollection.set(c, mediaName);
@@ -470,9 +543,11 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
           state: i.state,
           capabilities: i.capabilities,
           uri: `${base}/api/v2/${m.collections[0]}/${i.id}`,
+          // An offered interaction has the customer only; the agent joins with Accept, under
+          // the nickname it sent (the owner's name for fixtures).
           participants: [
-            { participantId: i.participantIds[0], nickname: "Chris", type: "Customer" },
-            { participantId: i.participantIds[1], nickname: i.owner, type: "Agent" },
+            ...(i.customerGone ? [] : [{ participantId: i.participantIds[0], nickname: i.customerNickname ?? "Chris", type: "Customer" }]),
+            ...(i.state === INVITED.state ? [] : [{ participantId: i.participantIds[1], nickname: i.agentNickname ?? i.owner, type: "Agent" }]),
           ],
           ...(i.media === "chat" ? { chatType: "Inbound" } : {}),
           createdAt: i.created.toISOString(),
@@ -513,8 +588,11 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
           userData,
           state: i.state,
           capabilities: i.capabilities,
-          // The other side of the agent-to-agent session, without an id.
-          participants: [{ type: "Agent", userName: i.peer }],
+          // The other side of the agent-to-agent session, without an id; an initiated session
+          // shows the number reached, in the call format the IMSessionResource page documents.
+          participants: i.peerNumber
+            ? [{ digits: i.peerNumber, phoneNumber: i.peerNumber, formattedPhoneNumber: i.peerNumber, e164Number: i.peerNumber }]
+            : [{ type: "Agent", userName: i.peer }],
           path: `/im-sessions/${i.id}`,
           uri: `${base}/api/v2/me/im-sessions/${i.id}`,
           id: i.id,
@@ -700,6 +778,9 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       const body = await parseJson(req).catch((e) => {
         throw Object.assign(e, { synchronous: true });
       });
+      if (i.state === INVITED.state && isObject(body) && (body.operationName === "Accept" || body.operationName === "Reject")) {
+        return answerOffer(i, body);
+      }
       change = validateOperation(m, i.capabilities, body);
       if (change.kind === "remove" && REFUSE_ABSENT_KEYS.has(media)) {
         const absent = change.keys.filter((k) => !i.userData.has(k));
@@ -725,6 +806,11 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     const referenceId = takeReferenceId(m);
     // Queued for the owner's Bayeux clients before the HTTP answer goes out.
     await adapter.publish(agent, m.channel, notification(i, referenceId, notificationType));
+    // An agent whose interaction ended may be offered the next waiting one.
+    if (change.kind === "end") {
+      if (i.customer) customerSideEnded(i);
+      await routeWaiting();
+    }
     return { status: 200, body: m.referenceId.response ? { statusCode: 0, referenceId } : { statusCode: 0 } };
   }
 
@@ -820,6 +906,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     }
     if (op === "EndContactCenterSession") {
       ccSessions.delete(agent);
+      readyOn.get(agent)?.clear();
       const device = devices.get(agent);
       if (device) device.ready = false;
       // Documented: it also invalidates the client's HTTP session (and so its CSRF token).
@@ -829,17 +916,234 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     throw gwsError(400, 2, `Operation '${op}' is not supported on /api/v2/me`);
   }
 
-  /** POST /api/v2/me/channels/{channel} {"operationName": "Ready"}. */
+  /**
+   * POST /api/v2/me/channels/{channel} {"operationName": "Ready" | "NotReady"}. Voice shows the
+   * change as a DeviceStateChangeMessage (documented); the multimedia channels publish nothing
+   * (the documentation shows no notification for them; our choice). Ready has waiting customers
+   * offered; NotReady withdraws nothing already offered (our choice).
+   */
   async function channelOperation(req, agent, channel) {
     const { op } = await operationBody(req);
-    if (op !== "Ready") throw gwsError(400, 2, `Operation '${op}' is not supported on a channel by this stand-in (only Ready)`);
+    if (op !== "Ready" && op !== "NotReady") {
+      throw gwsError(400, 2, `Operation '${op}' is not supported on a channel by this stand-in (Ready, NotReady)`);
+    }
     requireSession(agent, [channel]);
+    const ready = op === "Ready";
+    if (ready) readyOn.get(agent).add(channel);
+    else readyOn.get(agent).delete(channel);
     if (channel === "voice") {
       const device = devices.get(agent);
-      device.ready = true;
+      device.ready = ready;
       await adapter.publish(agent, "/v2/me/devices", { messageType: "DeviceStateChangeMessage", devices: [renderDevice(agent)] });
     }
+    if (ready) await routeWaiting();
     return { status: 200, body: { statusCode: 0 } };
+  }
+
+  // --- routing: waiting customers offered to Ready agents ---------------------------------
+
+  /** Whether `agent` is Ready on a channel that routes `media`, within its session. */
+  function readyFor(agent, media) {
+    const names = ROUTED_CHANNELS[media] ?? [];
+    return names.some((c) => readyOn.get(agent)?.has(c) && ccSessions.get(agent)?.has(c));
+  }
+
+  /**
+   * Who may be offered `entry`: agents Ready on its media's channel that did not reject it; for
+   * SMS and Facebook sessions only agents with none of that media open (offered or accepted).
+   * Chats have no such limit. Of those, the one offered nothing for the longest time (the
+   * reference server takes the first in configuration order).
+   */
+  function takerOf(entry) {
+    const candidates = agentNames.filter(
+      (a) =>
+        readyFor(a, entry.media) &&
+        !entry.refusedBy.has(a) &&
+        (entry.media === "chat" || ![...interactions.values()].some((i) => i.owner === a && i.media === entry.media)),
+    );
+    candidates.sort((a, b) => lastOffer.get(a) - lastOffer.get(b));
+    return candidates[0];
+  }
+
+  /** Offers every waiting customer someone can take now, in arrival order; publishes the offers. */
+  async function routeWaiting() {
+    for (let n = 0; n < waiting.length; ) {
+      const entry = waiting[n];
+      const agent = takerOf(entry);
+      if (agent === undefined) {
+        n += 1;
+        continue;
+      }
+      waiting.splice(n, 1);
+      lastOffer.set(agent, offerClock++);
+      const i = newInteraction(agent, entry.media, entry.userData, {
+        state: INVITED.state,
+        capabilities: INVITED.capabilities,
+        customerNickname: entry.nickname,
+        entry,
+      });
+      if (entry.customer) {
+        i.customer = entry.customer;
+        customerChats.get(entry.customer).agentSide = i.id;
+      }
+      stats.offers += 1;
+      // An offer answers no request of the agent's: no referenceId.
+      await adapter.publish(agent, MEDIA[i.media].channel, notification(i, undefined, "StatusChange"));
+    }
+  }
+
+  /**
+   * Accept or Reject of an offered interaction `i` (its owner's). Accept: `nickname` is
+   * required for chat and SMS (documented as the agent's nickname shown to the customer;
+   * optional elsewhere, our choice); the interaction is `Chatting` with the media's capabilities,
+   * announced by one StatusChange carrying the participants (the Accept page shows a
+   * StatusChange, a ParticipantsUpdated and the history: this stand-in folds the participants
+   * into the StatusChange and has no history to send). Reject: the agent's last notification
+   * shows `Completed` and no participants (the SMS Reject page); the customer goes back to the
+   * head of the queue and is never offered to that agent again (our choice).
+   */
+  async function answerOffer(i, body) {
+    const m = MEDIA[i.media];
+    const referenceId = takeReferenceId(m);
+    if (body.operationName === "Accept") {
+      const nickname = body.nickname;
+      if ((nickname === undefined || nickname === null) && (i.media === "chat" || i.media === "sms")) throw missing("nickname");
+      if (nickname !== undefined && nickname !== null && (typeof nickname !== "string" || nickname === "")) {
+        throw invalid("nickname", "a non-empty string");
+      }
+      if (typeof body.saveLAR !== "undefined" && typeof body.saveLAR !== "boolean") throw invalid("saveLAR", "true or false");
+      i.state = ACCEPTED_STATE;
+      i.capabilities = m.capabilities;
+      i.agentNickname = nickname ?? i.owner;
+      delete i.entry;
+      stats.accepted += 1;
+      if (acceptAsDocumented) {
+        const changed = notification(i, referenceId, "StatusChange");
+        if (Array.isArray(changed[m.resourceKey].participants)) changed[m.resourceKey].participants = [];
+        await adapter.publish(i.owner, m.channel, changed);
+        await adapter.publish(i.owner, m.channel, notification(i, undefined, "ParticipantsUpdated"));
+      } else {
+        await adapter.publish(i.owner, m.channel, notification(i, referenceId, "StatusChange"));
+      }
+      return { status: 200, body: { statusCode: 0 } };
+    }
+    const entry = i.entry;
+    i.state = "Completed";
+    i.capabilities = [];
+    interactions.delete(i.id);
+    stats.rejected += 1;
+    const last = notification(i, referenceId, "StatusChange");
+    // No participants: the interaction left the agent.
+    if (Array.isArray(last[m.resourceKey]?.participants)) last[m.resourceKey].participants = [];
+    await adapter.publish(i.owner, m.channel, last);
+    entry.refusedBy.add(i.owner);
+    if (entry.customer) customerChats.get(entry.customer).agentSide = undefined;
+    waiting.unshift(entry);
+    await routeWaiting();
+    return { status: 200, body: { statusCode: 0 } };
+  }
+
+  /** The agent side of a customer's chat ended: the customer side stays until it disconnects. */
+  function customerSideEnded(i) {
+    const chat = customerChats.get(i.customer);
+    if (chat) chat.agentSide = undefined;
+  }
+
+  /** The customer of chat `chat` (customer-side id `id`) leaves. */
+  async function customerLeaves(id, chat) {
+    customerChats.delete(id);
+    const queued = waiting.indexOf(chat.entry);
+    if (queued >= 0) waiting.splice(queued, 1);
+    const i = chat.agentSide === undefined ? undefined : interactions.get(chat.agentSide);
+    if (!i) return;
+    const m = MEDIA.chat;
+    if (i.state === INVITED.state) {
+      // Offered, not accepted: the offer is withdrawn (state `Revoked`, our choice).
+      i.state = "Revoked";
+      i.capabilities = [];
+      interactions.delete(i.id);
+      await adapter.publish(i.owner, m.channel, notification(i, undefined, "StatusChange"));
+      return;
+    }
+    // Accepted: the chat stays with the agent, who sees the customer leave (ParticipantsUpdated
+    // without the customer) and ends it with Complete or Leave.
+    i.customerGone = true;
+    await adapter.publish(i.owner, m.channel, notification(i, undefined, "ParticipantsUpdated"));
+  }
+
+  /**
+   * The Customer Chat API: `POST /api/v2/chats` (RequestChat) and `POST /api/v2/chats/{id}`
+   * (the customer leaving), with the `ContactCenterId` header and no agent credentials (none
+   * are looked at). Errors are answered like the rest of the API (HTTP 200, statusCode).
+   * The customer-side id is a UUID (as the RequestChat sample shows); the agent-side chat has an
+   * id of its own (16 hex digits), so nothing but the customer's nickname links the two.
+   */
+  async function customerChat(req, id) {
+    if (req.method !== "POST") throw notAllowed(req.method);
+    const center = req.headers.contactcenterid;
+    if (center === undefined || center === "") throw gwsError(400, 1, "Required header 'ContactCenterId' is missing");
+    if (center !== contactCenterId) throw gwsError(404, 6, `Contact center '${center}' not found`);
+    const { body, op } = await operationBody(req);
+    if (id === undefined) {
+      if (op !== "RequestChat") throw gwsError(400, 2, `Operation '${op}' is not supported on /api/v2/chats`);
+      const nickname = body.nickname;
+      if (nickname === undefined || nickname === null) throw missing("nickname");
+      if (typeof nickname !== "string" || nickname === "") throw invalid("nickname", "a non-empty string");
+      if (body.subject !== undefined && body.subject !== null && typeof body.subject !== "string") throw invalid("subject", "a string");
+      const userData = body.userData ?? {};
+      if (!isObject(userData)) throw invalid("userData", "an object of key/value pairs");
+      const customerId = randomUUID();
+      // Stored as sent, unusual values included: this is the creating side, not the user-data API.
+      const entry = { media: "chat", nickname, userData, customer: customerId, refusedBy: new Set() };
+      customerChats.set(customerId, { entry, agentSide: undefined });
+      waiting.push(entry);
+      stats.chatsRequested += 1;
+      await routeWaiting();
+      return { status: 200, body: { id: customerId, statusCode: 0, path: `/api/v2/chats/${customerId}` } };
+    }
+    const chat = customerChats.get(id);
+    if (!chat) throw notFound(`Chat '${id}'`);
+    // The GWS pages stored here do not show how a customer leaves: `Disconnect` and `Complete`
+    // both end the customer's side (our choice).
+    if (op !== "Disconnect" && op !== "Complete") throw gwsError(400, 2, `Operation '${op}' is not supported on a customer's chat by this stand-in`);
+    await customerLeaves(id, chat);
+    return { status: 200, body: { statusCode: 0 } };
+  }
+
+  /**
+   * POST /api/v2/me/im-sessions {"operationName": "InitiateIMSession", "destination":
+   * {"phoneNumber"}, "userData"?}: a new session in state `Talking`, announced by a StatusChange
+   * before the reply (as the IMSessionInitiateIM sample, without referenceId); `userData` is
+   * documented and kept. The number is an extension outside this stand-in (no agent of it is
+   * reached). The page also says an agent takes part in one IM session at a time; this stand-in
+   * does not refuse a second one (see README: the harness runs IM scenarios side by side).
+   */
+  async function initiateIm(req, agent) {
+    const { body, op } = await operationBody(req);
+    if (op !== "InitiateIMSession") throw gwsError(400, 2, `Operation '${op}' is not supported on im-sessions`);
+    requireSession(agent, IM_CHANNELS);
+    const destination = body.destination;
+    if (destination === undefined || destination === null) throw missing("destination");
+    if (!isObject(destination)) throw invalid("destination", "an object with phoneNumber");
+    const number = destination.phoneNumber;
+    if (number === undefined || number === null) throw missing("destination.phoneNumber");
+    if (typeof number !== "string" || number === "") throw invalid("destination.phoneNumber", "a non-empty string");
+    const userData = body.userData ?? {};
+    if (!isObject(userData)) throw invalid("userData", "an object of key/value pairs");
+    const i = newInteraction(agent, "im", userData, { peerNumber: number });
+    await adapter.publish(agent, MEDIA.im.channel, notification(i, undefined, "StatusChange"));
+    return { status: 200, body: { statusCode: 0 } };
+  }
+
+  /** What waits and what is offered, for tests and for `serve.js`. */
+  function routing() {
+    const count = (list) => list.reduce((acc, e) => ({ ...acc, [e.media]: (acc[e.media] ?? 0) + 1 }), {});
+    return {
+      waiting: count(waiting),
+      offered: count([...interactions.values()].filter((i) => i.state === INVITED.state)),
+      customerChats: customerChats.size,
+      ready: Object.fromEntries(agentNames.map((a) => [a, [...readyOn.get(a)].sort()])),
+    };
   }
 
   /** POST /api/v2/me/devices/{deviceId}/calls {"operationName": "Dial", ...}. */
@@ -875,6 +1179,7 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
    * {"operationName": "Create", "queueUri" | "queuePath": ...}.
    */
   async function create(req, agent, media, openMediaType) {
+    if (media === "im") return initiateIm(req, agent);
     const { body, op } = await operationBody(req);
     if (op !== "Create" || !Object.hasOwn(NATIVE, media) || media === "voice") {
       throw gwsError(400, 2, `Operation '${op}' is not supported on this collection`);
@@ -1046,6 +1351,23 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
       send(res, 404, { statusCode: 6, statusMessage: `Resource ${req.method} ${path} not found` });
       return;
     }
+    const customer = /^\/api\/v2\/chats(?:\/([^/]+))?$/.exec(path);
+    if (customer) {
+      // The Customer Chat API: no agent credentials, no agent session, so no CSRF token.
+      try {
+        const r = await customerChat(req, customer[1] === undefined ? undefined : decodeURIComponent(customer[1]));
+        send(res, r.status, r.body);
+      } catch (e) {
+        req.resume();
+        if (e instanceof HttpError) {
+          send(res, httpStatusOf(e, path), e.body, e.headers);
+        } else {
+          console.error(`[${name}]`, e);
+          if (!res.headersSent) send(res, 500, { statusCode: 4, statusMessage: String(e?.message ?? e) });
+        }
+      }
+      return;
+    }
     const caller = authenticate(req);
     if (!caller) {
       req.resume();
@@ -1103,6 +1425,8 @@ export function createGwsStandIn({ name, bayeux, agents = DEFAULT_AGENTS, port =
     csrf,
     fixtures,
     stats,
+    routing,
+    contactCenterId,
     offered: [...offered],
     get url() {
       return base;

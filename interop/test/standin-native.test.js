@@ -401,6 +401,146 @@ for (const kind of Object.keys(STANDINS)) {
     }
   });
 
+  describe(`${STANDINS[kind].title} without the fixture contract: routed interactions and IM`, () => {
+    let standIn;
+    let base;
+    const clients = {};
+    const post = (path, body, agent = "agent1") => gws(base, "POST", path, { agent, body });
+    /** The Customer Chat API: no credentials, the ContactCenterId header (`center: null`: none). */
+    const customer = async (path, body, { center = standIn.contactCenterId } = {}) => {
+      const headers = { "content-type": "application/json", ...(center === null ? {} : { ContactCenterId: center }) };
+      const response = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body) });
+      const text = await response.text();
+      return { status: response.status, text, body: JSON.parse(text) };
+    };
+    /** The next notification of `agent` after `since` on `channel` whose data matches. */
+    const next = (agent, since, channel, predicate, what) =>
+      clients[agent].messages.waitFor((m) => m.channel === channel && predicate(m.data), what, { since });
+    const mark = (agent) => clients[agent].messages.items.length;
+
+    before(async () => {
+      standIn = await startStandIn(kind, { fixtures: false, inbound: { sms: 2 } });
+      base = standIn.url;
+      for (const agent of ["agent1", "agent2"]) {
+        clients[agent] = CLIENT_FOR[kind](base, agent, AGENTS[agent]);
+        await clients[agent].start();
+        assertOk(await post("/api/v2/me", { operationName: "StartContactCenterSession", channels: ["chat", "sms"] }, agent), `start ${agent}`);
+      }
+    });
+
+    after(async () => {
+      for (const c of Object.values(clients)) await c.disconnect().catch(() => c.abort());
+      await standIn?.stop();
+    });
+
+    test("RequestChat: no agent credentials, the ContactCenterId header, nickname required; the chat waits until an agent is Ready on chat", async () => {
+      assertRefused(await customer("/api/v2/chats", { operationName: "RequestChat", nickname: "Ann" }, { center: null }), 1, "no ContactCenterId");
+      assertRefused(await customer("/api/v2/chats", { operationName: "RequestChat", nickname: "Ann" }, { center: "other" }), 6, "another contact center");
+      assertRefused(await customer("/api/v2/chats", { operationName: "RequestChat" }), 1, "no nickname");
+      assertRefused(await customer("/api/v2/chats", { operationName: "SendMessage", nickname: "Ann" }), 2, "another operation");
+      assert.equal(standIn.routing().customerChats, 0, "refused requests leave nothing");
+      const since = mark("agent1");
+      const asked = await customer("/api/v2/chats", { operationName: "RequestChat", nickname: "Ann", subject: "Order", userData: { Order: "A-1" } });
+      assertOk(asked, "RequestChat");
+      assert.match(asked.body.id, /^[0-9a-f-]{36}$/);
+      assert.equal(asked.body.path, `/api/v2/chats/${asked.body.id}`);
+      assert.deepEqual(standIn.routing().waiting, { sms: 2, chat: 1 });
+      assertOk(await post("/api/v2/me/channels/chat", { operationName: "Ready" }), "Ready on chat");
+      const offer = await next("agent1", since, "/v2/me/chats", (d) => d.chat?.state === "Invited", "the chat offered");
+      assert.equal(offer.data.notificationType, "StatusChange");
+      assert.deepEqual(offer.data.chat.capabilities, ["Accept", "Reject"]);
+      assert.deepEqual(offer.data.chat.userData, { Order: "A-1" });
+      assert.deepEqual(offer.data.chat.participants.map((p) => [p.type, p.nickname]), [["Customer", "Ann"]]);
+      assert.notEqual(offer.data.chat.id, asked.body.id, "the agent-side id is not the customer-side one");
+      const path = `/api/v2/me/chats/${offer.data.chat.id}`;
+      assertRefused(await post(path, { operationName: "AttachUserData", userData: { K: "v" } }), 2, "user data before Accept");
+      assertRefused(await post(path, { operationName: "Accept" }), 1, "Accept without nickname");
+      const accepting = mark("agent1");
+      assertOk(await post(path, { operationName: "Accept", nickname: "Smith" }), "Accept");
+      const accepted = await next("agent1", accepting, "/v2/me/chats", (d) => d.chat?.state === "Chatting", "the accepted chat");
+      assert.ok(accepted.data.chat.participants.some((p) => p.type === "Agent" && p.nickname === "Smith"), JSON.stringify(accepted.data));
+      assert.ok(accepted.data.chat.capabilities.includes("AttachUserData"));
+      assertOk(await post(path, { operationName: "Complete" }), "Complete");
+      assertGone(await gws(base, "GET", path), "the completed chat");
+      assertOk(await customer(`/api/v2/chats/${asked.body.id}`, { operationName: "Disconnect" }), "the customer's Disconnect");
+      assertRefused(await customer(`/api/v2/chats/${asked.body.id}`, { operationName: "Disconnect" }), 6, "a second Disconnect");
+      assert.deepEqual(standIn.routing(), { waiting: { sms: 2 }, offered: {}, customerChats: 0, ready: { agent1: ["chat"], agent2: [] } });
+    });
+
+    test("Reject: the chat goes back to the queue and is offered to another agent; a customer leaving an offered or accepted chat", async () => {
+      const asked = await customer("/api/v2/chats", { operationName: "RequestChat", nickname: "Bob" });
+      const offer = await next("agent1", 0, "/v2/me/chats", (d) => d.chat?.state === "Invited" && d.chat.participants[0].nickname === "Bob", "Bob's chat offered");
+      const rejecting = mark("agent1");
+      assertOk(await post(`/api/v2/me/chats/${offer.data.chat.id}`, { operationName: "Reject" }), "Reject");
+      const rejected = await next("agent1", rejecting, "/v2/me/chats", (d) => d.chat?.id === offer.data.chat.id, "the rejection");
+      assert.equal(rejected.data.chat.state, "Completed");
+      assert.deepEqual(rejected.data.chat.participants, []);
+      assert.deepEqual(standIn.routing().waiting, { sms: 2, chat: 1 }, "back in the queue, not offered to agent1 again");
+      const since2 = mark("agent2");
+      assertOk(await post("/api/v2/me/channels/chat", { operationName: "Ready" }, "agent2"), "agent2 Ready on chat");
+      const second = await next("agent2", since2, "/v2/me/chats", (d) => d.chat?.state === "Invited", "Bob's chat offered to agent2");
+      const path = `/api/v2/me/chats/${second.data.chat.id}`;
+      assertOk(await post(path, { operationName: "Accept", nickname: "Jones" }, "agent2"), "agent2 Accept");
+      const leaving = mark("agent2");
+      assertOk(await customer(`/api/v2/chats/${asked.body.id}`, { operationName: "Disconnect" }), "Bob leaves");
+      const left = await next("agent2", leaving, "/v2/me/chats", (d) => d.notificationType === "ParticipantsUpdated", "the customer gone");
+      assert.deepEqual(left.data.chat.participants.map((p) => p.type), ["Agent"]);
+      assertOk(await post(path, { operationName: "Leave" }, "agent2"), "agent2 Leave");
+      assertGone(await gws(base, "GET", path, { agent: "agent2" }), "the chat agent2 left");
+      // A customer leaving a chat still offered withdraws the offer.
+      assertOk(await post("/api/v2/me/channels/chat", { operationName: "NotReady" }, "agent2"), "agent2 NotReady on chat");
+      const asked3 = await customer("/api/v2/chats", { operationName: "RequestChat", nickname: "Cy" });
+      const offer3 = await next("agent1", 0, "/v2/me/chats", (d) => d.chat?.state === "Invited" && d.chat.participants[0].nickname === "Cy", "Cy's chat offered");
+      const withdrawing = mark("agent1");
+      assertOk(await customer(`/api/v2/chats/${asked3.body.id}`, { operationName: "Disconnect" }), "Cy leaves");
+      await next("agent1", withdrawing, "/v2/me/chats", (d) => d.chat?.id === offer3.data.chat.id && d.chat.state === "Revoked", "the offer withdrawn");
+      assertGone(await gws(base, "GET", `/api/v2/me/chats/${offer3.data.chat.id}`), "the withdrawn chat");
+      assert.deepEqual(standIn.routing().customerChats, 0);
+    });
+
+    test("waiting SMS customers: one offered per Ready agent with no SMS open, the next when it ends, none while NotReady", async () => {
+      const since = mark("agent1");
+      assertOk(await post("/api/v2/me/channels/sms", { operationName: "Ready" }), "Ready on sms");
+      const first = await next("agent1", since, "/v2/me/smsessions", (d) => d.smsession?.state === "Invited", "an SMS offered");
+      assert.equal(first.data.messageType, "SMSsessionStateChangeMessage");
+      assert.ok(Object.keys(first.data.smsession.userData).length > 0, "routing keys");
+      assert.deepEqual(standIn.routing().waiting, { sms: 1 }, "the second waits while the first is open");
+      const path = `/api/v2/me/smssessions/${first.data.smsession.id}`;
+      assertOk(await post(path, { operationName: "Accept", nickname: "Smith" }), "Accept");
+      assert.deepEqual(standIn.routing().waiting, { sms: 1 }, "still one SMS open");
+      const ending = mark("agent1");
+      assertOk(await post(path, { operationName: "Leave" }), "Leave");
+      const second = await next("agent1", ending, "/v2/me/smsessions", (d) => d.smsession?.state === "Invited", "the second SMS offered");
+      assert.notEqual(second.data.smsession.id, first.data.smsession.id);
+      assertOk(await post("/api/v2/me/channels/sms", { operationName: "NotReady" }), "NotReady on sms");
+      assertOk(await post(`/api/v2/me/smssessions/${second.data.smsession.id}`, { operationName: "Reject" }), "Reject");
+      assert.deepEqual(standIn.routing().waiting, { sms: 1 }, "the rejected customer waits again");
+      assertOk(await post("/api/v2/me/channels/sms", { operationName: "Ready" }), "Ready on sms again");
+      assert.deepEqual(standIn.routing().offered, {}, "never offered again to the agent that rejected it");
+      assert.deepEqual(await listedInteractions(base, "agent1"), {});
+    });
+
+    test("InitiateIMSession: the im channel, destination.phoneNumber required, userData kept; Complete ends it", async () => {
+      const initiate = { operationName: "InitiateIMSession", destination: { phoneNumber: "16001" }, userData: { Topic: "handover" } };
+      assertRefused(await post("/api/v2/me/im-sessions", initiate), 2, "without the im channel");
+      assertOk(await post("/api/v2/me", { operationName: "StartContactCenterSession", channels: ["im"] }), "start im");
+      assertRefused(await post("/api/v2/me/im-sessions", { operationName: "InitiateIMSession" }), 1, "no destination");
+      assertRefused(await post("/api/v2/me/im-sessions", { operationName: "InitiateIMSession", destination: {} }), 1, "no phoneNumber");
+      assertRefused(await post("/api/v2/me/im-sessions", { ...initiate, userData: [] }), 2, "userData not an object");
+      const since = mark("agent1");
+      const r = await post("/api/v2/me/im-sessions", initiate);
+      assert.deepEqual(r.body, { statusCode: 0 });
+      const made = await next("agent1", since, "/v2/me/im-sessions", (d) => d.notificationType === "StatusChange", "the IM session");
+      assert.equal(made.data.messageType, "IMSessionStateChangeMessage");
+      assert.equal(made.data.imSession.state, "Talking");
+      assert.deepEqual(made.data.imSession.userData, { Topic: "handover" });
+      assert.equal(made.data.imSession.participants[0].phoneNumber, "16001");
+      const path = `/api/v2/me/im-sessions/${made.data.imSession.id}`;
+      assertOk(await post(path, { operationName: "Complete" }), "Complete");
+      assertGone(await gws(base, "GET", path), "the completed IM session");
+    });
+  });
+
   describe(`${STANDINS[kind].title} with the fixture contract: ending fixture interactions`, () => {
     let standIn;
     before(async () => {

@@ -43,10 +43,11 @@ pub(super) enum Inbound {
     Failed(String),
 }
 
-/// The channels an inbound media's offer may arrive on.
+/// The channels an inbound media's offer may arrive on. No page names the SMS channel, and the
+/// pages spell the resource both `smssession` and `smsession`: either channel is taken.
 fn offered_on(media: &str) -> &'static [&'static str] {
     match media {
-        "sms" => &["/v2/me/smssessions"],
+        "sms" => &["/v2/me/smssessions", "/v2/me/smsessions"],
         _ => &["/v2/me/facebooksession", "/v2/me/facebooksessions"],
     }
 }
@@ -266,13 +267,12 @@ impl Provisioner {
                 .await
                 .map_err(|why| format!("{} was refused: {why}", step["operationName"]))?;
             let until = tokio::time::Instant::from_std(sent + self.deadlines.notification);
-            if !self.router.wait_for(0, &provisioned.id, 1, until).await {
+            if !self.announced(&provisioned.id, sent, until).await {
                 return Err(format!(
                     "no notification announced {}",
                     step["operationName"]
                 ));
             }
-            self.router.take(0, &provisioned.id, sent);
         }
         let after = read().await?;
         if &after != wanted {
@@ -283,6 +283,28 @@ impl Provisioner {
             ));
         }
         Ok(())
+    }
+
+    /// Waits for a notification announcing a change of reused interaction `id` and consumes
+    /// what arrived: an error notification (`notificationType: Error`) does not count, because
+    /// one may still be on its way from an operation an earlier scenario had refused on it.
+    async fn announced(&self, id: &str, sent: Instant, until: tokio::time::Instant) -> bool {
+        loop {
+            if !self.router.wait_for(0, id, 1, until).await {
+                return false;
+            }
+            let arrived = self.router.take(0, id, sent);
+            if arrived.is_empty() {
+                // The stream closed.
+                return false;
+            }
+            if arrived
+                .iter()
+                .any(|d| d.message.pointer("/data/notificationType") != Some(&json!("Error")))
+            {
+                return true;
+            }
+        }
     }
 
     /// Ends a scenario's turn on a reused interaction.

@@ -216,7 +216,7 @@ const RECIPES: &[Recipe] = &[
         needs: &[],
         channel: |_| "sms".into(),
         collection: |_| "smssessions".into(),
-        notified_on: &["/v2/me/smssessions"],
+        notified_on: &["/v2/me/smssessions", "/v2/me/smsessions"],
         creation: Creation::Inbound,
         takes_user_data: false,
         endings: &["Complete", "Leave"],

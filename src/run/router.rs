@@ -4,7 +4,9 @@
 //! `data` that carries one. The router listens for the whole run; a scenario takes what was
 //! filed for its interaction when it is done, and whatever is left at the end (late extras,
 //! messages for unknown interactions) is reported by the run. Barrier interactions are
-//! tracked separately: the router only counts their notifications.
+//! tracked separately: the router only counts their notifications. Notifications about a
+//! conversation's other activity (participants, transcript) are not filed at all: they answer
+//! no request of the run.
 //!
 //! Every filing slot has its own wake-up, so a notification wakes only the scenario waiting
 //! for that interaction, not every scenario in flight; a closing stream wakes everyone.
@@ -25,6 +27,21 @@ type Key = (usize, String);
 
 /// Where GWS announces agent and device state (`DeviceStateChangeMessage`).
 const DEVICES_CHANNEL: &str = "/v2/me/devices";
+
+/// Notifications about a conversation's other activity: who takes part and the transcript. GWS
+/// sends them whenever a party acts (the ChatAccept page shows a `ParticipantsUpdated` and the
+/// history after the `StatusChange`; the SMS Accept page a `MessageLogUpdated`), so they follow
+/// an Accept or a customer's message at any time; no user-data operation causes them, so they
+/// answer no request of the run and are not filed.
+const ACTIVITY: &[&str] = &["ParticipantsUpdated", "MessageLogUpdated", "NewMessages"];
+
+/// Whether `message` is about a conversation's other activity (see [`ACTIVITY`]).
+fn is_activity(message: &Value) -> bool {
+    ["/data/notificationType", "/data/messageType"]
+        .iter()
+        .filter_map(|p| message.pointer(p).and_then(Value::as_str))
+        .any(|t| ACTIVITY.contains(&t))
+}
 
 #[derive(Default)]
 struct Slot {
@@ -112,6 +129,9 @@ impl Router {
     }
 
     pub fn deliver(&self, agent: usize, message: Value) {
+        if is_activity(&message) {
+            return;
+        }
         let now = Instant::now();
         let mut inner = self.lock();
         let Some(id) = interaction_id(&message) else {
@@ -424,6 +444,21 @@ mod tests {
         assert!(waiter.await.unwrap());
         assert_eq!(router.take(0, "b", Instant::now()).len(), 1);
         assert_eq!(router.leftovers().len(), 1, "a is left over");
+    }
+
+    #[test]
+    fn a_conversation_s_other_activity_is_not_filed() {
+        let router = Router::default();
+        for kind in ["ParticipantsUpdated", "MessageLogUpdated"] {
+            let mut message = note("c");
+            message["data"]["notificationType"] = json!(kind);
+            router.deliver(0, message);
+        }
+        let mut change = note("c");
+        change["data"]["notificationType"] = json!("PropertiesUpdated");
+        router.deliver(0, change);
+        assert_eq!(router.take(0, "c", Instant::now()).len(), 1);
+        assert!(router.leftovers().is_empty());
     }
 
     #[tokio::test]
