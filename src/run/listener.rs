@@ -382,3 +382,27 @@ fn note(wire: &WireLog, agent: Option<&str>, what: &str, failed: Option<&BayeuxE
     };
     wire.record("bayeux", summary, agent, None, None, None);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::forgotten;
+    use crate::bayeux::{BayeuxClient, BayeuxError};
+
+    #[test]
+    fn only_an_unknown_client_cuts_the_probe_short() {
+        let client = BayeuxClient::new(
+            reqwest::Client::new(),
+            "http://127.0.0.1:9/api/v2/notifications".into(),
+            Default::default(),
+            std::time::Duration::from_secs(1),
+        );
+        let refused = |error: &str| BayeuxError::Refused {
+            channel: "/meta/connect".into(),
+            error: error.into(),
+        };
+        let why = forgotten(&client, &refused("402::session_unknown"));
+        assert!(why.is_some_and(|w| w.contains("402::session_unknown")));
+        // Any other refusal of a known client is the server's answer, judged as such.
+        assert_eq!(forgotten(&client, &refused("403::denied")), None);
+    }
+}
