@@ -251,4 +251,8 @@ pub struct Listened {
     /// (their handshake and subscription, a first connect, and any that did not go well), by
     /// agent user name.
     pub stream_meta: Vec<(String, Vec<MetaExchange>)>,
+    /// For the protocol probe: why its life cycle ended early without the server being at
+    /// fault (the server forgot the probe's client while it held no connect, which Bayeux
+    /// allows), so what it did not get to send is unobserved, not passed.
+    pub cut_short: Option<String>,
 }

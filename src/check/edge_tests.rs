@@ -187,3 +187,44 @@ fn a_should_scenarios_findings_are_warnings_and_a_may_scenarios_informational() 
         "a may scenario's new miss"
     );
 }
+
+#[test]
+fn a_voice_refusal_whose_error_message_an_interrupted_stream_may_have_lost_is_indeterminate() {
+    let case = builtin_case("voice/UpdateUserData/missing-user-data");
+    let call = json!({"id": "v1", "state": "Established", "userData": {"Seed": "value"}});
+    let answered = |after: serde_json::Value, interrupted: bool| Observation {
+        before: Some(call.clone()),
+        response: Ok(crate::observation::Reply {
+            status: 200,
+            body: crate::observation::Body::Json(json!({"statusCode": 0})),
+        }),
+        after: Ok(after),
+        transport: match interrupted {
+            true => vec![crate::result::TransportFault {
+                stream: true,
+                ..crate::result::TransportFault::request(
+                    "agent1's notification stream",
+                    "connection reset",
+                )
+            }],
+            false => Vec::new(),
+        },
+        ..Observation::not_started(Setup::Ready, Vec::new(), std::time::Duration::ZERO)
+    };
+    let judge =
+        |obs: &Observation| evaluate(&case, obs, Pinned::NotCompared, &[], GwsVersion::default());
+    // On an uninterrupted stream, statusCode 0 with no ErrorMessage is no refusal at all.
+    let clean = judge(&answered(call.clone(), false));
+    assert_eq!(clean.grade, Grade::Fail, "{:?}", clean.findings);
+    assert!(failed_checks(&clean).contains(&"response.body"));
+    // The ErrorMessage may have been in the cut long poll: nothing is held against the server.
+    let cut = judge(&answered(call.clone(), true));
+    assert_eq!(cut.grade, Grade::Indeterminate, "{:?}", cut.findings);
+    assert!(failed_checks(&cut).is_empty(), "{:?}", cut.findings);
+    // What did arrive still counts: a call changed by an operation that must fail.
+    let mut changed = call.clone();
+    changed["userData"]["Extra"] = json!("1");
+    let wrong = judge(&answered(changed, true));
+    assert_eq!(wrong.grade, Grade::Fail, "{:?}", wrong.findings);
+    assert_eq!(failed_checks(&wrong), ["unchanged"]);
+}

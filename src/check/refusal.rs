@@ -14,8 +14,9 @@ use crate::spec::Refusal;
 use serde_json::{Value, json};
 
 /// The refusal stage: the reply's checks, or, when the scenario allows a refusal and the
-/// server refused, the refusal branch's. Returns whether the refusal branch was taken (then
-/// the notification stage is skipped and the state must be unchanged).
+/// server refused, the refusal branch's. Returns whether the refusal branch was taken, or on
+/// voice may have been taken unseen (then the notification stage is skipped and the state must
+/// be unchanged).
 pub(super) fn check_refusal(case: &Case, obs: &Observation, findings: &mut Vec<Finding>) -> bool {
     let scenario = &case.scenario;
     let refused = refusal_taken(case, obs);
@@ -29,6 +30,19 @@ pub(super) fn check_refusal(case: &Case, obs: &Observation, findings: &mut Vec<F
             // ErrorMessage (which the notification check counts as no change).
             findings.push(form.finding());
             false
+        }
+        (Some(Refusal::Required), None) if error_notification_unseen(case, obs) => {
+            // statusCode 0 is the first half of an asynchronous refusal; its ErrorMessage may
+            // have been in the long poll that was cut. Only the unchanged state is judged, and
+            // the transport fault makes the attempt indeterminate.
+            findings.push(
+                Finding::new(
+                    "refusal.form",
+                    "statusCode 0 in the reply, and the notification stream was interrupted: an ErrorMessage refusing the operation asynchronously may have been lost with it",
+                )
+                .severity(Severity::Info),
+            );
+            true
         }
         (Some(Refusal::Required), form) => {
             if let Some(form) = form {
@@ -93,6 +107,26 @@ fn refusal_taken(case: &Case, obs: &Observation) -> Option<RefusalForm> {
         }
         _ => None,
     }
+}
+
+/// Whether the reply said `statusCode` 0 to a request GWS can refuse asynchronously, with no
+/// ErrorMessage received while the notification stream was interrupted: the refusal cannot be
+/// ruled out, nor seen.
+fn error_notification_unseen(case: &Case, obs: &Observation) -> bool {
+    let code = obs
+        .response
+        .as_ref()
+        .ok()
+        .and_then(|r| r.body.json())
+        .and_then(|b| b.get("statusCode"));
+    code == Some(&json!(0))
+        && case.media == "voice"
+        && reaches_t_server(case)
+        && obs.stream_interrupted()
+        && !obs
+            .notifications
+            .iter()
+            .any(|n| is_error_notification(&n.message))
 }
 
 /// Whether the request is one GWS can pass on to T-Server: parseable, about an existing call.

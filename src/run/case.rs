@@ -199,6 +199,10 @@ impl Runner {
         let listener = match scenario.send.listener {
             Some(mode) => match self.open_listener(mode, wire).await {
                 Ok(open) => Some(open),
+                Err(Setup::Interrupted(why)) => {
+                    let fault = TransportFault::request("opening the scenario's listener", why);
+                    return Observation::interrupted(fault, Vec::new(), start.elapsed());
+                }
                 Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
             },
             None => None,
@@ -302,6 +306,9 @@ impl Runner {
                     "the scenario's own Bayeux client",
                     e,
                 ));
+            }
+            if let Some(why) = &heard.cut_short {
+                transport.push(TransportFault::request("the protocol probe", why));
             }
         }
         transport.extend(

@@ -15,7 +15,8 @@
 //! - `protocol`: a fresh client of the first agent that goes through the Bayeux life cycle
 //!   (handshake, a connect asking not to be held, subscribe to `/v2/me/*`; after the
 //!   operation another such connect, unsubscribe, disconnect), keeping every meta exchange,
-//!   with the meta exchanges the run's own streams kept so far, for the protocol checks.
+//!   with the meta exchanges the run's own streams kept so far, for the protocol checks. If the
+//!   server forgot its idle client meanwhile, the probe stops there (`Listened::cut_short`).
 //!
 //! - `publisher`: the second agent's client, subscribed to `/v2/me/*`, publishes a forged
 //!   notification about the first agent's interaction on the media's channel right after the
@@ -27,7 +28,7 @@
 use super::router::BARRIER_KEY;
 use super::wire::WireLog;
 use super::{Runner, barrier, router, session};
-use crate::bayeux::{BayeuxClient, BayeuxError, Recording};
+use crate::bayeux::{BayeuxClient, BayeuxError, Reconnect, Recording};
 use crate::observation::{Listened, Setup};
 use crate::plan::Case;
 use crate::spec::ListenerMode;
@@ -48,7 +49,8 @@ pub(super) struct OpenListener {
 
 impl Runner {
     /// Opens the listener. A failure that is not the server's answer under test (the first or
-    /// second agent cannot handshake a second client) means the case cannot be tested.
+    /// second agent cannot handshake a second client) means the case cannot be tested, unless
+    /// it was a transport fault ([`Setup::Interrupted`], with its cause).
     pub(super) async fn open_listener(
         &self,
         mode: ListenerMode,
@@ -134,7 +136,7 @@ impl Runner {
     }
 
     /// A second client of `agent`, handshaken and subscribed to `/v2/me/*` with its own
-    /// credentials.
+    /// credentials. A transport fault on the way is [`Setup::Interrupted`], not a failure.
     async fn own_listener(&self, agent: usize, wire: &WireLog) -> Result<BayeuxClient, Setup> {
         let session = self.sessions.get(agent).ok_or_else(|| {
             Setup::Failed("this scenario needs a second agent; the target names one".into())
@@ -142,9 +144,12 @@ impl Runner {
         let username = &session.username;
         let client = session.bayeux.sibling();
         let fail = |what: &str, e: BayeuxError| {
-            Setup::Failed(format!(
-                "a second Bayeux client of `{username}` could not {what}: {e}"
-            ))
+            let why = format!("a second Bayeux client of `{username}` could not {what}: {e}");
+            // A reply lost on the way says nothing about the server: the attempt is re-done.
+            match e.is_transport() {
+                true => Setup::Interrupted(why),
+                false => Setup::Failed(why),
+            }
         };
         client.handshake().await.map_err(|e| fail("handshake", e))?;
         client
@@ -249,18 +254,24 @@ impl Runner {
                         Ok((events, refused)) => {
                             listened.heard = about(events, id);
                             note(wire, agent, "protocol probe connect", refused.as_ref());
+                            listened.cut_short =
+                                refused.as_ref().and_then(|e| forgotten(&client, e));
                         }
                         Err(e) => note(wire, agent, "protocol probe connect", Some(&e)),
                     }
-                    let unsubscribed = client.unsubscribe(SUBSCRIPTION).await;
-                    note(
-                        wire,
-                        agent,
-                        &format!("protocol probe unsubscribe {SUBSCRIPTION}"),
-                        unsubscribed.as_ref().err(),
-                    );
-                    client.disconnect().await;
-                    note(wire, agent, "protocol probe disconnect", None);
+                    // A client the server forgot is not unsubscribed: its id is dead (a Bayeux
+                    // client handshakes again instead), and the reply would not be about it.
+                    if listened.cut_short.is_none() {
+                        let unsubscribed = client.unsubscribe(SUBSCRIPTION).await;
+                        note(
+                            wire,
+                            agent,
+                            &format!("protocol probe unsubscribe {SUBSCRIPTION}"),
+                            unsubscribed.as_ref().err(),
+                        );
+                        client.disconnect().await;
+                        note(wire, agent, "protocol probe disconnect", None);
+                    }
                 }
                 listened.meta = client.meta_exchanges();
                 listened.stream_meta = self
@@ -289,6 +300,18 @@ impl Runner {
         }
         listened
     }
+}
+
+/// Why the protocol probe's client is gone, when its connect after the operation was refused as
+/// an unknown client (`402`, or advice to handshake again). The probe holds no connect while
+/// the case runs, and Bayeux lets a server forget a client that has none outstanding once its
+/// own timeout passes (CometD's default is 10 s, which a slow link can outlast); so this is
+/// the probe's life cycle cut short, not a finding.
+fn forgotten(client: &BayeuxClient, refused: &BayeuxError) -> Option<String> {
+    let unknown = matches!(refused, BayeuxError::Refused { error, .. } if error.starts_with("402"));
+    (unknown || client.advice().reconnect == Reconnect::Handshake).then(|| {
+        format!("the server forgot the probe's idle client before its unsubscribe ({refused})")
+    })
 }
 
 /// Connects `client` again and again until a message satisfies `done` or the deadline
@@ -358,4 +381,28 @@ fn note(wire: &WireLog, agent: Option<&str>, what: &str, failed: Option<&BayeuxE
         Some(why) => format!("{what}: {why}"),
     };
     wire.record("bayeux", summary, agent, None, None, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forgotten;
+    use crate::bayeux::{BayeuxClient, BayeuxError};
+
+    #[test]
+    fn only_an_unknown_client_cuts_the_probe_short() {
+        let client = BayeuxClient::new(
+            reqwest::Client::new(),
+            "http://127.0.0.1:9/api/v2/notifications".into(),
+            Default::default(),
+            std::time::Duration::from_secs(1),
+        );
+        let refused = |error: &str| BayeuxError::Refused {
+            channel: "/meta/connect".into(),
+            error: error.into(),
+        };
+        let why = forgotten(&client, &refused("402::session_unknown"));
+        assert!(why.is_some_and(|w| w.contains("402::session_unknown")));
+        // Any other refusal of a known client is the server's answer, judged as such.
+        assert_eq!(forgotten(&client, &refused("403::denied")), None);
+    }
 }

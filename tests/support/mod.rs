@@ -1,8 +1,8 @@
 //! Shared helpers of the binary-level tests (`tests/*.rs` that say `mod support;`): the binary,
 //! its output as text, a standalone `serve` process on a free port, the interactions left on a
 //! server (by its collection listings), the one target-file writer ([`target`]), the one results
-//! reader ([`results`]), the hostile server kit ([`hostile`]) and the headless browser
-//! ([`browser`]).
+//! reader ([`results`]), the hostile server kit ([`hostile`]), the Node GWS stand-in
+//! ([`standin`]) and the headless browser ([`browser`]).
 //!
 //! Each test file compiles all of it and uses a part, hence `allow(dead_code)` for the whole
 //! module. The helpers assert nothing about the harness's behaviour; they set up and read.
@@ -13,6 +13,7 @@ pub mod browser;
 pub mod faults;
 pub mod hostile;
 pub mod results;
+pub mod standin;
 pub mod target;
 
 use std::io::{BufRead, BufReader};
