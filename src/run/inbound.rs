@@ -17,7 +17,7 @@
 
 use super::fixtures::{Provisioned, Way};
 use super::native::{Unavailable, post_operation};
-use super::provisioner::{ProvisionError, Provisioner, ResetError};
+use super::provisioner::{Inbound, ProvisionError, Provisioner, ResetError};
 use super::session::Auth;
 use super::target::Native;
 use super::wire::WireLog;
@@ -28,20 +28,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-
-/// What waiting for one inbound media gave.
-pub(super) enum Inbound {
-    /// Accepted: scenarios take turns on it.
-    Accepted {
-        provisioned: Provisioned,
-        turn: Arc<tokio::sync::Mutex<()>>,
-        uses: AtomicUsize,
-    },
-    /// Nothing was offered within the wait (or the run was stopped meanwhile).
-    NeverOffered { wait: Duration },
-    /// Offered, but taking it failed.
-    Failed(String),
-}
 
 /// The channels an inbound media's offer may arrive on.
 fn offered_on(media: &str) -> &'static [&'static str] {
