@@ -4,10 +4,25 @@
 //!
 //! It observes; it does not judge. What it returns is an [`Observation`].
 
-use super::*;
-use crate::observation::{NotInFlightTogether, ReadError, RequestError};
+use super::Runner;
+use super::fixtures::Provisioned;
+use super::session::{AgentSession, Auth, CookieChoice, CsrfChoice, Presented};
+use super::wire::WireLog;
+use crate::observation::{
+    Delivered, NotInFlightTogether, Observation, ReadError, Reply, RequestError, Setup,
+};
+use crate::plan::Case;
 use crate::result::TransportFault;
+use crate::result::WireEntry;
+use crate::spec::{
+    AgentRole, AuthMode, CookieMode, CsrfMode, InteractionRef, Scenario, SendMethod,
+};
 use crate::util::Unpoisoned;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// How often a case whose operations must overlap is tried on a fresh interaction before the
 /// runner gives up proving the overlap.
