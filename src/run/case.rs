@@ -6,10 +6,11 @@
 
 use super::Runner;
 use super::fixtures::Provisioned;
+use super::listener::OpenListener;
 use super::session::{AgentSession, Auth, CookieChoice, CsrfChoice, Presented};
 use super::wire::WireLog;
 use crate::observation::{
-    Delivered, NotInFlightTogether, Observation, ReadError, Reply, RequestError, Setup,
+    Delivered, Listened, NotInFlightTogether, Observation, ReadError, Reply, RequestError, Setup,
 };
 use crate::plan::Case;
 use crate::result::TransportFault;
@@ -135,6 +136,8 @@ impl Runner {
             })
     }
 
+    /// Reads the interaction, sends the operation as the scenario presents it, waits for what
+    /// it announces and reads the interaction again: one case's observation, step by step.
     async fn operate(
         &self,
         case: &Case,
@@ -145,98 +148,20 @@ impl Runner {
     ) -> Observation {
         let scenario = &case.scenario;
         let deadlines = self.config.deadlines;
-        let before = match self.read_interaction(case, &interaction.path, wire).await {
-            Ok(v) => v,
-            Err(why) if why.is_transport() => {
-                let during = format!("GET {} (before the request)", interaction.path);
-                let fault = TransportFault::request(during, why);
-                return Observation::interrupted(fault, Vec::new(), start.elapsed());
-            }
-            // An interaction that vanished before the request may have been taken by a restart
-            // the streams are about to reveal (a re-handshake): then nothing was observed.
-            Err(why)
-                if self
-                    .router
-                    .wait_forgotten(
-                        &self.watched_agents(case, actor_index),
-                        start,
-                        tokio::time::Instant::now() + deadlines.notification,
-                    )
-                    .await =>
-            {
-                let fault = TransportFault {
-                    during: format!("GET {} (before the request)", interaction.path),
-                    cause: format!("the server forgot its clients (restart or failover): {why}"),
-                    stream: false,
-                    server_forgot: true,
-                    operation: false,
-                    attempt: 0,
-                };
-                return Observation::interrupted(fault, Vec::new(), start.elapsed());
-            }
-            Err(why) => {
-                return Observation::not_started(
-                    Setup::Failed(format!(
-                        "reading the interaction before the request failed: {why}"
-                    )),
-                    Vec::new(),
-                    start.elapsed(),
-                );
-            }
+        let before = match self
+            .read_before(case, interaction, actor_index, wire, start)
+            .await
+        {
+            Ok(before) => before,
+            Err(observation) => return *observation,
         };
-        let path = match scenario.send.interaction {
-            InteractionRef::Own => interaction.path.clone(),
-            InteractionRef::Unknown => {
-                let n = self.unknown_ids.fetch_add(1, Ordering::Relaxed);
-                let parent = interaction
-                    .path
-                    .rsplit_once('/')
-                    .map_or(interaction.path.as_str(), |(p, _)| p);
-                format!("{parent}/GWSC0NOSUCH{n:08}")
-            }
-            InteractionRef::OtherMedia => under_other_media(&interaction.path, &interaction.id),
-        };
+        let path = self.operation_path(scenario.send.interaction, interaction);
         let actor = &self.sessions[actor_index];
-        let borrowed = match scenario.send.cookie {
-            Some(CookieMode::Planted) => Some(self.plant_session(wire).await),
-            Some(CookieMode::LoggedOut) => Some(self.ended_session(wire).await),
-            _ => None,
-        };
-        let borrowed = match borrowed.transpose() {
-            Ok(borrowed) => borrowed,
+        let (presented, listener) = match self.present(scenario, actor_index, wire).await {
+            Ok(prepared) => prepared,
             Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
         };
-        let presented = match self.presented(scenario, actor_index, borrowed) {
-            Ok(p) => p,
-            Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
-        };
-        let listener = match scenario.send.listener {
-            Some(mode) => match self.open_listener(mode, wire).await {
-                Ok(open) => Some(open),
-                Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
-            },
-            None => None,
-        };
-        // A stream still reconnecting after an interruption that began before this case would
-        // miss the operation's notification unseen: the operation waits for the streams it is
-        // judged on to poll again, and a window that opens on a stream not yet polling is an
-        // interrupted one.
-        let watched = self.watched_agents(case, actor_index);
-        let deadline = tokio::time::Instant::now() + self.config.deadlines.request;
-        let mut not_polling = Vec::new();
-        for agent in &watched {
-            if !self.router.wait_polling(*agent, deadline).await {
-                not_polling.push(*agent);
-            }
-        }
-        let posted_at = Instant::now();
-        for agent in not_polling {
-            self.router.interrupted(
-                agent,
-                "the notification stream had not polled again when the operation was sent".into(),
-                false,
-            );
-        }
+        let posted_at = self.await_polling(case, actor_index).await;
         let mut transport = Vec::new();
         let (response, in_flight_together) = if scenario.send.concurrently {
             self.send_concurrently(case, actor, &presented, &path, wire, &mut transport)
@@ -250,19 +175,7 @@ impl Runner {
         if let Some(open) = &listener {
             self.listener_acts(open, case, &interaction.id, wire).await;
         }
-        // A refusal the scenario allows announces nothing: only the barrier is waited for.
-        let refused = scenario.expect.refusal == Some(crate::spec::Refusal::Allowed)
-            && response
-                .as_ref()
-                .ok()
-                .and_then(|r| r.body.json())
-                .and_then(|b| b.get("statusCode"))
-                .is_some_and(|c| c != &json!(0));
-        let expected = if scenario.expects_notification() && !refused {
-            scenario.request_count()
-        } else {
-            0
-        };
+        let expected = expected_notifications(scenario, &response);
         let mut barrier_problem = self
             .settle(
                 case,
@@ -292,32 +205,14 @@ impl Runner {
             self.log_notification(wire, posted_at, n);
         }
         let after = self.read_interaction(case, &interaction.path, wire).await;
-        if let Err(e) = &response
-            && e.is_transport()
-        {
-            let method = http_method(scenario.send.method);
-            transport.push(TransportFault::operation(format!("{method} {path}"), e));
-        }
-        if let Err(e) = &after
-            && e.is_transport()
-        {
-            let during = format!("GET {} (after the request)", interaction.path);
-            transport.push(TransportFault::request(during, e));
-        }
-        if let Some(heard) = &listened {
-            let lost = heard
-                .handshake
-                .iter()
-                .filter_map(|h| h.as_ref().err())
-                .chain(heard.meta.iter().filter_map(|e| e.response.as_ref().err()))
-                .find(|e| e.is_transport());
-            if let Some(e) = lost {
-                transport.push(TransportFault::request(
-                    "the scenario's own Bayeux client",
-                    e,
-                ));
-            }
-        }
+        let sent = format!("{} {path}", http_method(scenario.send.method));
+        transport.extend(lost_replies(
+            &sent,
+            &response,
+            &interaction.path,
+            &after,
+            listened.as_ref(),
+        ));
         transport.extend(
             self.stream_faults(case, actor_index, start, posted_at)
                 .await,
@@ -339,6 +234,126 @@ impl Runner {
             duration: start.elapsed(),
             transport,
         }
+    }
+
+    /// The interaction before the request, or the observation that ends the case instead: a
+    /// read cut by a transport fault, or by a server that forgot its clients, observed nothing;
+    /// any other failure is a setup failure.
+    async fn read_before(
+        &self,
+        case: &Case,
+        interaction: &Provisioned,
+        actor_index: usize,
+        wire: &WireLog,
+        start: Instant,
+    ) -> Result<Value, Box<Observation>> {
+        let why = match self.read_interaction(case, &interaction.path, wire).await {
+            Ok(before) => return Ok(before),
+            Err(why) => why,
+        };
+        let during = format!("GET {} (before the request)", interaction.path);
+        if why.is_transport() {
+            let fault = TransportFault::request(during, why);
+            return Err(Box::new(Observation::interrupted(
+                fault,
+                Vec::new(),
+                start.elapsed(),
+            )));
+        }
+        // An interaction that vanished before the request may have been taken by a restart the
+        // streams are about to reveal (a re-handshake): then nothing was observed.
+        let forgotten = self
+            .router
+            .wait_forgotten(
+                &self.watched_agents(case, actor_index),
+                start,
+                tokio::time::Instant::now() + self.config.deadlines.notification,
+            )
+            .await;
+        if forgotten {
+            let fault = TransportFault {
+                during,
+                cause: format!("the server forgot its clients (restart or failover): {why}"),
+                stream: false,
+                server_forgot: true,
+                operation: false,
+                attempt: 0,
+            };
+            return Err(Box::new(Observation::interrupted(
+                fault,
+                Vec::new(),
+                start.elapsed(),
+            )));
+        }
+        Err(Box::new(Observation::not_started(
+            Setup::Failed(format!(
+                "reading the interaction before the request failed: {why}"
+            )),
+            Vec::new(),
+            start.elapsed(),
+        )))
+    }
+
+    /// The path the operation is sent to: the interaction's own, one no interaction has, or
+    /// the same id under another media's collection.
+    fn operation_path(&self, target: InteractionRef, interaction: &Provisioned) -> String {
+        match target {
+            InteractionRef::Own => interaction.path.clone(),
+            InteractionRef::Unknown => {
+                let n = self.unknown_ids.fetch_add(1, Ordering::Relaxed);
+                let parent = interaction
+                    .path
+                    .rsplit_once('/')
+                    .map_or(interaction.path.as_str(), |(p, _)| p);
+                format!("{parent}/GWSC0NOSUCH{n:08}")
+            }
+            InteractionRef::OtherMedia => under_other_media(&interaction.path, &interaction.id),
+        }
+    }
+
+    /// What the actor presents (its own session, a planted or ended one, the credentials and
+    /// CSRF token the scenario asks for) and the listener it opens, if any.
+    async fn present(
+        &self,
+        scenario: &Scenario,
+        actor_index: usize,
+        wire: &WireLog,
+    ) -> Result<(Presented, Option<OpenListener>), Setup> {
+        let borrowed = match scenario.send.cookie {
+            Some(CookieMode::Planted) => Some(self.plant_session(wire).await?),
+            Some(CookieMode::LoggedOut) => Some(self.ended_session(wire).await?),
+            _ => None,
+        };
+        let presented = self.presented(scenario, actor_index, borrowed)?;
+        let listener = match scenario.send.listener {
+            Some(mode) => Some(self.open_listener(mode, wire).await?),
+            None => None,
+        };
+        Ok((presented, listener))
+    }
+
+    /// Waits for the streams the case is judged on to poll again, and returns when the
+    /// operation is sent. A stream still reconnecting after an interruption that began before
+    /// this case would miss the operation's notification unseen, so a window that opens on a
+    /// stream not yet polling is an interrupted one.
+    async fn await_polling(&self, case: &Case, actor_index: usize) -> Instant {
+        let watched = self.watched_agents(case, actor_index);
+        let deadline = tokio::time::Instant::now() + self.config.deadlines.request;
+        let mut not_polling = Vec::new();
+        for agent in &watched {
+            if !self.router.wait_polling(*agent, deadline).await {
+                not_polling.push(*agent);
+            }
+        }
+        let posted_at = Instant::now();
+        for agent in not_polling {
+            self.router.interrupted(
+                agent,
+                "the notification stream had not polled again when the operation was sent".into(),
+                false,
+            );
+        }
+        posted_at
     }
 
     /// The agents whose notification streams a case is judged on: the owner's and the actor's,
@@ -703,4 +718,60 @@ fn forged_session_cookie() -> reqwest::header::HeaderValue {
         .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("JSESSIONID=0"));
     value.set_sensitive(true);
     value
+}
+
+/// How many notifications the operation announces: none when the scenario expects none, or
+/// when it allows a refusal and got one (a refusal announces nothing: only the barrier is
+/// waited for).
+fn expected_notifications(scenario: &Scenario, response: &Result<Reply, RequestError>) -> usize {
+    let refused = scenario.expect.refusal == Some(crate::spec::Refusal::Allowed)
+        && response
+            .as_ref()
+            .ok()
+            .and_then(|r| r.body.json())
+            .and_then(|b| b.get("statusCode"))
+            .is_some_and(|c| c != &json!(0));
+    if scenario.expects_notification() && !refused {
+        scenario.request_count()
+    } else {
+        0
+    }
+}
+
+/// The replies a transport fault took: the operation's (`sent`), the read after it, or one
+/// of the scenario's own Bayeux client's.
+fn lost_replies(
+    sent: &str,
+    response: &Result<Reply, RequestError>,
+    path: &str,
+    after: &Result<Value, ReadError>,
+    listened: Option<&Listened>,
+) -> Vec<TransportFault> {
+    let mut lost = Vec::new();
+    if let Err(e) = response
+        && e.is_transport()
+    {
+        lost.push(TransportFault::operation(sent.to_string(), e));
+    }
+    if let Err(e) = after
+        && e.is_transport()
+    {
+        let during = format!("GET {path} (after the request)");
+        lost.push(TransportFault::request(during, e));
+    }
+    if let Some(heard) = listened {
+        let cut = heard
+            .handshake
+            .iter()
+            .filter_map(|h| h.as_ref().err())
+            .chain(heard.meta.iter().filter_map(|e| e.response.as_ref().err()))
+            .find(|e| e.is_transport());
+        if let Some(e) = cut {
+            lost.push(TransportFault::request(
+                "the scenario's own Bayeux client",
+                e,
+            ));
+        }
+    }
+    lost
 }

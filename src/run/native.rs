@@ -141,43 +141,16 @@ impl Provisioner {
             .map_err(NativeFailure::from)?;
         let session = &self.sessions[agent];
         let collection = (recipe.collection)(native);
-        let (operation, create_path, mut body) = match recipe.creation {
-            Creation::Dial => {
-                let device = prepared.device.as_deref().unwrap_or_default();
-                let number = Key::Dial.value(native).unwrap_or_default();
-                (
-                    "Dial",
-                    format!("/api/v2/me/devices/{device}/calls"),
-                    json!({"operationName": "Dial", "destination": {"phoneNumber": number}}),
-                )
-            }
-            Creation::Create { param, key } => (
-                "Create",
-                format!("/api/v2/me/{collection}"),
-                json!({"operationName": "Create", param: key.value(native)}),
-            ),
-            Creation::InitiateIm => (
-                "InitiateIMSession",
-                format!("/api/v2/me/{collection}"),
-                json!({
-                    "operationName": "InitiateIMSession",
-                    "destination": {"phoneNumber": Key::Im.value(native).unwrap_or_default()},
-                }),
-            ),
-            Creation::RequestChat | Creation::Inbound => (
-                "RequestChat",
-                String::new(),
-                json!({"operationName": "RequestChat"}),
-            ),
-        };
+        let mut request = creation_request(recipe, native, &prepared, &collection);
         let initial_data = match (user_data.is_empty(), recipe.takes_user_data) {
             (true, _) => InitialData::Empty,
             (false, true) => {
-                body["userData"] = Value::Object(user_data.clone());
+                request.body["userData"] = Value::Object(user_data.clone());
                 InitialData::InRequest
             }
             (false, false) => InitialData::Attached,
         };
+        let operation = request.operation;
         let failed = |problem: CreateProblem| {
             ProvisionError::from(NativeFailure::Create {
                 operation,
@@ -186,65 +159,10 @@ impl Provisioner {
                 problem,
             })
         };
-        let waited = self.deadlines.request + self.deadlines.notification;
-        let nickname = super::chat::fresh_nickname();
-        let mut customer = None;
-        let (id, _announced) = {
-            // One creation in flight per agent: the next new interaction on its stream is this one.
-            let _one_at_a_time = self.creating[agent].lock().await;
-            // From now, not from before the wait for the lock: another creation's wait is not ours.
-            let deadline = tokio::time::Instant::now() + waited;
-            let since = Instant::now();
-            let reply = match (recipe.creation, &native.chat, &self.customer) {
-                (Creation::RequestChat, Some(chat), Some(client)) => {
-                    let url = super::chat::request(
-                        client,
-                        chat,
-                        &nickname,
-                        user_data,
-                        self.deadlines.request,
-                        wire,
-                    )
-                    .await
-                    .map_err(|why| failed(CreateProblem::Refused(why)))?;
-                    customer = Some(url);
-                    Value::Null
-                }
-                _ => post_operation(session, &create_path, &body, wire)
-                    .await
-                    .map_err(|why| failed(CreateProblem::Refused(why)))?,
-            };
-            let reference = reply.get("referenceId").cloned();
-            let chat = matches!(recipe.creation, Creation::RequestChat);
-            let accept = |message: &Value| {
-                let channel = message.get("channel").and_then(Value::as_str);
-                channel.is_some_and(|c| recipe.notified_on.contains(&c))
-                    && reference
-                        .as_ref()
-                        .is_none_or(|r| message.pointer("/data/referenceId") == Some(r))
-                    && (!chat || super::chat::offers_chat_of(message, &nickname))
-            };
-            let claimed = self.router.claim_new(agent, since, accept, deadline).await;
-            match (claimed, &customer, &native.chat, &self.customer) {
-                (Some(claimed), _, _, _) => claimed,
-                (None, Some(url), Some(chat), Some(client)) => {
-                    // Never offered: the customer leaves, so that no chat waits on our account.
-                    let _ =
-                        super::chat::disconnect(client, chat, url, self.deadlines.request, wire)
-                            .await;
-                    return Err(failed(CreateProblem::NotAnnounced {
-                        channels: recipe.notified_on,
-                        waited,
-                    }));
-                }
-                (None, _, _, _) => {
-                    return Err(failed(CreateProblem::NotAnnounced {
-                        channels: recipe.notified_on,
-                        waited,
-                    }));
-                }
-            }
-        };
+        let (id, customer) = self
+            .create(native, recipe, agent, &request, user_data, wire)
+            .await
+            .map_err(failed)?;
         let path = format!("/api/v2/me/{collection}/{id}");
         let provisioned = Provisioned {
             id: id.clone(),
@@ -259,29 +177,112 @@ impl Provisioner {
         self.remember(agent, media, &provisioned);
         if matches!(recipe.creation, Creation::RequestChat) {
             let accept = json!({"operationName": "Accept", "nickname": session.username});
-            let sent = Instant::now();
-            post_operation(session, &path, &accept, wire)
+            self.announced(agent, &id, &path, &accept, wire)
                 .await
-                .map_err(|why| failed(CreateProblem::AcceptRefused(why)))?;
-            let until = tokio::time::Instant::from_std(sent + self.deadlines.notification);
-            if !self.router.wait_for(agent, &id, 1, until).await {
-                return Err(failed(CreateProblem::AcceptNotAnnounced));
-            }
-            self.router.take(agent, &id, sent);
+                .map_err(|refused| match refused {
+                    Some(why) => failed(CreateProblem::AcceptRefused(why)),
+                    None => failed(CreateProblem::AcceptNotAnnounced),
+                })?;
         }
         if initial_data == InitialData::Attached {
             let attach = json!({"operationName": "AttachUserData", "userData": user_data});
-            let sent = Instant::now();
-            post_operation(session, &path, &attach, wire)
+            self.announced(agent, &id, &path, &attach, wire)
                 .await
-                .map_err(|why| failed(CreateProblem::AttachRefused(why)))?;
-            let until = tokio::time::Instant::from_std(sent + self.deadlines.notification);
-            if !self.router.wait_for(agent, &id, 1, until).await {
-                return Err(failed(CreateProblem::AttachNotAnnounced));
-            }
-            self.router.take(agent, &id, sent);
+                .map_err(|refused| match refused {
+                    Some(why) => failed(CreateProblem::AttachRefused(why)),
+                    None => failed(CreateProblem::AttachNotAnnounced),
+                })?;
         }
         Ok(provisioned)
+    }
+
+    /// Sends the creating request (or has the customer request a chat) and claims the new
+    /// interaction its notification announces: its id, and the customer's chat URL if any.
+    async fn create(
+        &self,
+        native: &Native,
+        recipe: &Recipe,
+        agent: usize,
+        request: &CreationRequest,
+        user_data: &Map<String, Value>,
+        wire: &WireLog,
+    ) -> Result<(String, Option<String>), CreateProblem> {
+        let session = &self.sessions[agent];
+        let waited = self.deadlines.request + self.deadlines.notification;
+        let nickname = super::chat::fresh_nickname();
+        let mut customer = None;
+        // One creation in flight per agent: the next new interaction on its stream is this one.
+        let _one_at_a_time = self.creating[agent].lock().await;
+        // From now, not from before the wait for the lock: another creation's wait is not ours.
+        let deadline = tokio::time::Instant::now() + waited;
+        let since = Instant::now();
+        let reply = match (recipe.creation, &native.chat, &self.customer) {
+            (Creation::RequestChat, Some(chat), Some(client)) => {
+                let url = super::chat::request(
+                    client,
+                    chat,
+                    &nickname,
+                    user_data,
+                    self.deadlines.request,
+                    wire,
+                )
+                .await
+                .map_err(CreateProblem::Refused)?;
+                customer = Some(url);
+                Value::Null
+            }
+            _ => post_operation(session, &request.path, &request.body, wire)
+                .await
+                .map_err(CreateProblem::Refused)?,
+        };
+        let reference = reply.get("referenceId").cloned();
+        let chat = matches!(recipe.creation, Creation::RequestChat);
+        let accept = |message: &Value| {
+            let channel = message.get("channel").and_then(Value::as_str);
+            channel.is_some_and(|c| recipe.notified_on.contains(&c))
+                && reference
+                    .as_ref()
+                    .is_none_or(|r| message.pointer("/data/referenceId") == Some(r))
+                && (!chat || super::chat::offers_chat_of(message, &nickname))
+        };
+        let claimed = self.router.claim_new(agent, since, accept, deadline).await;
+        let not_announced = CreateProblem::NotAnnounced {
+            channels: recipe.notified_on,
+            waited,
+        };
+        match (claimed, &customer, &native.chat, &self.customer) {
+            (Some((id, _announced)), _, _, _) => Ok((id, customer)),
+            (None, Some(url), Some(chat), Some(client)) => {
+                // Never offered: the customer leaves, so that no chat waits on our account.
+                let _ =
+                    super::chat::disconnect(client, chat, url, self.deadlines.request, wire).await;
+                Err(not_announced)
+            }
+            (None, _, _, _) => Err(not_announced),
+        }
+    }
+
+    /// Posts a follow-up operation on the new interaction (`Accept`, `AttachUserData`) and
+    /// consumes the notification that announces it, so the scenario does not see it. Fails
+    /// with the refusal, or with `None` when nothing was announced in time.
+    async fn announced(
+        &self,
+        agent: usize,
+        id: &str,
+        path: &str,
+        body: &Value,
+        wire: &WireLog,
+    ) -> Result<(), Option<Refused>> {
+        let sent = Instant::now();
+        post_operation(&self.sessions[agent], path, body, wire)
+            .await
+            .map_err(Some)?;
+        let until = tokio::time::Instant::from_std(sent + self.deadlines.notification);
+        if !self.router.wait_for(agent, id, 1, until).await {
+            return Err(None);
+        }
+        self.router.take(agent, id, sent);
+        Ok(())
     }
 
     /// Ends a natively provisioned interaction with the ending its capabilities offer, and
@@ -348,6 +349,57 @@ impl Provisioner {
                 path: provisioned.path.clone(),
             }),
         }
+    }
+}
+
+/// The request that creates an interaction the way `recipe` says.
+struct CreationRequest {
+    operation: &'static str,
+    path: String,
+    body: Value,
+}
+
+/// `Dial` from the agent's device, `Create` into the collection, or `InitiateIMSession`; a
+/// chat is requested by the customer instead (`chat.rs`), so its path stays empty.
+fn creation_request(
+    recipe: &Recipe,
+    native: &Native,
+    prepared: &PreparedAgent,
+    collection: &str,
+) -> CreationRequest {
+    let (operation, path, body) = match recipe.creation {
+        Creation::Dial => {
+            let device = prepared.device.as_deref().unwrap_or_default();
+            let number = Key::Dial.value(native).unwrap_or_default();
+            (
+                "Dial",
+                format!("/api/v2/me/devices/{device}/calls"),
+                json!({"operationName": "Dial", "destination": {"phoneNumber": number}}),
+            )
+        }
+        Creation::Create { param, key } => (
+            "Create",
+            format!("/api/v2/me/{collection}"),
+            json!({"operationName": "Create", param: key.value(native)}),
+        ),
+        Creation::InitiateIm => (
+            "InitiateIMSession",
+            format!("/api/v2/me/{collection}"),
+            json!({
+                "operationName": "InitiateIMSession",
+                "destination": {"phoneNumber": Key::Im.value(native).unwrap_or_default()},
+            }),
+        ),
+        Creation::RequestChat | Creation::Inbound => (
+            "RequestChat",
+            String::new(),
+            json!({"operationName": "RequestChat"}),
+        ),
+    };
+    CreationRequest {
+        operation,
+        path,
+        body,
     }
 }
 
