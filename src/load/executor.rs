@@ -9,7 +9,7 @@
 
 use super::attribution::{self, Arrival, Group, Straggler, message_hash, state_hash};
 use super::context::LoadContext;
-use super::ids::RecordIndex;
+use super::ids::{OpIndex, RecordIndex};
 use super::journal::LoadEvent;
 use super::model::{self, Effect};
 use super::slots::{self, Slot};
@@ -88,21 +88,7 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
     }
     slot.groups_here += 1;
     let picks = slot.pick(shared);
-    let requests: Vec<(Value, Effect)> = picks
-        .iter()
-        .enumerate()
-        .map(|(j, &op)| {
-            let op = engine.op(op);
-            if shared == 1 {
-                (op.request.clone(), op.effect.clone())
-            } else {
-                let request = model::with_key_suffix(&op.request, &format!("~{j}"));
-                let effect =
-                    Effect::of(&request, op.case.facts.delete).unwrap_or_else(|| op.effect.clone());
-                (request, effect)
-            }
-        })
-        .collect();
+    let requests = group_requests(engine, &picks);
     let records = engine.journal.open(slot, &picks, intended);
     engine.journal.emit(LoadEvent::Sent {
         operations: shared as u64,
@@ -134,31 +120,7 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
         }
     }
     let after_hash = state_hash(&after);
-    // Collect this group's notifications; late ones of earlier groups (showing their state,
-    // not ours) are set aside, so they are never taken for ours.
-    let deadline = tokio::time::Instant::now() + engine.config.run.deadlines.notification;
-    let mut ours: Vec<Delivered> = Vec::new();
-    while ours.len() < applied {
-        if !router.wait_for(agent, &slot.id, 1, deadline).await {
-            break;
-        }
-        let got = router.take(agent, &slot.id, intended);
-        if got.is_empty() {
-            // The stream closed: nothing more will come.
-            break;
-        }
-        for d in got {
-            let shows = shown_state(engine, slot, &d.message);
-            let lost = |r| engine.journal.still_lost(r);
-            match slot.memory.during_group(shows, after_hash, lost) {
-                Arrival::Ours => ours.push(d),
-                Arrival::Late(Some(record)) => {
-                    emit_leftover(engine, record, Leftover::Late, &d.message)
-                }
-                Arrival::Late(None) => {}
-            }
-        }
-    }
+    let ours = collect_ours(engine, slot, applied, after_hash, intended).await;
     // A long poll cut during the group's window may have carried its notification: what is
     // missing is then indeterminate, not lost.
     let interrupted = router
@@ -205,6 +167,63 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
         final_state: state_hash(&slot.state),
         missing: applied.saturating_sub(ours.len()),
     });
+}
+
+/// The requests of one group: the picked operations as they are, or, when several share the
+/// interaction, each with its keys suffixed (`~0`, `~1`, ...) so their effects do not overlap.
+fn group_requests(engine: &LoadContext, picks: &[OpIndex]) -> Vec<(Value, Effect)> {
+    picks
+        .iter()
+        .enumerate()
+        .map(|(j, &op)| {
+            let op = engine.op(op);
+            if picks.len() == 1 {
+                (op.request.clone(), op.effect.clone())
+            } else {
+                let request = model::with_key_suffix(&op.request, &format!("~{j}"));
+                let effect =
+                    Effect::of(&request, op.case.facts.delete).unwrap_or_else(|| op.effect.clone());
+                (request, effect)
+            }
+        })
+        .collect()
+}
+
+/// Collects this group's notifications, up to one per applied operation; late ones of earlier
+/// groups (showing their state, not ours) are set aside, so they are never taken for ours.
+async fn collect_ours(
+    engine: &LoadContext,
+    slot: &mut Slot,
+    applied: usize,
+    after_hash: u64,
+    intended: Instant,
+) -> Vec<Delivered> {
+    let deadline = tokio::time::Instant::now() + engine.config.run.deadlines.notification;
+    let router = engine.runner.router();
+    let agent = slot.agent;
+    let mut ours: Vec<Delivered> = Vec::new();
+    while ours.len() < applied {
+        if !router.wait_for(agent, &slot.id, 1, deadline).await {
+            break;
+        }
+        let got = router.take(agent, &slot.id, intended);
+        if got.is_empty() {
+            // The stream closed: nothing more will come.
+            break;
+        }
+        for d in got {
+            let shows = shown_state(engine, slot, &d.message);
+            let lost = |r| engine.journal.still_lost(r);
+            match slot.memory.during_group(shows, after_hash, lost) {
+                Arrival::Ours => ours.push(d),
+                Arrival::Late(Some(record)) => {
+                    emit_leftover(engine, record, Leftover::Late, &d.message)
+                }
+                Arrival::Late(None) => {}
+            }
+        }
+    }
+    ours
 }
 
 /// The model follows the server after a wrong notification (of a single operation), so one
