@@ -25,6 +25,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::util::{ReadError, error_chain, lock, read_capped, truncate};
 
+/// Failed connects in a row (refusals) after which the connect loop closes.
+const MAX_CONSECUTIVE_FAILURES: u32 = 3;
+/// Connects in a row lost to transport faults after which the loop closes: with the back-off
+/// of `pause`, about half a minute of an unreachable server.
+const MAX_CONSECUTIVE_TRANSPORT_FAULTS: u32 = 16;
+
 /// Something the connect loop reports.
 #[derive(Debug, Clone)]
 pub enum BayeuxEvent {
@@ -389,9 +395,6 @@ impl BayeuxClient {
     /// (`402`) or advises `handshake`. Either kind, too many in a row, closes the loop with
     /// the cause.
     pub async fn run(&self, sink: mpsc::UnboundedSender<BayeuxEvent>, cancel: CancellationToken) {
-        const MAX_CONSECUTIVE_FAILURES: u32 = 3;
-        // With the back-off below, about half a minute of an unreachable server.
-        const MAX_CONSECUTIVE_TRANSPORT_FAULTS: u32 = 16;
         let mut failures = 0;
         let mut transport_faults = 0;
         // Whether the stream was interrupted since it last polled: the next answered connect
@@ -473,36 +476,16 @@ impl BayeuxClient {
                     }
                     if unknown_client || advice.reconnect == Reconnect::Handshake {
                         interrupted = true;
-                        let rehandshake = tokio::select! {
-                            _ = cancel.cancelled() => return,
-                            r = self.rehandshake() => r,
-                        };
-                        match rehandshake {
-                            Ok(()) => {
-                                let _ = sink.send(BayeuxEvent::Rehandshook);
-                                lock(&self.advice).reconnect = Reconnect::Retry;
-                            }
-                            // The server is not back yet (a restart): the next connect, still
-                            // unknown, leads here again after the back-off.
-                            Err(e) if e.is_transport() => {
-                                let _ = sink.send(BayeuxEvent::Interrupted(e.to_string()));
-                                transport_faults += 1;
-                                failures -= 1;
-                                if transport_faults > MAX_CONSECUTIVE_TRANSPORT_FAULTS {
-                                    let _ = sink.send(BayeuxEvent::Closed(format!(
-                                        "re-handshake failed: {e}"
-                                    )));
-                                    return;
-                                }
-                                if !self.pause(transport_faults, &cancel).await {
-                                    return;
-                                }
-                            }
-                            Err(e) => {
-                                let _ = sink
-                                    .send(BayeuxEvent::Closed(format!("re-handshake failed: {e}")));
-                                return;
-                            }
+                        let go_on = self
+                            .rehandshake_in_loop(
+                                &sink,
+                                &cancel,
+                                &mut failures,
+                                &mut transport_faults,
+                            )
+                            .await;
+                        if !go_on {
+                            return;
                         }
                     } else if !self.pause(failures, &cancel).await {
                         return;
@@ -519,6 +502,47 @@ impl BayeuxClient {
                 }
             }
         }
+    }
+
+    /// Handshakes again inside the connect loop (the server forgot the client, or advised
+    /// `handshake`) and says whether the loop goes on. A transport fault on the way counts as
+    /// one, not as a failed connect: the server may be restarting.
+    async fn rehandshake_in_loop(
+        &self,
+        sink: &mpsc::UnboundedSender<BayeuxEvent>,
+        cancel: &CancellationToken,
+        failures: &mut u32,
+        transport_faults: &mut u32,
+    ) -> bool {
+        let rehandshake = tokio::select! {
+            _ = cancel.cancelled() => return false,
+            r = self.rehandshake() => r,
+        };
+        match rehandshake {
+            Ok(()) => {
+                let _ = sink.send(BayeuxEvent::Rehandshook);
+                lock(&self.advice).reconnect = Reconnect::Retry;
+            }
+            // The server is not back yet (a restart): the next connect, still
+            // unknown, leads here again after the back-off.
+            Err(e) if e.is_transport() => {
+                let _ = sink.send(BayeuxEvent::Interrupted(e.to_string()));
+                *transport_faults += 1;
+                *failures -= 1;
+                if *transport_faults > MAX_CONSECUTIVE_TRANSPORT_FAULTS {
+                    let _ = sink.send(BayeuxEvent::Closed(format!("re-handshake failed: {e}")));
+                    return false;
+                }
+                if !self.pause(*transport_faults, cancel).await {
+                    return false;
+                }
+            }
+            Err(e) => {
+                let _ = sink.send(BayeuxEvent::Closed(format!("re-handshake failed: {e}")));
+                return false;
+            }
+        }
+        true
     }
 
     /// The back-off before the `attempt`-th retry in a row: growing, capped at two seconds,
