@@ -13,6 +13,8 @@ mod evaluate;
 mod listener;
 mod load;
 mod notification;
+#[cfg(test)]
+mod parts_tests;
 mod refusal;
 mod response;
 mod shape;

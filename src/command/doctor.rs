@@ -226,7 +226,7 @@ async fn login(
     let mut sessions = Vec::new();
     let mut refused = Vec::new();
     for (i, agent) in target.agents.iter().enumerate() {
-        match AgentSession::login(i, agent, &target, &config).await {
+        match AgentSession::login(i, agent, target, config).await {
             Ok(s) => sessions.push(s),
             Err(why) => refused.push(why.to_string()),
         }

@@ -25,6 +25,7 @@ pub mod target_file;
 pub mod wire;
 
 mod notes;
+mod present;
 mod runner;
 
 pub use notes::{RunNotes, StreamChange, StreamNote};
