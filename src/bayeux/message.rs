@@ -34,7 +34,7 @@ impl Default for Advice {
     }
 }
 
-/// A protocol or transport failure; also what a [`MetaExchange`] records when there was no
+/// A protocol or transport failure; also what a [`MetaExchange`](super::MetaExchange) records when there was no
 /// usable response.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BayeuxError {

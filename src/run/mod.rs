@@ -5,8 +5,9 @@
 //! whole run. Each case then provisions its own interaction, reads it, sends the operation,
 //! waits for the notification *event* (bounded by a deadline), passes a barrier to catch
 //! duplicates and extras, reads the interaction again and cleans up. The outcome is an
-//! [`Observation`]: raw facts, no verdicts; judging it is the check stage's, and running many
-//! cases concurrently is the orchestrator's (`crate::orchestrator`).
+//! [`Observation`](crate::observation::Observation): raw facts, no verdicts; judging it is the
+//! check stage's, and running many cases concurrently is the orchestrator's
+//! (`crate::orchestrator`).
 
 mod barrier;
 mod case;
