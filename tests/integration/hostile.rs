@@ -19,7 +19,7 @@
 //! timers are inside the hostile server itself. `HOSTILE_VERBOSE=1 cargo test --test hostile --
 //! --nocapture` prints every run's output and results.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
