@@ -3,7 +3,7 @@
 //!
 //! It records; it neither sends anything nor judges the replies.
 
-use super::BayeuxError;
+use super::message::BayeuxError;
 use serde_json::Value;
 
 /// One meta request the client sent and what came back, as the client saw it: the raw

@@ -13,6 +13,8 @@ mod evaluate;
 mod listener;
 mod load;
 mod notification;
+#[cfg(test)]
+mod parts_tests;
 mod provisioning;
 mod refusal;
 mod response;

@@ -15,7 +15,7 @@ use super::text::pretty;
 use crate::observation::{Observation, ReadError};
 use crate::plan::Case;
 use crate::result::{Finding, Severity};
-use crate::spec::{GwsVersion, MediaFacts, NotificationExpectation, PatchOp};
+use crate::spec::{GwsVersion, MediaFacts, NotificationExpectation, PatchExpectation, PatchOp};
 use serde_json::{Map, Value, json};
 
 pub(super) fn is_volatile(facts: &MediaFacts, path: &str) -> bool {
@@ -133,43 +133,7 @@ pub(super) fn check_diff(
     let mut reported = Vec::new();
     let mut referred = Vec::new();
     let mut problems = Vec::new();
-    let mut matched = vec![false; actual.len()];
-    for expected in &spec.diff {
-        let found = actual.iter().enumerate().find(|(i, op)| {
-            !matched[*i]
-                && op["path"] == json!(expected.path)
-                && op["op"] == json!(expected.op.as_str())
-        });
-        match found {
-            None => {
-                reported.push(expected.path.clone());
-                problems.push(format!(
-                    "missing: {} {}",
-                    expected.op.as_str(),
-                    expected.path
-                ))
-            }
-            Some((i, op)) => {
-                matched[i] = true;
-                if let (PatchOp::Add | PatchOp::Replace, Some(value)) =
-                    (expected.op, &expected.value)
-                {
-                    for m in value.check(op.get("value")) {
-                        let at = if m.path == "/" {
-                            String::new()
-                        } else {
-                            m.path.clone()
-                        };
-                        reported.push(format!("{}{at}", expected.path));
-                        problems.push(format!(
-                            "wrong value at {}{at}: expected {}, got {}",
-                            expected.path, m.expected, m.actual
-                        ));
-                    }
-                }
-            }
-        }
-    }
+    let matched = match_expected(&spec.diff, &actual, &mut reported, &mut problems);
     let core = core_properties(&case.facts, version);
     let mut outside = Vec::new();
     for (op, _) in actual.iter().zip(&matched).filter(|(_, m)| !**m) {
@@ -242,6 +206,55 @@ pub(super) fn check_diff(
     }
     reported
 }
+/// Pairs each expected operation with an unmatched notified one of the same `op` and `path`,
+/// and checks its value with the matchers; what is missing or wrong goes to `problems` (its
+/// path to `reported`). Returns which notified operations were matched.
+fn match_expected(
+    expected_ops: &[PatchExpectation],
+    actual: &[Value],
+    reported: &mut Vec<String>,
+    problems: &mut Vec<String>,
+) -> Vec<bool> {
+    let mut matched = vec![false; actual.len()];
+    for expected in expected_ops {
+        let found = actual.iter().enumerate().find(|(i, op)| {
+            !matched[*i]
+                && op["path"] == json!(expected.path)
+                && op["op"] == json!(expected.op.as_str())
+        });
+        match found {
+            None => {
+                reported.push(expected.path.clone());
+                problems.push(format!(
+                    "missing: {} {}",
+                    expected.op.as_str(),
+                    expected.path
+                ))
+            }
+            Some((i, op)) => {
+                matched[i] = true;
+                if let (PatchOp::Add | PatchOp::Replace, Some(value)) =
+                    (expected.op, &expected.value)
+                {
+                    for m in value.check(op.get("value")) {
+                        let at = if m.path == "/" {
+                            String::new()
+                        } else {
+                            m.path.clone()
+                        };
+                        reported.push(format!("{}{at}", expected.path));
+                        problems.push(format!(
+                            "wrong value at {}{at}: expected {}, got {}",
+                            expected.path, m.expected, m.actual
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    matched
+}
+
 /// The differences between two interaction states, ignoring volatile fields; empty when
 /// they hold the same data.
 pub(super) fn state_difference(facts: &MediaFacts, a: &Value, b: &Value) -> Vec<Value> {

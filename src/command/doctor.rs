@@ -157,46 +157,11 @@ pub async fn diagnose(
         skip(&mut d, &AFTER_REACH, "the server is not reachable");
         return d;
     }
-    let mut sessions = Vec::new();
-    let mut refused = Vec::new();
-    for (i, agent) in target.agents.iter().enumerate() {
-        match AgentSession::login(i, agent, &target, &config).await {
-            Ok(s) => sessions.push(s),
-            Err(why) => refused.push(why.to_string()),
-        }
-    }
-    if !refused.is_empty() {
-        d.push(
-            "login",
-            Status::Fail,
-            refused.join("; "),
-            Some("check the agents' user names, and the passwords in the environment variables the target file names for them".into()),
-        );
+    let Some(sessions) = login(&target, &config, &mut d).await else {
         skip(&mut d, &AFTER_REACH[1..], "login failed");
         return d;
-    }
-    let csrf = sessions.iter().filter(|s| s.has_csrf_token()).count();
-    let cookies = sessions
-        .iter()
-        .filter(|s| s.cookie_header().is_some())
-        .count();
+    };
     let names: Vec<String> = sessions.iter().map(|s| s.username.clone()).collect();
-    let (status, cookie_note) = if cookies == sessions.len() {
-        (Status::Ok, "JSESSIONID set")
-    } else {
-        (Status::Warn, "no session cookie set for some agent")
-    };
-    let csrf_note = match csrf {
-        0 => "no CSRF token announced (protection off)".to_string(),
-        n if n == sessions.len() => "CSRF token announced".to_string(),
-        n => format!("CSRF token announced for {n} of {} agents", sessions.len()),
-    };
-    d.push(
-        "login",
-        status,
-        format!("{} logged in; {cookie_note}; {csrf_note}", names.join(", ")),
-        None,
-    );
     let mut stream_failures = Vec::new();
     for session in sessions {
         match session.open_stream(&config).await {
@@ -249,6 +214,55 @@ pub async fn diagnose(
         );
     }
     d
+}
+
+/// Logs every agent in; the login line says who, and whether session cookies and CSRF
+/// tokens came with it. `None` when some agent was refused.
+async fn login(
+    target: &Target,
+    config: &RunConfig,
+    d: &mut Diagnosis,
+) -> Option<Vec<AgentSession>> {
+    let mut sessions = Vec::new();
+    let mut refused = Vec::new();
+    for (i, agent) in target.agents.iter().enumerate() {
+        match AgentSession::login(i, agent, target, config).await {
+            Ok(s) => sessions.push(s),
+            Err(why) => refused.push(why.to_string()),
+        }
+    }
+    if !refused.is_empty() {
+        d.push(
+            "login",
+            Status::Fail,
+            refused.join("; "),
+            Some("check the agents' user names, and the passwords in the environment variables the target file names for them".into()),
+        );
+        return None;
+    }
+    let csrf = sessions.iter().filter(|s| s.has_csrf_token()).count();
+    let cookies = sessions
+        .iter()
+        .filter(|s| s.cookie_header().is_some())
+        .count();
+    let names: Vec<String> = sessions.iter().map(|s| s.username.clone()).collect();
+    let (status, cookie_note) = if cookies == sessions.len() {
+        (Status::Ok, "JSESSIONID set")
+    } else {
+        (Status::Warn, "no session cookie set for some agent")
+    };
+    let csrf_note = match csrf {
+        0 => "no CSRF token announced (protection off)".to_string(),
+        n if n == sessions.len() => "CSRF token announced".to_string(),
+        n => format!("CSRF token announced for {n} of {} agents", sessions.len()),
+    };
+    d.push(
+        "login",
+        status,
+        format!("{} logged in; {cookie_note}; {csrf_note}", names.join(", ")),
+        None,
+    );
+    Some(sessions)
 }
 
 /// An anonymous `GET /api/v2/me`: any HTTP answer shows the server is there.

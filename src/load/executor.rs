@@ -9,7 +9,7 @@
 
 use super::attribution::{self, Arrival, Group, Straggler, message_hash, state_hash};
 use super::context::LoadContext;
-use super::ids::RecordIndex;
+use super::ids::{OpIndex, RecordIndex};
 use super::journal::LoadEvent;
 use super::model::{self, Effect};
 use super::slots::{self, Slot};
@@ -88,21 +88,7 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
     }
     slot.groups_here += 1;
     let picks = slot.pick(shared);
-    let requests: Vec<(Value, Effect)> = picks
-        .iter()
-        .enumerate()
-        .map(|(j, &op)| {
-            let op = engine.op(op);
-            if shared == 1 {
-                (op.request.clone(), op.effect.clone())
-            } else {
-                let request = model::with_key_suffix(&op.request, &format!("~{j}"));
-                let effect =
-                    Effect::of(&request, op.case.facts.delete).unwrap_or_else(|| op.effect.clone());
-                (request, effect)
-            }
-        })
-        .collect();
+    let requests = group_requests(engine, &picks);
     let records = engine.journal.open(slot, &picks, intended);
     engine.journal.emit(LoadEvent::Sent {
         operations: shared as u64,
@@ -134,31 +120,7 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
         }
     }
     let after_hash = state_hash(&after);
-    // Collect this group's notifications; late ones of earlier groups (showing their state,
-    // not ours) are set aside, so they are never taken for ours.
-    let deadline = tokio::time::Instant::now() + engine.config.run.deadlines.notification;
-    let mut ours: Vec<Delivered> = Vec::new();
-    while ours.len() < applied {
-        if !router.wait_for(agent, &slot.id, 1, deadline).await {
-            break;
-        }
-        let got = router.take(agent, &slot.id, intended);
-        if got.is_empty() {
-            // The stream closed: nothing more will come.
-            break;
-        }
-        for d in got {
-            let shows = shown_state(engine, slot, &d.message);
-            let lost = |r| engine.journal.still_lost(r);
-            match slot.memory.during_group(shows, after_hash, lost) {
-                Arrival::Ours => ours.push(d),
-                Arrival::Late(Some(record)) => {
-                    emit_leftover(engine, record, Leftover::Late, &d.message)
-                }
-                Arrival::Late(None) => {}
-            }
-        }
-    }
+    let ours = collect_ours(engine, slot, applied, after_hash, intended).await;
     // A long poll cut during the group's window may have carried its notification: what is
     // missing is then indeterminate, not lost.
     let interrupted = router
@@ -213,6 +175,63 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
     });
 }
 
+/// The requests of one group: the picked operations as they are, or, when several share the
+/// interaction, each with its keys suffixed (`~0`, `~1`, ...) so their effects do not overlap.
+fn group_requests(engine: &LoadContext, picks: &[OpIndex]) -> Vec<(Value, Effect)> {
+    picks
+        .iter()
+        .enumerate()
+        .map(|(j, &op)| {
+            let op = engine.op(op);
+            if picks.len() == 1 {
+                (op.request.clone(), op.effect.clone())
+            } else {
+                let request = model::with_key_suffix(&op.request, &format!("~{j}"));
+                let effect =
+                    Effect::of(&request, op.case.facts.delete).unwrap_or_else(|| op.effect.clone());
+                (request, effect)
+            }
+        })
+        .collect()
+}
+
+/// Collects this group's notifications, up to one per applied operation; late ones of earlier
+/// groups (showing their state, not ours) are set aside, so they are never taken for ours.
+async fn collect_ours(
+    engine: &LoadContext,
+    slot: &mut Slot,
+    applied: usize,
+    after_hash: u64,
+    intended: Instant,
+) -> Vec<Delivered> {
+    let deadline = tokio::time::Instant::now() + engine.config.run.deadlines.notification;
+    let router = engine.runner.router();
+    let agent = slot.agent;
+    let mut ours: Vec<Delivered> = Vec::new();
+    while ours.len() < applied {
+        if !router.wait_for(agent, &slot.id, 1, deadline).await {
+            break;
+        }
+        let got = router.take(agent, &slot.id, intended);
+        if got.is_empty() {
+            // The stream closed: nothing more will come.
+            break;
+        }
+        for d in got {
+            let shows = shown_state(engine, slot, &d.message);
+            let lost = |r| engine.journal.still_lost(r);
+            match slot.memory.during_group(shows, after_hash, lost) {
+                Arrival::Ours => ours.push(d),
+                Arrival::Late(Some(record)) => {
+                    emit_leftover(engine, record, Leftover::Late, &d.message)
+                }
+                Arrival::Late(None) => {}
+            }
+        }
+    }
+    ours
+}
+
 /// An operation whose reply a transport fault took may or may not have been applied. The
 /// model takes the server's word for the state (one GET), so that the next operation is
 /// judged against what is really there; returns the state the lost operation's notification
@@ -221,7 +240,7 @@ pub(crate) async fn run_group(engine: &LoadContext, slot: &mut Slot, intended: I
 async fn resync_after_lost_reply(engine: &LoadContext, slot: &mut Slot, effect: &Effect) -> u64 {
     let mut applied = slot.state.clone();
     effect.apply(&mut applied);
-    if let Ok(seen) = super::finish::read_back(engine, slot).await {
+    if let Ok(seen) = read_back(engine, slot).await {
         slot.state = seen;
     }
     state_hash(&applied)
@@ -251,4 +270,65 @@ fn follow_the_server(
         Some(seen) if !same_user_data(&seen, &after) => seen,
         _ => after,
     };
+}
+
+/// Why the final GET of an interaction showed no user data.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ReadBackError {
+    #[error("no session")]
+    NoSession,
+    #[error(transparent)]
+    Request(#[from] crate::observation::RequestError),
+    #[error("GET {path} answered HTTP {status}: {body}")]
+    Unexpected {
+        path: String,
+        status: u16,
+        body: String,
+    },
+}
+
+impl ReadBackError {
+    pub(super) fn is_transport(&self) -> bool {
+        matches!(self, ReadBackError::Request(e) if e.is_transport())
+    }
+}
+
+/// How many times the final GET is sent while a transport fault cuts it: a GET changes
+/// nothing, so it is redone rather than a lost reply being called a mismatch.
+pub(super) const READ_BACK_ATTEMPTS: usize = 3;
+
+/// One GET of a slot's interaction, redone while a transport fault cuts it.
+pub(super) async fn read_back(
+    engine: &LoadContext,
+    slot: &Slot,
+) -> Result<serde_json::Map<String, Value>, ReadBackError> {
+    let Some(session) = engine.runner.session(slot.agent) else {
+        return Err(ReadBackError::NoSession);
+    };
+    let facts = &engine.op(slot.any_op()).case.facts;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let got = session
+            .request(Method::GET, &slot.path, None, Auth::Session, true, None)
+            .await
+            .map_err(ReadBackError::from)
+            .and_then(|(reply, _)| {
+                reply
+                    .body
+                    .json()
+                    .filter(|_| reply.status == 200)
+                    .and_then(|b| facts.find_resource(b))
+                    .map(|(_, r)| user_data_of(r))
+                    .ok_or_else(|| ReadBackError::Unexpected {
+                        path: slot.path.clone(),
+                        status: reply.status,
+                        body: reply.body.describe(),
+                    })
+            });
+        match got {
+            Err(e) if e.is_transport() && attempt < READ_BACK_ATTEMPTS => continue,
+            got => return got,
+        }
+    }
 }

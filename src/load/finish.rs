@@ -11,14 +11,14 @@
 use super::attribution::OnRetired;
 use super::config::Pacing;
 use super::context::{Identity, LoadContext};
-use super::executor::{attribute_stragglers, emit_leftover, shown_state};
+use super::executor::{
+    READ_BACK_ATTEMPTS, ReadBackError, attribute_stragglers, emit_leftover, read_back, shown_state,
+};
 use super::journal::LoadEvent;
 use super::results::{self, LoadReport, ReadYourWrites, Settings};
 use super::slots::{self, Slot};
-use crate::check::{self, Leftover, user_data_of};
-use crate::run::session::Auth;
+use crate::check::{self, Leftover};
 use futures::StreamExt;
-use reqwest::Method;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -186,67 +186,6 @@ fn attribute_crossed(engine: &LoadContext, slots: &[Slot]) -> usize {
         }
     }
     unclaimed
-}
-
-/// Why the final GET of an interaction showed no user data.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum ReadBackError {
-    #[error("no session")]
-    NoSession,
-    #[error(transparent)]
-    Request(#[from] crate::observation::RequestError),
-    #[error("GET {path} answered HTTP {status}: {body}")]
-    Unexpected {
-        path: String,
-        status: u16,
-        body: String,
-    },
-}
-
-impl ReadBackError {
-    fn is_transport(&self) -> bool {
-        matches!(self, ReadBackError::Request(e) if e.is_transport())
-    }
-}
-
-/// How many times the final GET is sent while a transport fault cuts it: a GET changes
-/// nothing, so it is redone rather than a lost reply being called a mismatch.
-const READ_BACK_ATTEMPTS: usize = 3;
-
-/// One GET of a slot's interaction, redone while a transport fault cuts it.
-pub(super) async fn read_back(
-    engine: &LoadContext,
-    slot: &Slot,
-) -> Result<Map<String, Value>, ReadBackError> {
-    let Some(session) = engine.runner.session(slot.agent) else {
-        return Err(ReadBackError::NoSession);
-    };
-    let facts = &engine.op(slot.any_op()).case.facts;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let got = session
-            .request(Method::GET, &slot.path, None, Auth::Session, true, None)
-            .await
-            .map_err(ReadBackError::from)
-            .and_then(|(reply, _)| {
-                reply
-                    .body
-                    .json()
-                    .filter(|_| reply.status == 200)
-                    .and_then(|b| facts.find_resource(b))
-                    .map(|(_, r)| user_data_of(r))
-                    .ok_or_else(|| ReadBackError::Unexpected {
-                        path: slot.path.clone(),
-                        status: reply.status,
-                        body: reply.body.describe(),
-                    })
-            });
-        match got {
-            Err(e) if e.is_transport() && attempt < READ_BACK_ATTEMPTS => continue,
-            got => return got,
-        }
-    }
 }
 
 /// One GET per interaction: the user data must be the expected final state. A mismatch makes

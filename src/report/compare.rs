@@ -12,12 +12,14 @@
 
 use super::groups::{RootCause, blocking_causes, root_causes};
 use super::json::RunRecord;
+use super::markdown::{escape, escape_cell, fenced};
 use crate::result::{Grade, ScenarioResult};
 use crate::spec::Suite;
 use crate::verdict::{ProfileChoice, Status, count};
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write;
 
 /// Blocking root causes shown per target in the first screen (all of them are in its report).
 const CAUSES_SHOWN: usize = 3;
@@ -354,29 +356,7 @@ pub fn compare(records: &[RunRecord], suite: &Suite, reports: &[String]) -> Comp
             media: m.clone(),
             cells: operations
                 .iter()
-                .map(|o| {
-                    records
-                        .iter()
-                        .map(|rec| {
-                            let applicable: Vec<&ScenarioResult> = rec
-                                .results
-                                .iter()
-                                .filter(|r| &r.media == m && &r.operation == o && applies(r))
-                                .collect();
-                            let passed = applicable.iter().filter(|r| passes(r)).count();
-                            match applicable.len() {
-                                0 => MatrixCell {
-                                    text: "n/a".into(),
-                                    class: "not-applicable".into(),
-                                },
-                                n => MatrixCell {
-                                    text: format!("{passed}/{n}"),
-                                    class: if passed == n { "pass" } else { "fail" }.into(),
-                                },
-                            }
-                        })
-                        .collect()
-                })
+                .map(|o| records.iter().map(|rec| matrix_cell(rec, m, o)).collect())
                 .collect(),
         })
         .collect();
@@ -384,54 +364,11 @@ pub fn compare(records: &[RunRecord], suite: &Suite, reports: &[String]) -> Comp
     let mut groups: BTreeMap<(String, String), (u8, Vec<DiffRow>)> = BTreeMap::new();
     let scenarios = ids.len();
     for (_, _, id) in ids {
-        let results: Vec<Option<&ScenarioResult>> =
-            indexes.iter().map(|ix| ix.get(id).copied()).collect();
-        let grades: Vec<Option<Grade>> = results.iter().map(|r| r.map(|r| r.grade)).collect();
-        if !grades.windows(2).any(|w| w[0] != w[1]) {
-            continue;
+        if let Some((cause, worst, row)) = differing(id, &indexes, &causes, &targets) {
+            let group = groups.entry(cause).or_default();
+            group.0 = group.0.max(worst);
+            group.1.push(row);
         }
-        let worst = (0..grades.len())
-            .max_by_key(|i| badness(grades[*i]))
-            .unwrap_or(0);
-        let cause = causes[worst]
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| match grades[worst] {
-                None => ("result".into(), "no result in one of the runs".into()),
-                Some(g) => (
-                    "grade".into(),
-                    format!("graded {} without a finding", g.as_str()),
-                ),
-            });
-        let cells = results
-            .iter()
-            .enumerate()
-            .map(|(i, r)| DiffCell {
-                grade: r.map_or("—".into(), |r| r.grade.as_str().into()),
-                href: r
-                    .filter(|r| !matches!(r.grade, Grade::Pass | Grade::NotApplicable))
-                    .and(targets[i].report.as_ref())
-                    .map(|report| format!("{report}#{id}")),
-            })
-            .collect();
-        let payload = (1..results.len())
-            .filter(|i| grades[*i] != grades[0])
-            .flat_map(|i| payload_diff(results[0], results[i]))
-            .collect();
-        let level = results
-            .iter()
-            .flatten()
-            .next()
-            .map(|r| r.level.as_str().to_string())
-            .unwrap_or_default();
-        let group = groups.entry(cause).or_default();
-        group.0 = group.0.max(badness(grades[worst]));
-        group.1.push(DiffRow {
-            id: id.to_string(),
-            level,
-            cells,
-            payload,
-        });
     }
     // Failures before what could not be tested or provisioned; larger groups first.
     let mut ranked: Vec<(u8, DiffGroup)> = groups
@@ -459,6 +396,87 @@ pub fn compare(records: &[RunRecord], suite: &Suite, reports: &[String]) -> Comp
         differences,
         run_to_run: run_to_run(records, &indexes),
     }
+}
+
+/// One cell of the side-by-side matrix: how many of `rec`'s applicable scenarios on `media`
+/// and `operation` passed.
+fn matrix_cell(rec: &RunRecord, media: &str, operation: &str) -> MatrixCell {
+    let applicable: Vec<&ScenarioResult> = rec
+        .results
+        .iter()
+        .filter(|r| r.media == media && r.operation == operation && applies(r))
+        .collect();
+    let passed = applicable.iter().filter(|r| passes(r)).count();
+    match applicable.len() {
+        0 => MatrixCell {
+            text: "n/a".into(),
+            class: "not-applicable".into(),
+        },
+        n => MatrixCell {
+            text: format!("{passed}/{n}"),
+            class: if passed == n { "pass" } else { "fail" }.into(),
+        },
+    }
+}
+
+/// Scenario `id`'s row when the runs grade it differently: the cause it is grouped under
+/// (the worst run's first finding), how bad the worst grade is, and the row.
+fn differing(
+    id: &str,
+    indexes: &[HashMap<&str, &ScenarioResult>],
+    causes: &[HashMap<String, (String, String)>],
+    targets: &[TargetColumn],
+) -> Option<((String, String), u8, DiffRow)> {
+    let results: Vec<Option<&ScenarioResult>> =
+        indexes.iter().map(|ix| ix.get(id).copied()).collect();
+    let grades: Vec<Option<Grade>> = results.iter().map(|r| r.map(|r| r.grade)).collect();
+    if !grades.windows(2).any(|w| w[0] != w[1]) {
+        return None;
+    }
+    let worst = (0..grades.len())
+        .max_by_key(|i| badness(grades[*i]))
+        .unwrap_or(0);
+    let cause = causes[worst]
+        .get(id)
+        .cloned()
+        .unwrap_or_else(|| match grades[worst] {
+            None => ("result".into(), "no result in one of the runs".into()),
+            Some(g) => (
+                "grade".into(),
+                format!("graded {} without a finding", g.as_str()),
+            ),
+        });
+    let cells = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| DiffCell {
+            grade: r.map_or("—".into(), |r| r.grade.as_str().into()),
+            href: r
+                .filter(|r| !matches!(r.grade, Grade::Pass | Grade::NotApplicable))
+                .and(targets[i].report.as_ref())
+                .map(|report| format!("{report}#{id}")),
+        })
+        .collect();
+    let payload = (1..results.len())
+        .filter(|i| grades[*i] != grades[0])
+        .flat_map(|i| payload_diff(results[0], results[i]))
+        .collect();
+    let level = results
+        .iter()
+        .flatten()
+        .next()
+        .map(|r| r.level.as_str().to_string())
+        .unwrap_or_default();
+    Some((
+        cause,
+        badness(grades[worst]),
+        DiffRow {
+            id: id.to_string(),
+            level,
+            cells,
+            payload,
+        },
+    ))
 }
 
 /// Runs of the same target in time order: what regressed and what was fixed between each two.
@@ -515,9 +533,17 @@ fn grade_text(g: Option<Grade>) -> &'static str {
 
 /// The comparison as Markdown, in the order of the HTML page.
 pub fn markdown(c: &Comparison) -> String {
-    use super::markdown::{escape, escape_cell, fenced};
-    use std::fmt::Write;
     let mut out = String::from("# GWS conformance comparison\n\n## Verdicts\n\n");
+    markdown_verdicts(&mut out, c);
+    let names: Vec<String> = c.targets.iter().map(|t| escape_cell(&t.name)).collect();
+    markdown_matrix(&mut out, c, &names);
+    markdown_differences(&mut out, c, &names);
+    markdown_run_to_run(&mut out, c);
+    out
+}
+
+/// Each target's verdict per profile, then its counts and blocking root causes.
+fn markdown_verdicts(out: &mut String, c: &Comparison) {
     let profiles: Vec<&str> = c
         .targets
         .first()
@@ -571,7 +597,10 @@ pub fn markdown(c: &Comparison) -> String {
             let _ = writeln!(out, "- … and {} more in its report", t.more_causes);
         }
     }
-    let names: Vec<String> = c.targets.iter().map(|t| escape_cell(&t.name)).collect();
+}
+
+/// The matrix side by side: per cell, passed/applicable for each target.
+fn markdown_matrix(out: &mut String, c: &Comparison, names: &[String]) {
     let _ = writeln!(
         out,
         "\n## Matrix (passed/applicable; {})\n",
@@ -598,6 +627,10 @@ pub fn markdown(c: &Comparison) -> String {
             cells.join(" | ")
         );
     }
+}
+
+/// The scenarios graded differently, grouped by root cause, each with its payload diff.
+fn markdown_differences(out: &mut String, c: &Comparison, names: &[String]) {
     let _ = writeln!(
         out,
         "\n## Differences: {} of {} scenarios, by root cause\n",
@@ -637,6 +670,10 @@ pub fn markdown(c: &Comparison) -> String {
         }
         out.push('\n');
     }
+}
+
+/// Between runs of one target: what regressed and what was fixed.
+fn markdown_run_to_run(out: &mut String, c: &Comparison) {
     for r in &c.run_to_run {
         let _ = writeln!(
             out,
@@ -670,7 +707,6 @@ pub fn markdown(c: &Comparison) -> String {
             );
         }
     }
-    out
 }
 
 /// The comparison as a self-contained HTML page (autoescaped, no scripts).

@@ -9,7 +9,7 @@
 //! It does not decide what is shown: the order (verdict and blocking root causes first) and the
 //! caps come from the [`ReportView`].
 
-use super::view::{CauseView, LISTED, ReportView};
+use super::view::{CauseView, LISTED, ProblemView, ReportView, WaiversView};
 use std::fmt::Write;
 
 /// Escapes one character of inline text outside a code span.
@@ -117,6 +117,39 @@ pub fn render(view: &ReportView) -> String {
         out.push_str(&fenced(cause));
         out.push('\n');
     }
+    verdict(&mut out, view);
+    if let Some(w) = &view.waivers {
+        waivers(&mut out, w);
+    }
+    if view.harness_error.is_none() {
+        causes(&mut out, &view.causes, "Root causes", true);
+    }
+    run_table(&mut out, view);
+    if view.harness_error.is_some() {
+        // Nothing ran: an empty matrix and "no problems" would only mislead.
+        return out;
+    }
+    matrix(&mut out, view);
+    let _ = writeln!(out, "\n## Problems\n");
+    if view.problems.is_empty() {
+        out.push_str("None.\n");
+    }
+    for p in &view.problems {
+        problem(&mut out, p);
+    }
+    if !view.info_causes.is_empty() {
+        causes(
+            &mut out,
+            &view.info_causes,
+            "Informational findings by cause",
+            false,
+        );
+    }
+    out
+}
+
+/// The verdict, what blocks it (first causes, then scenarios), what has no result.
+fn verdict(out: &mut String, view: &ReportView) {
     match &view.verdict {
         Some(v) => {
             let _ = writeln!(out, "**Verdict: {}**\n", escape(&v.summary));
@@ -134,37 +167,40 @@ pub fn render(view: &ReportView) -> String {
                 }
                 out.push('\n');
             }
-            capped(&mut out, &format!("{}:", v.blocking_text), &v.blocking);
-            capped(&mut out, "Without a result:", &v.missing);
+            capped(out, &format!("{}:", v.blocking_text), &v.blocking);
+            capped(out, "Without a result:", &v.missing);
         }
         None => out.push_str("No certification profile was requested.\n\n"),
     }
-    if let Some(w) = &view.waivers {
-        let _ = writeln!(out, "## Waivers ({})\n", escape_cell(&w.file));
-        let waived: Vec<String> = w
-            .waived
-            .iter()
-            .map(|x| {
-                format!(
-                    "{} ({} without the waiver): {} — owner {}, expires {} ({})",
-                    x.id, x.grade, x.reason, x.owner, x.expires, x.source
-                )
-            })
-            .collect();
-        if waived.is_empty() {
-            out.push_str("No scenario waived.\n\n");
-        }
-        capped(&mut out, &format!("{}:", w.waived_text), &waived);
-        for note in &w.notes {
-            let _ = writeln!(out, "- {}", escape(note));
-        }
-        if !w.notes.is_empty() {
-            out.push('\n');
-        }
+}
+
+/// The waivers applied: each waived scenario with its waiver, then the notes.
+fn waivers(out: &mut String, w: &WaiversView) {
+    let _ = writeln!(out, "## Waivers ({})\n", escape_cell(&w.file));
+    let waived: Vec<String> = w
+        .waived
+        .iter()
+        .map(|x| {
+            format!(
+                "{} ({} without the waiver): {} — owner {}, expires {} ({})",
+                x.id, x.grade, x.reason, x.owner, x.expires, x.source
+            )
+        })
+        .collect();
+    if waived.is_empty() {
+        out.push_str("No scenario waived.\n\n");
     }
-    if view.harness_error.is_none() {
-        causes(&mut out, &view.causes, "Root causes", true);
+    capped(out, &format!("{}:", w.waived_text), &waived);
+    for note in &w.notes {
+        let _ = writeln!(out, "- {}", escape(note));
     }
+    if !w.notes.is_empty() {
+        out.push('\n');
+    }
+}
+
+/// The run's provenance: target, tool and suite, times, counts.
+fn run_table(out: &mut String, view: &ReportView) {
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(
         out,
@@ -189,10 +225,10 @@ pub fn render(view: &ReportView) -> String {
         "| Scenarios | {}: {} |\n",
         view.total, view.counts_text
     );
-    if view.harness_error.is_some() {
-        // Nothing ran: an empty matrix and "no problems" would only mislead.
-        return out;
-    }
+}
+
+/// The coverage matrix, media by operation.
+fn matrix(out: &mut String, view: &ReportView) {
     let _ = writeln!(out, "## Matrix\n");
     let _ = writeln!(
         out,
@@ -213,66 +249,55 @@ pub fn render(view: &ReportView) -> String {
             cells.join(" | ")
         );
     }
-    let _ = writeln!(out, "\n## Problems\n");
-    if view.problems.is_empty() {
-        out.push_str("None.\n");
-    }
-    for p in &view.problems {
-        let _ = writeln!(out, "### {} — {}\n", escape(&p.grade), escape(&p.id));
+}
+
+/// One scenario that did not pass: its findings with their diffs, then its wire log folded.
+fn problem(out: &mut String, p: &ProblemView) {
+    let _ = writeln!(out, "### {} — {}\n", escape(&p.grade), escape(&p.id));
+    let _ = writeln!(
+        out,
+        "Level {}, written at {}.\n",
+        escape(&p.level),
+        escape(&p.source)
+    );
+    for f in &p.findings {
         let _ = writeln!(
             out,
-            "Level {}, written at {}.\n",
-            escape(&p.level),
-            escape(&p.source)
+            "- **{}** \\[{}\\]: {}",
+            escape(&f.severity),
+            escape(&f.check),
+            escape(&f.message)
         );
-        for f in &p.findings {
-            let _ = writeln!(
-                out,
-                "- **{}** \\[{}\\]: {}",
-                escape(&f.severity),
-                escape(&f.check),
-                escape(&f.message)
-            );
-            if let Some(d) = &f.diff {
-                out.push('\n');
-                out.push_str(&fenced(d));
-            }
+        if let Some(d) = &f.diff {
+            out.push('\n');
+            out.push_str(&fenced(d));
         }
-        let _ = writeln!(
-            out,
-            "\n<details><summary>Wire log ({} entries)</summary>\n",
-            p.wire.len()
+    }
+    let _ = writeln!(
+        out,
+        "\n<details><summary>Wire log ({} entries)</summary>\n",
+        p.wire.len()
+    );
+    for w in &p.wire {
+        let mut text = format!(
+            "{} ms {} {} {}",
+            w.t_ms,
+            w.kind,
+            w.agent.as_deref().unwrap_or(""),
+            w.summary
         );
-        for w in &p.wire {
-            let mut text = format!(
-                "{} ms {} {} {}",
-                w.t_ms,
-                w.kind,
-                w.agent.as_deref().unwrap_or(""),
-                w.summary
-            );
-            if let Some(s) = w.status {
-                let _ = write!(text, " → {s}");
-            }
-            if let Some(r) = &w.request {
-                let _ = write!(text, "\nsent: {r}");
-            }
-            if let Some(r) = &w.response {
-                let _ = write!(text, "\nreceived: {r}");
-            }
-            out.push_str(&fenced(&text));
+        if let Some(s) = w.status {
+            let _ = write!(text, " → {s}");
         }
-        out.push_str("\n</details>\n\n");
+        if let Some(r) = &w.request {
+            let _ = write!(text, "\nsent: {r}");
+        }
+        if let Some(r) = &w.response {
+            let _ = write!(text, "\nreceived: {r}");
+        }
+        out.push_str(&fenced(&text));
     }
-    if !view.info_causes.is_empty() {
-        causes(
-            &mut out,
-            &view.info_causes,
-            "Informational findings by cause",
-            false,
-        );
-    }
-    out
+    out.push_str("\n</details>\n\n");
 }
 
 /// One root cause on one line: severity, check, message, scenario count and media.

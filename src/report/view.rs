@@ -7,7 +7,7 @@ use super::diff::{self, Style};
 use super::json::RunRecord;
 use crate::result::{Grade, ScenarioResult, Severity, WireEntry};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportView {
@@ -188,58 +188,7 @@ fn problem(r: &ScenarioResult) -> ProblemView {
 impl ReportView {
     pub fn of(record: &RunRecord) -> ReportView {
         let p = &record.provenance;
-        let mut operations: Vec<String> = Vec::new();
-        let mut cells: BTreeMap<(String, String), Vec<Grade>> = BTreeMap::new();
-        let mut media_order: Vec<String> = Vec::new();
-        for r in &record.results {
-            if !operations.contains(&r.operation) {
-                operations.push(r.operation.clone());
-            }
-            if !media_order.contains(&r.media) {
-                media_order.push(r.media.clone());
-            }
-            cells
-                .entry((r.media.clone(), r.operation.clone()))
-                .or_default()
-                .push(r.grade);
-        }
-        let op_rank = |o: &str| {
-            crate::spec::media::OPERATIONS
-                .iter()
-                .position(|x| *x == o)
-                .unwrap_or(99)
-        };
-        operations.sort_by_key(|o| op_rank(o));
-        let matrix = media_order
-            .iter()
-            .map(|m| MatrixRow {
-                media: m.clone(),
-                cells: operations
-                    .iter()
-                    .map(|o| {
-                        let grades = cells
-                            .get(&(m.clone(), o.clone()))
-                            .cloned()
-                            .unwrap_or_default();
-                        let mut counts: BTreeMap<u8, (Grade, usize)> = BTreeMap::new();
-                        for g in &grades {
-                            counts.entry(u8::MAX - badness(*g)).or_insert((*g, 0)).1 += 1;
-                        }
-                        let text = counts
-                            .values()
-                            .map(|(g, n)| format!("{n} {}", g.as_str()))
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        let worst = grades
-                            .iter()
-                            .max_by_key(|g| badness(**g))
-                            .map(|g| g.as_str().to_string())
-                            .unwrap_or_default();
-                        MatrixCell { text, worst }
-                    })
-                    .collect(),
-            })
-            .collect();
+        let (operations, matrix) = matrix_of(&record.results);
         let mut problems: Vec<ProblemView> = record
             .results
             .iter()
@@ -247,39 +196,11 @@ impl ReportView {
             .map(problem)
             .collect();
         problems.sort_by(|a, b| a.id.cmp(&b.id));
-        let listed: std::collections::BTreeSet<&str> =
-            problems.iter().map(|p| p.id.as_str()).collect();
-        let cause_view = |c: super::groups::RootCause| CauseView {
-            severity: format!("{:?}", c.severity).to_lowercase(),
-            check: c.check,
-            message: c.message,
-            count: c.count,
-            count_text: match c.severities.is_empty() {
-                true => crate::verdict::count(c.count, "scenario"),
-                false => format!(
-                    "{} ({})",
-                    crate::verdict::count(c.count, "scenario"),
-                    c.severities
-                        .iter()
-                        .map(|(severity, n)| format!("{n} {}", severity_word(*severity)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            },
-            media: c.media,
-            scenarios: c
-                .scenarios
-                .into_iter()
-                .map(|id| ScenarioLink {
-                    listed: listed.contains(id.as_str()),
-                    id,
-                })
-                .collect(),
-        };
+        let listed: BTreeSet<&str> = problems.iter().map(|p| p.id.as_str()).collect();
         let (info_causes, causes): (Vec<CauseView>, Vec<CauseView>) =
             super::groups::root_causes(&record.results)
                 .into_iter()
-                .map(&cause_view)
+                .map(|c| cause_view(c, &listed))
                 .partition(|c| c.severity == "info");
         ReportView {
             title: format!("GWS conformance: {}", p.target_name),
@@ -290,58 +211,11 @@ impl ReportView {
             suite_hash: p.suite_hash.clone(),
             started: p.started.clone(),
             finished: p.finished.clone(),
-            verdict: record.verdict.as_ref().map(|v| {
-                let blocking_ids: Vec<String> =
-                    v.blocking.iter().map(|(id, _)| id.clone()).collect();
-                let causes = super::groups::blocking_causes(&record.results, &blocking_ids);
-                VerdictView {
-                    status: format!("{:?}", v.status),
-                    summary: v.summary(),
-                    certified: v.status == crate::verdict::Status::Certified,
-                    more_causes: causes.len().saturating_sub(CAUSES_IN_VERDICT),
-                    causes: causes
-                        .into_iter()
-                        .take(CAUSES_IN_VERDICT)
-                        .map(&cause_view)
-                        .collect(),
-                    blocking_text: crate::verdict::count(v.blocking.len(), "blocking scenario"),
-                    blocking: v
-                        .blocking
-                        .iter()
-                        .map(|(id, g)| format!("{id} ({})", g.as_str()))
-                        .collect(),
-                    // When nothing ran, every required scenario is missing: the cause says it all.
-                    missing: match record.harness_error {
-                        Some(_) => Vec::new(),
-                        None => v.missing.clone(),
-                    },
-                }
-            }),
-            waivers: record.waivers.as_ref().map(|w| {
-                let waived: Vec<WaivedView> = record
-                    .results
-                    .iter()
-                    .filter_map(|r| {
-                        r.waiver.as_ref().map(|a| WaivedView {
-                            id: r.id.clone(),
-                            grade: a.grade.as_str().into(),
-                            reason: a.waiver.reason.clone(),
-                            owner: a.waiver.owner.clone(),
-                            expires: a.waiver.expires.clone(),
-                            source: a.waiver.source.clone(),
-                        })
-                    })
-                    .collect();
-                WaiversView {
-                    file: w.file.clone(),
-                    waived_text: format!(
-                        "{} waived",
-                        crate::verdict::count(waived.len(), "scenario")
-                    ),
-                    waived,
-                    notes: w.notes(),
-                }
-            }),
+            verdict: record
+                .verdict
+                .as_ref()
+                .map(|v| verdict_view(record, v, &listed)),
+            waivers: record.waivers.as_ref().map(|w| waivers_view(record, w)),
             counts: Grade::ALL
                 .iter()
                 .map(|g| (g.as_str().to_string(), record.tally.get(*g)))
@@ -357,5 +231,155 @@ impl ReportView {
             info_causes,
             problems,
         }
+    }
+}
+
+/// The coverage matrix: operations in the documented order as columns, media in the order
+/// they ran as rows, each cell its grades counted, worst first.
+fn matrix_of(results: &[ScenarioResult]) -> (Vec<String>, Vec<MatrixRow>) {
+    let mut operations: Vec<String> = Vec::new();
+    let mut cells: BTreeMap<(String, String), Vec<Grade>> = BTreeMap::new();
+    let mut media_order: Vec<String> = Vec::new();
+    for r in results {
+        if !operations.contains(&r.operation) {
+            operations.push(r.operation.clone());
+        }
+        if !media_order.contains(&r.media) {
+            media_order.push(r.media.clone());
+        }
+        cells
+            .entry((r.media.clone(), r.operation.clone()))
+            .or_default()
+            .push(r.grade);
+    }
+    let op_rank = |o: &str| {
+        crate::spec::media::OPERATIONS
+            .iter()
+            .position(|x| *x == o)
+            .unwrap_or(99)
+    };
+    operations.sort_by_key(|o| op_rank(o));
+    let matrix = media_order
+        .iter()
+        .map(|m| MatrixRow {
+            media: m.clone(),
+            cells: operations
+                .iter()
+                .map(|o| {
+                    let grades = cells
+                        .get(&(m.clone(), o.clone()))
+                        .cloned()
+                        .unwrap_or_default();
+                    matrix_cell(&grades)
+                })
+                .collect(),
+        })
+        .collect();
+    (operations, matrix)
+}
+
+/// One cell: "2 pass, 1 fail", worst first, and the worst grade for its colour.
+fn matrix_cell(grades: &[Grade]) -> MatrixCell {
+    let mut counts: BTreeMap<u8, (Grade, usize)> = BTreeMap::new();
+    for g in grades {
+        counts.entry(u8::MAX - badness(*g)).or_insert((*g, 0)).1 += 1;
+    }
+    let text = counts
+        .values()
+        .map(|(g, n)| format!("{n} {}", g.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let worst = grades
+        .iter()
+        .max_by_key(|g| badness(**g))
+        .map(|g| g.as_str().to_string())
+        .unwrap_or_default();
+    MatrixCell { text, worst }
+}
+
+/// A root cause as the report shows it; its scenarios link to the problems `listed`.
+fn cause_view(c: super::groups::RootCause, listed: &BTreeSet<&str>) -> CauseView {
+    CauseView {
+        severity: format!("{:?}", c.severity).to_lowercase(),
+        check: c.check,
+        message: c.message,
+        count: c.count,
+        count_text: match c.severities.is_empty() {
+            true => crate::verdict::count(c.count, "scenario"),
+            false => format!(
+                "{} ({})",
+                crate::verdict::count(c.count, "scenario"),
+                c.severities
+                    .iter()
+                    .map(|(severity, n)| format!("{n} {}", severity_word(*severity)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+        media: c.media,
+        scenarios: c
+            .scenarios
+            .into_iter()
+            .map(|id| ScenarioLink {
+                listed: listed.contains(id.as_str()),
+                id,
+            })
+            .collect(),
+    }
+}
+
+/// The verdict block: status, the first causes of what blocks it, the blocking scenarios.
+fn verdict_view(
+    record: &RunRecord,
+    v: &crate::verdict::Verdict,
+    listed: &BTreeSet<&str>,
+) -> VerdictView {
+    let blocking_ids: Vec<String> = v.blocking.iter().map(|(id, _)| id.clone()).collect();
+    let causes = super::groups::blocking_causes(&record.results, &blocking_ids);
+    VerdictView {
+        status: format!("{:?}", v.status),
+        summary: v.summary(),
+        certified: v.status == crate::verdict::Status::Certified,
+        more_causes: causes.len().saturating_sub(CAUSES_IN_VERDICT),
+        causes: causes
+            .into_iter()
+            .take(CAUSES_IN_VERDICT)
+            .map(|c| cause_view(c, listed))
+            .collect(),
+        blocking_text: crate::verdict::count(v.blocking.len(), "blocking scenario"),
+        blocking: v
+            .blocking
+            .iter()
+            .map(|(id, g)| format!("{id} ({})", g.as_str()))
+            .collect(),
+        // When nothing ran, every required scenario is missing: the cause says it all.
+        missing: match record.harness_error {
+            Some(_) => Vec::new(),
+            None => v.missing.clone(),
+        },
+    }
+}
+
+/// The waivers block: the file, each waived scenario with its waiver, the notes.
+fn waivers_view(record: &RunRecord, w: &crate::verdict::waivers::WaiverOutcome) -> WaiversView {
+    let waived: Vec<WaivedView> = record
+        .results
+        .iter()
+        .filter_map(|r| {
+            r.waiver.as_ref().map(|a| WaivedView {
+                id: r.id.clone(),
+                grade: a.grade.as_str().into(),
+                reason: a.waiver.reason.clone(),
+                owner: a.waiver.owner.clone(),
+                expires: a.waiver.expires.clone(),
+                source: a.waiver.source.clone(),
+            })
+        })
+        .collect();
+    WaiversView {
+        file: w.file.clone(),
+        waived_text: format!("{} waived", crate::verdict::count(waived.len(), "scenario")),
+        waived,
+        notes: w.notes(),
     }
 }

@@ -1,20 +1,22 @@
 //! The barrier: proof, on an event, that an agent's stream has delivered everything sent
 //! before a point in time for one media (see the run module's documentation for why it holds).
 //!
-//! It owns one private interaction per agent and media; it never sleeps. Why a barrier did
-//! not pass is a [`BarrierError`].
+//! [`Barriers`] owns one private interaction per agent and media; it never sleeps. Why a
+//! barrier did not pass is a [`BarrierError`]. It knows the sessions, the router and the
+//! provisioner it is handed, not the `Runner` that holds it.
 
-use super::Runner;
-use super::provisioner::ProvisionError;
-use super::router::BARRIER_KEY;
-use super::session::Auth;
+use super::provisioner::{ProvisionError, Provisioner};
+use super::router::{BARRIER_KEY, Router};
+use super::session::{AgentSession, Auth};
 use super::wire::WireLog;
 use crate::observation::RequestError;
 use crate::util::Unpoisoned;
 use reqwest::Method;
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 pub(super) struct Barrier {
@@ -60,20 +62,44 @@ pub enum BarrierError {
     },
 }
 
-pub(super) type BarrierCell = Arc<OnceCell<Result<Arc<Barrier>, BarrierError>>>;
+type BarrierCell = Arc<OnceCell<Result<Arc<Barrier>, BarrierError>>>;
 
-impl Runner {
-    /// Proves that `agent`'s stream has delivered everything sent before now for this media.
-    pub(super) async fn barrier(
+/// Every barrier of a run, by agent and media, on the streams `router` files.
+pub(super) struct Barriers {
+    cells: Mutex<HashMap<(usize, String), BarrierCell>>,
+    router: Arc<Router>,
+    /// How long a barrier's notification may take.
+    deadline: Duration,
+}
+
+impl Barriers {
+    pub(super) fn new(router: Arc<Router>, deadline: Duration) -> Barriers {
+        Barriers {
+            cells: Mutex::new(HashMap::new()),
+            router,
+            deadline,
+        }
+    }
+
+    /// The agents and media that have had a barrier.
+    pub(super) fn used(&self) -> Vec<(usize, String)> {
+        self.cells.locked().keys().cloned().collect()
+    }
+
+    /// Proves that `session`'s stream has delivered everything sent before now for this media;
+    /// the barrier interaction comes from `provisioner`.
+    pub(super) async fn pass(
         &self,
-        agent: usize,
+        session: &AgentSession,
+        provisioner: &Provisioner,
         media: &str,
         wire: &WireLog,
     ) -> Result<BarrierMark, BarrierError> {
-        let media = self.provisioner.barrier_media(media);
+        let agent = session.index;
+        let media = provisioner.barrier_media(media);
         let epoch = self.router.interruption_count(agent);
         let cell = {
-            let mut map = self.barriers.locked();
+            let mut map = self.cells.locked();
             let cell = map.entry((agent, media.to_string())).or_default();
             let stale = match cell.get() {
                 Some(Ok(barrier)) => barrier.epoch != epoch,
@@ -86,11 +112,9 @@ impl Runner {
             }
             Arc::clone(cell)
         };
-        let session = &self.sessions[agent];
         let barrier = cell
             .get_or_init(|| async {
-                let p = self
-                    .provisioner
+                let p = provisioner
                     .provision(agent, media, &serde_json::Map::new(), wire)
                     .await
                     .map_err(|e| BarrierError::Provision {
@@ -146,7 +170,7 @@ impl Runner {
             let refused = barrier.refused.locked();
             ticket - refused.iter().filter(|t| **t < ticket).count() as u64
         };
-        let deadline = tokio::time::Instant::now() + self.config.deadlines.notification;
+        let deadline = tokio::time::Instant::now() + self.deadline;
         if self
             .router
             .wait_for_barrier(agent, &barrier.id, needed, deadline)
@@ -159,7 +183,7 @@ impl Runner {
         } else {
             Err(BarrierError::Timeout {
                 id: barrier.id.clone(),
-                after: self.config.deadlines.notification,
+                after: self.deadline,
             })
         }
     }

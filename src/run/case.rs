@@ -4,10 +4,23 @@
 //!
 //! It observes; it does not judge. What it returns is an [`Observation`].
 
-use super::*;
-use crate::observation::{NotInFlightTogether, ReadError, RequestError};
+use super::Runner;
+use super::fixtures::Provisioned;
+use super::session::{AgentSession, Presented};
+use super::wire::WireLog;
+use crate::observation::{
+    Delivered, Listened, NotInFlightTogether, Observation, ReadError, Reply, RequestError, Setup,
+};
+use crate::plan::Case;
 use crate::result::TransportFault;
+use crate::result::WireEntry;
+use crate::spec::{AgentRole, InteractionRef, Scenario, SendMethod};
 use crate::util::Unpoisoned;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// How often a case whose operations must overlap is tried on a fresh interaction before the
 /// runner gives up proving the overlap.
@@ -121,6 +134,8 @@ impl Runner {
             })
     }
 
+    /// Reads the interaction, sends the operation as the scenario presents it, waits for what
+    /// it announces and reads the interaction again: one case's observation, step by step.
     async fn operate(
         &self,
         case: &Case,
@@ -131,102 +146,25 @@ impl Runner {
     ) -> Observation {
         let scenario = &case.scenario;
         let deadlines = self.config.deadlines;
-        let before = match self.read_interaction(case, &interaction.path, wire).await {
-            Ok(v) => v,
-            Err(why) if why.is_transport() => {
-                let during = format!("GET {} (before the request)", interaction.path);
-                let fault = TransportFault::request(during, why);
-                return Observation::interrupted(fault, Vec::new(), start.elapsed());
-            }
-            // An interaction that vanished before the request may have been taken by a restart
-            // the streams are about to reveal (a re-handshake): then nothing was observed.
-            Err(why)
-                if self
-                    .router
-                    .wait_forgotten(
-                        &self.watched_agents(case, actor_index),
-                        start,
-                        tokio::time::Instant::now() + deadlines.notification,
-                    )
-                    .await =>
-            {
-                let fault = TransportFault {
-                    during: format!("GET {} (before the request)", interaction.path),
-                    cause: format!("the server forgot its clients (restart or failover): {why}"),
-                    stream: false,
-                    server_forgot: true,
-                    operation: false,
-                    attempt: 0,
-                };
-                return Observation::interrupted(fault, Vec::new(), start.elapsed());
-            }
-            Err(why) => {
-                return Observation::not_started(
-                    Setup::Failed(format!(
-                        "reading the interaction before the request failed: {why}"
-                    )),
-                    Vec::new(),
-                    start.elapsed(),
-                );
-            }
+        let before = match self
+            .read_before(case, interaction, actor_index, wire, start)
+            .await
+        {
+            Ok(before) => before,
+            Err(observation) => return *observation,
         };
-        let path = match scenario.send.interaction {
-            InteractionRef::Own => interaction.path.clone(),
-            InteractionRef::Unknown => {
-                let n = self.unknown_ids.fetch_add(1, Ordering::Relaxed);
-                let parent = interaction
-                    .path
-                    .rsplit_once('/')
-                    .map_or(interaction.path.as_str(), |(p, _)| p);
-                format!("{parent}/GWSC0NOSUCH{n:08}")
-            }
-            InteractionRef::OtherMedia => under_other_media(&interaction.path, &interaction.id),
-        };
+        let path = self.operation_path(scenario.send.interaction, interaction);
         let actor = &self.sessions[actor_index];
-        let borrowed = match scenario.send.cookie {
-            Some(CookieMode::Planted) => Some(self.plant_session(wire).await),
-            Some(CookieMode::LoggedOut) => Some(self.ended_session(wire).await),
-            _ => None,
-        };
-        let borrowed = match borrowed.transpose() {
-            Ok(borrowed) => borrowed,
-            Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
-        };
-        let presented = match self.presented(scenario, actor_index, borrowed) {
-            Ok(p) => p,
-            Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
-        };
-        let listener = match scenario.send.listener {
-            Some(mode) => match self.open_listener(mode, wire).await {
-                Ok(open) => Some(open),
-                Err(Setup::Interrupted(why)) => {
-                    let fault = TransportFault::request("opening the scenario's listener", why);
-                    return Observation::interrupted(fault, Vec::new(), start.elapsed());
-                }
-                Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
-            },
-            None => None,
-        };
-        // A stream still reconnecting after an interruption that began before this case would
-        // miss the operation's notification unseen: the operation waits for the streams it is
-        // judged on to poll again, and a window that opens on a stream not yet polling is an
-        // interrupted one.
-        let watched = self.watched_agents(case, actor_index);
-        let deadline = tokio::time::Instant::now() + self.config.deadlines.request;
-        let mut not_polling = Vec::new();
-        for agent in &watched {
-            if !self.router.wait_polling(*agent, deadline).await {
-                not_polling.push(*agent);
+        let (presented, listener) = match self.present(scenario, actor_index, wire).await {
+            Ok(prepared) => prepared,
+            // Only opening the listener is cut short this way: a lost handshake is re-done.
+            Err(Setup::Interrupted(why)) => {
+                let fault = TransportFault::request("opening the scenario's listener", why);
+                return Observation::interrupted(fault, Vec::new(), start.elapsed());
             }
-        }
-        let posted_at = Instant::now();
-        for agent in not_polling {
-            self.router.interrupted(
-                agent,
-                "the notification stream had not polled again when the operation was sent".into(),
-                false,
-            );
-        }
+            Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),
+        };
+        let posted_at = self.await_polling(case, actor_index).await;
         let mut transport = Vec::new();
         let (response, in_flight_together) = if scenario.send.concurrently {
             self.send_concurrently(case, actor, &presented, &path, wire, &mut transport)
@@ -240,19 +178,7 @@ impl Runner {
         if let Some(open) = &listener {
             self.listener_acts(open, case, &interaction.id, wire).await;
         }
-        // A refusal the scenario allows announces nothing: only the barrier is waited for.
-        let refused = scenario.expect.refusal == Some(crate::spec::Refusal::Allowed)
-            && response
-                .as_ref()
-                .ok()
-                .and_then(|r| r.body.json())
-                .and_then(|b| b.get("statusCode"))
-                .is_some_and(|c| c != &json!(0));
-        let expected = if scenario.expects_notification() && !refused {
-            scenario.request_count()
-        } else {
-            0
-        };
+        let expected = expected_notifications(scenario, &response);
         let mut barrier_problem = self
             .settle(
                 case,
@@ -282,35 +208,25 @@ impl Runner {
             self.log_notification(wire, posted_at, n);
         }
         let after = self.read_interaction(case, &interaction.path, wire).await;
-        if let Err(e) = &response
-            && e.is_transport()
-        {
-            let method = http_method(scenario.send.method);
-            transport.push(TransportFault::operation(format!("{method} {path}"), e));
+        if matches!(&after, Err(ReadError::Status { status: 404, .. })) {
+            // The interaction vanished: a restart the streams are about to reveal may have
+            // taken it, and then `stream_faults` finds the window interrupted.
+            self.router
+                .wait_forgotten(
+                    &self.watched_agents(case, actor_index),
+                    start,
+                    tokio::time::Instant::now() + deadlines.notification,
+                )
+                .await;
         }
-        if let Err(e) = &after
-            && e.is_transport()
-        {
-            let during = format!("GET {} (after the request)", interaction.path);
-            transport.push(TransportFault::request(during, e));
-        }
-        if let Some(heard) = &listened {
-            let lost = heard
-                .handshake
-                .iter()
-                .filter_map(|h| h.as_ref().err())
-                .chain(heard.meta.iter().filter_map(|e| e.response.as_ref().err()))
-                .find(|e| e.is_transport());
-            if let Some(e) = lost {
-                transport.push(TransportFault::request(
-                    "the scenario's own Bayeux client",
-                    e,
-                ));
-            }
-            if let Some(why) = &heard.cut_short {
-                transport.push(TransportFault::request("the protocol probe", why));
-            }
-        }
+        let sent = format!("{} {path}", http_method(scenario.send.method));
+        transport.extend(lost_replies(
+            &sent,
+            &response,
+            &interaction.path,
+            &after,
+            listened.as_ref(),
+        ));
         transport.extend(
             self.stream_faults(case, actor_index, start, posted_at)
                 .await,
@@ -333,6 +249,105 @@ impl Runner {
             duration: start.elapsed(),
             transport,
         }
+    }
+
+    /// The interaction before the request, or the observation that ends the case instead: a
+    /// read cut by a transport fault, or by a server that forgot its clients, observed nothing;
+    /// any other failure is a setup failure.
+    async fn read_before(
+        &self,
+        case: &Case,
+        interaction: &Provisioned,
+        actor_index: usize,
+        wire: &WireLog,
+        start: Instant,
+    ) -> Result<Value, Box<Observation>> {
+        let why = match self.read_interaction(case, &interaction.path, wire).await {
+            Ok(before) => return Ok(before),
+            Err(why) => why,
+        };
+        let during = format!("GET {} (before the request)", interaction.path);
+        if why.is_transport() {
+            let fault = TransportFault::request(during, why);
+            return Err(Box::new(Observation::interrupted(
+                fault,
+                Vec::new(),
+                start.elapsed(),
+            )));
+        }
+        // An interaction that vanished before the request may have been taken by a restart the
+        // streams are about to reveal (a re-handshake): then nothing was observed.
+        let forgotten = self
+            .router
+            .wait_forgotten(
+                &self.watched_agents(case, actor_index),
+                start,
+                tokio::time::Instant::now() + self.config.deadlines.notification,
+            )
+            .await;
+        if forgotten {
+            let fault = TransportFault {
+                during,
+                cause: format!("the server forgot its clients (restart or failover): {why}"),
+                stream: false,
+                server_forgot: true,
+                operation: false,
+                attempt: 0,
+            };
+            return Err(Box::new(Observation::interrupted(
+                fault,
+                Vec::new(),
+                start.elapsed(),
+            )));
+        }
+        Err(Box::new(Observation::not_started(
+            Setup::Failed(format!(
+                "reading the interaction before the request failed: {why}"
+            )),
+            Vec::new(),
+            start.elapsed(),
+        )))
+    }
+
+    /// The path the operation is sent to: the interaction's own, one no interaction has, or
+    /// the same id under another media's collection.
+    fn operation_path(&self, target: InteractionRef, interaction: &Provisioned) -> String {
+        match target {
+            InteractionRef::Own => interaction.path.clone(),
+            InteractionRef::Unknown => {
+                let n = self.unknown_ids.fetch_add(1, Ordering::Relaxed);
+                let parent = interaction
+                    .path
+                    .rsplit_once('/')
+                    .map_or(interaction.path.as_str(), |(p, _)| p);
+                format!("{parent}/GWSC0NOSUCH{n:08}")
+            }
+            InteractionRef::OtherMedia => under_other_media(&interaction.path, &interaction.id),
+        }
+    }
+
+    /// Waits for the streams the case is judged on to poll again, and returns when the
+    /// operation is sent. A stream still reconnecting after an interruption that began before
+    /// this case would miss the operation's notification unseen, so a window that opens on a
+    /// stream not yet polling is an interrupted one.
+    async fn await_polling(&self, case: &Case, actor_index: usize) -> Instant {
+        let watched = self.watched_agents(case, actor_index);
+        let deadline = tokio::time::Instant::now() + self.config.deadlines.request;
+        let mut not_polling = Vec::new();
+        for agent in &watched {
+            if !self.router.wait_polling(*agent, deadline).await {
+                not_polling.push(*agent);
+            }
+        }
+        let posted_at = Instant::now();
+        for agent in not_polling {
+            self.router.interrupted(
+                agent,
+                "the notification stream had not polled again when the operation was sent".into(),
+                false,
+            );
+        }
+        posted_at
     }
 
     /// The agents whose notification streams a case is judged on: the owner's and the actor's,
@@ -458,109 +473,6 @@ impl Runner {
         (first_reply, Some(proof))
     }
 
-    /// What the scenario's request presents: credentials, cookie and CSRF token, taking the
-    /// other agent's cookie or token where `send` asks for them. A token or cookie the server
-    /// never issued makes the scenario not applicable: presenting it tests nothing.
-    fn presented(
-        &self,
-        scenario: &Scenario,
-        actor_index: usize,
-        borrowed: Option<SessionToPresent>,
-    ) -> Result<Presented, Setup> {
-        let actor = &self.sessions[actor_index];
-        let other = || {
-            self.sessions
-                .get(if actor_index == 0 { 1 } else { 0 })
-                .ok_or_else(|| {
-                    Setup::Failed("this scenario needs a second agent; the target names one".into())
-                })
-        };
-        let absent = |what: &str| Setup::OptionalFeatureAbsent(what.to_string());
-        let auth = match scenario.send.auth {
-            AuthMode::Agent => Auth::Session,
-            AuthMode::None => Auth::Anonymous,
-            AuthMode::WrongPassword => Auth::WrongPassword,
-            AuthMode::EmptyPassword => Auth::EmptyPassword,
-        };
-        let csrf = match scenario.send.csrf {
-            // A planted cookie's token can be read by whoever planted it (a GET with the
-            // cookie alone shows it); an ended session's is the one it was issued.
-            CsrfMode::Send if borrowed.is_some() => {
-                match borrowed.as_ref().and_then(|p| p.csrf.clone()) {
-                    Some((name, value)) => CsrfChoice::Pair(name, value),
-                    None => CsrfChoice::Omit,
-                }
-            }
-            // The token goes with the session it was issued to: another agent's cookie is
-            // presented with that agent's token, as a client holding both would send them.
-            CsrfMode::Send if scenario.send.cookie == Some(CookieMode::OtherAgent) => {
-                match other()?.csrf_token() {
-                    Some((name, value)) => CsrfChoice::Pair(name, value),
-                    None => CsrfChoice::Omit,
-                }
-            }
-            CsrfMode::Send => CsrfChoice::Own,
-            CsrfMode::Omit if !actor.has_csrf_token() => {
-                return Err(absent(
-                    "the server issued no CSRF token, so omitting it tests nothing",
-                ));
-            }
-            CsrfMode::Omit => CsrfChoice::Omit,
-            CsrfMode::OtherAgent => match (actor.csrf_token(), other()?.csrf_token()) {
-                (Some(_), Some((name, value))) => CsrfChoice::Pair(name, value),
-                _ => {
-                    return Err(absent(
-                        "the server issued no CSRF tokens, so presenting another session's tests nothing",
-                    ));
-                }
-            },
-        };
-        let cookie = match scenario.send.cookie {
-            None => CookieChoice::Implied,
-            Some(CookieMode::None) => CookieChoice::None,
-            Some(CookieMode::Own) => match actor.cookie_header() {
-                Some(v) => CookieChoice::Header(v),
-                None => return Err(absent("the server set no session cookie")),
-            },
-            Some(CookieMode::OtherAgent) => match other()?.cookie_header() {
-                Some(v) => CookieChoice::Header(v),
-                None => {
-                    return Err(absent(
-                        "the server set no session cookie, so presenting another agent's tests nothing",
-                    ));
-                }
-            },
-            Some(CookieMode::Forged) => CookieChoice::Header(forged_session_cookie()),
-            Some(CookieMode::Planted | CookieMode::LoggedOut) => match borrowed {
-                Some(p) => CookieChoice::Header(p.cookie),
-                None => return Err(Setup::Failed("no session cookie to present".into())),
-            },
-        };
-        Ok(Presented { auth, cookie, csrf })
-    }
-
-    /// Plants a session id the way a session-fixation attack does: the first agent logs in
-    /// (`GET /api/v2/me` with its valid Basic credentials) presenting a `JSESSIONID` the
-    /// harness chose. Whatever the server answers, the scenario then finds out what that
-    /// cookie alone is worth; only a login that got no answer at all stops it.
-    async fn plant_session(&self, wire: &WireLog) -> Result<SessionToPresent, Setup> {
-        let cookie = forged_session_cookie();
-        let login = Presented {
-            auth: Auth::Session,
-            cookie: CookieChoice::Header(cookie.clone()),
-            csrf: CsrfChoice::Omit,
-        };
-        let (_, csrf) = self.sessions[0]
-            .send(Method::GET, "/api/v2/me", None, &login, Some(wire))
-            .await
-            .map_err(|e| {
-                Setup::Failed(format!(
-                    "the login presenting a planted session cookie got no answer: {e}"
-                ))
-            })?;
-        Ok(SessionToPresent { cookie, csrf })
-    }
-
     /// Sends the scenario's request, then its `then` requests back to back (each waits for its
     /// HTTP answer, none for its notification). Returns the first request's reply.
     async fn send(
@@ -662,13 +574,6 @@ impl Runner {
     }
 }
 
-/// A session cookie a scenario presents instead of the agents' own (one the harness planted on
-/// a login, or one whose session was ended), with the CSRF token announced for it, if any.
-pub(super) struct SessionToPresent {
-    pub(super) cookie: reqwest::header::HeaderValue,
-    pub(super) csrf: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
-}
-
 fn http_method(method: SendMethod) -> Method {
     match method {
         SendMethod::Post => Method::POST,
@@ -693,15 +598,61 @@ fn under_other_media(path: &str, id: &str) -> String {
     format!("{prefix}{ME}{other}/{id}")
 }
 
-/// A `JSESSIONID` cookie no server issued: 128 random bits in hex, the form servlet containers
-/// use, so that it reads as a plausible (expired or forged) session id.
-fn forged_session_cookie() -> reqwest::header::HeaderValue {
-    let mut bytes = [0u8; 16];
-    // Without OS randomness the zero id is still one no server issued.
-    let _ = getrandom::fill(&mut bytes);
-    let id: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
-    let mut value = reqwest::header::HeaderValue::from_str(&format!("JSESSIONID={id}"))
-        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("JSESSIONID=0"));
-    value.set_sensitive(true);
-    value
+/// How many notifications the operation announces: none when the scenario expects none, or
+/// when it allows a refusal and got one (a refusal announces nothing: only the barrier is
+/// waited for).
+fn expected_notifications(scenario: &Scenario, response: &Result<Reply, RequestError>) -> usize {
+    let refused = scenario.expect.refusal == Some(crate::spec::Refusal::Allowed)
+        && response
+            .as_ref()
+            .ok()
+            .and_then(|r| r.body.json())
+            .and_then(|b| b.get("statusCode"))
+            .is_some_and(|c| c != &json!(0));
+    if scenario.expects_notification() && !refused {
+        scenario.request_count()
+    } else {
+        0
+    }
+}
+
+/// The replies a transport fault took: the operation's (`sent`), the read after it, or one
+/// of the scenario's own Bayeux client's.
+fn lost_replies(
+    sent: &str,
+    response: &Result<Reply, RequestError>,
+    path: &str,
+    after: &Result<Value, ReadError>,
+    listened: Option<&Listened>,
+) -> Vec<TransportFault> {
+    let mut lost = Vec::new();
+    if let Err(e) = response
+        && e.is_transport()
+    {
+        lost.push(TransportFault::operation(sent.to_string(), e));
+    }
+    if let Err(e) = after
+        && e.is_transport()
+    {
+        let during = format!("GET {path} (after the request)");
+        lost.push(TransportFault::request(during, e));
+    }
+    if let Some(heard) = listened {
+        let cut = heard
+            .handshake
+            .iter()
+            .filter_map(|h| h.as_ref().err())
+            .chain(heard.meta.iter().filter_map(|e| e.response.as_ref().err()))
+            .find(|e| e.is_transport());
+        if let Some(e) = cut {
+            lost.push(TransportFault::request(
+                "the scenario's own Bayeux client",
+                e,
+            ));
+        }
+        if let Some(why) = &heard.cut_short {
+            lost.push(TransportFault::request("the protocol probe", why));
+        }
+    }
+    lost
 }

@@ -17,7 +17,7 @@
 
 use super::fixtures::{Provisioned, Way};
 use super::native::{Unavailable, post_operation};
-use super::provisioner::{ProvisionError, Provisioner, ResetError};
+use super::provisioner::{Inbound, ProvisionError, Provisioner, ResetError};
 use super::session::Auth;
 use super::target::Native;
 use super::wire::WireLog;
@@ -28,20 +28,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-
-/// What waiting for one inbound media gave.
-pub(super) enum Inbound {
-    /// Accepted: scenarios take turns on it.
-    Accepted {
-        provisioned: Provisioned,
-        turn: Arc<tokio::sync::Mutex<()>>,
-        uses: AtomicUsize,
-    },
-    /// Nothing was offered within the wait (or the run was stopped meanwhile).
-    NeverOffered { wait: Duration },
-    /// Offered, but taking it failed.
-    Failed(String),
-}
 
 /// The channels an inbound media's offer may arrive on. No page names the SMS channel, and the
 /// pages spell the resource both `smssession` and `smsession`: either channel is taken.
@@ -267,7 +253,10 @@ impl Provisioner {
                 .await
                 .map_err(|why| format!("{} was refused: {why}", step["operationName"]))?;
             let until = tokio::time::Instant::from_std(sent + self.deadlines.notification);
-            if !self.announced(&provisioned.id, sent, until).await {
+            if !self
+                .reset_step_announced(&provisioned.id, sent, until)
+                .await
+            {
                 return Err(format!(
                     "no notification announced {}",
                     step["operationName"]
@@ -288,7 +277,12 @@ impl Provisioner {
     /// Waits for a notification announcing a change of reused interaction `id` and consumes
     /// what arrived: an error notification (`notificationType: Error`) does not count, because
     /// one may still be on its way from an operation an earlier scenario had refused on it.
-    async fn announced(&self, id: &str, sent: Instant, until: tokio::time::Instant) -> bool {
+    async fn reset_step_announced(
+        &self,
+        id: &str,
+        sent: Instant,
+        until: tokio::time::Instant,
+    ) -> bool {
         loop {
             if !self.router.wait_for(0, id, 1, until).await {
                 return false;

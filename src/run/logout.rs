@@ -10,7 +10,7 @@
 //! nothing: a refused logout is a setup problem, not a finding.
 
 use super::Runner;
-use super::case::SessionToPresent;
+use super::present::SessionToPresent;
 use super::session::{AgentSession, Auth};
 use super::wire::WireLog;
 use crate::observation::Setup;

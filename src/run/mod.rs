@@ -5,8 +5,9 @@
 //! whole run. Each case then provisions its own interaction, reads it, sends the operation,
 //! waits for the notification *event* (bounded by a deadline), passes a barrier to catch
 //! duplicates and extras, reads the interaction again and cleans up. The outcome is an
-//! [`Observation`]: raw facts, no verdicts; judging it is the check stage's, and running many
-//! cases concurrently is the orchestrator's (`crate::orchestrator`).
+//! [`Observation`](crate::observation::Observation): raw facts, no verdicts; judging it is the
+//! check stage's, and running many cases concurrently is the orchestrator's
+//! (`crate::orchestrator`).
 
 mod barrier;
 mod case;
@@ -25,41 +26,31 @@ pub mod target_file;
 pub mod wire;
 
 mod notes;
+mod present;
 mod runner;
 
 pub use notes::{RunNotes, StreamChange, StreamNote};
 pub use runner::RunError;
 
-use crate::observation::{Delivered, Observation, Reply, Setup};
-use crate::plan::Case;
-use crate::result::WireEntry;
-use crate::spec::{
-    AgentRole, AuthMode, CookieMode, CsrfMode, InteractionRef, Scenario, SendMethod,
-};
-use barrier::BarrierCell;
 pub use barrier::BarrierError;
-use fixtures::Provisioned;
+use barrier::Barriers;
 pub use provisioner::{NoWay, NoWayReason, ProvisionError, Provisioner, ReleaseError};
-use reqwest::Method;
 use router::Router;
-use serde_json::{Value, json};
-use session::{AgentSession, Auth, CookieChoice, CsrfChoice, Presented};
+use session::AgentSession;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 pub use target::{
     Contract, Credentials, CustomerChat, Deadlines, Fixtures, Native, RunConfig, Secret, Target,
 };
 use tokio_util::sync::CancellationToken;
-use wire::WireLog;
 
 pub struct Runner {
     pub target: Target,
     pub config: RunConfig,
     sessions: Vec<Arc<AgentSession>>,
     router: Arc<Router>,
-    barriers: Mutex<HashMap<(usize, String), BarrierCell>>,
+    barriers: Barriers,
     /// Feature ids from `GET /api/v2/features`, when the server answers it.
     features: Option<Vec<String>>,
     cancel: CancellationToken,

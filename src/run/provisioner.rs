@@ -16,8 +16,9 @@
 //! interaction that could not be ended, a [`ReleaseError`].
 
 use super::fixtures::{self, CleanupError, FixtureError, Provisioned, Way};
-use super::inbound::Inbound;
-use super::native::{self, EndError, NativeError, NativeFailure, PreparedAgent, Unavailable};
+use super::native::{
+    EndError, NativeError, NativeFailure, Unavailable, barrier_media, first_agent_only, unavailable,
+};
 use super::router::Router;
 use super::session::{AgentSession, ClientError, http_client};
 use super::target::{Contract, Deadlines, Fixtures, Native, Target};
@@ -26,8 +27,9 @@ use crate::observation::Setup;
 use crate::util::Unpoisoned;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// Obtains the run's interactions and ends them.
@@ -53,6 +55,27 @@ pub struct Provisioner {
     pub(super) turns: Mutex<HashMap<String, tokio::sync::OwnedMutexGuard<()>>>,
     /// Set by `release_all`: from then on a reused interaction is ended, not kept.
     closing: AtomicBool,
+}
+
+/// What an agent's one-time preparation found.
+#[derive(Debug, Clone)]
+pub(super) struct PreparedAgent {
+    /// The device voice calls are dialled from.
+    pub(super) device: Option<String>,
+}
+
+/// What waiting for one inbound media gave.
+pub(super) enum Inbound {
+    /// Accepted: scenarios take turns on it.
+    Accepted {
+        provisioned: Provisioned,
+        turn: Arc<tokio::sync::Mutex<()>>,
+        uses: AtomicUsize,
+    },
+    /// Nothing was offered within the wait (or the run was stopped meanwhile).
+    NeverOffered { wait: Duration },
+    /// Offered, but taking it failed.
+    Failed(String),
 }
 
 /// Why no interaction was obtained.
@@ -240,7 +263,7 @@ impl Provisioner {
     /// agent when they are provisioned natively.
     pub fn serves(&self, agent: usize, media: &str) -> bool {
         match self.way_for(media) {
-            Ok(Chosen::Native(native)) => agent == 0 || !native::first_agent_only(native, media),
+            Ok(Chosen::Native(native)) => agent == 0 || !first_agent_only(native, media),
             Ok(Chosen::Contract(_)) => true,
             Err(_) => false,
         }
@@ -248,7 +271,7 @@ impl Provisioner {
 
     fn way_for(&self, media: &str) -> Result<Chosen<'_>, NoWay> {
         let native_refusal = match &self.fixtures.native {
-            Some(native) => match native::unavailable(native, media) {
+            Some(native) => match unavailable(native, media) {
                 None => return Ok(Chosen::Native(native)),
                 Some(why) => NoWayReason::Native(why),
             },
@@ -267,7 +290,7 @@ impl Provisioner {
     /// The media whose barrier interaction stands in for `media`'s on the same agent's stream.
     pub fn barrier_media<'a>(&self, media: &'a str) -> &'a str {
         match self.way_for(media) {
-            Ok(Chosen::Native(native)) => native::barrier_media(native, media),
+            Ok(Chosen::Native(native)) => barrier_media(native, media),
             _ => media,
         }
     }

@@ -11,7 +11,7 @@
 //! without trusting the barrier notifications' content. If the barrier cannot complete, the
 //! runner falls back to waiting out the notification deadline and says so in the result.
 
-use super::barrier::BarrierError;
+use super::barrier::{BarrierError, BarrierMark, Barriers};
 use super::router::Router;
 use super::session::AgentSession;
 use super::target::{RunConfig, Target};
@@ -120,12 +120,13 @@ impl Runner {
             config.deadlines,
         )
         .map_err(|e| fail(session::SessionError::Client(e)))?;
+        let barriers = Barriers::new(Arc::clone(&router), config.deadlines.notification);
         Ok(Runner {
             target,
             config,
             sessions,
             router,
-            barriers: Mutex::new(HashMap::new()),
+            barriers,
             features,
             cancel,
             tasks,
@@ -175,6 +176,18 @@ impl Runner {
             .map(|_| ())
     }
 
+    /// Proves that `agent`'s stream has delivered everything sent before now for this media.
+    pub(super) async fn barrier(
+        &self,
+        agent: usize,
+        media: &str,
+        wire: &WireLog,
+    ) -> Result<BarrierMark, BarrierError> {
+        self.barriers
+            .pass(&self.sessions[agent], &self.provisioner, media, wire)
+            .await
+    }
+
     /// Stops the streams, disconnects, and returns what was never claimed.
     pub async fn close(self) -> RunNotes {
         let mut notes = RunNotes::default();
@@ -193,7 +206,7 @@ impl Runner {
         }
         // A last barrier on every stream that had one flushes what servers sent before the end,
         // so late extras are attributed rather than lost.
-        let cells: Vec<(usize, String)> = self.barriers.locked().keys().cloned().collect();
+        let cells = self.barriers.used();
         let flush = WireLog::new(Instant::now());
         futures::future::join_all(
             cells

@@ -116,7 +116,7 @@ impl Defect {
     /// Whether the defect breaks only a SHOULD of the specification it is about, so that a
     /// server showing it is still conformant (Bayeux 1.0 §1.2: "conditionally compliant"): the
     /// suite must warn about it and still pass the server, so `mutants`, which counts kills by
-    /// failed `must` scenarios, leaves it out. `tests/bayeux.rs` and the interop kit check the
+    /// failed `must` scenarios, leaves it out. `tests/integration/bayeux.rs` and the interop kit check the
     /// warning.
     pub fn warning_only(self) -> bool {
         self == Defect::BayeuxTextPlain

@@ -369,7 +369,7 @@ async fn post_operation(
         state.repeat_on_release(&id);
         let outcome = state.end(&caller.agent, media, &id, operation);
         let response = answer(&state, &caller, outcome);
-        super::native::publish_offers(&state);
+        publish_offers(&state);
         return response;
     }
     if let Some(accept) = operation_name.and_then(|o| match o {
@@ -379,7 +379,7 @@ async fn post_operation(
     }) {
         let outcome = state.answer_offer(&caller.agent, media, &id, accept);
         let response = answer(&state, &caller, outcome);
-        super::native::publish_offers(&state);
+        publish_offers(&state);
         return response;
     }
     if state.defect(Defect::FlakyFirstAttach)
@@ -555,4 +555,11 @@ pub async fn delete_fixture(
         json_response(404, &json!({"error": "no such interaction"}))
     };
     finish(&state, &caller, response)
+}
+
+/// Offers what waits to whoever can take it now, and publishes the offers.
+pub(super) fn publish_offers(state: &AppState) {
+    for (owner, channel, data) in state.route() {
+        state.publish(&owner, &channel, &data);
+    }
 }

@@ -11,7 +11,8 @@
 //! interaction URL and are dispatched by the interaction handler in `http.rs`.
 
 use super::http::{
-    AppState, Caller, admit, answer, authenticate, finish, json_response, query_values,
+    AppState, Caller, admit, answer, authenticate, finish, json_response, publish_offers,
+    query_values,
 };
 use super::media::{self, ServerMedia};
 use super::state::OpResult;
@@ -64,13 +65,6 @@ pub async fn post_channel(
     });
     publish_offers(&state);
     response
-}
-
-/// Offers what waits to whoever can take it now, and publishes the offers.
-pub(super) fn publish_offers(state: &AppState) {
-    for (owner, channel, data) in state.route() {
-        state.publish(&owner, &channel, &data);
-    }
 }
 
 fn contact_center_id(headers: &HeaderMap) -> Option<&str> {

@@ -22,8 +22,8 @@ mod operations;
 mod readings;
 mod routing;
 
-pub use lifecycle::{Lifecycle, Origin};
-pub use routing::{INVITED, INVITED_CAPABILITIES, Published, Waiting};
+pub use lifecycle::{INVITED, INVITED_CAPABILITIES, Lifecycle, Origin};
+pub use routing::{Published, Waiting};
 
 pub use notifications::channel_matches;
 pub use operations::{OpError, OpResult};

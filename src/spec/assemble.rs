@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 pub struct Suite {
     pub media: MediaTable,
     /// Certification profiles (`profiles.yaml`; empty when the directory has none).
-    pub profiles: crate::verdict::Profiles,
+    pub profiles: super::Profiles,
     pub scenarios: Vec<Scenario>,
     /// A content hash of every source, for provenance in results.
     pub hash: String,
@@ -142,14 +142,11 @@ fn load_media(file: &SourceFile) -> Result<MediaTable, Box<SpecError>> {
     }
 }
 
-fn load_profiles(
-    file: &SourceFile,
-    table: &MediaTable,
-) -> Result<crate::verdict::Profiles, Box<SpecError>> {
+fn load_profiles(file: &SourceFile, table: &MediaTable) -> Result<super::Profiles, Box<SpecError>> {
     let error = |location: Option<Location>, message: String| {
         Box::new(SpecError::in_source(file, location, message))
     };
-    let profiles: crate::verdict::Profiles = serde_saphyr::from_str(&file.text).map_err(|e| {
+    let profiles: super::Profiles = serde_saphyr::from_str(&file.text).map_err(|e| {
         let location = e.location().map(|l| Location {
             line: l.line() as usize,
             column: l.column() as usize,

@@ -15,6 +15,7 @@ pub mod matcher;
 mod matcher_parse;
 pub mod media;
 pub mod model;
+mod profiles;
 mod source;
 pub mod yaml;
 
@@ -31,4 +32,5 @@ pub use model::{
     PatchEntry, PatchExpectation, PatchOp, Refusal, ResponseExpectation, Scenario, ScenarioFile,
     Send, SendMethod, ShouldExpectation, Source,
 };
+pub use profiles::{MediaList, Profile, Profiles};
 pub use source::SourceFile;

@@ -14,6 +14,12 @@ use crate::server::media::{self, ServerMedia};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
 
+/// The state an offered interaction shows until it is accepted.
+pub const INVITED: &str = "Invited";
+
+/// What an offered interaction allows.
+pub const INVITED_CAPABILITIES: &[&str] = &["Accept", "Reject"];
+
 /// How an interaction came to exist, which decides its documented state and capabilities.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
@@ -74,8 +80,8 @@ impl Origin {
 impl Interaction {
     /// The operations this interaction offers now.
     pub fn capabilities(&self) -> &'static [&'static str] {
-        if self.state_override.as_deref() == Some(super::INVITED) {
-            return super::INVITED_CAPABILITIES;
+        if self.state_override.as_deref() == Some(INVITED) {
+            return INVITED_CAPABILITIES;
         }
         match (&self.origin, self.media.name) {
             (Origin::Created, "email") => COMPOSING_EMAIL,

@@ -13,7 +13,7 @@
 //! interaction (state `Completed`, as the SMS Reject page shows). A customer's `Disconnect`
 //! ends the customer side only; an offered chat nobody accepted ends with it.
 
-use super::{Interaction, OpResult, Origin, ServerState, Tables};
+use super::{INVITED, Interaction, OpResult, Origin, ServerState, Tables};
 use crate::server::media::{self, ServerMedia};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
@@ -29,12 +29,6 @@ pub struct Waiting {
 
 /// What to publish: `(owner, channel, data)`.
 pub type Published = (String, String, Value);
-
-/// The state an offered interaction shows until it is accepted.
-pub const INVITED: &str = "Invited";
-
-/// What an offered interaction allows.
-pub const INVITED_CAPABILITIES: &[&str] = &["Accept", "Reject"];
 
 impl ServerState {
     /// The waiting customers `serve --inbound` asked for, queued at start.

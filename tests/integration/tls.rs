@@ -2,7 +2,7 @@
 //! target file's `ca_cert`, and `insecure: true` accepts any certificate. A TLS-terminating
 //! proxy with a certificate from a CA made here sits in front of a plain `serve` process.
 
-mod support;
+use crate::support;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use std::path::Path;

@@ -12,7 +12,6 @@
 //! judges nothing; the tests in `tests/faults.rs` do. Its only timers are the latency it
 //! injects and the idle time after which it cuts a held answer.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -203,11 +202,6 @@ impl Injector {
             CancellationToken::new(),
         );
         old.cancel();
-    }
-
-    /// Runs `future` on the injector's runtime (which keeps forwarding meanwhile).
-    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.runtime.as_ref().expect("alive").block_on(future)
     }
 }
 

@@ -3,7 +3,7 @@
 //! headless browser, comparison, sharding and merge, accepted target snapshots, a killed run,
 //! secrets that never reach any output, and the bundle of a run that could not start.
 
-mod support;
+use crate::support;
 
 use support::browser::{chromium, dump_dom};
 use support::results::Results;

@@ -7,7 +7,7 @@
 //! after a finished run, a stopped one (Ctrl-C) and one whose scenarios were cut off by their
 //! deadline. The check that nothing remains reads the documented collection listings.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};

@@ -7,7 +7,7 @@
 //! `--jobs 8` against a stock server provisioned natively, where a logout mid-run would make
 //! the agent's next Dial or Create fail.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::results::{Results, messages};

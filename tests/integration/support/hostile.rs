@@ -129,11 +129,6 @@ pub struct Counts {
 }
 
 impl Proxy {
-    /// The mode it misbehaves in.
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
     /// Its counters, now.
     pub fn counts(&self) -> Counts {
         let read = |c: &AtomicUsize| c.load(Ordering::SeqCst);

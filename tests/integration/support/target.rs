@@ -63,12 +63,6 @@ impl TargetFile {
         }
     }
 
-    /// `fixtures: {url: URL}` instead of the embedded endpoint.
-    pub fn fixtures_url(mut self, url: &str) -> TargetFile {
-        self.fixtures = Some(Fixtures::Url(url.to_string()));
-        self
-    }
-
     /// `fixtures: {native: {...}}` alone: the documented Dial and Create, nothing else.
     pub fn native(mut self) -> TargetFile {
         self.native = true;

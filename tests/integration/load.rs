@@ -4,7 +4,7 @@
 //!
 //! Small agent counts and durations keep each test to a few seconds; nothing here is timed.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{bin, text};

@@ -2,7 +2,7 @@
 //! (terminal, `report.md` as a Markdown renderer shows it, `report.html` as headless Chromium
 //! builds it), severities that follow the scenario's grade, waivers, retries and `ctrf.json`.
 
-mod support;
+use crate::support;
 
 use regex::Regex;
 use serde_json::Value;

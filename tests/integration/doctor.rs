@@ -3,7 +3,7 @@
 //! endpoint named on the CometD line, an unreachable server on the reach line, and a profile
 //! that needs media the target cannot provision.
 
-mod support;
+use crate::support;
 
 use support::hostile::{Hostile, Mode};
 use support::target::{AGENT_PASSWORDS, TargetFile};

@@ -4,7 +4,7 @@
 //! and for every edge and absent-key case, a server that answers `statusCode` 0 but stores
 //! something else fails a `must` scenario, while one that refuses and changes nothing passes.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

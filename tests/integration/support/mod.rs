@@ -1,13 +1,11 @@
-//! Shared helpers of the binary-level tests (`tests/*.rs` that say `mod support;`): the binary,
+//! Shared helpers of the integration tests (the modules of `tests/integration/`): the binary,
 //! its output as text, a standalone `serve` process on a free port, the interactions left on a
 //! server (by its collection listings), the one target-file writer ([`target`]), the one results
 //! reader ([`results`]), the hostile server kit ([`hostile`]), the Node GWS stand-in
 //! ([`standin`]) and the headless browser ([`browser`]).
 //!
-//! Each test file compiles all of it and uses a part, hence `allow(dead_code)` for the whole
-//! module. The helpers assert nothing about the harness's behaviour; they set up and read.
-
-#![allow(dead_code)]
+//! Compiled once for the one integration binary, so every helper is used by some module. The
+//! helpers assert nothing about the harness's behaviour; they set up and read.
 
 pub mod browser;
 pub mod faults;

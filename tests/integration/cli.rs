@@ -1,7 +1,7 @@
 //! End-to-end tests of the `gws-conformance` binary: exit codes, failure rendering, spec
 //! errors, listing, and the committed schema.
 
-mod support;
+use crate::support;
 
 use support::results::Results;
 use support::target::TargetFile;

@@ -6,7 +6,7 @@
 //! same root cause, and a restart leaves every scenario with a result and the verdict
 //! certified or incomplete, never a false failure.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};

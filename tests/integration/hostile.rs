@@ -16,10 +16,10 @@
 //! The assertion helpers are `#[track_caller]`, so a failure points at the test's own line.
 //!
 //! No test waits on a fixed sleep: the child is awaited with a hard deadline, and the only
-//! timers are inside the hostile server itself. `HOSTILE_VERBOSE=1 cargo test --test hostile --
-//! --nocapture` prints every run's output and results.
+//! timers are inside the hostile server itself. `HOSTILE_VERBOSE=1 cargo test --test integration
+//! hostile:: -- --nocapture` prints every run's output and results.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
