@@ -209,15 +209,9 @@ impl Runner {
         }
         let after = self.read_interaction(case, &interaction.path, wire).await;
         if matches!(&after, Err(ReadError::Status { status: 404, .. })) {
-            // The interaction vanished: a restart the streams are about to reveal may have
-            // taken it, and then `stream_faults` finds the window interrupted.
-            self.router
-                .wait_forgotten(
-                    &self.watched_agents(case, actor_index),
-                    start,
-                    tokio::time::Instant::now() + deadlines.notification,
-                )
-                .await;
+            // The interaction vanished: if a restart took it, `stream_faults` then finds the
+            // window interrupted.
+            self.restart_revealed(case, actor_index, start).await;
         }
         let sent = format!("{} {path}", http_method(scenario.send.method));
         transport.extend(lost_replies(
@@ -251,6 +245,19 @@ impl Runner {
         }
     }
 
+    /// Whether a stream the case is judged on shows, since `start`, that the server forgot its
+    /// clients (a restart or failover), waiting up to a notification deadline for the streams
+    /// to reveal it (a re-handshake comes only with their next poll).
+    async fn restart_revealed(&self, case: &Case, actor_index: usize, start: Instant) -> bool {
+        self.router
+            .wait_forgotten(
+                &self.watched_agents(case, actor_index),
+                start,
+                tokio::time::Instant::now() + self.config.deadlines.notification,
+            )
+            .await
+    }
+
     /// The interaction before the request, or the observation that ends the case instead: a
     /// read cut by a transport fault, or by a server that forgot its clients, observed nothing;
     /// any other failure is a setup failure.
@@ -275,17 +282,9 @@ impl Runner {
                 start.elapsed(),
             )));
         }
-        // An interaction that vanished before the request may have been taken by a restart the
-        // streams are about to reveal (a re-handshake): then nothing was observed.
-        let forgotten = self
-            .router
-            .wait_forgotten(
-                &self.watched_agents(case, actor_index),
-                start,
-                tokio::time::Instant::now() + self.config.deadlines.notification,
-            )
-            .await;
-        if forgotten {
+        // An interaction that vanished before the request may have been taken by a restart:
+        // then nothing was observed.
+        if self.restart_revealed(case, actor_index, start).await {
             let fault = TransportFault {
                 during,
                 cause: format!("the server forgot its clients (restart or failover): {why}"),
