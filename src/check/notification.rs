@@ -44,27 +44,6 @@ pub(super) fn check_notification_count<'o>(
         // some missing, the last one that came does not carry the final state.
         return None;
     }
-    if let Some(slowest) = obs
-        .notifications
-        .iter()
-        .map(|n| n.after_post)
-        .max()
-        .filter(|t| !obs.notification_deadline.is_zero() && *t > obs.notification_deadline)
-    {
-        // It came, in order, before the barrier's: the server sent it. How soon is not
-        // documented, and a busy harness delays it as much as a slow server does.
-        findings.push(
-            Finding::new(
-                "notification.slow",
-                format!(
-                    "a notification came {:.1}s after the request, beyond the {:.1}s deadline, yet before the barrier's notification on the same stream: it was sent, late by the harness's clock (no page documents how soon)",
-                    slowest.as_secs_f64(),
-                    obs.notification_deadline.as_secs_f64()
-                ),
-            )
-            .severity(Severity::Info),
-        );
-    }
     if got == 0 {
         let finding = Finding::new(
             "notification",
