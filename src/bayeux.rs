@@ -34,8 +34,10 @@ const MAX_CONSECUTIVE_TRANSPORT_FAULTS: u32 = 16;
 /// Something the connect loop reports.
 #[derive(Debug, Clone)]
 pub enum BayeuxEvent {
-    /// A message on a non-meta channel.
-    Message(Value),
+    /// The messages on non-meta channels that one answer carried, in order, never empty. One
+    /// event per answer, so that a consumer files a batch at once and nobody waiting on the
+    /// first sees it without the rest (a duplicate sent beside it, say).
+    Messages(Vec<Value>),
     /// The client re-handshook (the server had forgotten it); messages may have been lost.
     Rehandshook,
     /// A `/meta/connect` got no reply because of a transport fault (the long poll was cut):
@@ -402,10 +404,8 @@ impl BayeuxClient {
         let mut interrupted = false;
         loop {
             let stray = std::mem::take(&mut *lock(&self.stray));
-            for e in stray {
-                if sink.send(BayeuxEvent::Message(e)).is_err() {
-                    return;
-                }
+            if !stray.is_empty() && sink.send(BayeuxEvent::Messages(stray)).is_err() {
+                return;
             }
             let outcome = tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -413,10 +413,8 @@ impl BayeuxClient {
             };
             let outcome = match outcome {
                 Ok((events, refused)) => {
-                    for e in events {
-                        if sink.send(BayeuxEvent::Message(e)).is_err() {
-                            return;
-                        }
+                    if !events.is_empty() && sink.send(BayeuxEvent::Messages(events)).is_err() {
+                        return;
                     }
                     if interrupted && refused.is_none() {
                         interrupted = false;

@@ -7,7 +7,7 @@
 
 use crate::load::results::{LoadReport, MergeError};
 use crate::report::{
-    self, ReportError, compare,
+    self, ReportError, compare, compare_page,
     json::{HarnessError, Provenance, RunRecord},
 };
 use crate::result::ScenarioResult;
@@ -275,9 +275,9 @@ pub fn compare(
             None => Vec::new(),
         };
         let comparison = compare::compare(&records, suite, &reports);
-        let markdown = compare::markdown(&comparison);
+        let markdown = compare_page::markdown(&comparison);
         if out.is_some() {
-            files.push(("compare.html", compare::html(&comparison)?));
+            files.push(("compare.html", compare_page::html(&comparison)?));
             files.push((
                 "compare.json",
                 serde_json::to_string_pretty(&comparison).unwrap_or_default(),

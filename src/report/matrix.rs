@@ -8,6 +8,14 @@ use crate::plan::Case;
 use crate::spec::{Level, Suite, media::OPERATIONS};
 use std::fmt::Write;
 
+/// Operations sorted in the documented order (Attach, Update, Delete, DeletePair), unknown
+/// ones after them: the columns of every media × operation table.
+pub fn in_documented_order(operations: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut operations: Vec<String> = operations.into_iter().collect();
+    operations.sort_by_key(|o| OPERATIONS.iter().position(|x| x == o).unwrap_or(usize::MAX));
+    operations
+}
+
 /// The scenario files that hold one operation's own scenarios; every other file is a class
 /// of its own in the second table.
 const OPERATION_FILES: &[&str] = &["attach", "update", "delete", "delete-pair"];

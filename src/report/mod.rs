@@ -5,6 +5,7 @@
 
 mod bundle;
 pub mod compare;
+pub mod compare_page;
 pub mod ctrf;
 pub mod diff;
 mod error;

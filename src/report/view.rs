@@ -252,13 +252,7 @@ fn matrix_of(results: &[ScenarioResult]) -> (Vec<String>, Vec<MatrixRow>) {
             .or_default()
             .push(r.grade);
     }
-    let op_rank = |o: &str| {
-        crate::spec::media::OPERATIONS
-            .iter()
-            .position(|x| *x == o)
-            .unwrap_or(99)
-    };
-    operations.sort_by_key(|o| op_rank(o));
+    let operations = super::matrix::in_documented_order(operations);
     let matrix = media_order
         .iter()
         .map(|m| MatrixRow {

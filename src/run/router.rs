@@ -123,42 +123,50 @@ pub fn interaction_id(message: &Value) -> Option<String> {
         })
 }
 
+impl Routes {
+    fn file(&mut self, agent: usize, message: Value, now: Instant) {
+        if is_activity(&message) {
+            return;
+        }
+        let Some(id) = interaction_id(&message) else {
+            // The agent's device state is the answer to the Ready the run itself sent.
+            if message.get("channel").and_then(Value::as_str) != Some(DEVICES_CHANNEL) {
+                self.unattributed.push((agent, message));
+            }
+            return;
+        };
+        let key = (agent, id);
+        if let Some(barrier) = self.barriers.get_mut(&key) {
+            barrier.count += 1;
+            barrier.wake.notify_waiters();
+        } else if self.ending.contains(&key) && is_status_change(&message) {
+            self.endings_heard += 1;
+        } else {
+            self.first_seen.entry(key.clone()).or_insert(now);
+            let slot = self.filed.entry(key).or_default();
+            slot.messages.push((message, now));
+            slot.wake.notify_waiters();
+            if let Some(arrivals) = self.arrivals.get(&agent) {
+                arrivals.notify_waiters();
+            }
+        }
+    }
+}
+
 impl Router {
     fn lock(&self) -> std::sync::MutexGuard<'_, Routes> {
         self.inner.locked()
     }
 
-    pub fn deliver(&self, agent: usize, message: Value) {
-        if is_activity(&message) {
-            return;
-        }
+    /// Files the messages of one Bayeux answer under one lock, so that a scenario woken by the
+    /// first never takes it without the others.
+    pub fn deliver(&self, agent: usize, messages: Vec<Value>) {
         let now = Instant::now();
         let mut inner = self.lock();
-        let Some(id) = interaction_id(&message) else {
-            // The agent's device state is the answer to the Ready the run itself sent.
-            if message.get("channel").and_then(Value::as_str) != Some(DEVICES_CHANNEL) {
-                inner.unattributed.push((agent, message));
-            }
-            return;
-        };
-        let key = (agent, id);
-        if let Some(barrier) = inner.barriers.get_mut(&key) {
-            barrier.count += 1;
-            barrier.wake.notify_waiters();
-        } else if inner.ending.contains(&key) && is_status_change(&message) {
-            inner.endings_heard += 1;
-        } else {
-            inner.first_seen.entry(key.clone()).or_insert(now);
-            let slot = inner.filed.entry(key).or_default();
-            slot.messages.push((message, now));
-            slot.wake.notify_waiters();
-            if let Some(arrivals) = inner.arrivals.get(&agent) {
-                arrivals.notify_waiters();
-            }
+        for message in messages {
+            inner.file(agent, message, now);
         }
     }
-
-    /// Marks interaction `id` as the run's own: it is never claimed as a new one.
     pub fn own(&self, agent: usize, id: &str) {
         self.lock().owned.insert((agent, id.to_string()));
     }
@@ -439,8 +447,8 @@ mod tests {
                     .await
             })
         };
-        router.deliver(0, note("a"));
-        router.deliver(0, note("b"));
+        router.deliver(0, vec![note("a")]);
+        router.deliver(0, vec![note("b")]);
         assert!(waiter.await.unwrap());
         assert_eq!(router.take(0, "b", Instant::now()).len(), 1);
         assert_eq!(router.leftovers().len(), 1, "a is left over");
@@ -452,11 +460,11 @@ mod tests {
         for kind in ["ParticipantsUpdated", "MessageLogUpdated"] {
             let mut message = note("c");
             message["data"]["notificationType"] = json!(kind);
-            router.deliver(0, message);
+            router.deliver(0, vec![message]);
         }
         let mut change = note("c");
         change["data"]["notificationType"] = json!("PropertiesUpdated");
-        router.deliver(0, change);
+        router.deliver(0, vec![change]);
         assert_eq!(router.take(0, "c", Instant::now()).len(), 1);
         assert!(router.leftovers().is_empty());
     }
@@ -490,21 +498,21 @@ mod tests {
     async fn a_claim_takes_only_an_interaction_first_heard_of_after_the_request() {
         let router = Router::default();
         let soon = || tokio::time::Instant::now() + Duration::from_millis(300);
-        router.deliver(0, note("old"));
+        router.deliver(0, vec![note("old")]);
         router.own(0, "provisioned");
         let since = Instant::now();
         // Heard of before the request, owned by the run, on another agent's stream, or on
         // another channel: none of these is the new interaction.
-        router.deliver(0, note("old"));
-        router.deliver(0, note("provisioned"));
-        router.deliver(1, note("other-agent"));
+        router.deliver(0, vec![note("old")]);
+        router.deliver(0, vec![note("provisioned")]);
+        router.deliver(1, vec![note("other-agent")]);
         router.deliver(
             0,
-            json!({"channel": "/v2/me/calls", "data": {"call": {"id": "a-call"}}}),
+            vec![json!({"channel": "/v2/me/calls", "data": {"call": {"id": "a-call"}}})],
         );
         let chats = |m: &Value| m["channel"] == "/v2/me/chats";
         assert_eq!(router.claim_new(0, since, chats, soon()).await, None);
-        router.deliver(0, note("new"));
+        router.deliver(0, vec![note("new")]);
         let (id, consumed) = router.claim_new(0, since, chats, soon()).await.unwrap();
         assert_eq!(id, "new");
         assert_eq!(consumed.len(), 1, "the announcing notification is consumed");
@@ -522,8 +530,8 @@ mod tests {
         router.ending(0, "x");
         let mut ended = note("x");
         ended["data"]["notificationType"] = json!("StatusChange");
-        router.deliver(0, ended);
-        router.deliver(0, note("x"));
+        router.deliver(0, vec![ended]);
+        router.deliver(0, vec![note("x")]);
         assert_eq!(router.endings_heard(), 1);
         assert_eq!(
             router.leftovers().len(),
@@ -536,8 +544,8 @@ mod tests {
     async fn barriers_count_notifications() {
         let router = Router::default();
         router.register_barrier(1, "bar");
-        router.deliver(1, note("bar"));
-        router.deliver(1, note("bar"));
+        router.deliver(1, vec![note("bar")]);
+        router.deliver(1, vec![note("bar")]);
         let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
         assert!(router.wait_for_barrier(1, "bar", || 2, deadline).await);
         assert!(!router.wait_for_barrier(1, "bar", || 3, deadline).await);

@@ -83,7 +83,7 @@ impl Runner {
                     };
                     // A closed receiver only means nobody listens to stream news any more.
                     match event {
-                        crate::bayeux::BayeuxEvent::Message(m) => router.deliver(agent, m),
+                        crate::bayeux::BayeuxEvent::Messages(m) => router.deliver(agent, m),
                         crate::bayeux::BayeuxEvent::Interrupted(cause) => {
                             router.interrupted(agent, cause, false);
                         }

@@ -65,9 +65,10 @@ async fn delivers_and_rehandshakes_after_unknown_client() {
         .state
         .publish("agent1", "/v2/me/calls", &json!({"n": 1}));
     match next_message(&mut rx).await {
-        BayeuxEvent::Message(m) => {
-            assert_eq!(m["channel"], "/v2/me/calls");
-            assert_eq!(m["data"]["n"], 1);
+        BayeuxEvent::Messages(m) => {
+            assert_eq!(m.len(), 1, "{m:?}");
+            assert_eq!(m[0]["channel"], "/v2/me/calls");
+            assert_eq!(m[0]["data"]["n"], 1);
         }
         other => panic!("expected a message, got {other:?}"),
     }
@@ -87,7 +88,7 @@ async fn delivers_and_rehandshakes_after_unknown_client() {
         .state
         .publish("agent1", "/v2/me/chats", &json!({"n": 2}));
     match next_message(&mut rx).await {
-        BayeuxEvent::Message(m) => assert_eq!(m["data"]["n"], 2),
+        BayeuxEvent::Messages(m) => assert_eq!(m[0]["data"]["n"], 2),
         other => panic!("expected a message after re-handshake, got {other:?}"),
     }
 
