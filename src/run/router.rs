@@ -167,6 +167,8 @@ impl Router {
             inner.file(agent, message, now);
         }
     }
+
+    /// Marks interaction `id` as the run's own: it is never claimed as a new one.
     pub fn own(&self, agent: usize, id: &str) {
         self.lock().owned.insert((agent, id.to_string()));
     }
