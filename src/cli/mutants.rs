@@ -5,7 +5,7 @@
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_OK, SuiteArgs, block_on, parse_duration};
 use clap::Args;
 use gws_conformance::check::Checker;
-use gws_conformance::command::mutants::{VariantOutcome, kill_matrix};
+use gws_conformance::command::mutants::{Scope, VariantOutcome, kill_matrix};
 use gws_conformance::run::{Deadlines, RunConfig};
 use gws_conformance::server::Defect;
 use gws_conformance::suite;
@@ -28,6 +28,10 @@ pub struct MutantsArgs {
     /// Servers run at once.
     #[arg(long, default_value_t = 4)]
     parallel: usize,
+    /// Stop each defect's run at its first kill: the same score and clean run in a fraction
+    /// of the time, but `killed_by` lists only the killers seen by then.
+    #[arg(long, conflicts_with = "load")]
+    first_kill: bool,
     /// Run the load-only defects (or the named ones) against `load` instead of the suite: a
     /// defect is killed when the load ledger fails.
     #[arg(long)]
@@ -89,6 +93,10 @@ pub fn mutants(args: MutantsArgs) -> ExitCode {
             &config,
             &defects,
             args.parallel,
+            match args.first_kill {
+                true => Scope::FirstKill,
+                false => Scope::Full,
+            },
             |o: &VariantOutcome| {
                 if !quiet {
                     eprintln!("  ran {:<28} {} must failures", o.server, o.killed_by.len());

@@ -8,7 +8,7 @@
 
 use crate::check::Checker;
 use crate::command::embedded::Embedded;
-use crate::orchestrator::{Orchestrator, Retention};
+use crate::orchestrator::{Event, Orchestrator, Retention};
 use crate::plan::Case;
 use crate::result::Grade;
 use crate::run::{Native, RunConfig, Runner};
@@ -30,6 +30,9 @@ pub struct VariantOutcome {
     pub other: Vec<(String, Grade)>,
     /// A harness fault that prevented the run, if any.
     pub error: Option<String>,
+    /// How many scenarios ran (with `--load`: operations): fewer than the matrix's
+    /// `scenarios` when the run stopped at its first kill ([`Scope::FirstKill`]).
+    pub ran: usize,
 }
 
 impl VariantOutcome {
@@ -47,6 +50,9 @@ pub struct KillMatrix {
     pub killed: usize,
     /// Killed defects as a percentage of all defects.
     pub score: f64,
+    /// Each defect's run stopped at its first kill ([`Scope::FirstKill`]): `killed_by` is
+    /// partial.
+    pub first_kill: bool,
 }
 
 impl KillMatrix {
@@ -89,12 +95,29 @@ pub fn default_defects(load: bool) -> Vec<Defect> {
         .collect()
 }
 
+/// How much of each defect's run the kill matrix waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every scenario against every defect: each defect's whole list of killers.
+    Full,
+    /// A defect's run starts no new scenario after its first kill (scenarios in flight
+    /// finish), so `killed_by` names the killers seen by then. The score and the clean run are
+    /// the same as with `Full`, in a fraction of the time.
+    FirstKill,
+}
+
+/// Whether a finished scenario kills the server it ran against: a `must` scenario failed.
+fn kills(result: &crate::result::ScenarioResult) -> bool {
+    result.level == Level::Must && result.grade == Grade::Fail
+}
+
 /// Runs `cases` against one server variant.
 async fn run_variant(
     defect: Option<Defect>,
     cases: &[Case],
     checker: &Checker,
     config: &RunConfig,
+    scope: Scope,
 ) -> VariantOutcome {
     let (server_name, description) = match defect {
         Some(d) => (d.name().to_string(), d.description().to_string()),
@@ -117,6 +140,7 @@ async fn run_variant(
         killed_by: Vec::new(),
         other: Vec::new(),
         error: None,
+        ran: 0,
     };
     let name = format!("reference server ({})", outcome.server);
     let Embedded { mut target, server } = match Embedded::start(server_config, name).await {
@@ -137,13 +161,24 @@ async fn run_variant(
         Err(e) => outcome.error = Some(e.to_string()),
         Ok(runner) => {
             let orchestrator = Orchestrator::new(runner, checker, Retention::KeepResults);
+            let stop = CancellationToken::new();
+            // The clean server always runs everything: passing all of it is half the proof.
+            let stop_at_kill = scope == Scope::FirstKill && defect.is_some();
             orchestrator
-                .run(cases, &CancellationToken::new(), |_| {})
+                .run(cases, &stop, |event| {
+                    if let Event::CaseFinished { result, .. } = event
+                        && stop_at_kill
+                        && kills(result)
+                    {
+                        stop.cancel();
+                    }
+                })
                 .await;
             let mut results = orchestrator.finish(|_| {}).await.results;
             results.sort_by(|a, b| a.id.cmp(&b.id));
+            outcome.ran = results.len();
             for r in results {
-                if r.level == Level::Must && r.grade == Grade::Fail {
+                if kills(&r) {
                     outcome.killed_by.push(r.id);
                 } else if r.grade != Grade::Pass {
                     outcome.other.push((r.id, r.grade));
@@ -155,14 +190,15 @@ async fn run_variant(
     outcome
 }
 
-/// Runs the clean server and every defect in `defects`, `parallel` variants at a time, and
-/// calls `progress` as each variant finishes.
+/// Runs the clean server and every defect in `defects`, `parallel` variants at a time, each
+/// as far as `scope` says, and calls `progress` as each variant finishes.
 pub async fn kill_matrix(
     cases: &[Case],
     checker: &Checker,
     config: &RunConfig,
     defects: &[Defect],
     parallel: usize,
+    scope: Scope,
     mut progress: impl FnMut(&VariantOutcome),
 ) -> KillMatrix {
     let variants: Vec<Option<Defect>> = std::iter::once(None)
@@ -170,7 +206,7 @@ pub async fn kill_matrix(
         .collect();
     let mut outcomes: Vec<(usize, VariantOutcome)> =
         futures::stream::iter(variants.into_iter().enumerate())
-            .map(|(i, d)| async move { (i, run_variant(d, cases, checker, config).await) })
+            .map(|(i, d)| async move { (i, run_variant(d, cases, checker, config, scope).await) })
             .buffer_unordered(parallel.max(1))
             .inspect(|(_, o)| progress(o))
             .collect()
@@ -178,7 +214,10 @@ pub async fn kill_matrix(
     outcomes.sort_by_key(|(i, _)| *i);
     let mut outcomes = outcomes.into_iter().map(|(_, o)| o);
     let clean = outcomes.next().expect("the clean variant always runs");
-    KillMatrix::of(cases.len(), clean, outcomes.collect())
+    KillMatrix {
+        first_kill: scope == Scope::FirstKill,
+        ..KillMatrix::of(cases.len(), clean, outcomes.collect())
+    }
 }
 
 /// Load-only defects against `load` (`mutants --load`): each variant is the embedded server
@@ -206,6 +245,7 @@ pub async fn load_kill_matrix(
         killed_by: Vec::new(),
         other: Vec::new(),
         error: Some("the clean variant did not run".into()),
+        ran: 0,
     });
     KillMatrix::of(ops.len(), clean, outcomes.collect())
 }
@@ -225,6 +265,7 @@ impl KillMatrix {
             defects,
             killed,
             score,
+            first_kill: false,
         }
     }
 }
@@ -245,6 +286,7 @@ async fn run_load_variant(
         killed_by: Vec::new(),
         other: Vec::new(),
         error: None,
+        ran: 0,
     };
     let config = ServerConfig {
         agents: crate::server::state::ServerState::numbered_agents(agents),
@@ -278,6 +320,7 @@ async fn run_load_variant(
     match crate::load::run(target, ops.to_vec(), load, Default::default()).await {
         Err(e) => outcome.error = Some(e.to_string()),
         Ok(report) => {
+            outcome.ran = usize::try_from(report.ledger.operations).unwrap_or(usize::MAX);
             for kind in Kind::ALL.into_iter().filter(|k| k.fails()) {
                 let n = report.ledger.get(kind);
                 if n > 0 {

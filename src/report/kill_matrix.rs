@@ -32,6 +32,12 @@ pub fn render(matrix: &KillMatrix, load: bool) -> String {
         "{:<width$}  {:>6}  {:>7}  killed by (must scenarios that failed)",
         "defect", "killed", "kills"
     );
+    if matrix.first_kill {
+        let _ = writeln!(
+            out,
+            "(--first-kill: each defect's run stopped at its first kill, so `kills` counts only the killers seen by then)"
+        );
+    }
     for d in &matrix.defects {
         let mark = if d.error.is_some() {
             "ERROR"

@@ -25,6 +25,11 @@ pub(super) struct Barrier {
     pub(super) tickets: AtomicU64,
     /// Tickets whose update was refused, so no notification will ever count for them.
     pub(super) refused: Mutex<Vec<u64>>,
+    /// A ticket's reply was lost to a transport fault: its update may or may not have been
+    /// applied, so the count no longer says which notification is whose. Later tickets
+    /// still in flight count it as applied (at worst they wait out their deadline), and the
+    /// next pass makes a fresh barrier.
+    pub(super) lost: std::sync::atomic::AtomicBool,
     /// The agent's stream interruptions when it was made: after another, one of its
     /// notifications may be lost for good (the count would never be reached again), or the
     /// server may have forgotten the interaction, so a fresh barrier replaces it.
@@ -102,7 +107,7 @@ impl Barriers {
             let mut map = self.cells.locked();
             let cell = map.entry((agent, media.to_string())).or_default();
             let stale = match cell.get() {
-                Some(Ok(barrier)) => barrier.epoch != epoch,
+                Some(Ok(barrier)) => barrier.epoch != epoch || barrier.lost.load(Ordering::SeqCst),
                 // Provisioning lost to a transport fault is tried again.
                 Some(Err(BarrierError::Provision { source, .. })) => source.interrupted(),
                 _ => false,
@@ -128,6 +133,7 @@ impl Barriers {
                     path: p.path,
                     tickets: AtomicU64::new(0),
                     refused: Mutex::new(Vec::new()),
+                    lost: std::sync::atomic::AtomicBool::new(false),
                     epoch,
                 }))
             })
@@ -152,6 +158,15 @@ impl Barriers {
             .await
         {
             Ok((reply, _)) => reply,
+            // Counted as refused, an update the server did apply would let a later ticket
+            // pass one notification early, before what it is to prove has arrived.
+            Err(source) if source.is_transport() => {
+                barrier.lost.store(true, Ordering::SeqCst);
+                return Err(BarrierError::Request {
+                    path: barrier.path.clone(),
+                    source,
+                });
+            }
             Err(source) => {
                 return refuse(BarrierError::Request {
                     path: barrier.path.clone(),

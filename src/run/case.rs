@@ -157,9 +157,10 @@ impl Runner {
         let actor = &self.sessions[actor_index];
         let (presented, listener) = match self.present(scenario, actor_index, wire).await {
             Ok(prepared) => prepared,
-            // Only opening the listener is cut short this way: a lost handshake is re-done.
+            // A reply lost while opening the listener or preparing a planted or ended session
+            // says nothing about the server: the attempt is re-done.
             Err(Setup::Interrupted(why)) => {
-                let fault = TransportFault::request("opening the scenario's listener", why);
+                let fault = TransportFault::request("preparing what the request presents", why);
                 return Observation::interrupted(fault, Vec::new(), start.elapsed());
             }
             Err(setup) => return Observation::not_started(setup, Vec::new(), start.elapsed()),

@@ -120,7 +120,8 @@ impl Runner {
     /// Plants a session id the way a session-fixation attack does: the first agent logs in
     /// (`GET /api/v2/me` with its valid Basic credentials) presenting a `JSESSIONID` the
     /// harness chose. Whatever the server answers, the scenario then finds out what that
-    /// cookie alone is worth; only a login that got no answer at all stops it.
+    /// cookie alone is worth; only a login that got no answer at all stops it (a transport
+    /// fault makes the attempt indeterminate).
     async fn plant_session(&self, wire: &WireLog) -> Result<SessionToPresent, Setup> {
         let cookie = forged_session_cookie();
         let login = Presented {
@@ -132,9 +133,13 @@ impl Runner {
             .send(Method::GET, "/api/v2/me", None, &login, Some(wire))
             .await
             .map_err(|e| {
-                Setup::Failed(format!(
-                    "the login presenting a planted session cookie got no answer: {e}"
-                ))
+                let why =
+                    format!("the login presenting a planted session cookie got no answer: {e}");
+                // A reply lost on the way says nothing about the server: the attempt is re-done.
+                match e.is_transport() {
+                    true => Setup::Interrupted(why),
+                    false => Setup::Failed(why),
+                }
             })?;
         Ok(SessionToPresent { cookie, csrf })
     }

@@ -147,6 +147,22 @@ pub enum SessionError {
     },
 }
 
+impl SessionError {
+    /// Whether the login lost a reply on the way (see [`RequestError::is_transport`] and
+    /// [`BayeuxError::is_transport`]): a transport fault, which says nothing about the server.
+    pub fn is_transport(&self) -> bool {
+        match self {
+            SessionError::Login { source, .. } => source.is_transport(),
+            SessionError::Handshake { source, .. } | SessionError::Subscribe { source, .. } => {
+                source.is_transport()
+            }
+            SessionError::Client(_)
+            | SessionError::Refused { .. }
+            | SessionError::LoginStatus { .. } => false,
+        }
+    }
+}
+
 /// Builds an HTTP client with the target's TLS settings.
 pub fn http_client(target: &Target, cookies: bool) -> Result<reqwest::Client, ClientError> {
     client_builder(target, reqwest::Client::builder().cookie_store(cookies))

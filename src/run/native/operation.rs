@@ -75,13 +75,23 @@ pub enum NativeFailure {
     },
 }
 
+impl NativeError {
+    /// A request of the preparation got no reply because of a transport fault.
+    pub fn interrupted(&self) -> bool {
+        match self {
+            NativeError::StartSession { source, .. } | NativeError::Ready { source, .. } => {
+                source.is_transport()
+            }
+            NativeError::NoDevice { .. } => false,
+        }
+    }
+}
+
 impl NativeFailure {
     /// A request of the preparation or the creation got no reply because of a transport fault.
     pub fn interrupted(&self) -> bool {
         match self {
-            NativeFailure::Prepare(
-                NativeError::StartSession { source, .. } | NativeError::Ready { source, .. },
-            ) => source.is_transport(),
+            NativeFailure::Prepare(prepare) => prepare.interrupted(),
             NativeFailure::Create {
                 problem: CreateProblem::Refused(r) | CreateProblem::AttachRefused(r),
                 ..
