@@ -28,6 +28,17 @@ pub enum Setup {
     Interrupted(String),
 }
 
+impl Setup {
+    /// A set-up step that failed for `why`: re-done when a transport fault took its reply
+    /// (nothing was learnt about the server), a setup failure otherwise.
+    pub fn interrupted_or_failed(why: String, transport: bool) -> Setup {
+        match transport {
+            true => Setup::Interrupted(why),
+            false => Setup::Failed(why),
+        }
+    }
+}
+
 /// An HTTP response body: JSON when it parses, text otherwise.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {

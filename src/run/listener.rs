@@ -145,11 +145,7 @@ impl Runner {
         let client = session.bayeux.sibling();
         let fail = |what: &str, e: BayeuxError| {
             let why = format!("a second Bayeux client of `{username}` could not {what}: {e}");
-            // A reply lost on the way says nothing about the server: the attempt is re-done.
-            match e.is_transport() {
-                true => Setup::Interrupted(why),
-                false => Setup::Failed(why),
-            }
+            Setup::interrupted_or_failed(why, e.is_transport())
         };
         client.handshake().await.map_err(|e| fail("handshake", e))?;
         client

@@ -30,7 +30,7 @@ impl Runner {
             .await
             .map_err(|e| {
                 let why = format!("the dedicated login for the logout failed: {e}");
-                interrupted_or_failed(why, e.is_transport())
+                Setup::interrupted_or_failed(why, e.is_transport())
             })?;
         let cookie = dedicated.cookie_header().ok_or_else(|| {
             Setup::OptionalFeatureAbsent(
@@ -53,7 +53,7 @@ impl Runner {
         let resumed = self.provisioner.resume_contact_center(0, wire).await;
         let (reply, _) = ended.map_err(|e| {
             let why = format!("EndContactCenterSession got no answer: {e}");
-            interrupted_or_failed(why, e.is_transport())
+            Setup::interrupted_or_failed(why, e.is_transport())
         })?;
         let status_code = reply.body.json().and_then(|b| b.get("statusCode"));
         if reply.status != 200 || status_code != Some(&Value::from(0)) {
@@ -66,17 +66,8 @@ impl Runner {
         resumed.map_err(|e| {
             let why =
                 format!("starting the contact-center session again after the logout failed: {e}");
-            interrupted_or_failed(why, e.interrupted())
+            Setup::interrupted_or_failed(why, e.interrupted())
         })?;
         Ok(SessionToPresent { cookie, csrf })
-    }
-}
-
-/// A set-up step that failed: re-done when a transport fault took its reply (nothing was
-/// learnt about the server), a setup failure otherwise.
-fn interrupted_or_failed(why: String, transport: bool) -> Setup {
-    match transport {
-        true => Setup::Interrupted(why),
-        false => Setup::Failed(why),
     }
 }

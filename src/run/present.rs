@@ -135,11 +135,7 @@ impl Runner {
             .map_err(|e| {
                 let why =
                     format!("the login presenting a planted session cookie got no answer: {e}");
-                // A reply lost on the way says nothing about the server: the attempt is re-done.
-                match e.is_transport() {
-                    true => Setup::Interrupted(why),
-                    false => Setup::Failed(why),
-                }
+                Setup::interrupted_or_failed(why, e.is_transport())
             })?;
         Ok(SessionToPresent { cookie, csrf })
     }
